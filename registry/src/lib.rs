@@ -1,1 +1,4 @@
-//! registry
+//! XDS Document Registry (ITI-42 Register, ITI-18 Stored Query, ITI-57 Update, ITI-62 Delete,
+//! patient identity feed).
+
+pub mod code_lists;
