@@ -298,10 +298,15 @@ impl<'a> XmlReader<'a> {
         if element.empty {
             return Ok(());
         }
-        let target = self.depth - 1;
-        while self.depth > target {
-            if self.next_node()?.is_none() {
-                return Err(XmlError::UnexpectedEof(element.name.local.clone()));
+        // Count the nodes handed out rather than the reader's depth: an end tag read while text
+        // was pending is handed out after that text.
+        let mut open = 1usize;
+        while open > 0 {
+            match self.next_node()? {
+                Some(Node::Start(e)) if !e.empty => open += 1,
+                Some(Node::End(_)) => open -= 1,
+                Some(_) => {}
+                None => return Err(XmlError::UnexpectedEof(element.name.local.clone())),
             }
         }
         Ok(())
@@ -482,6 +487,17 @@ mod tests {
             read_all("<a><b>text</b>", Limits::default()),
             Err(XmlError::UnexpectedEof(_))
         ));
+    }
+
+    #[test]
+    fn skip_of_an_element_ending_in_text_leaves_the_next_sibling() {
+        let mut r = XmlReader::new(b"<h><a>text<x/>more</a><b/></h>", Limits::default()).unwrap();
+        r.root().unwrap();
+        let a = r.next_child().unwrap().unwrap();
+        r.skip(&a).unwrap();
+        let b = r.next_child().unwrap().unwrap();
+        assert_eq!(b.name.local, "b");
+        assert!(r.next_child().unwrap().is_none());
     }
 
     #[test]
