@@ -451,11 +451,10 @@ fn all_text(reader: &mut XmlReader<'_>, element: &Element) -> Result<String, Soa
 
 /// Skips `element` (just returned as a start) and its descendants, consuming its end.
 fn skip_element(reader: &mut XmlReader<'_>, element: &Element) -> Result<(), SoapError> {
-    walk_element(reader, element, |_| {})
+    Ok(reader.skip(element)?)
 }
 
-/// Reads through `element` by counting start and end nodes (not `XmlReader::depth`, which runs
-/// ahead of the returned nodes when text precedes an end tag), handing every text to `on_text`.
+/// Reads through `element` by counting start and end nodes, handing every text to `on_text`.
 fn walk_element(
     reader: &mut XmlReader<'_>,
     element: &Element,
