@@ -305,3 +305,22 @@ pub mod error_code {
     /// or the references searched: verify against the current ITI TF before emitting it.
     pub const XDS_UNAVAILABLE_DOCUMENT: &str = "XDSUnavailableDocument";
 }
+
+#[cfg(test)]
+mod tests {
+    use super::stored_query;
+
+    #[test]
+    fn iti_18_has_fourteen_distinct_stored_queries() {
+        let mut ids = stored_query::ITI_18.to_vec();
+        ids.push(stored_query::FIND_DOCUMENTS_FOR_MULTIPLE_PATIENTS);
+        ids.push(stored_query::FIND_FOLDERS_FOR_MULTIPLE_PATIENTS);
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), 16);
+        assert!(
+            ids.iter()
+                .all(|id| id.starts_with("urn:uuid:") && id.len() == 45)
+        );
+    }
+}
