@@ -122,13 +122,13 @@ where
             return Err(MtomError::RootAlreadyRead);
         }
         let headers = self.next_part().await?.ok_or(MtomError::NoRootPart)?;
-        if let Some(start) = &self.start {
-            if headers.content_id.as_deref() != Some(start.as_str()) {
-                return Err(MtomError::RootNotFirst {
-                    start: start.clone(),
-                    found: headers.content_id,
-                });
-            }
+        if let Some(start) = &self.start
+            && headers.content_id.as_deref() != Some(start.as_str())
+        {
+            return Err(MtomError::RootNotFirst {
+                start: start.clone(),
+                found: headers.content_id,
+            });
         }
         let mut chunks: Vec<Bytes> = Vec::new();
         let mut size = 0usize;

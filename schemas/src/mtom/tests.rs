@@ -8,6 +8,11 @@ use sha1::{Digest, Sha1};
 
 use super::*;
 
+/// (Content-ID, payload) of each attachment.
+type Payloads = Vec<(String, Vec<u8>)>;
+/// The root part and each attachment's headers and body.
+type ReadPackage = Result<(RootPart, Vec<(PartHeaders, Vec<u8>)>), MtomError>;
+
 type ChunkStream = stream::Iter<std::vec::IntoIter<Result<Bytes, io::Error>>>;
 
 /// Deterministic pseudo-random bytes (xorshift64*), no external RNG needed.
@@ -63,9 +68,9 @@ const ENVELOPE: &str =
     "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"><s:Body/></s:Envelope>";
 
 /// A writer-made body with the tricky payloads as attachments, collected into memory.
-fn written_package() -> (MultipartType, Vec<u8>, Vec<(String, Vec<u8>)>) {
+fn written_package() -> (MultipartType, Vec<u8>, Payloads) {
     let writer = MtomWriter::new();
-    let payloads: Vec<(String, Vec<u8>)> = tricky_payloads(writer.boundary())
+    let payloads: Payloads = tricky_payloads(writer.boundary())
         .into_iter()
         .map(|payload| (content_id(), payload))
         .collect();
@@ -91,10 +96,7 @@ fn written_package() -> (MultipartType, Vec<u8>, Vec<(String, Vec<u8>)>) {
     (content_type, body, payloads)
 }
 
-async fn read_package<S>(
-    content_type: &MultipartType,
-    stream: S,
-) -> Result<(RootPart, Vec<(PartHeaders, Vec<u8>)>), MtomError>
+async fn read_package<S>(content_type: &MultipartType, stream: S) -> ReadPackage
 where
     S: Stream<Item = Result<Bytes, io::Error>> + Unpin,
 {
@@ -114,7 +116,7 @@ where
 fn assert_round_trip(
     content_type: &MultipartType,
     expected: &[(String, Vec<u8>)],
-    result: Result<(RootPart, Vec<(PartHeaders, Vec<u8>)>), MtomError>,
+    result: ReadPackage,
 ) {
     let (root, parts) = result.unwrap();
     assert_eq!(root.body, ENVELOPE.as_bytes());

@@ -171,7 +171,7 @@ pub fn cid_from_href(href: &str) -> Option<String> {
     if !scheme.eq_ignore_ascii_case("cid:") {
         return None;
     }
-    let encoded = href[4..].as_bytes();
+    let encoded = &href.as_bytes()[4..];
     let mut decoded = Vec::with_capacity(encoded.len());
     let mut at = 0;
     while at < encoded.len() {
