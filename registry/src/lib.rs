@@ -1,1 +1,2 @@
 //! registry
+pub mod stored_query;
