@@ -84,7 +84,7 @@ fn is_oid(text: &str) -> bool {
 
 /// A time parameter: an HL7 v2 DTM truncated to `YYYY[MM[DD[hh[mm[ss]]]]]`, in UTC
 /// (ITI TF-2a 3.18.4.1.2.3.7, ITI TF-3 4.2.3.1.7).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Dtm(String);
 
 impl Dtm {
@@ -201,60 +201,45 @@ pub enum AssociationType {
 }
 
 impl AssociationType {
-    const ALL: [(AssociationType, &'static str); 9] = [
-        (
-            AssociationType::HasMember,
-            "urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember",
-        ),
-        (
-            AssociationType::Replace,
-            "urn:ihe:iti:2007:AssociationType:RPLC",
-        ),
-        (
-            AssociationType::Transform,
-            "urn:ihe:iti:2007:AssociationType:XFRM",
-        ),
-        (
-            AssociationType::Append,
-            "urn:ihe:iti:2007:AssociationType:APND",
-        ),
-        (
-            AssociationType::TransformAndReplace,
-            "urn:ihe:iti:2007:AssociationType:XFRM_RPLC",
-        ),
-        (
-            AssociationType::Signs,
-            "urn:ihe:iti:2007:AssociationType:signs",
-        ),
-        (
-            AssociationType::IsSnapshotOf,
-            "urn:ihe:iti:2010:AssociationType:IsSnapshotOf",
-        ),
-        (
-            AssociationType::UpdateAvailabilityStatus,
-            "urn:ihe:iti:2010:AssociationType:UpdateAvailabilityStatus",
-        ),
-        (
-            AssociationType::SubmitAssociation,
-            "urn:ihe:iti:2010:AssociationType:SubmitAssociation",
-        ),
+    const ALL: [AssociationType; 9] = [
+        AssociationType::HasMember,
+        AssociationType::Replace,
+        AssociationType::Transform,
+        AssociationType::Append,
+        AssociationType::TransformAndReplace,
+        AssociationType::Signs,
+        AssociationType::IsSnapshotOf,
+        AssociationType::UpdateAvailabilityStatus,
+        AssociationType::SubmitAssociation,
     ];
 
     /// Parses the association type URN.
     pub fn parse(text: &str) -> Result<AssociationType, String> {
         Self::ALL
-            .iter()
-            .find(|(_, urn)| *urn == text)
-            .map(|(kind, _)| *kind)
+            .into_iter()
+            .find(|kind| kind.urn() == text)
             .ok_or_else(|| format!("'{text}' is not an association type URN"))
     }
 
     /// The URN of this association type.
     pub fn urn(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(kind, _)| *kind == self)
-            .map_or("", |(_, urn)| urn)
+        match self {
+            AssociationType::HasMember => {
+                "urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember"
+            }
+            AssociationType::Replace => "urn:ihe:iti:2007:AssociationType:RPLC",
+            AssociationType::Transform => "urn:ihe:iti:2007:AssociationType:XFRM",
+            AssociationType::Append => "urn:ihe:iti:2007:AssociationType:APND",
+            AssociationType::TransformAndReplace => "urn:ihe:iti:2007:AssociationType:XFRM_RPLC",
+            AssociationType::Signs => "urn:ihe:iti:2007:AssociationType:signs",
+            AssociationType::IsSnapshotOf => "urn:ihe:iti:2010:AssociationType:IsSnapshotOf",
+            AssociationType::UpdateAvailabilityStatus => {
+                "urn:ihe:iti:2010:AssociationType:UpdateAvailabilityStatus"
+            }
+            AssociationType::SubmitAssociation => {
+                "urn:ihe:iti:2010:AssociationType:SubmitAssociation"
+            }
+        }
     }
 }
 

@@ -1148,3 +1148,20 @@ fn truncated_valid_values_are_errors_not_panics() {
     }
     assert!(parse_value(valid).is_ok());
 }
+
+#[test]
+fn every_association_type_urn_parses_back() {
+    for kind in [
+        AssociationType::HasMember,
+        AssociationType::Replace,
+        AssociationType::Transform,
+        AssociationType::Append,
+        AssociationType::TransformAndReplace,
+        AssociationType::Signs,
+        AssociationType::IsSnapshotOf,
+        AssociationType::UpdateAvailabilityStatus,
+        AssociationType::SubmitAssociation,
+    ] {
+        assert_eq!(AssociationType::parse(kind.urn()), Ok(kind));
+    }
+}
