@@ -2,7 +2,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use schemas::ebrim::AdhocQueryResponse;
-use schemas::xml::Limits;
+use schemas::xml::{Limits, XmlReader};
 use std::hint::black_box;
 
 const ENTRIES: usize = 1_000;
@@ -78,12 +78,45 @@ fn leaf_class_answer() -> (AdhocQueryResponse, Vec<u8>) {
     (model, bytes)
 }
 
+/// The ceiling the ebRIM reader works under: pulling every node from `XmlReader`, nothing kept.
+fn pull_all_nodes(bytes: &[u8]) -> usize {
+    let mut count = 0;
+    let Ok(mut reader) = XmlReader::new(bytes, Limits::default()) else {
+        return 0;
+    };
+    while let Ok(Some(_)) = reader.next_node() {
+        count += 1;
+    }
+    count
+}
+
+/// The ceiling of `XmlReader`'s engine: quick-xml namespace-resolved events, nothing allocated.
+fn quick_xml_events(bytes: &[u8]) -> usize {
+    let mut reader = quick_xml::NsReader::from_reader(bytes);
+    let mut count = 0;
+    loop {
+        match reader.read_resolved_event() {
+            Ok((_, quick_xml::events::Event::Eof)) | Err(_) => return count,
+            Ok((_, quick_xml::events::Event::Start(s) | quick_xml::events::Event::Empty(s))) => {
+                count += s.attributes().count();
+            }
+            Ok(_) => count += 1,
+        }
+    }
+}
+
 fn leaf_class(c: &mut Criterion) {
     let (model, bytes) = leaf_class_answer();
     let mut group = c.benchmark_group("iti18_leaf_class_1000_entries");
     group.throughput(Throughput::Bytes(bytes.len() as u64));
     group.bench_function("parse", |b| {
         b.iter(|| AdhocQueryResponse::from_xml(black_box(&bytes), Limits::default()))
+    });
+    group.bench_function("xml_reader_pull_only", |b| {
+        b.iter(|| pull_all_nodes(black_box(&bytes)))
+    });
+    group.bench_function("quick_xml_events_only", |b| {
+        b.iter(|| quick_xml_events(black_box(&bytes)))
     });
     group.bench_function("write", |b| b.iter(|| black_box(&model).to_xml()));
     group.bench_function("floor_memchr_lt", |b| {

@@ -10,8 +10,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 
 use crate::ebrim::{
     NS_LCM, NS_RS, RegistryResponse, SubmitObjectsRequest, expect_root, for_each_child,
-    missing_child, read_registry_response, read_submit_objects_request, take_required, unexpected,
-    write_attr, write_escaped, write_ns,
+    missing_child, read_registry_response, read_submit_objects_request, read_text, take_required,
+    unexpected, write_attr, write_escaped, write_ns,
 };
 use crate::xml::{Element, Limits, Node, XmlError, XmlReader};
 
@@ -374,7 +374,7 @@ fn read_document_response(
 
 /// Text content without surrounding whitespace (identifiers, UIDs, MIME types).
 fn trimmed_text(r: &mut XmlReader<'_>, el: &Element) -> Result<String, XmlError> {
-    let text = r.text_of(el)?;
+    let text = read_text(r, el)?;
     let trimmed = text.trim();
     Ok(if trimmed.len() == text.len() {
         text
