@@ -6,8 +6,10 @@
 //! - [`shared`]: locating the read-only reference material (XSDs, IHE samples, NIST testkit).
 //! - [`xmllint`]: validating a document against an official XSD with `xmllint --schema`.
 //! - [`xsd`]: which official XSD validates which message root element.
+//! - [`round_trip`]: reading a message body with `schemas` and writing it back.
 //! - [`semantic`]: comparing two XML documents for equality in meaning.
 
+pub mod round_trip;
 pub mod semantic;
 pub mod shared;
 pub mod xmllint;

@@ -16,6 +16,10 @@
 //!    model stores some of them as plain values (`returnComposedObjects`, `federated`,
 //!    `startIndex`) that a writer cannot tell apart from "absent".
 //!
+//! 2. [`IGNORED_ATTRIBUTES`]: `xsi:schemaLocation` and `xsi:noNamespaceSchemaLocation` are
+//!    dropped. Reason: XML Schema Part 1 §4.3.2 defines them as hints where a validator may look
+//!    for a schema; they carry no content (`xsi:type` and `xsi:nil` do, and are compared).
+//!
 //! Nothing else is allowed: a changed, missing or extra element, attribute or text is reported
 //! with the path of the first difference.
 
@@ -164,6 +168,14 @@ pub const XSD_ATTRIBUTE_DEFAULTS: [AttributeDefault; 14] = [
         "1.1",
         "rim.xsd VersionInfoType",
     ),
+];
+
+const NS_XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
+
+/// Allowance 2: attributes that are schema-location hints, not content (namespace, local name).
+pub const IGNORED_ATTRIBUTES: [(&str, &str); 2] = [
+    (NS_XSI, "schemaLocation"),
+    (NS_XSI, "noNamespaceSchemaLocation"),
 ];
 
 /// `rim:ContentVersionInfo` is also a `VersionInfoType`.
@@ -492,6 +504,11 @@ impl Element {
         let name = QName::new(tag.namespace(), tag.name());
         let mut attributes: BTreeMap<QName, String> = node
             .attributes()
+            .filter(|a| {
+                !IGNORED_ATTRIBUTES
+                    .iter()
+                    .any(|(ns, local)| a.namespace() == Some(*ns) && a.name() == *local)
+            })
             .map(|a| (QName::new(a.namespace(), a.name()), a.value().to_owned()))
             .collect();
         for default in XSD_ATTRIBUTE_DEFAULTS

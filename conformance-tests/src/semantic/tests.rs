@@ -256,3 +256,16 @@ fn descendants_are_in_document_order() {
         .collect();
     assert_eq!(names, ["B", "C", "D"]);
 }
+
+#[test]
+fn schema_location_hints_are_not_content() {
+    let xsi = "http://www.w3.org/2001/XMLSchema-instance";
+    let hinted = format!(
+        r#"<rim:Value xmlns:rim="{RIM}" xmlns:xsi="{xsi}" xsi:schemaLocation="{RIM} rim.xsd">v</rim:Value>"#
+    );
+    let plain = format!(r#"<rim:Value xmlns:rim="{RIM}">v</rim:Value>"#);
+    assert!(compare(&hinted, &plain).is_ok());
+    let typed =
+        format!(r#"<rim:Value xmlns:rim="{RIM}" xmlns:xsi="{xsi}" xsi:nil="false">v</rim:Value>"#);
+    assert!(compare(&typed, &plain).is_err());
+}
