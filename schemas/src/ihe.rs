@@ -10,8 +10,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 
 use crate::ebrim::{
     NS_LCM, NS_RS, RegistryResponse, SubmitObjectsRequest, expect_root, for_each_child,
-    missing_child, read_registry_response, read_submit_objects_request, take_required, unexpected,
-    write_attr, write_escaped, write_ns,
+    missing_child, read_registry_response, read_submit_objects_request, read_text, take_required,
+    unexpected, write_attr, write_escaped, write_ns,
 };
 use crate::xml::{Element, Limits, Node, XmlError, XmlReader};
 
@@ -374,7 +374,7 @@ fn read_document_response(
 
 /// Text content without surrounding whitespace (identifiers, UIDs, MIME types).
 fn trimmed_text(r: &mut XmlReader<'_>, el: &Element) -> Result<String, XmlError> {
-    let text = r.text_of(el)?;
+    let text = read_text(r, el)?;
     let trimmed = text.trim();
     Ok(if trimmed.len() == text.len() {
         text
@@ -698,4 +698,315 @@ fn percent_encode_content_id(content_id: &str) -> String {
         }
     }
     encoded
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ebrim::{
+        ExtrinsicObject, Identifiable, NS_RIM, RegistryError, RegistryObject, RegistryObjectList,
+        ResponseStatus, Severity,
+    };
+
+    fn limits() -> Limits {
+        Limits::default()
+    }
+
+    fn document_request(n: u32) -> DocumentRequest {
+        DocumentRequest {
+            home_community_id: n.is_multiple_of(2).then(|| "urn:oid:1.2.3".to_owned()),
+            repository_unique_id: "1.3.6.1.4.1.21367.2010.1.2.1125".into(),
+            document_unique_id: format!("2.25.{n}"),
+        }
+    }
+
+    fn pnr(documents: Vec<Document>) -> ProvideAndRegisterDocumentSetRequest {
+        ProvideAndRegisterDocumentSetRequest {
+            submit: SubmitObjectsRequest {
+                objects: RegistryObjectList {
+                    objects: vec![Identifiable::ExtrinsicObject(ExtrinsicObject {
+                        object: RegistryObject {
+                            id: "Document01".into(),
+                            ..RegistryObject::default()
+                        },
+                        mime_type: Some("application/dicom".into()),
+                        ..ExtrinsicObject::default()
+                    })],
+                },
+                ..SubmitObjectsRequest::default()
+            },
+            documents,
+        }
+    }
+
+    fn pnr_with_document(document: &str) -> Result<ProvideAndRegisterDocumentSetRequest, XmlError> {
+        let xml = format!(
+            r#"<p:ProvideAndRegisterDocumentSetRequest xmlns:p="{NS_XDSB}" xmlns:l="{NS_LCM}" xmlns:r="{NS_RIM}" xmlns:inc="{NS_XOP}"><l:SubmitObjectsRequest><r:RegistryObjectList/></l:SubmitObjectsRequest>{document}</p:ProvideAndRegisterDocumentSetRequest>"#
+        );
+        ProvideAndRegisterDocumentSetRequest::from_xml(xml.as_bytes(), limits())
+    }
+
+    #[test]
+    fn provide_and_register_round_trips() {
+        let request = pnr(vec![
+            Document {
+                id: "Document01".into(),
+                content: DocumentContent::Inline(b"\x00\x01binary & <text>".to_vec()),
+            },
+            Document {
+                id: "Document02".into(),
+                content: DocumentContent::Include {
+                    content_id: "1.urn:uuid:abc@example.org".into(),
+                },
+            },
+            Document {
+                id: "Document03".into(),
+                content: DocumentContent::Include {
+                    content_id: "part <3> with spaces/% & \"quotes\"".into(),
+                },
+            },
+        ]);
+        let xml = request.to_xml();
+        assert_eq!(
+            ProvideAndRegisterDocumentSetRequest::from_xml(xml.as_bytes(), limits()).unwrap(),
+            request
+        );
+    }
+
+    #[test]
+    fn inline_base64_document_is_decoded() {
+        let request =
+            pnr_with_document("<p:Document id=\"Document01\">aGVs\n  bG8=\n</p:Document>").unwrap();
+        assert_eq!(
+            request.documents[0].content,
+            DocumentContent::Inline(b"hello".to_vec())
+        );
+    }
+
+    #[test]
+    fn xop_include_gives_the_percent_decoded_content_id() {
+        let request = pnr_with_document(
+            r#"<p:Document id="Document01">
+                 <inc:Include href="cid:1.urn%3Auuid%3Aabc%40example.org"/>
+               </p:Document>"#,
+        )
+        .unwrap();
+        assert_eq!(
+            request.documents[0].content,
+            DocumentContent::Include {
+                content_id: "1.urn:uuid:abc@example.org".into()
+            }
+        );
+    }
+
+    #[test]
+    fn xop_include_without_cid_scheme_is_invalid_value() {
+        assert!(matches!(
+            pnr_with_document(
+                r#"<p:Document id="d"><inc:Include href="http://x/y"/></p:Document>"#
+            ),
+            Err(XmlError::InvalidValue { .. })
+        ));
+    }
+
+    #[test]
+    fn document_with_both_include_and_text_is_invalid_value() {
+        assert!(matches!(
+            pnr_with_document(
+                r#"<p:Document id="d">aGVsbG8=<inc:Include href="cid:a"/></p:Document>"#
+            ),
+            Err(XmlError::InvalidValue { .. })
+        ));
+    }
+
+    #[test]
+    fn document_with_neither_include_nor_text_is_missing_element() {
+        assert!(matches!(
+            pnr_with_document(r#"<p:Document id="d"> </p:Document>"#),
+            Err(XmlError::MissingElement { .. })
+        ));
+        assert!(matches!(
+            pnr_with_document(r#"<p:Document id="d"/>"#),
+            Err(XmlError::MissingElement { .. })
+        ));
+    }
+
+    #[test]
+    fn invalid_base64_is_invalid_value() {
+        assert!(matches!(
+            pnr_with_document(r#"<p:Document id="d">not base64!</p:Document>"#),
+            Err(XmlError::InvalidValue { .. })
+        ));
+    }
+
+    #[test]
+    fn document_without_id_is_missing_attribute() {
+        assert!(matches!(
+            pnr_with_document(r#"<p:Document>aGVsbG8=</p:Document>"#),
+            Err(XmlError::MissingAttribute { attribute, .. }) if attribute == "id"
+        ));
+    }
+
+    #[test]
+    fn retrieve_document_set_request_round_trips() {
+        let request = RetrieveDocumentSetRequest {
+            requests: vec![document_request(1), document_request(2)],
+        };
+        let xml = request.to_xml();
+        assert_eq!(
+            RetrieveDocumentSetRequest::from_xml(xml.as_bytes(), limits()).unwrap(),
+            request
+        );
+    }
+
+    #[test]
+    fn document_request_without_repository_unique_id_is_missing_element() {
+        let xml = format!(
+            r#"<RetrieveDocumentSetRequest xmlns="{NS_XDSB}"><DocumentRequest><DocumentUniqueId>1.2</DocumentUniqueId></DocumentRequest></RetrieveDocumentSetRequest>"#
+        );
+        assert!(matches!(
+            RetrieveDocumentSetRequest::from_xml(xml.as_bytes(), limits()),
+            Err(XmlError::MissingElement { child, .. }) if child == "xdsb:RepositoryUniqueId"
+        ));
+    }
+
+    #[test]
+    fn retrieve_document_set_request_without_document_request_is_missing_element() {
+        let xml = format!(r#"<x:RetrieveDocumentSetRequest xmlns:x="{NS_XDSB}"/>"#);
+        assert!(matches!(
+            RetrieveDocumentSetRequest::from_xml(xml.as_bytes(), limits()),
+            Err(XmlError::MissingElement { .. })
+        ));
+    }
+
+    #[test]
+    fn retrieve_document_set_response_round_trips() {
+        let response = RetrieveDocumentSetResponse {
+            response: RegistryResponse {
+                status: ResponseStatus::PartialSuccess,
+                request_id: None,
+                response_slots: vec![],
+                errors: vec![RegistryError {
+                    error_code: "XDSDocumentUniqueIdError".into(),
+                    code_context: "unknown 2.25.3".into(),
+                    location: Some("2.25.3".into()),
+                    severity: Severity::Error,
+                    value: None,
+                }],
+            },
+            documents: vec![
+                DocumentResponse {
+                    home_community_id: Some("urn:oid:1.2.3".into()),
+                    repository_unique_id: "1.2".into(),
+                    document_unique_id: "2.25.1".into(),
+                    new_repository_unique_id: Some("1.3".into()),
+                    new_document_unique_id: Some("2.25.9".into()),
+                    mime_type: "application/dicom".into(),
+                    content: DocumentContent::Include {
+                        content_id: "doc1@broker".into(),
+                    },
+                },
+                DocumentResponse {
+                    home_community_id: None,
+                    repository_unique_id: "1.2".into(),
+                    document_unique_id: "2.25.2".into(),
+                    new_repository_unique_id: None,
+                    new_document_unique_id: None,
+                    mime_type: "text/xml".into(),
+                    content: DocumentContent::Inline(b"<ClinicalDocument/>".to_vec()),
+                },
+            ],
+        };
+        let xml = response.to_xml();
+        assert_eq!(
+            RetrieveDocumentSetResponse::from_xml(xml.as_bytes(), limits()).unwrap(),
+            response
+        );
+    }
+
+    #[test]
+    fn document_response_without_mime_type_is_missing_element() {
+        let xml = format!(
+            r#"<x:RetrieveDocumentSetResponse xmlns:x="{NS_XDSB}" xmlns:s="{NS_RS}"><s:RegistryResponse status="{}"/><x:DocumentResponse><x:RepositoryUniqueId>1</x:RepositoryUniqueId><x:DocumentUniqueId>2</x:DocumentUniqueId><x:Document>aGVsbG8=</x:Document></x:DocumentResponse></x:RetrieveDocumentSetResponse>"#,
+            ResponseStatus::SUCCESS_URN
+        );
+        assert!(matches!(
+            RetrieveDocumentSetResponse::from_xml(xml.as_bytes(), limits()),
+            Err(XmlError::MissingElement { child, .. }) if child == "xdsb:mimeType"
+        ));
+    }
+
+    #[test]
+    fn retrieve_imaging_document_set_request_round_trips() {
+        let request = RetrieveImagingDocumentSetRequest {
+            studies: vec![StudyRequest {
+                study_instance_uid: "1.2.3".into(),
+                series: vec![
+                    SeriesRequest {
+                        series_instance_uid: "1.2.3.4".into(),
+                        documents: vec![document_request(1), document_request(2)],
+                    },
+                    SeriesRequest {
+                        series_instance_uid: "1.2.3.5".into(),
+                        documents: vec![document_request(3)],
+                    },
+                ],
+            }],
+            transfer_syntax_uids: vec![
+                "1.2.840.10008.1.2.1".into(),
+                "1.2.840.10008.1.2.4.50".into(),
+            ],
+        };
+        let xml = request.to_xml();
+        assert_eq!(
+            RetrieveImagingDocumentSetRequest::from_xml(xml.as_bytes(), limits()).unwrap(),
+            request
+        );
+    }
+
+    #[test]
+    fn imaging_request_reads_with_any_prefixes() {
+        let xml = format!(
+            r#"<a:RetrieveImagingDocumentSetRequest xmlns:a="{NS_XDSI}" xmlns:b="{NS_XDSB}"><a:StudyRequest studyInstanceUID="1.2.3"><a:SeriesRequest seriesInstanceUID="1.2.3.4"><b:DocumentRequest><b:RepositoryUniqueId> 1.2.3 </b:RepositoryUniqueId><b:DocumentUniqueId>1.2.3.4.5</b:DocumentUniqueId></b:DocumentRequest></a:SeriesRequest></a:StudyRequest><a:TransferSyntaxUIDList><a:TransferSyntaxUID>1.2.840.10008.1.2.1</a:TransferSyntaxUID></a:TransferSyntaxUIDList></a:RetrieveImagingDocumentSetRequest>"#
+        );
+        let request =
+            RetrieveImagingDocumentSetRequest::from_xml(xml.as_bytes(), limits()).unwrap();
+        let document = &request.studies[0].series[0].documents[0];
+        assert_eq!(document.repository_unique_id, "1.2.3");
+        assert_eq!(request.transfer_syntax_uids, ["1.2.840.10008.1.2.1"]);
+    }
+
+    #[test]
+    fn study_request_without_study_instance_uid_is_missing_attribute() {
+        let xml = format!(
+            r#"<a:RetrieveImagingDocumentSetRequest xmlns:a="{NS_XDSI}"><a:StudyRequest/></a:RetrieveImagingDocumentSetRequest>"#
+        );
+        assert!(matches!(
+            RetrieveImagingDocumentSetRequest::from_xml(xml.as_bytes(), limits()),
+            Err(XmlError::MissingAttribute { attribute, .. }) if attribute == "studyInstanceUID"
+        ));
+    }
+
+    #[test]
+    fn imaging_request_without_transfer_syntax_list_is_missing_element() {
+        let xml = format!(
+            r#"<a:RetrieveImagingDocumentSetRequest xmlns:a="{NS_XDSI}" xmlns:b="{NS_XDSB}"><a:StudyRequest studyInstanceUID="1"><a:SeriesRequest seriesInstanceUID="2"><b:DocumentRequest><b:RepositoryUniqueId>3</b:RepositoryUniqueId><b:DocumentUniqueId>4</b:DocumentUniqueId></b:DocumentRequest></a:SeriesRequest></a:StudyRequest></a:RetrieveImagingDocumentSetRequest>"#
+        );
+        assert!(matches!(
+            RetrieveImagingDocumentSetRequest::from_xml(xml.as_bytes(), limits()),
+            Err(XmlError::MissingElement { child, .. }) if child == "xdsi:TransferSyntaxUIDList"
+        ));
+    }
+
+    #[test]
+    fn remove_documents_request_round_trips() {
+        let request = RemoveDocumentsRequest {
+            documents: vec![document_request(1), document_request(2)],
+        };
+        let xml = request.to_xml();
+        assert_eq!(
+            RemoveDocumentsRequest::from_xml(xml.as_bytes(), limits()).unwrap(),
+            request
+        );
+    }
 }
