@@ -3,4 +3,5 @@
 
 pub mod code_lists;
 pub mod config;
+pub mod storage;
 pub mod stored_query;
