@@ -2,3 +2,4 @@
 //! patient identity feed).
 
 pub mod code_lists;
+pub mod identity_feed;

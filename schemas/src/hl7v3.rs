@@ -200,8 +200,8 @@ pub fn read_patient_registry_message(
     }
 }
 
-/// `relative` below the patient of the registration event, when `path` is there.
-fn below_patient<'p>(path: &'p [String]) -> Option<&'p [String]> {
+/// The rest of `path` below `registrationEvent/subject1/patient`, when `path` is there.
+fn below_patient(path: &[String]) -> Option<&[String]> {
     let rest = strip(path, REGISTRATION_EVENT)?;
     strip(rest, PATIENT)
 }
