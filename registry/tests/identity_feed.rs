@@ -1,7 +1,7 @@
 //! The registry's patient identity feed: ITI-8 (HL7 v2 over MLLP, with ITI-10 A31) and ITI-44
 //! (HL7 v3), one test per rule of ITI TF-2a 3.8 / TF-2b 3.44 and HL7 v2.5 table 0357.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -434,6 +434,111 @@ async fn store_failure_is_ae_207_and_nothing_is_stored() {
         assert_eq!(ack.get("ERR-3.2"), Some("Application internal error"));
         assert!(store.patients().is_empty() && store.merges().is_empty());
     }
+}
+
+/// Counts `hl7_messages_total` increments by their labels.
+#[derive(Default)]
+struct CountingRecorder {
+    counts: Arc<Mutex<BTreeMap<String, u64>>>,
+}
+
+struct LabelledCount {
+    key: String,
+    counts: Arc<Mutex<BTreeMap<String, u64>>>,
+}
+
+impl metrics::CounterFn for LabelledCount {
+    fn increment(&self, value: u64) {
+        *self
+            .counts
+            .lock()
+            .unwrap()
+            .entry(self.key.clone())
+            .or_default() += value;
+    }
+
+    fn absolute(&self, _value: u64) {}
+}
+
+impl metrics::Recorder for CountingRecorder {
+    fn describe_counter(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn describe_gauge(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn describe_histogram(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+
+    fn register_counter(&self, key: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Counter {
+        let labels: Vec<String> = key
+            .labels()
+            .map(|l| format!("{}={}", l.key(), l.value()))
+            .collect();
+        metrics::Counter::from_arc(Arc::new(LabelledCount {
+            key: format!("{}{{{}}}", key.name(), labels.join(",")),
+            counts: Arc::clone(&self.counts),
+        }))
+    }
+
+    fn register_gauge(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Gauge {
+        metrics::Gauge::noop()
+    }
+
+    fn register_histogram(
+        &self,
+        _: &metrics::Key,
+        _: &metrics::Metadata<'_>,
+    ) -> metrics::Histogram {
+        metrics::Histogram::noop()
+    }
+}
+
+#[test]
+fn every_answer_counts_in_hl7_messages_total_by_transaction_and_ack_code() {
+    let recorder = CountingRecorder::default();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    metrics::with_local_recorder(&recorder, || {
+        runtime.block_on(async {
+            let store = MemoryStore::default();
+            answer(&adt_a01_v25(), &store).await;
+            answer(&adt_a40_v25(), &store).await;
+            answer(
+                &adt_a01_v25().replace("ADT^A01^ADT_A01", "ADT^A31^ADT_A05"),
+                &store,
+            )
+            .await;
+            answer(&adt_a01_v25().replace("ADT^A01", "ADT^A03"), &store).await;
+            handle_v2(b"not hl7", &store, DOMAIN).await;
+            answer_v3(RECORD_ADDED, &store).await;
+        });
+    });
+    let counts = recorder.counts.lock().unwrap().clone();
+    let expected: BTreeMap<String, u64> = [
+        ("hl7_messages_total{transaction=ITI-8,ack_code=AA}", 2),
+        ("hl7_messages_total{transaction=ITI-8,ack_code=AR}", 2),
+        ("hl7_messages_total{transaction=ITI-10,ack_code=AA}", 1),
+        ("hl7_messages_total{transaction=ITI-44,ack_code=AA}", 1),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    assert_eq!(counts, expected);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -20,7 +20,8 @@ const MERGE_EVENT: &str = "A40";
 
 /// ITI-8 / ITI-10: what an ADT message asks of the registry. Only the PID-3 (and for A40 the
 /// MRG-1) repetition whose assigning authority universal id (CX.4.2) is `affinity_domain` counts;
-/// the others are ignored (ITI TF-2a 3.8.4.1.3).
+/// the others are ignored (ITI TF-2a 3.8.4.1.3). A merge whose surviving or subsumed id lies
+/// outside the affinity domain is ignored as a whole.
 pub fn interpret_v2(msg: &Message, affinity_domain: &str) -> Result<FeedEvent, FeedError> {
     if msg.message_code() != "ADT" {
         return Err(FeedError::UnsupportedMessageType {

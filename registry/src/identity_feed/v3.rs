@@ -16,7 +16,8 @@ const PRIOR_REGISTERED_ROLE_ID: &str = "controlActProcess/subject/registrationEv
 /// ITI-44: what an add, revise or duplicates-resolved message asks of the registry. The patient
 /// id whose root is `affinity_domain` counts (from `patient/id`, else `asOtherIDs/id`); ids of
 /// other domains are ignored (ITI TF-2b 3.44.4.1.4). A merge takes the surviving id from
-/// `patient/id` and the subsumed id from `priorRegisteredRole/id` (ITI TF-2b 3.44.4.2.4).
+/// `patient/id` and the subsumed id from `priorRegisteredRole/id` (ITI TF-2b 3.44.4.2.4); one
+/// whose surviving or subsumed id lies outside the affinity domain is ignored as a whole.
 pub fn interpret_v3(
     msg: &PatientRegistryMessage,
     affinity_domain: &str,
