@@ -13,6 +13,7 @@
 pub mod constants;
 pub mod ebrim;
 pub mod hl7v2;
+pub mod hl7v3;
 pub mod ihe;
 pub mod mtom;
 pub mod soap;
