@@ -4,5 +4,7 @@
 pub mod code_lists;
 pub mod config;
 pub mod identity_feed;
+pub mod server;
+pub mod service;
 pub mod storage;
 pub mod stored_query;

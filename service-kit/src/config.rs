@@ -6,8 +6,10 @@
 //! The value is read as a TOML value when it parses as one (numbers, booleans, arrays), otherwise
 //! as a string.
 
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 /// Prefix of every environment override.
@@ -16,6 +18,25 @@ pub const ENV_PREFIX: &str = "HIE_";
 pub const CONFIG_FILE_ENV: &str = "HIE_CONFIG";
 /// File read from the working directory when neither `--config` nor `HIE_CONFIG` is given.
 pub const DEFAULT_CONFIG_FILE: &str = "hie.toml";
+
+/// `[general]`: what every service of one deployment shares.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct General {
+    /// Folder of the embedded SQLite databases and the file store.
+    pub data_dir: PathBuf,
+    /// Address the services listen on unless their own section names another.
+    pub bind_address: IpAddr,
+}
+
+impl Default for General {
+    fn default() -> Self {
+        General {
+            data_dir: PathBuf::from("./hie-data"),
+            bind_address: IpAddr::from([127, 0, 0, 1]),
+        }
+    }
+}
 
 /// Why the configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,127 @@
+//! The registry's SOAP 1.2 endpoint, `/xds/registry`: reads the envelope (plain SOAP or MTOM),
+//! dispatches on the WS-Addressing action to the transaction functions, and writes the answer.
+//! Handlers stay thin: every transaction is a plain function of the registry library.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use futures::StreamExt;
+use schemas::mtom::{MtomReader, SoapContentType};
+use schemas::soap::{self, Fault, ResponseHeaders, SoapError, SoapRequest, action};
+use schemas::xml::Limits;
+
+use crate::identity_feed;
+use crate::storage::Database;
+
+/// Path of the SOAP endpoint.
+pub const ENDPOINT_PATH: &str = "/xds/registry";
+
+/// Everything a request needs, shared by all connections.
+pub struct RegistryService {
+    pub db: Database,
+    /// Assigning authority (OID) of the affinity domain's patient ids.
+    pub affinity_domain: String,
+    pub limits: Limits,
+}
+
+/// The SOAP endpoint as an axum router (the caller adds `/healthz` and `/metrics`).
+pub fn router(service: Arc<RegistryService>) -> Router {
+    Router::new()
+        .route(ENDPOINT_PATH, post(endpoint))
+        .with_state(service)
+}
+
+async fn endpoint(
+    State(service): State<Arc<RegistryService>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let envelope = match read_body(&headers, body, service.limits.max_bytes).await {
+        Ok(bytes) => bytes,
+        Err(fault) => return fault_response(&fault, None),
+    };
+    let request = match soap::read_envelope(&envelope, service.limits) {
+        Ok(request) => request,
+        Err(error) => return fault_response(&error.to_fault(), None),
+    };
+    dispatch(&service, request).await
+}
+
+/// The SOAP envelope bytes of a request: the whole body for `application/soap+xml`, the root
+/// part for MTOM (a registry request carries no attachments).
+async fn read_body(headers: &HeaderMap, body: Body, max_bytes: usize) -> Result<Bytes, Fault> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let sender = |reason: String| Fault::new(soap::FaultCode::Sender, reason);
+    match SoapContentType::parse(content_type) {
+        Ok(SoapContentType::Plain { .. }) => axum::body::to_bytes(body, max_bytes)
+            .await
+            .map_err(|e| sender(format!("request body refused: {e}"))),
+        Ok(SoapContentType::Mtom(multipart)) => {
+            let stream = body
+                .into_data_stream()
+                .map(|chunk| chunk.map_err(std::io::Error::other));
+            let mut reader = MtomReader::new(stream, &multipart);
+            let root = reader
+                .root(max_bytes)
+                .await
+                .map_err(|e| sender(format!("MTOM request refused: {e}")))?;
+            Ok(root.body)
+        }
+        Err(e) => Err(sender(format!(
+            "unsupported Content-Type {content_type:?}: {e}"
+        ))),
+    }
+}
+
+async fn dispatch(service: &RegistryService, mut request: SoapRequest<'_>) -> Response {
+    let headers = request.headers.clone();
+    match headers.action.as_str() {
+        action::PATIENT_REGISTRY_RECORD_ADDED
+        | action::PATIENT_REGISTRY_RECORD_REVISED
+        | action::PATIENT_REGISTRY_DUPLICATES_RESOLVED => {
+            let ack = identity_feed::handle_v3(
+                &mut request.reader,
+                &request.body,
+                &service.db,
+                &service.affinity_domain,
+            )
+            .await;
+            soap_response(&headers, action::MCCI_ACKNOWLEDGEMENT, &ack)
+        }
+        other => fault_response(
+            &SoapError::ActionNotSupported {
+                action: other.to_owned(),
+            }
+            .to_fault(),
+            headers.message_id.as_deref(),
+        ),
+    }
+}
+
+fn soap_response(request: &soap::AddressingHeaders, response_action: &str, body: &str) -> Response {
+    let headers = ResponseHeaders::answering(request, response_action);
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, soap::content_type(response_action))],
+        soap::write_envelope(&headers, body),
+    )
+        .into_response()
+}
+
+fn fault_response(fault: &Fault, relates_to: Option<&str>) -> Response {
+    let status = StatusCode::from_u16(fault.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    (
+        status,
+        [(header::CONTENT_TYPE, soap::content_type(fault.action()))],
+        fault.to_envelope(relates_to),
+    )
+        .into_response()
+}
