@@ -2,3 +2,5 @@
 //! patient identity feed).
 
 pub mod code_lists;
+pub mod config;
+pub mod storage;

@@ -1,0 +1,204 @@
+//! Registry storage: DocumentEntries, SubmissionSets, Folders, Associations and known patients,
+//! on SQLite (embedded default) or PostgreSQL, with the same diesel query code for both.
+
+mod error;
+mod filter;
+mod model;
+mod ops;
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::SqliteConnection;
+use diesel::result::ConnectionError;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::pooled_connection::deadpool::Pool;
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+pub use error::{BoxError, StorageError};
+pub use filter::{CodeGroup, CodeValue, ObjectFilter, TimeRange};
+pub use model::{
+    AvailabilityStatus, DocumentEntryType, NewAssociation, NewAuthor, NewCode, NewObject,
+    NewReferenceId, ObjectKind, PatientContents, PatientRecord, PatientStatus, StoredAssociation,
+    StoredObject, Submission,
+};
+
+/// Async SQLite connection: diesel's sync `SqliteConnection` run on tokio's blocking pool.
+pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+const SQLITE: &str = "SQLite";
+const POSTGRES: &str = "PostgreSQL";
+
+/// Connections per pool for a SQLite file (SQLite serialises writers; readers run in parallel).
+const SQLITE_POOL_SIZE: usize = 4;
+/// Connections per pool for PostgreSQL.
+const POSTGRES_POOL_SIZE: usize = 16;
+/// How long a SQLite writer waits for the write lock before failing with SQLITE_BUSY.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The registry database: a connection pool on one of the supported backends.
+#[derive(Clone)]
+pub enum Database {
+    /// Embedded SQLite (file or in-memory).
+    Sqlite(Pool<SqliteConn>),
+    /// PostgreSQL over tokio-postgres.
+    Postgres(Pool<AsyncPgConnection>),
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Sqlite(_) => "Database::Sqlite",
+            Self::Postgres(_) => "Database::Postgres",
+        })
+    }
+}
+
+/// Runs the same diesel code on whichever backend `$db` holds.
+///
+/// `|conn|` binds a `&mut` async connection; `|conn, Db|` also binds a type alias `Db` for the
+/// backend (for `into_boxed::<Db>()`). The body is compiled once per backend.
+macro_rules! on_backend {
+    ($db:expr, |$conn:ident| $body:expr) => {
+        on_backend!($db, |$conn, _Backend| $body)
+    };
+    ($db:expr, |$conn:ident, $backend:ident| $body:expr) => {{
+        match $db {
+            $crate::storage::Database::Sqlite(pool) => {
+                #[allow(dead_code)]
+                type $backend = diesel::sqlite::Sqlite;
+                let mut pooled = pool
+                    .get()
+                    .await
+                    .map_err(|e| $crate::storage::StorageError::pool("SQLite", e))?;
+                let $conn: &mut $crate::storage::SqliteConn = &mut pooled;
+                $body
+            }
+            $crate::storage::Database::Postgres(pool) => {
+                #[allow(dead_code)]
+                type $backend = diesel::pg::Pg;
+                let mut pooled = pool
+                    .get()
+                    .await
+                    .map_err(|e| $crate::storage::StorageError::pool("PostgreSQL", e))?;
+                let $conn: &mut diesel_async::AsyncPgConnection = &mut pooled;
+                $body
+            }
+        }
+    }};
+}
+pub(crate) use on_backend;
+
+impl Database {
+    /// Opens the database named by `url` and runs pending migrations.
+    ///
+    /// `postgres://...` / `postgresql://...` select PostgreSQL; `sqlite://PATH`, `sqlite::memory:`
+    /// or a plain file path select SQLite (WAL journal, busy timeout, foreign keys on).
+    pub async fn connect(url: &str) -> Result<Self, StorageError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::connect_postgres(url).await
+        } else if url == "sqlite::memory:" {
+            Self::connect_sqlite(":memory:", 1).await
+        } else if let Some(path) = url.strip_prefix("sqlite://") {
+            Self::connect_sqlite(path, SQLITE_POOL_SIZE).await
+        } else if url.contains("://") || url.is_empty() {
+            Err(StorageError::UnsupportedUrl {
+                url: url.to_owned(),
+            })
+        } else {
+            Self::connect_sqlite(url, SQLITE_POOL_SIZE).await
+        }
+    }
+
+    /// The backend's name, for logs.
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => SQLITE,
+            Self::Postgres(_) => POSTGRES,
+        }
+    }
+
+    async fn connect_sqlite(path: &str, pool_size: usize) -> Result<Self, StorageError> {
+        let mut config = ManagerConfig::<SqliteConn>::default();
+        config.recycling_method = RecyclingMethod::Fast;
+        config.custom_setup = Box::new(|path| Box::pin(open_sqlite(path.to_owned())));
+        let manager = AsyncDieselConnectionManager::<SqliteConn>::new_with_config(path, config);
+        // An in-memory database lives in its one connection, so that pool holds exactly one.
+        let pool = Pool::builder(manager)
+            .max_size(pool_size)
+            .build()
+            .map_err(|e| StorageError::pool(SQLITE, e))?;
+        let mut conn = pool
+            .get()
+            .await
+            .map_err(|e| StorageError::pool(SQLITE, e))?;
+        let outcome = conn
+            .spawn_blocking(|sync_conn| {
+                Ok(sync_conn
+                    .run_pending_migrations(SQLITE_MIGRATIONS)
+                    .map(|_| ()))
+            })
+            .await?;
+        outcome.map_err(|source| StorageError::Migration {
+            backend: SQLITE,
+            source,
+        })?;
+        drop(conn);
+        Ok(Self::Sqlite(pool))
+    }
+
+    async fn connect_postgres(url: &str) -> Result<Self, StorageError> {
+        let migration_url = url.to_owned();
+        // The migration harness is synchronous: run it on a blocking thread over a wrapped async
+        // connection, which works on both the current-thread and the multi-thread runtime.
+        tokio::task::spawn_blocking(move || -> Result<(), StorageError> {
+            let mut conn =
+                <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(
+                    &migration_url,
+                )
+                .map_err(|e| StorageError::pool(POSTGRES, e))?;
+            conn.run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|_| ())
+                .map_err(|source| StorageError::Migration {
+                    backend: POSTGRES,
+                    source,
+                })
+        })
+        .await
+        .map_err(|e| StorageError::Migration {
+            backend: POSTGRES,
+            source: e.into(),
+        })??;
+
+        let mut config = ManagerConfig::<AsyncPgConnection>::default();
+        config.recycling_method = RecyclingMethod::Fast;
+        let manager =
+            AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
+        let pool = Pool::builder(manager)
+            .max_size(POSTGRES_POOL_SIZE)
+            .build()
+            .map_err(|e| StorageError::pool(POSTGRES, e))?;
+        Ok(Self::Postgres(pool))
+    }
+}
+
+/// Opens one SQLite connection with the registry's pragmas.
+async fn open_sqlite(path: String) -> Result<SqliteConn, ConnectionError> {
+    let mut conn = SqliteConn::establish(&path).await?;
+    let pragmas = format!(
+        "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+        SQLITE_BUSY_TIMEOUT.as_millis()
+    );
+    conn.batch_execute(&pragmas)
+        .await
+        .map_err(ConnectionError::CouldntSetupConfiguration)?;
+    Ok(conn)
+}
