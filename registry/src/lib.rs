@@ -4,3 +4,4 @@
 pub mod code_lists;
 pub mod config;
 pub mod storage;
+pub mod stored_query;
