@@ -11,7 +11,11 @@ use service_kit::config::RawConfig;
 use crate::config::HieConfig;
 
 #[derive(Parser)]
-#[command(name = "hie", version, about = "IHE XDS-I.b health-information-exchange broker")]
+#[command(
+    name = "hie",
+    version,
+    about = "IHE XDS-I.b health-information-exchange broker"
+)]
 struct Cli {
     /// Configuration file (default: $HIE_CONFIG, else ./hie.toml if present, else built-in defaults).
     #[arg(long, global = true)]

@@ -156,7 +156,10 @@ mod tests {
     #[test]
     fn absent_section_gives_defaults() {
         let raw = RawConfig::parse("").unwrap();
-        assert_eq!(raw.section::<Section>("registry").unwrap(), Section::default());
+        assert_eq!(
+            raw.section::<Section>("registry").unwrap(),
+            Section::default()
+        );
     }
 
     #[test]

@@ -17,10 +17,7 @@ use crate::telemetry::metrics_handle;
 /// Binds `addr`, reporting the address in the error (a port in use is the usual cause).
 pub async fn bind(service: &'static str, addr: SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::bind(addr).await.map_err(|e| {
-        std::io::Error::new(
-            e.kind(),
-            format!("{service}: cannot listen on {addr}: {e}"),
-        )
+        std::io::Error::new(e.kind(), format!("{service}: cannot listen on {addr}: {e}"))
     })
 }
 

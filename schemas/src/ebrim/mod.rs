@@ -292,3 +292,48 @@ pub struct RemoveObjectsRequest {
     pub deletion_scope: Option<String>,
     pub object_refs: Vec<ObjectRef>,
 }
+
+impl Severity {
+    /// The severity named by this URN, if it is one of the two ebRS severities.
+    pub fn from_urn(urn: &str) -> Option<Self> {
+        match urn {
+            Self::ERROR_URN => Some(Severity::Error),
+            Self::WARNING_URN => Some(Severity::Warning),
+            _ => None,
+        }
+    }
+}
+
+impl ResponseStatus {
+    /// The status named by this URN, if it is one ebRS or IHE defines.
+    pub fn from_urn(urn: &str) -> Option<Self> {
+        match urn {
+            Self::SUCCESS_URN => Some(ResponseStatus::Success),
+            Self::PARTIAL_SUCCESS_URN => Some(ResponseStatus::PartialSuccess),
+            Self::FAILURE_URN => Some(ResponseStatus::Failure),
+            _ => None,
+        }
+    }
+}
+
+impl ReturnType {
+    /// The value written in `query:ResponseOption/@returnType`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReturnType::LeafClass => "LeafClass",
+            ReturnType::ObjectRef => "ObjectRef",
+            ReturnType::Other(name) => name,
+        }
+    }
+
+    /// The return type with this schema name (query.xsd enumerates four).
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "LeafClass" => Some(ReturnType::LeafClass),
+            "ObjectRef" => Some(ReturnType::ObjectRef),
+            "LeafClassWithRepositoryItem" => Some(ReturnType::Other("LeafClassWithRepositoryItem")),
+            "RegistryObject" => Some(ReturnType::Other("RegistryObject")),
+            _ => None,
+        }
+    }
+}
