@@ -49,20 +49,40 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-/// `hie up`: prepare the data folder, start the services, wait for Ctrl-C, stop them.
+/// `hie up`: prepare the data folder, start the services, print their endpoints, wait for
+/// Ctrl-C, stop them.
 async fn up(config: HieConfig) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&config.general.data_dir).with_context(|| {
+    let general = &config.general;
+    std::fs::create_dir_all(&general.data_dir).with_context(|| {
         format!(
             "cannot create the data folder {}",
-            config.general.data_dir.display()
+            general.data_dir.display()
         )
     })?;
     let shutdown = service_kit::shutdown::on_signal();
+    let mut registry = registry::server::start(
+        &config.registry,
+        general.bind_address,
+        &general.data_dir,
+        shutdown.clone(),
+    )
+    .await
+    .context("cannot start the document registry")?;
+
+    println!("hie: data in {}", general.data_dir.display());
     println!(
-        "hie: data in {}; no service is built yet. Press Ctrl-C to stop.",
-        config.general.data_dir.display()
+        "  {:<34} {}",
+        "Document Registry (SOAP)",
+        registry.endpoint_url()
     );
-    shutdown.cancelled().await;
+    println!(
+        "  {:<34} mllp://{}",
+        "Document Registry identity feed", registry.mllp_addr
+    );
+    println!("  {:<34} http://{}/metrics", "metrics", registry.http_addr);
+    println!("Press Ctrl-C to stop.");
+
+    while registry.tasks.join_next().await.is_some() {}
     println!("hie: stopped");
     Ok(())
 }

@@ -24,6 +24,9 @@ pub struct Config {
     pub affinity_domain: String,
     /// Code-list file (TOML); empty means the built-in imaging defaults.
     pub code_lists: Option<PathBuf>,
+    /// homeCommunityId (`urn:oid:...`) written on ObjectRef answers; none for a registry that is
+    /// not part of a cross-community (XCA) setup.
+    pub home_community_id: Option<String>,
     /// Largest number of objects one stored query may return before XDSTooManyResults.
     pub max_query_results: usize,
     /// Largest SOAP request accepted, in bytes.
@@ -43,6 +46,7 @@ impl Default for Config {
             database_url: String::new(),
             affinity_domain: DEFAULT_AFFINITY_DOMAIN.to_owned(),
             code_lists: None,
+            home_community_id: None,
             max_query_results: 5000,
             max_request_bytes: 64 * 1024 * 1024,
             max_xml_depth: 64,

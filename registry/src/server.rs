@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::identity_feed;
 use crate::service::{self, RegistryService};
 use crate::storage::{Database, StorageError};
+use crate::stored_query::QueryOptions;
 
 /// Name of the service in logs and metrics.
 pub const SERVICE: &str = "registry";
@@ -67,6 +68,10 @@ pub async fn start(
     let state = Arc::new(RegistryService {
         db: db.clone(),
         affinity_domain: config.affinity_domain.clone(),
+        query: QueryOptions {
+            max_results: config.max_query_results,
+            home_community_id: config.home_community_id.clone(),
+        },
         limits: Limits {
             max_bytes: config.max_request_bytes,
             max_depth: config.max_xml_depth,

@@ -11,12 +11,16 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use futures::StreamExt;
+use schemas::ebrim::{
+    self, RegistryError, RegistryResponse, ResponseStatus, Severity, read_adhoc_query_request,
+};
 use schemas::mtom::{MtomReader, SoapContentType};
 use schemas::soap::{self, Fault, ResponseHeaders, SoapError, SoapRequest, action};
-use schemas::xml::Limits;
+use schemas::xml::{Limits, XmlError};
 
 use crate::identity_feed;
 use crate::storage::Database;
+use crate::stored_query::{self, QueryOptions};
 
 /// Path of the SOAP endpoint.
 pub const ENDPOINT_PATH: &str = "/xds/registry";
@@ -26,6 +30,8 @@ pub struct RegistryService {
     pub db: Database,
     /// Assigning authority (OID) of the affinity domain's patient ids.
     pub affinity_domain: String,
+    /// ITI-18 result cap and homeCommunityId.
+    pub query: QueryOptions,
     pub limits: Limits,
 }
 
@@ -84,6 +90,25 @@ async fn read_body(headers: &HeaderMap, body: Body, max_bytes: usize) -> Result<
 async fn dispatch(service: &RegistryService, mut request: SoapRequest<'_>) -> Response {
     let headers = request.headers.clone();
     match headers.action.as_str() {
+        action::REGISTRY_STORED_QUERY => {
+            let answer = match read_adhoc_query_request(&mut request.reader, &request.body) {
+                Ok(query) => stored_query::execute(&service.db, &service.query, &query).await,
+                Err(error) => match body_error(&error) {
+                    Some(response) => ebrim::AdhocQueryResponse {
+                        response,
+                        start_index: None,
+                        total_result_count: None,
+                        objects: ebrim::RegistryObjectList::default(),
+                    },
+                    None => return xml_fault(error, &headers),
+                },
+            };
+            soap_response(
+                &headers,
+                action::REGISTRY_STORED_QUERY_RESPONSE,
+                &answer.to_xml(),
+            )
+        }
         action::PATIENT_REGISTRY_RECORD_ADDED
         | action::PATIENT_REGISTRY_RECORD_REVISED
         | action::PATIENT_REGISTRY_DUPLICATES_RESOLVED => {
@@ -104,6 +129,38 @@ async fn dispatch(service: &RegistryService, mut request: SoapRequest<'_>) -> Re
             headers.message_id.as_deref(),
         ),
     }
+}
+
+/// A body that is well-formed XML but not a valid ebXML message gets a RegistryResponse with
+/// XDSRegistryMetadataError (the submitter can act on it); XML that is not well-formed, or
+/// breaks the size and depth limits, gets a SOAP Fault (`None`).
+fn body_error(error: &XmlError) -> Option<RegistryResponse> {
+    match error {
+        XmlError::MissingAttribute { .. }
+        | XmlError::MissingElement { .. }
+        | XmlError::UnexpectedElement { .. }
+        | XmlError::InvalidValue { .. }
+        | XmlError::Unsupported(_) => Some(RegistryResponse {
+            status: ResponseStatus::Failure,
+            request_id: None,
+            response_slots: Vec::new(),
+            errors: vec![RegistryError {
+                error_code: schemas::constants::error_code::XDS_REGISTRY_METADATA_ERROR.to_owned(),
+                code_context: error.to_string(),
+                location: None,
+                severity: Severity::Error,
+                value: None,
+            }],
+        }),
+        _ => None,
+    }
+}
+
+fn xml_fault(error: XmlError, request: &soap::AddressingHeaders) -> Response {
+    fault_response(
+        &SoapError::Xml(error).to_fault(),
+        request.message_id.as_deref(),
+    )
 }
 
 fn soap_response(request: &soap::AddressingHeaders, response_action: &str, body: &str) -> Response {

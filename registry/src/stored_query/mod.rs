@@ -1,7 +1,8 @@
 //! ITI-18 Registry Stored Query: the request's query id, response option and parameters read into
-//! typed values (ITI TF-2a 3.18.4.1.2.3), with the standard XDS error codes. Pure functions, no I/O.
+//! typed values (ITI TF-2a 3.18.4.1.2.3), with the standard XDS error codes (pure functions), and
+//! [`execute`], which runs a query on the registry storage and builds the AdhocQueryResponse.
 //!
-//! Rules applied:
+//! Parameter rules applied:
 //! - value syntax of ITI TF-2a 3.18.4.1.2.3.5 (see [`value`]); a malformed value is
 //!   `XDSRegistryError`;
 //! - several values of one slot are OR-ed; several slots of one name are AND-ed and only allowed for
@@ -16,6 +17,7 @@
 //!   defined by the stored query");
 //! - status values the registry does not understand are ignored (ITI TF-2a 3.18.4.1.2.3.6).
 
+mod execute;
 pub mod params;
 mod queries;
 mod slots;
@@ -24,44 +26,19 @@ pub mod value;
 #[cfg(test)]
 mod tests;
 
+use schemas::constants::error_code;
+/// The ids of the 14 ITI-18 stored queries (ITI TF-2a 3.18.4.1.2.3.7).
+pub use schemas::constants::stored_query as ids;
 use schemas::ebrim::{AdhocQueryRequest, RegistryError, ReturnType, Severity};
 
+pub use execute::{ExecuteError, QueryOptions, execute, shortest_dtm};
 pub use params::*;
-
-/// XDS error codes of ITI-18 (ITI TF-3 Table 4.2.4.1-2).
-pub mod codes {
-    pub const XDS_STORED_QUERY_PARAM_NUMBER: &str = "XDSStoredQueryParamNumber";
-    pub const XDS_STORED_QUERY_MISSING_PARAM: &str = "XDSStoredQueryMissingParam";
-    pub const XDS_UNKNOWN_STORED_QUERY: &str = "XDSUnknownStoredQuery";
-    pub const XDS_REGISTRY_ERROR: &str = "XDSRegistryError";
-}
-
-/// The ids of the 14 ITI-18 stored queries (ITI TF-2a 3.18.4.1.2.3.7).
-pub mod ids {
-    pub const FIND_DOCUMENTS: &str = "urn:uuid:14d4debf-8f97-4251-9a74-a90016b0af0d";
-    pub const FIND_DOCUMENTS_BY_REFERENCE_ID: &str =
-        "urn:uuid:12941a89-e02e-4be5-967c-ce4bfc8fe492";
-    pub const FIND_SUBMISSION_SETS: &str = "urn:uuid:f26abbcb-ac74-4422-8a30-edb644bbc1a9";
-    pub const FIND_FOLDERS: &str = "urn:uuid:958f3006-baad-4929-a4de-ff1114824431";
-    pub const GET_ALL: &str = "urn:uuid:10b545ea-725c-446d-9b95-8aeb444eddf3";
-    pub const GET_DOCUMENTS: &str = "urn:uuid:5c4f972b-d56b-40ac-a5fc-c8ca9b40b9d4";
-    pub const GET_FOLDERS: &str = "urn:uuid:5737b14c-8a1a-4539-b659-e03a34a5e1e4";
-    pub const GET_ASSOCIATIONS: &str = "urn:uuid:a7ae438b-4bc2-4642-93e9-be891f7bb155";
-    pub const GET_DOCUMENTS_AND_ASSOCIATIONS: &str =
-        "urn:uuid:bab9529a-4a10-40b3-a01f-f68a615d247a";
-    pub const GET_SUBMISSION_SETS: &str = "urn:uuid:51224314-5390-4169-9b91-b1980040715a";
-    pub const GET_SUBMISSION_SET_AND_CONTENTS: &str =
-        "urn:uuid:e8e3cb2c-e39c-46b9-99e4-c12f57260b83";
-    pub const GET_FOLDER_AND_CONTENTS: &str = "urn:uuid:b909a503-523d-4517-8acf-8e5834dfc4c7";
-    pub const GET_FOLDERS_FOR_DOCUMENT: &str = "urn:uuid:10cae35a-c7f9-4cf5-b61e-fc3278ffb578";
-    pub const GET_RELATED_DOCUMENTS: &str = "urn:uuid:d90e5407-b356-4d91-a89f-873917b4b0e6";
-}
 
 /// Why an ITI-18 request was refused: the XDS error code, what is wrong, and where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{code} at {location}: {message}")]
 pub struct QueryError {
-    /// One of [`codes`].
+    /// One of the ITI-18 codes of [`error_code`].
     pub code: &'static str,
     /// The problem, naming the parameter.
     pub message: String,
@@ -79,15 +56,19 @@ impl QueryError {
     }
 
     pub(crate) fn param_number(location: &str, problem: impl std::fmt::Display) -> Self {
-        Self::new(codes::XDS_STORED_QUERY_PARAM_NUMBER, location, problem)
+        Self::new(error_code::XDS_STORED_QUERY_PARAM_NUMBER, location, problem)
     }
 
     pub(crate) fn missing_param(location: &str, problem: impl std::fmt::Display) -> Self {
-        Self::new(codes::XDS_STORED_QUERY_MISSING_PARAM, location, problem)
+        Self::new(
+            error_code::XDS_STORED_QUERY_MISSING_PARAM,
+            location,
+            problem,
+        )
     }
 
     pub(crate) fn invalid_value(location: &str, problem: impl std::fmt::Display) -> Self {
-        Self::new(codes::XDS_REGISTRY_ERROR, location, problem)
+        Self::new(error_code::XDS_REGISTRY_ERROR, location, problem)
     }
 
     /// The `rs:RegistryError` (severity Error) reporting this problem in an AdhocQueryResponse.

@@ -1,6 +1,9 @@
 //! Typed ITI-18 parameter values and the parameters of each of the 14 stored queries
 //! (ITI TF-2a 3.18.4.1.2.3.7).
 
+pub use schemas::hl7v2::Dtm;
+use schemas::hl7v2::{Cx, is_oid};
+
 /// A coded value `code^^codingScheme` (an HL7 v2 CE with empty display name), as the
 /// code parameters of ITI TF-2a 3.18.4.1.2.3.7 carry it: `('R^^2.16.840.1.113883.5.25')`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -36,86 +39,27 @@ impl Code {
     }
 }
 
-/// A patient identifier, an HL7 v2 CX `id^^^&oid&ISO` (ITI TF-3 patientId).
+/// A patient identifier, an HL7 v2 CX `id^^^&oid&ISO` (ITI TF-3 patientId), read with the XDS
+/// rules of [`Cx::parse_patient_id`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PatientId {
     /// CX.1, the identifier within the assigning authority.
     pub id: String,
     /// CX.4.2, the OID of the assigning authority.
     pub assigning_authority: String,
-    /// The CX as received.
+    /// The CX as received (the form the registry stores and matches).
     pub cx: String,
 }
 
 impl PatientId {
-    /// Parses a CX with CX.1 and an ISO assigning authority in CX.4; CX.2 and CX.3 must be empty.
+    /// Parses a CX with CX.1 and an ISO assigning authority in CX.4 and no other component.
     pub fn parse(text: &str) -> Result<PatientId, String> {
-        let components: Vec<&str> = text.split('^').collect();
-        let id = components.first().copied().unwrap_or_default();
-        if id.is_empty() {
-            return Err(format!("'{text}' has no identifier (CX.1)"));
-        }
-        if components.get(1).is_some_and(|c| !c.is_empty())
-            || components.get(2).is_some_and(|c| !c.is_empty())
-        {
-            return Err(format!("'{text}' must leave CX.2 and CX.3 empty"));
-        }
-        let authority = components.get(3).copied().unwrap_or_default();
-        let hd: Vec<&str> = authority.split('&').collect();
-        match hd.as_slice() {
-            [_, oid, "ISO"] if is_oid(oid) => Ok(PatientId {
-                id: id.to_owned(),
-                assigning_authority: (*oid).to_owned(),
-                cx: text.to_owned(),
-            }),
-            _ => Err(format!(
-                "'{text}' has no ISO assigning authority (CX.4 = &oid&ISO)"
-            )),
-        }
-    }
-}
-
-fn is_oid(text: &str) -> bool {
-    !text.is_empty()
-        && text
-            .split('.')
-            .all(|arc| !arc.is_empty() && arc.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// A time parameter: an HL7 v2 DTM truncated to `YYYY[MM[DD[hh[mm[ss]]]]]`, in UTC
-/// (ITI TF-2a 3.18.4.1.2.3.7, ITI TF-3 4.2.3.1.7).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Dtm(String);
-
-impl Dtm {
-    /// Parses 4, 6, 8, 10, 12 or 14 digits with each field in range.
-    pub fn parse(text: &str) -> Result<Dtm, String> {
-        let bad = |why: &str| {
-            Err(format!(
-                "'{text}' is not a DTM YYYY[MM[DD[hh[mm[ss]]]]]: {why}"
-            ))
-        };
-        if !text.bytes().all(|b| b.is_ascii_digit()) {
-            return bad("only digits are allowed");
-        }
-        if !matches!(text.len(), 4 | 6 | 8 | 10 | 12 | 14) {
-            return bad("wrong number of digits");
-        }
-        let field = |at: usize| text.get(at..at + 2).and_then(|f| f.parse::<u32>().ok());
-        let ranges = [(4, 1, 12), (6, 1, 31), (8, 0, 23), (10, 0, 59), (12, 0, 59)];
-        for (at, low, high) in ranges {
-            if let Some(value) = field(at)
-                && !(low..=high).contains(&value)
-            {
-                return bad("a field is out of range");
-            }
-        }
-        Ok(Dtm(text.to_owned()))
-    }
-
-    /// The digits as received.
-    pub fn as_str(&self) -> &str {
-        &self.0
+        let cx = Cx::parse_patient_id(text).map_err(|e| e.to_string())?;
+        Ok(PatientId {
+            id: cx.id,
+            assigning_authority: cx.assigning_authority.universal_id,
+            cx: text.to_owned(),
+        })
     }
 }
 

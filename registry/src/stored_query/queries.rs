@@ -5,6 +5,7 @@ use schemas::ebrim::Slot;
 use super::params::*;
 use super::slots::{Params, non_empty, required};
 use super::{QueryError, StoredQuery, ids};
+use schemas::constants::error_code;
 
 const DE_PATIENT_ID: &str = "$XDSDocumentEntryPatientId";
 const DE_STATUS: &str = "$XDSDocumentEntryStatus";
@@ -146,7 +147,7 @@ pub(crate) fn parse_query(id: &str, slots: &[Slot]) -> Result<StoredQuery, Query
         }),
         unknown => {
             return Err(QueryError {
-                code: super::codes::XDS_UNKNOWN_STORED_QUERY,
+                code: error_code::XDS_UNKNOWN_STORED_QUERY,
                 message: format!("stored query id {unknown:?} is not one of the ITI-18 queries"),
                 location: "AdhocQuery/@id".to_owned(),
             });

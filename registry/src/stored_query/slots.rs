@@ -121,7 +121,7 @@ impl<'a> Params<'a> {
         self.one_literal(name)?
             .map(|literal| {
                 let (Literal::Number(t) | Literal::Text(t)) = literal;
-                typed(name, &t, Dtm::parse)
+                typed(name, &t, |t| Dtm::parse(t).map_err(|e| e.to_string()))
             })
             .transpose()
     }

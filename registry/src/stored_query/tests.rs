@@ -163,7 +163,7 @@ fn unquoted_text_is_an_error() {
 #[test]
 fn malformed_value_is_registry_error_naming_the_parameter() {
     let e = find_documents_error(vec![slot("$XDSDocumentEntryClassCode", &["('a^^b'"])]);
-    assert_eq!(e.code, codes::XDS_REGISTRY_ERROR);
+    assert_eq!(e.code, error_code::XDS_REGISTRY_ERROR);
     assert_eq!(e.location, "$XDSDocumentEntryClassCode");
     assert!(
         e.message.contains("$XDSDocumentEntryClassCode"),
@@ -175,7 +175,7 @@ fn malformed_value_is_registry_error_naming_the_parameter() {
 #[test]
 fn string_parameter_given_as_number_is_registry_error() {
     let e = find_documents_error(vec![slot("$XDSDocumentEntryClassCode", &["(12)"])]);
-    assert_eq!(e.code, codes::XDS_REGISTRY_ERROR);
+    assert_eq!(e.code, error_code::XDS_REGISTRY_ERROR);
 }
 
 // ---- multiplicity and AND/OR semantics ----
@@ -240,14 +240,14 @@ fn repeated_non_list_slot_is_param_number() {
         slot("$XDSDocumentEntryClassCode", &["('a^^s')"]),
         slot("$XDSDocumentEntryClassCode", &["('b^^s')"]),
     ]);
-    assert_eq!(e.code, codes::XDS_STORED_QUERY_PARAM_NUMBER);
+    assert_eq!(e.code, error_code::XDS_STORED_QUERY_PARAM_NUMBER);
     assert_eq!(e.location, "$XDSDocumentEntryClassCode");
 }
 
 #[test]
 fn repeated_patient_id_slot_is_param_number() {
     let e = find_documents_error(vec![slot("$XDSDocumentEntryPatientId", &[PID])]);
-    assert_eq!(e.code, codes::XDS_STORED_QUERY_PARAM_NUMBER);
+    assert_eq!(e.code, error_code::XDS_STORED_QUERY_PARAM_NUMBER);
 }
 
 #[test]
@@ -262,7 +262,7 @@ fn patient_id_list_of_two_is_param_number() {
             slot("$XDSDocumentEntryStatus", &[APPROVED]),
         ],
     );
-    assert_eq!(e.code, codes::XDS_STORED_QUERY_PARAM_NUMBER);
+    assert_eq!(e.code, error_code::XDS_STORED_QUERY_PARAM_NUMBER);
     assert_eq!(e.location, "$XDSDocumentEntryPatientId");
 }
 
@@ -275,7 +275,7 @@ fn patient_id_in_two_value_elements_is_param_number() {
             slot("$XDSDocumentEntryStatus", &[APPROVED]),
         ],
     );
-    assert_eq!(e.code, codes::XDS_STORED_QUERY_PARAM_NUMBER);
+    assert_eq!(e.code, error_code::XDS_STORED_QUERY_PARAM_NUMBER);
 }
 
 #[test]
@@ -287,7 +287,7 @@ fn slot_without_values_is_missing_param() {
             slot("$XDSDocumentEntryStatus", &[APPROVED]),
         ],
     );
-    assert_eq!(e.code, codes::XDS_STORED_QUERY_MISSING_PARAM);
+    assert_eq!(e.code, error_code::XDS_STORED_QUERY_MISSING_PARAM);
 }
 
 #[test]
@@ -324,7 +324,7 @@ fn code_without_coding_scheme_is_registry_error() {
         "('^^1.2')",
     ] {
         let e = find_documents_error(vec![slot("$XDSDocumentEntryPracticeSettingCode", &[bad])]);
-        assert_eq!(e.code, codes::XDS_REGISTRY_ERROR, "{bad}");
+        assert_eq!(e.code, error_code::XDS_REGISTRY_ERROR, "{bad}");
     }
     assert!(Code::parse("a^^b^c").is_err());
 }
@@ -351,7 +351,7 @@ fn patient_id_is_cx_with_iso_assigning_authority() {
                 slot("$XDSDocumentEntryStatus", &[APPROVED]),
             ],
         );
-        assert_eq!(e.code, codes::XDS_REGISTRY_ERROR, "{bad}");
+        assert_eq!(e.code, error_code::XDS_REGISTRY_ERROR, "{bad}");
     }
 }
 
@@ -393,7 +393,7 @@ fn only_unknown_status_values_is_missing_param() {
             slot("$XDSDocumentEntryStatus", &["('Approved')"]),
         ],
     );
-    assert_eq!(e.code, codes::XDS_STORED_QUERY_MISSING_PARAM);
+    assert_eq!(e.code, error_code::XDS_STORED_QUERY_MISSING_PARAM);
     assert_eq!(e.location, "$XDSDocumentEntryStatus");
 }
 
@@ -435,7 +435,7 @@ fn malformed_time_parameter_is_registry_error() {
         "2004.5",
     ] {
         let e = find_documents_error(vec![slot("$XDSDocumentEntryCreationTimeFrom", &[bad])]);
-        assert_eq!(e.code, codes::XDS_REGISTRY_ERROR, "{bad}");
+        assert_eq!(e.code, error_code::XDS_REGISTRY_ERROR, "{bad}");
         assert_eq!(e.location, "$XDSDocumentEntryCreationTimeFrom");
     }
 }
@@ -446,7 +446,7 @@ fn time_parameter_with_two_values_is_param_number() {
         "$XDSDocumentEntryCreationTimeFrom",
         &["2004", "2005"],
     )]);
-    assert_eq!(e.code, codes::XDS_STORED_QUERY_PARAM_NUMBER);
+    assert_eq!(e.code, error_code::XDS_STORED_QUERY_PARAM_NUMBER);
 }
 
 #[test]
@@ -477,7 +477,7 @@ fn document_entry_type_values_are_object_type_uuids() {
         Some(vec![DocumentEntryType::OnDemand, DocumentEntryType::Stable])
     );
     let e = find_documents_error(vec![slot("$XDSDocumentEntryType", &["('stable')"])]);
-    assert_eq!(e.code, codes::XDS_REGISTRY_ERROR);
+    assert_eq!(e.code, error_code::XDS_REGISTRY_ERROR);
 }
 
 #[test]
@@ -486,7 +486,7 @@ fn entry_uuid_must_be_urn_uuid() {
         ids::GET_DOCUMENTS,
         vec![slot("$XDSDocumentEntryEntryUUID", &["('Document01')"])],
     );
-    assert_eq!(e.code, codes::XDS_REGISTRY_ERROR);
+    assert_eq!(e.code, error_code::XDS_REGISTRY_ERROR);
     assert!(EntryUuid::parse("urn:uuid:7edca82f-054d-47f2-a032-9b2a5b5186cz").is_err());
 }
 
@@ -513,7 +513,7 @@ fn home_community_id_is_urn_oid() {
     );
     assert_eq!(
         (e.code, e.location.as_str()),
-        (codes::XDS_REGISTRY_ERROR, "$homeCommunityId")
+        (error_code::XDS_REGISTRY_ERROR, "$homeCommunityId")
     );
 }
 
@@ -535,7 +535,7 @@ fn association_types_are_urns() {
 #[test]
 fn unknown_query_id_is_unknown_stored_query() {
     let e = error("urn:uuid:3d1bdb10-39a2-11de-89c2-2f44d94eaa9f", vec![]);
-    assert_eq!(e.code, codes::XDS_UNKNOWN_STORED_QUERY);
+    assert_eq!(e.code, error_code::XDS_UNKNOWN_STORED_QUERY);
     assert_eq!(e.location, "AdhocQuery/@id");
 }
 
@@ -550,7 +550,7 @@ fn return_type_is_leaf_class_or_object_ref() {
     assert_eq!(parse(&r).unwrap().return_type, QueryReturnType::ObjectRef);
     r.return_type = ReturnType::Other("RegistryObject");
     let e = parse(&r).unwrap_err();
-    assert_eq!(e.code, codes::XDS_REGISTRY_ERROR);
+    assert_eq!(e.code, error_code::XDS_REGISTRY_ERROR);
     assert_eq!(e.location, "ResponseOption/@returnType");
 }
 
@@ -575,7 +575,7 @@ fn find_documents_without_patient_id_is_missing_param() {
         ids::FIND_DOCUMENTS,
         vec![slot("$XDSDocumentEntryStatus", &[APPROVED])],
     );
-    assert_eq!(e.code, codes::XDS_STORED_QUERY_MISSING_PARAM);
+    assert_eq!(e.code, error_code::XDS_STORED_QUERY_MISSING_PARAM);
     assert_eq!(e.location, "$XDSDocumentEntryPatientId");
 }
 
@@ -585,7 +585,7 @@ fn find_documents_without_status_is_missing_param() {
         ids::FIND_DOCUMENTS,
         vec![slot("$XDSDocumentEntryPatientId", &[PID])],
     );
-    assert_eq!(e.code, codes::XDS_STORED_QUERY_MISSING_PARAM);
+    assert_eq!(e.code, error_code::XDS_STORED_QUERY_MISSING_PARAM);
     assert_eq!(e.location, "$XDSDocumentEntryStatus");
 }
 
@@ -619,7 +619,7 @@ fn find_documents_by_reference_id_requires_reference_id_list() {
         slot("$XDSDocumentEntryStatus", &[APPROVED]),
     ];
     let e = error(ids::FIND_DOCUMENTS_BY_REFERENCE_ID, base.clone());
-    assert_eq!(e.code, codes::XDS_STORED_QUERY_MISSING_PARAM);
+    assert_eq!(e.code, error_code::XDS_STORED_QUERY_MISSING_PARAM);
     assert_eq!(e.location, "$XDSDocumentEntryReferenceIdList");
 
     let mut slots = base;
@@ -684,7 +684,7 @@ fn find_submission_sets_author_person_is_single_valued() {
             slot("$XDSSubmissionSetAuthorPerson", &["('%a%', '%b%')"]),
         ],
     );
-    assert_eq!(e.code, codes::XDS_STORED_QUERY_PARAM_NUMBER);
+    assert_eq!(e.code, error_code::XDS_STORED_QUERY_PARAM_NUMBER);
 }
 
 #[test]
@@ -696,7 +696,7 @@ fn find_submission_sets_without_patient_id_is_missing_param() {
     assert_eq!(
         (e.code, e.location.as_str()),
         (
-            codes::XDS_STORED_QUERY_MISSING_PARAM,
+            error_code::XDS_STORED_QUERY_MISSING_PARAM,
             "$XDSSubmissionSetPatientId"
         )
     );
@@ -735,7 +735,10 @@ fn find_folders_without_status_is_missing_param() {
     let e = error(ids::FIND_FOLDERS, vec![slot("$XDSFolderPatientId", &[PID])]);
     assert_eq!(
         (e.code, e.location.as_str()),
-        (codes::XDS_STORED_QUERY_MISSING_PARAM, "$XDSFolderStatus")
+        (
+            error_code::XDS_STORED_QUERY_MISSING_PARAM,
+            "$XDSFolderStatus"
+        )
     );
 }
 
@@ -777,7 +780,7 @@ fn get_all_requires_patient_id_and_three_statuses() {
         let e = error(ids::GET_ALL, slots);
         assert_eq!(
             (e.code, e.location.as_str()),
-            (codes::XDS_STORED_QUERY_MISSING_PARAM, required)
+            (error_code::XDS_STORED_QUERY_MISSING_PARAM, required)
         );
     }
 }
@@ -827,7 +830,7 @@ fn get_documents_with_both_uuid_and_unique_id_is_param_number() {
             slot("$XDSDocumentEntryUniqueId", &["('1.2.3')"]),
         ],
     );
-    assert_eq!(e.code, codes::XDS_STORED_QUERY_PARAM_NUMBER);
+    assert_eq!(e.code, error_code::XDS_STORED_QUERY_PARAM_NUMBER);
 }
 
 #[test]
@@ -836,7 +839,7 @@ fn get_documents_with_neither_uuid_nor_unique_id_is_missing_param() {
         ids::GET_DOCUMENTS,
         vec![slot("$homeCommunityId", &["'urn:oid:1.2'"])],
     );
-    assert_eq!(e.code, codes::XDS_STORED_QUERY_MISSING_PARAM);
+    assert_eq!(e.code, error_code::XDS_STORED_QUERY_MISSING_PARAM);
     assert_eq!(e.location, "$XDSDocumentEntryEntryUUID");
 }
 
@@ -857,7 +860,7 @@ fn get_folders_one_of_folder_uuid_or_unique_id() {
             slot("$XDSFolderEntryUUID", &[&format!("'{UUID_A}'")]),
         ],
     );
-    assert_eq!(e.code, codes::XDS_STORED_QUERY_PARAM_NUMBER);
+    assert_eq!(e.code, error_code::XDS_STORED_QUERY_PARAM_NUMBER);
 }
 
 #[test]
@@ -873,7 +876,7 @@ fn get_associations_requires_uuid() {
     let e = error(ids::GET_ASSOCIATIONS, vec![]);
     assert_eq!(
         (e.code, e.location.as_str()),
-        (codes::XDS_STORED_QUERY_MISSING_PARAM, "$uuid")
+        (error_code::XDS_STORED_QUERY_MISSING_PARAM, "$uuid")
     );
 }
 
@@ -891,7 +894,7 @@ fn get_documents_and_associations_one_of() {
     };
     assert_eq!(q.documents, ObjectRefs::EntryUuids(vec![uuid(UUID_A)]));
     let e = error(ids::GET_DOCUMENTS_AND_ASSOCIATIONS, vec![]);
-    assert_eq!(e.code, codes::XDS_STORED_QUERY_MISSING_PARAM);
+    assert_eq!(e.code, error_code::XDS_STORED_QUERY_MISSING_PARAM);
 }
 
 #[test]
@@ -910,7 +913,7 @@ fn get_submission_sets_requires_uuid() {
     assert!(q.home_community_id.is_some());
     assert_eq!(
         error(ids::GET_SUBMISSION_SETS, vec![]).code,
-        codes::XDS_STORED_QUERY_MISSING_PARAM
+        error_code::XDS_STORED_QUERY_MISSING_PARAM
     );
 }
 
@@ -952,7 +955,7 @@ fn get_submission_set_and_contents_with_two_uuids_is_param_number() {
             &[&format!("('{UUID_A}', '{UUID_B}')")],
         )],
     );
-    assert_eq!(e.code, codes::XDS_STORED_QUERY_PARAM_NUMBER);
+    assert_eq!(e.code, error_code::XDS_STORED_QUERY_PARAM_NUMBER);
     assert_eq!(e.location, "$XDSSubmissionSetEntryUUID");
 }
 
@@ -970,7 +973,10 @@ fn get_folder_and_contents_takes_one_folder() {
     let e = error(ids::GET_FOLDER_AND_CONTENTS, vec![]);
     assert_eq!(
         (e.code, e.location.as_str()),
-        (codes::XDS_STORED_QUERY_MISSING_PARAM, "$XDSFolderEntryUUID")
+        (
+            error_code::XDS_STORED_QUERY_MISSING_PARAM,
+            "$XDSFolderEntryUUID"
+        )
     );
 }
 
@@ -988,7 +994,7 @@ fn get_folders_for_document_takes_one_document() {
         ids::GET_FOLDERS_FOR_DOCUMENT,
         vec![slot("$XDSDocumentEntryUniqueId", &["'1.2.3'", "'1.2.4'"])],
     );
-    assert_eq!(e.code, codes::XDS_STORED_QUERY_PARAM_NUMBER);
+    assert_eq!(e.code, error_code::XDS_STORED_QUERY_PARAM_NUMBER);
 }
 
 #[test]
@@ -1021,7 +1027,10 @@ fn get_related_documents_without_association_types_is_missing_param() {
     );
     assert_eq!(
         (e.code, e.location.as_str()),
-        (codes::XDS_STORED_QUERY_MISSING_PARAM, "$AssociationTypes")
+        (
+            error_code::XDS_STORED_QUERY_MISSING_PARAM,
+            "$AssociationTypes"
+        )
     );
 }
 
@@ -1034,7 +1043,7 @@ fn get_related_documents_with_unknown_association_type_is_registry_error() {
             slot("$AssociationTypes", &["('RPLC')"]),
         ],
     );
-    assert_eq!(e.code, codes::XDS_REGISTRY_ERROR);
+    assert_eq!(e.code, error_code::XDS_REGISTRY_ERROR);
 }
 
 #[test]
@@ -1120,9 +1129,9 @@ fn random_slot_values_give_a_typed_result_for_every_query() {
         ids::GET_RELATED_DOCUMENTS,
     ];
     let known = [
-        codes::XDS_REGISTRY_ERROR,
-        codes::XDS_STORED_QUERY_MISSING_PARAM,
-        codes::XDS_STORED_QUERY_PARAM_NUMBER,
+        error_code::XDS_REGISTRY_ERROR,
+        error_code::XDS_STORED_QUERY_MISSING_PARAM,
+        error_code::XDS_STORED_QUERY_PARAM_NUMBER,
     ];
     let mut rng = Rng(42);
     for _ in 0..5_000 {
