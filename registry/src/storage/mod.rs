@@ -1,5 +1,16 @@
 //! Registry storage: DocumentEntries, SubmissionSets, Folders, Associations and known patients,
 //! on SQLite (embedded default) or PostgreSQL, with the same diesel query code for both.
+//!
+//! Design notes:
+//! - uniqueId: unique per (uniqueId, version) by index, and one logical object (logicalID) per
+//!   uniqueId, checked inside the registering transaction. ITI-57 keeps uniqueId immutable across
+//!   versions, so versions share it; any other reuse is XDSDuplicateUniqueIdInRegistry.
+//! - Times are HL7 DTM text compared as text (From `>=`, To `<`): callers store and query with
+//!   the same precision.
+//! - authorPerson matching is SQL `LIKE`: case-sensitive on PostgreSQL, ASCII case-insensitive
+//!   on SQLite.
+//! - SQLite transactions write before they read, so a transaction takes the write lock (waiting
+//!   up to the busy timeout) instead of failing on a stale read snapshot.
 
 mod error;
 mod filter;
