@@ -3,5 +3,6 @@
 
 pub mod code_lists;
 pub mod config;
+pub mod register;
 pub mod storage;
 pub mod stored_query;
