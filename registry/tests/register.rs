@@ -962,3 +962,55 @@ async fn replacement_joins_the_folders_of_the_replaced_document() {
         "{members:#?}"
     );
 }
+
+#[tokio::test]
+async fn author_person_without_id_or_name_is_metadata_error() {
+    let registry = Registry::new().await;
+    let mut parts = single_document("1.2.3.1", "1.2.3.100");
+    parts[0] = parts[0].replace("^Welby^Marcus^^^Dr", "^^^^^Dr");
+    let response = registry.submit(&parts).await;
+    assert_refused(&response, "XDSRegistryMetadataError");
+    assert!(
+        error_with(&response, "XDSRegistryMetadataError")
+            .code_context
+            .contains("DocumentEntry.author.authorPerson")
+    );
+}
+
+#[tokio::test]
+async fn metadata_update_association_type_is_metadata_error() {
+    let registry = Registry::new().await;
+    let original = registered_document(&registry, "1.2.3.1", "1.2.3.100").await;
+    let response = registry
+        .submit(&related_document(
+            "1.2.3.2",
+            "1.2.3.101",
+            "urn:ihe:iti:2010:AssociationType:UpdateAvailabilityStatus",
+            &original,
+        ))
+        .await;
+    assert_refused(&response, "XDSRegistryMetadataError");
+    assert_eq!(
+        error_with(&response, "XDSRegistryMetadataError")
+            .location
+            .as_deref(),
+        Some("as02")
+    );
+}
+
+#[tokio::test]
+async fn logical_id_other_than_entry_uuid_is_metadata_error() {
+    let registry = Registry::new().await;
+    let mut parts = single_document("1.2.3.1", "1.2.3.100");
+    parts[0] = parts[0].replace(
+        "<rim:ExtrinsicObject id=\"Document01\"",
+        "<rim:ExtrinsicObject id=\"Document01\" lid=\"urn:uuid:0f6e1ad2-0bd5-4c5b-9a6a-4b2b1d0f0a01\"",
+    );
+    let response = registry.submit(&parts).await;
+    assert_refused(&response, "XDSRegistryMetadataError");
+    assert!(
+        error_with(&response, "XDSRegistryMetadataError")
+            .code_context
+            .contains("logicalID")
+    );
+}

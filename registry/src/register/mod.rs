@@ -102,7 +102,7 @@ async fn register_submission(
     issues.extend(validate::check(&submission, &ids, ctx));
     let state = RegistryState::load(db, &submission)
         .await
-        .map_err(|e| with(&mut issues, storage_issue(&e, &ids, &submission)))?;
+        .map_err(|e| adding(&mut issues, storage_issue(&e, &ids, &submission)))?;
     if let Err(e) = known_patient(db, ctx, &submission, &ids, &mut issues).await {
         issues.push(storage_issue(&e, &ids, &submission));
     }
@@ -141,7 +141,8 @@ async fn register_submission(
     Ok(submission_set)
 }
 
-fn with(issues: &mut Vec<Issue>, issue: Issue) -> Vec<Issue> {
+/// All issues found so far, and `issue`.
+fn adding(issues: &mut Vec<Issue>, issue: Issue) -> Vec<Issue> {
     issues.push(issue);
     std::mem::take(issues)
 }
