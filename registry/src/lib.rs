@@ -4,6 +4,7 @@
 pub mod code_lists;
 pub mod config;
 pub mod identity_feed;
+pub mod register;
 pub mod server;
 pub mod service;
 pub mod storage;

@@ -1,6 +1,8 @@
 //! The registry's SOAP endpoint over HTTP on loopback: dispatch by WS-Addressing action, SOAP
 //! Faults for bad envelopes and unknown actions, the ITI-44 feed and ITI-18 answers.
 
+mod support;
+
 use registry::config::Config;
 use registry::server::{Registry, start};
 use schemas::soap::{self, action};
@@ -62,6 +64,50 @@ async fn stored_query_is_answered_with_a_success_response() {
     );
     assert!(
         body.contains("urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success"),
+        "{body}"
+    );
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn document_registered_over_soap_is_found_over_soap() {
+    let dir = tempfile::tempdir().unwrap();
+    let (registry, shutdown) = registry(dir.path()).await;
+    let url = registry.endpoint_url();
+    let patient = "X1^^^&1.3.6.1.4.1.21367.2005.13.20.1000&ISO";
+    registry::storage::Database::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("registry.db").display()
+    ))
+    .await
+    .unwrap()
+    .upsert_patient(patient)
+    .await
+    .unwrap();
+    let submit = support::metadata::request(&support::metadata::single_document(
+        "1.2.3.4.100",
+        "1.2.3.4.101",
+    ));
+    let (envelope, _) =
+        soap::write_request_envelope(action::REGISTER_DOCUMENT_SET_B, &url, &submit.to_xml());
+    let (status, body) = post(&url, action::REGISTER_DOCUMENT_SET_B, envelope).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains(action::REGISTER_DOCUMENT_SET_B_RESPONSE),
+        "{body}"
+    );
+    assert!(body.contains("ResponseStatusType:Success"), "{body}");
+
+    let query = find_documents().replace("IHEBLUE-7", "X1");
+    let (envelope, _) = soap::write_request_envelope(action::REGISTRY_STORED_QUERY, &url, &query);
+    let (status, body) = post(&url, action::REGISTRY_STORED_QUERY, envelope).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("1.2.3.4.101"),
+        "document uniqueId in the answer: {body}"
+    );
+    assert!(
+        body.contains("status=\"urn:oasis:names:tc:ebxml-regrep:StatusType:Approved\""),
         "{body}"
     );
     shutdown.cancel();

@@ -16,6 +16,7 @@ mod error;
 mod filter;
 mod model;
 mod ops;
+mod register_support;
 pub mod schema;
 
 use std::time::Duration;
@@ -38,6 +39,7 @@ pub use model::{
     NewReferenceId, ObjectKind, PatientContents, PatientRecord, PatientStatus, StoredAssociation,
     StoredObject, Submission,
 };
+pub use register_support::{FolderUpdate, RegisteredChanges};
 
 /// Async SQLite connection: diesel's sync `SqliteConnection` run on tokio's blocking pool.
 pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;

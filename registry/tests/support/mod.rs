@@ -1,0 +1,3 @@
+//! Shared test fixtures of the registry crate.
+
+pub mod metadata;
