@@ -335,6 +335,17 @@ impl<'a> XmlReader<'a> {
     /// The next node, or `None` at the end of the document. Adjacent text and entity
     /// references are merged into one [`Node::Text`].
     pub fn next_node(&mut self) -> Result<Option<Node<'a>>, XmlError> {
+        self.read(true)
+    }
+
+    /// The next element start or end, skipping text (whitespace between elements).
+    pub fn next_tag(&mut self) -> Result<Option<Node<'a>>, XmlError> {
+        self.read(false)
+    }
+
+    /// The next node; text is handed out when `keep_text`, otherwise only checked (references
+    /// must still be known entities) and dropped without being copied.
+    fn read(&mut self, keep_text: bool) -> Result<Option<Node<'a>>, XmlError> {
         if let Some(node) = self.peeked.take() {
             return Ok(Some(node));
         }
@@ -346,15 +357,22 @@ impl<'a> XmlReader<'a> {
             })?;
             let node = match event {
                 Event::Text(t) => {
-                    self.push_text(t.xml10_content());
+                    if keep_text {
+                        self.push_text(t.xml10_content());
+                    }
                     continue;
                 }
                 Event::CData(c) => {
-                    self.push_text(c.xml10_content());
+                    if keep_text {
+                        self.push_text(c.xml10_content());
+                    }
                     continue;
                 }
                 Event::GeneralRef(r) => {
-                    self.push_text(resolve_entity(&r)?);
+                    let text = resolve_entity(&r)?;
+                    if keep_text {
+                        self.push_text(text);
+                    }
                     continue;
                 }
                 Event::DocType(_) => return Err(XmlError::DtdForbidden),
@@ -382,16 +400,6 @@ impl<'a> XmlReader<'a> {
                 return Ok(Some(Node::Text(text)));
             }
             return Ok(Some(node));
-        }
-    }
-
-    /// The next element start or end, skipping text (whitespace between elements).
-    pub fn next_tag(&mut self) -> Result<Option<Node<'a>>, XmlError> {
-        loop {
-            match self.next_node()? {
-                Some(Node::Text(_)) => continue,
-                other => return Ok(other),
-            }
         }
     }
 
@@ -455,10 +463,10 @@ impl<'a> XmlReader<'a> {
             return Ok(());
         }
         // Count the nodes handed out rather than the reader's depth: an end tag read while text
-        // was pending is handed out after that text.
+        // was pending may still be waiting to be handed out.
         let mut open = 1usize;
         while open > 0 {
-            match self.next_node()? {
+            match self.next_tag()? {
                 Some(Node::Start(e)) if !e.empty => open += 1,
                 Some(Node::End(_)) => open -= 1,
                 Some(_) => {}
@@ -767,5 +775,129 @@ mod tests {
         let child = r.next_child().unwrap().unwrap();
         assert!(child.is("", "b") && child.empty);
         assert!(r.next_child().unwrap().is_none());
+    }
+    #[test]
+    fn mismatched_end_tag_is_malformed() {
+        assert!(matches!(
+            read_all("<a><b></a></b>", Limits::default()),
+            Err(XmlError::Malformed { message, .. }) if message.contains('b')
+        ));
+        assert!(matches!(
+            read_all("<a></a></b>", Limits::default()),
+            Err(XmlError::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn end_node_names_the_element_it_closes() {
+        let nodes = read_all(r#"<p:a xmlns:p="urn:p"><b/></p:a>"#, Limits::default()).unwrap();
+        assert!(
+            matches!(nodes.last(), Some(Node::End(name)) if name.ns == "urn:p" && name.local == "a")
+        );
+    }
+
+    #[test]
+    fn undeclared_element_prefix_is_malformed() {
+        assert!(matches!(
+            read_all("<p:a/>", Limits::default()),
+            Err(XmlError::Malformed { message, .. }) if message.contains("undeclared namespace prefix p")
+        ));
+        assert!(matches!(
+            read_all(
+                r#"<a xmlns:p="urn:p"><p:b xmlns:p=""/></a>"#,
+                Limits::default()
+            ),
+            Err(XmlError::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn namespace_declarations_end_with_their_element() {
+        let mut r = XmlReader::new(
+            br#"<a xmlns="urn:outer"><b xmlns="urn:inner" xmlns:q="urn:q" q:x="1"/><c/></a>"#,
+            Limits::default(),
+        )
+        .unwrap();
+        assert!(r.root().unwrap().is("urn:outer", "a"));
+        let b = r.next_child().unwrap().unwrap();
+        assert!(b.is("urn:inner", "b"));
+        assert_eq!(b.attr("x"), Some("1"));
+        assert_eq!(b.attributes.len(), 1);
+        assert!(r.next_child().unwrap().unwrap().is("urn:outer", "c"));
+    }
+
+    #[test]
+    fn reserved_prefixes_cannot_be_rebound() {
+        for doc in [
+            r#"<a xmlns:xml="urn:not-xml"/>"#,
+            r#"<a xmlns:xmlns="urn:x"/>"#,
+            r#"<a xmlns:p="http://www.w3.org/XML/1998/namespace"/>"#,
+        ] {
+            assert!(
+                matches!(
+                    read_all(doc, Limits::default()),
+                    Err(XmlError::Malformed { .. })
+                ),
+                "{doc}"
+            );
+        }
+        let nodes = read_all(
+            r#"<xml:a xmlns:xml="http://www.w3.org/XML/1998/namespace"/>"#,
+            Limits::default(),
+        )
+        .unwrap();
+        assert!(matches!(&nodes[0], Node::Start(e) if e.is(XML_NS, "a")));
+    }
+
+    #[test]
+    fn namespace_declarations_beyond_the_bound_are_malformed() {
+        let declarations: String = (0..=MAX_NAMESPACE_BINDINGS)
+            .map(|i| format!(r#" xmlns:p{i}="urn:{i}""#))
+            .collect();
+        assert!(matches!(
+            read_all(&format!("<a{declarations}/>"), Limits::default()),
+            Err(XmlError::Malformed { message, .. }) if message.contains("namespace declarations")
+        ));
+    }
+
+    #[test]
+    fn duplicated_attribute_is_malformed() {
+        assert!(matches!(
+            read_all(r#"<a x="1" x="2"/>"#, Limits::default()),
+            Err(XmlError::Malformed { message, .. }) if message.contains("duplicated attribute x")
+        ));
+    }
+
+    #[test]
+    fn document_that_is_not_utf8_is_malformed() {
+        assert!(matches!(
+            XmlReader::new(b"<a>\xff</a>", Limits::default()),
+            Err(XmlError::Malformed { position: 3, .. })
+        ));
+    }
+
+    #[test]
+    fn text_and_values_without_references_are_borrowed_from_the_input() {
+        let mut r =
+            XmlReader::new(br#"<a v="plain" w="a&amp;b">text</a>"#, Limits::default()).unwrap();
+        let a = r.root().unwrap();
+        assert!(matches!(a.attributes[0].1, Cow::Borrowed("plain")));
+        assert!(matches!(&a.attributes[1].1, Cow::Owned(v) if v == "a&b"));
+        assert!(matches!(r.text(&a).unwrap(), Cow::Borrowed("text")));
+    }
+
+    #[test]
+    fn text_with_references_is_merged_into_one_node() {
+        let mut r = XmlReader::new(b"<a>x&amp;y<![CDATA[<z>]]></a>", Limits::default()).unwrap();
+        let a = r.root().unwrap();
+        assert_eq!(r.text_of(&a).unwrap(), "x&y<z>");
+        assert!(r.next_node().unwrap().is_none());
+    }
+
+    #[test]
+    fn next_tag_still_refuses_unknown_entities_in_skipped_text() {
+        let mut r = XmlReader::new(b"<a>&xxe;<b/></a>", Limits::default()).unwrap();
+        r.root().unwrap();
+        assert!(matches!(r.next_child(), Err(XmlError::UnknownEntity(name)) if name == "xxe"));
     }
 }
