@@ -900,4 +900,9 @@ mod tests {
         r.root().unwrap();
         assert!(matches!(r.next_child(), Err(XmlError::UnknownEntity(name)) if name == "xxe"));
     }
+    #[test]
+    fn utf8_byte_order_mark_is_accepted() {
+        let mut r = XmlReader::new(b"\xEF\xBB\xBF<a/>", Limits::default()).unwrap();
+        assert!(r.root().unwrap().is("", "a"));
+    }
 }
