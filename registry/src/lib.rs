@@ -3,6 +3,7 @@
 
 pub mod code_lists;
 pub mod config;
+pub mod delete;
 pub mod identity_feed;
 pub mod register;
 pub mod server;

@@ -14,6 +14,7 @@
 
 mod error;
 mod filter;
+pub mod lifecycle_support;
 mod model;
 mod ops;
 mod register_support;
