@@ -704,7 +704,7 @@ fn read_mcci(xml: &str) -> (String, Option<String>, Vec<String>) {
     while let Some(node) = reader.next_node().unwrap() {
         match node {
             Node::Start(e) => {
-                path.push(e.name.local.clone());
+                path.push(e.name.local.to_string());
                 match path.join("/").as_str() {
                     "acknowledgement/typeCode" => type_code = e.attr("code").unwrap().into(),
                     "acknowledgement/targetMessage/id" => {
