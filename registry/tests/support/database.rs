@@ -48,14 +48,22 @@ impl TestDatabase {
     /// PostgreSQL must be reachable when the feature is on: an unreachable server fails the test.
     pub async fn open(backend: Backend, test: &str) -> Self {
         match backend {
-            Backend::Sqlite => Self::open_sqlite().await,
+            Backend::Sqlite => Self::open_sqlite(test).await,
             #[cfg(feature = "postgres-tests")]
             Backend::Postgres => Self::open_postgres(test).await,
         }
     }
 
-    async fn open_sqlite() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
+    /// A SQLite file in a temporary directory named after `test`.
+    async fn open_sqlite(test: &str) -> Self {
+        let prefix: String = test
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        let dir = tempfile::Builder::new()
+            .prefix(&prefix)
+            .tempdir()
+            .expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("registry.db").display());
         let db = Database::connect(&url)
             .await
@@ -69,6 +77,7 @@ impl TestDatabase {
         }
     }
 
+    /// A schema of its own for `test`, re-created empty, in the PostgreSQL test database.
     #[cfg(feature = "postgres-tests")]
     async fn open_postgres(test: &str) -> Self {
         let base = postgres_url();
