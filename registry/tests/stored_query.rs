@@ -849,6 +849,34 @@ async fn get_documents_by_entry_uuid_and_by_unique_id(db: &Database) {
     assert_eq!(by_unique_id, set(&[D2]));
 }
 
+/// NIST 12004 eval: GetDocuments by uniqueId returns the original and its identical resubmission.
+async fn get_documents_by_unique_id_returns_every_resubmitted_copy(db: &Database) {
+    let db = registry(db).await;
+    const RESUBMITTED_D1: u32 = 11;
+    let mut resubmission = NewObject::first_version(
+        ObjectKind::DocumentEntry,
+        uuid(RESUBMITTED_D1),
+        PATIENT,
+        "1.2.3.4.1",
+        extrinsic_fragment(&uuid(RESUBMITTED_D1), STABLE),
+    );
+    resubmission.object_type = Some(DocumentEntryType::Stable);
+    let rows = Submission {
+        objects: vec![resubmission],
+        ..Submission::default()
+    };
+    if let Err(e) = db.insert_submission(&rows).await {
+        panic!("resubmission refused: {e}");
+    }
+    let by_unique_id = run(
+        &db,
+        ids::GET_DOCUMENTS,
+        vec![("$XDSDocumentEntryUniqueId", list(&["1.2.3.4.1"]))],
+    )
+    .await;
+    assert_eq!(by_unique_id, set(&[D1, RESUBMITTED_D1]));
+}
+
 async fn get_folders_by_entry_uuid(db: &Database) {
     let db = registry(db).await;
     let found = run(
@@ -1260,6 +1288,7 @@ on_both_backends!(
     get_all_returns_objects_and_the_associations_between_them,
     get_all_filters_documents_by_format_code,
     get_documents_by_entry_uuid_and_by_unique_id,
+    get_documents_by_unique_id_returns_every_resubmitted_copy,
     get_folders_by_entry_uuid,
     get_associations_having_the_object_as_source_or_target,
     get_documents_and_associations,
