@@ -1,4 +1,5 @@
-//! ITI-42 Register Document Set-b rules (ITI TF-2b 3.42, ITI TF-3 4.1/4.2), on SQLite.
+//! ITI-42 Register Document Set-b rules (ITI TF-2b 3.42, ITI TF-3 4.1/4.2), run on SQLite
+//! always and on PostgreSQL with `--features postgres-tests`.
 
 use registry::code_lists::CodeLists;
 use registry::config::DEFAULT_AFFINITY_DOMAIN;
@@ -11,27 +12,25 @@ use schemas::ebrim::{RegistryResponse, ResponseStatus, Severity};
 
 mod support;
 
+use support::database::on_both_backends;
 use support::metadata::*;
 
 struct Registry {
-    _dir: tempfile::TempDir,
     db: Database,
     ctx: RegisterContext,
 }
 
 impl Registry {
-    async fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Database::connect(dir.path().join("registry.db").to_str().unwrap())
-            .await
-            .unwrap();
+    /// The ITI-42 endpoint on the fresh database `db`, with the test patient fed.
+    async fn new(db: &Database) -> Self {
+        let db = db.clone();
         db.upsert_patient(PATIENT_VALUE).await.unwrap();
         let ctx = RegisterContext {
             affinity_domain: DEFAULT_AFFINITY_DOMAIN.to_owned(),
             code_lists: CodeLists::imaging_defaults(),
             accept_unknown_patients: false,
         };
-        Registry { _dir: dir, db, ctx }
+        Registry { db, ctx }
     }
 
     async fn submit(&self, parts: &[String]) -> RegistryResponse {
@@ -94,9 +93,8 @@ fn error_with<'a>(response: &'a RegistryResponse, code: &str) -> &'a schemas::eb
         .unwrap_or_else(|| panic!("no {code} in {:#?}", response.errors))
 }
 
-#[tokio::test]
-async fn minimal_submission_is_registered_as_approved_first_versions() {
-    let registry = Registry::new().await;
+async fn minimal_submission_is_registered_as_approved_first_versions(db: &Database) {
+    let registry = Registry::new(db).await;
     registry
         .accept(&single_document("1.2.3.1", "1.2.3.100"))
         .await;
@@ -115,9 +113,8 @@ async fn minimal_submission_is_registered_as_approved_first_versions() {
     );
 }
 
-#[tokio::test]
-async fn stored_fragment_has_lid_version_and_no_status() {
-    let registry = Registry::new().await;
+async fn stored_fragment_has_lid_version_and_no_status(db: &Database) {
+    let registry = Registry::new(db).await;
     registry
         .accept(&single_document("1.2.3.1", "1.2.3.100"))
         .await;
@@ -146,9 +143,8 @@ async fn stored_fragment_has_lid_version_and_no_status() {
     );
 }
 
-#[tokio::test]
-async fn symbolic_ids_become_uuids() {
-    let registry = Registry::new().await;
+async fn symbolic_ids_become_uuids(db: &Database) {
+    let registry = Registry::new(db).await;
     registry
         .accept(&single_document("1.2.3.1", "1.2.3.100"))
         .await;
@@ -183,9 +179,8 @@ async fn symbolic_ids_become_uuids() {
     assert!(!associations[0].fragment.contains("status="));
 }
 
-#[tokio::test]
-async fn uuid_ids_are_kept() {
-    let registry = Registry::new().await;
+async fn uuid_ids_are_kept(db: &Database) {
+    let registry = Registry::new(db).await;
     let doc = "urn:uuid:0f6e1ad2-0bd5-4c5b-9a6a-4b2b1d0f0a01";
     registry
         .accept(&[
@@ -197,9 +192,8 @@ async fn uuid_ids_are_kept() {
     assert_eq!(registry.by_unique_id("1.2.3.100").await.entry_uuid, doc);
 }
 
-#[tokio::test]
-async fn metadata_conversion_error_is_registry_metadata_error_located_at_the_object() {
-    let registry = Registry::new().await;
+async fn metadata_conversion_error_is_registry_metadata_error_located_at_the_object(db: &Database) {
+    let registry = Registry::new(db).await;
     let doc = document("Document01", "1.2.3.100", PATIENT);
     let twice_class_code = doc.replace(
         "<rim:Name>",
@@ -222,8 +216,7 @@ async fn metadata_conversion_error_is_registry_metadata_error_located_at_the_obj
     );
 }
 
-#[tokio::test]
-async fn missing_required_document_entry_attribute_is_metadata_error() {
+async fn missing_required_document_entry_attribute_is_metadata_error(db: &Database) {
     // NIST 11998a (one per attribute) and 12084 (repositoryUniqueId); ITI TF-3 Table 4.3.1-3.
     let attributes = [
         ("urn:uuid:41a5887f", "classCode"),
@@ -240,7 +233,7 @@ async fn missing_required_document_entry_attribute_is_metadata_error() {
         ("name=\"size\"", "size"),
         ("urn:uuid:58a6f841", "patientId"),
     ];
-    let registry = Registry::new().await;
+    let registry = Registry::new(db).await;
     for (line, attribute) in attributes {
         let mut parts = single_document("1.2.3.1", "1.2.3.100");
         parts[0] = without(&parts[0], line);
@@ -258,15 +251,14 @@ async fn missing_required_document_entry_attribute_is_metadata_error() {
     }
 }
 
-#[tokio::test]
-async fn missing_required_submission_set_attribute_is_metadata_error() {
+async fn missing_required_submission_set_attribute_is_metadata_error(db: &Database) {
     let attributes = [
         ("urn:uuid:554ac39e", "sourceId"),
         ("name=\"submissionTime\"", "submissionTime"),
         ("urn:uuid:aa543740", "contentTypeCode"),
         ("urn:uuid:6b5aea1a", "patientId"),
     ];
-    let registry = Registry::new().await;
+    let registry = Registry::new(db).await;
     for (line, attribute) in attributes {
         let mut parts = single_document("1.2.3.1", "1.2.3.100");
         parts[1] = without(&parts[1], line);
@@ -284,9 +276,8 @@ async fn missing_required_submission_set_attribute_is_metadata_error() {
     }
 }
 
-#[tokio::test]
-async fn folder_without_code_list_is_metadata_error() {
-    let registry = Registry::new().await;
+async fn folder_without_code_list_is_metadata_error(db: &Database) {
+    let registry = Registry::new(db).await;
     let response = registry
         .submit(&[
             without(
@@ -303,9 +294,8 @@ async fn folder_without_code_list_is_metadata_error() {
     assert_eq!(error.location.as_deref(), Some("Folder01"));
 }
 
-#[tokio::test]
-async fn malformed_values_are_metadata_errors_and_all_are_reported() {
-    let registry = Registry::new().await;
+async fn malformed_values_are_metadata_errors_and_all_are_reported(db: &Database) {
+    let registry = Registry::new(db).await;
     let doc = document("Document01", "1.2.3.100", PATIENT)
         .replace(HASH, "not-a-sha1")
         .replace("<rim:Value>1</rim:Value>", "<rim:Value>one</rim:Value>")
@@ -337,9 +327,8 @@ async fn malformed_values_are_metadata_errors_and_all_are_reported() {
     }
 }
 
-#[tokio::test]
-async fn symbolic_reference_to_no_object_is_unresolved_reference_exception() {
-    let registry = Registry::new().await;
+async fn symbolic_reference_to_no_object_is_unresolved_reference_exception(db: &Database) {
+    let registry = Registry::new(db).await;
     let mut parts = single_document("1.2.3.1", "1.2.3.100");
     parts.push(association("as02", APND, "Document01", "Nowhere"));
     let response = registry.submit(&parts).await;
@@ -349,9 +338,8 @@ async fn symbolic_reference_to_no_object_is_unresolved_reference_exception() {
     assert!(error.code_context.contains("Nowhere"));
 }
 
-#[tokio::test]
-async fn uuid_reference_to_no_registered_object_is_unresolved_reference_exception() {
-    let registry = Registry::new().await;
+async fn uuid_reference_to_no_registered_object_is_unresolved_reference_exception(db: &Database) {
+    let registry = Registry::new(db).await;
     let mut parts = single_document("1.2.3.1", "1.2.3.100");
     parts.push(association(
         "as02",
@@ -363,10 +351,11 @@ async fn uuid_reference_to_no_registered_object_is_unresolved_reference_exceptio
     assert_refused(&response, "UnresolvedReferenceException");
 }
 
-#[tokio::test]
-async fn patient_id_of_document_differs_from_submission_set_is_patient_id_does_not_match() {
+async fn patient_id_of_document_differs_from_submission_set_is_patient_id_does_not_match(
+    db: &Database,
+) {
     // NIST 11997.
-    let registry = Registry::new().await;
+    let registry = Registry::new(db).await;
     let response = registry
         .submit(&[
             document("Document01", "1.2.3.100", OTHER_PATIENT),
@@ -379,9 +368,10 @@ async fn patient_id_of_document_differs_from_submission_set_is_patient_id_does_n
     assert_eq!(error.location.as_deref(), Some("Document01"));
 }
 
-#[tokio::test]
-async fn patient_id_of_folder_differs_from_submission_set_is_patient_id_does_not_match() {
-    let registry = Registry::new().await;
+async fn patient_id_of_folder_differs_from_submission_set_is_patient_id_does_not_match(
+    db: &Database,
+) {
+    let registry = Registry::new(db).await;
     let response = registry
         .submit(&[
             folder("Folder01", "1.2.3.50", OTHER_PATIENT),
@@ -392,10 +382,9 @@ async fn patient_id_of_folder_differs_from_submission_set_is_patient_id_does_not
     assert_refused(&response, "XDSPatientIdDoesNotMatch");
 }
 
-#[tokio::test]
-async fn unknown_patient_is_unknown_patient_id() {
+async fn unknown_patient_is_unknown_patient_id(db: &Database) {
     // NIST 11996.
-    let registry = Registry::new().await;
+    let registry = Registry::new(db).await;
     let response = registry
         .submit(&[
             document("Document01", "1.2.3.100", OTHER_PATIENT),
@@ -412,9 +401,8 @@ async fn unknown_patient_is_unknown_patient_id() {
     );
 }
 
-#[tokio::test]
-async fn patient_of_another_assigning_authority_is_unknown_patient_id() {
-    let registry = Registry::new().await;
+async fn patient_of_another_assigning_authority_is_unknown_patient_id(db: &Database) {
+    let registry = Registry::new(db).await;
     let foreign = "X1^^^&amp;1.2.3.4.5&amp;ISO";
     let response = registry
         .submit(&[
@@ -431,9 +419,8 @@ async fn patient_of_another_assigning_authority_is_unknown_patient_id() {
     );
 }
 
-#[tokio::test]
-async fn unknown_patient_is_accepted_when_configured() {
-    let mut registry = Registry::new().await;
+async fn unknown_patient_is_accepted_when_configured(db: &Database) {
+    let mut registry = Registry::new(db).await;
     registry.ctx.accept_unknown_patients = true;
     registry
         .accept(&[
@@ -444,9 +431,10 @@ async fn unknown_patient_is_accepted_when_configured() {
         .await;
 }
 
-#[tokio::test]
-async fn unique_id_twice_in_one_submission_is_registry_duplicate_unique_id_in_message() {
-    let registry = Registry::new().await;
+async fn unique_id_twice_in_one_submission_is_registry_duplicate_unique_id_in_message(
+    db: &Database,
+) {
+    let registry = Registry::new(db).await;
     let response = registry
         .submit(&[
             document("Document01", "1.2.3.100", PATIENT),
@@ -461,9 +449,8 @@ async fn unique_id_twice_in_one_submission_is_registry_duplicate_unique_id_in_me
     assert!(error.code_context.contains("1.2.3.100"));
 }
 
-#[tokio::test]
-async fn registered_submission_set_unique_id_is_duplicate_unique_id_in_registry() {
-    let registry = Registry::new().await;
+async fn registered_submission_set_unique_id_is_duplicate_unique_id_in_registry(db: &Database) {
+    let registry = Registry::new(db).await;
     registry
         .accept(&single_document("1.2.3.1", "1.2.3.100"))
         .await;
@@ -479,10 +466,9 @@ async fn registered_submission_set_unique_id_is_duplicate_unique_id_in_registry(
     );
 }
 
-#[tokio::test]
-async fn duplicate_unique_id_with_different_hash_is_non_identical_hash() {
+async fn duplicate_unique_id_with_different_hash_is_non_identical_hash(db: &Database) {
     // NIST 12004 resubmit_doc_diff_hash.
-    let registry = Registry::new().await;
+    let registry = Registry::new(db).await;
     registry
         .accept(&single_document("1.2.3.1", "1.2.3.100"))
         .await;
@@ -497,9 +483,8 @@ async fn duplicate_unique_id_with_different_hash_is_non_identical_hash() {
     );
 }
 
-#[tokio::test]
-async fn duplicate_unique_id_with_different_size_is_non_identical_size() {
-    let registry = Registry::new().await;
+async fn duplicate_unique_id_with_different_size_is_non_identical_size(db: &Database) {
+    let registry = Registry::new(db).await;
     registry
         .accept(&single_document("1.2.3.1", "1.2.3.100"))
         .await;
@@ -509,22 +494,35 @@ async fn duplicate_unique_id_with_different_size_is_non_identical_size() {
     assert_refused(&response, "XDSNonIdenticalSize");
 }
 
-#[tokio::test]
-async fn identical_resubmission_is_refused_while_storage_keeps_one_entry_per_unique_id() {
-    // ITI TF-3 / NIST 12004 resubmit_doc accept this; the storage schema does not allow it yet.
-    let registry = Registry::new().await;
+/// NIST 12004 resubmit_doc: a DocumentEntry of a registered uniqueId with identical hash and size
+/// is accepted and registered as a DocumentEntry of its own; both are found by the uniqueId.
+async fn identical_resubmission_is_registered_as_another_document_entry_with_the_unique_id(
+    db: &Database,
+) {
+    let registry = Registry::new(db).await;
     registry
         .accept(&single_document("1.2.3.1", "1.2.3.100"))
         .await;
-    let response = registry
-        .submit(&single_document("1.2.3.2", "1.2.3.100"))
-        .await;
-    assert_refused(&response, "XDSRegistryError");
+    let mut resubmission = single_document("1.2.3.2", "1.2.3.100");
+    resubmission[0] = resubmission[0].replace(HASH, &HASH.to_uppercase());
+    registry.accept(&resubmission).await;
+    let copies = db
+        .objects_by_unique_id(&["1.2.3.100".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(copies.len(), 2, "{copies:#?}");
+    assert_ne!(copies[0].entry_uuid, copies[1].entry_uuid);
+    assert_ne!(copies[0].submission_set, copies[1].submission_set);
+    for copy in &copies {
+        assert_eq!(copy.kind, ObjectKind::DocumentEntry);
+        assert_eq!(copy.status, AvailabilityStatus::Approved);
+        assert_eq!(copy.logical_id, copy.entry_uuid);
+        assert_eq!(copy.version, 1);
+    }
 }
 
-#[tokio::test]
-async fn registered_entry_uuid_submitted_again_is_metadata_error() {
-    let registry = Registry::new().await;
+async fn registered_entry_uuid_submitted_again_is_metadata_error(db: &Database) {
+    let registry = Registry::new(db).await;
     let doc = "urn:uuid:0f6e1ad2-0bd5-4c5b-9a6a-4b2b1d0f0a01";
     let parts = |ss_uid: &str, doc_uid: &str| {
         vec![
@@ -543,9 +541,8 @@ async fn registered_entry_uuid_submitted_again_is_metadata_error() {
     );
 }
 
-#[tokio::test]
-async fn code_not_in_affinity_domain_list_is_metadata_error() {
-    let registry = Registry::new().await;
+async fn code_not_in_affinity_domain_list_is_metadata_error(db: &Database) {
+    let registry = Registry::new(db).await;
     let mut parts = single_document("1.2.3.1", "1.2.3.100");
     parts[0] = parts[0].replace(
         "nodeRepresentation=\"IMAGES\"",
@@ -558,9 +555,8 @@ async fn code_not_in_affinity_domain_list_is_metadata_error() {
     assert!(error.code_context.contains("SELFIES"));
 }
 
-#[tokio::test]
-async fn document_not_member_of_submission_set_is_metadata_error() {
-    let registry = Registry::new().await;
+async fn document_not_member_of_submission_set_is_metadata_error(db: &Database) {
+    let registry = Registry::new(db).await;
     let response = registry
         .submit(&[
             document("Document01", "1.2.3.100", PATIENT),
@@ -573,9 +569,8 @@ async fn document_not_member_of_submission_set_is_metadata_error() {
     assert!(error.code_context.contains("HasMember"));
 }
 
-#[tokio::test]
-async fn has_member_of_new_document_without_original_status_is_metadata_error() {
-    let registry = Registry::new().await;
+async fn has_member_of_new_document_without_original_status_is_metadata_error(db: &Database) {
+    let registry = Registry::new(db).await;
     let mut parts = single_document("1.2.3.1", "1.2.3.100");
     parts[2] = member("as01", "SubmissionSet01", "Document01", "Reference");
     let response = registry.submit(&parts).await;
@@ -587,10 +582,9 @@ async fn has_member_of_new_document_without_original_status_is_metadata_error() 
     );
 }
 
-#[tokio::test]
-async fn failed_submission_leaves_nothing_behind() {
+async fn failed_submission_leaves_nothing_behind(db: &Database) {
     // NIST 12084: two documents, one without repositoryUniqueId.
-    let registry = Registry::new().await;
+    let registry = Registry::new(db).await;
     let response = registry
         .submit(&[
             document("Document01", "1.2.3.100", PATIENT),
@@ -620,10 +614,9 @@ fn related_document(ss_uid: &str, uid: &str, kind: &str, target: &str) -> Vec<St
     parts
 }
 
-#[tokio::test]
-async fn rplc_deprecates_the_replaced_document() {
+async fn rplc_deprecates_the_replaced_document(db: &Database) {
     // NIST 11992.
-    let registry = Registry::new().await;
+    let registry = Registry::new(db).await;
     let original = registered_document(&registry, "1.2.3.1", "1.2.3.100").await;
     registry
         .accept(&related_document("1.2.3.2", "1.2.3.101", RPLC, &original))
@@ -642,11 +635,10 @@ async fn rplc_deprecates_the_replaced_document() {
     );
 }
 
-#[tokio::test]
-async fn replace_of_deprecated_target_is_registry_deprecated_document_error() {
+async fn replace_of_deprecated_target_is_registry_deprecated_document_error(db: &Database) {
     // NIST 11993 / 11994: relating to a replaced (Deprecated) entry fails; XDSReplaceFailed is
     // no longer in ITI TF-3 Table 4.2.4.1-2.
-    let registry = Registry::new().await;
+    let registry = Registry::new(db).await;
     let original = registered_document(&registry, "1.2.3.1", "1.2.3.100").await;
     registry
         .accept(&related_document("1.2.3.2", "1.2.3.101", RPLC, &original))
@@ -670,10 +662,9 @@ async fn replace_of_deprecated_target_is_registry_deprecated_document_error() {
     }
 }
 
-#[tokio::test]
-async fn replace_of_another_patients_document_is_patient_id_does_not_match() {
+async fn replace_of_another_patients_document_is_patient_id_does_not_match(db: &Database) {
     // NIST 11998.
-    let mut registry = Registry::new().await;
+    let mut registry = Registry::new(db).await;
     registry.ctx.accept_unknown_patients = true;
     let original = registered_document(&registry, "1.2.3.1", "1.2.3.100").await;
     let parts = vec![
@@ -690,10 +681,9 @@ async fn replace_of_another_patients_document_is_patient_id_does_not_match() {
     );
 }
 
-#[tokio::test]
-async fn append_keeps_the_original_approved() {
+async fn append_keeps_the_original_approved(db: &Database) {
     // NIST 11993 validate_original.
-    let registry = Registry::new().await;
+    let registry = Registry::new(db).await;
     let original = registered_document(&registry, "1.2.3.1", "1.2.3.100").await;
     registry
         .accept(&related_document("1.2.3.2", "1.2.3.101", APND, &original))
@@ -704,9 +694,8 @@ async fn append_keeps_the_original_approved() {
     );
 }
 
-#[tokio::test]
-async fn rplc_deprecates_the_transformations_of_the_replaced_document() {
-    let registry = Registry::new().await;
+async fn rplc_deprecates_the_transformations_of_the_replaced_document(db: &Database) {
+    let registry = Registry::new(db).await;
     let original = registered_document(&registry, "1.2.3.1", "1.2.3.100").await;
     registry
         .accept(&related_document("1.2.3.2", "1.2.3.101", XFRM, &original))
@@ -740,10 +729,9 @@ fn last_update_time(fragment: &str) -> &str {
     &fragment[open..close]
 }
 
-#[tokio::test]
-async fn new_folder_gets_last_update_time() {
+async fn new_folder_gets_last_update_time(db: &Database) {
     // NIST 12000.
-    let registry = Registry::new().await;
+    let registry = Registry::new(db).await;
     registry
         .accept(&folder_with_document("1.2.3.1", "1.2.3.50", "1.2.3.100"))
         .await;
@@ -759,10 +747,9 @@ async fn new_folder_gets_last_update_time() {
     );
 }
 
-#[tokio::test]
-async fn adding_a_document_to_a_registered_folder_updates_its_last_update_time() {
+async fn adding_a_document_to_a_registered_folder_updates_its_last_update_time(db: &Database) {
     // NIST 12001.
-    let registry = Registry::new().await;
+    let registry = Registry::new(db).await;
     registry
         .accept(&folder_with_document("1.2.3.1", "1.2.3.50", "1.2.3.100"))
         .await;
@@ -816,10 +803,9 @@ async fn adding_a_document_to_a_registered_folder_updates_its_last_update_time()
     );
 }
 
-#[tokio::test]
-async fn adding_another_patients_document_to_a_folder_is_patient_id_does_not_match() {
+async fn adding_another_patients_document_to_a_folder_is_patient_id_does_not_match(db: &Database) {
     // NIST 12002.
-    let mut registry = Registry::new().await;
+    let mut registry = Registry::new(db).await;
     registry.ctx.accept_unknown_patients = true;
     registry
         .accept(&folder_with_document("1.2.3.1", "1.2.3.50", "1.2.3.100"))
@@ -836,9 +822,8 @@ async fn adding_another_patients_document_to_a_folder_is_patient_id_does_not_mat
     assert_refused(&response, "XDSPatientIdDoesNotMatch");
 }
 
-#[tokio::test]
-async fn replacement_joins_the_folders_of_the_replaced_document() {
-    let registry = Registry::new().await;
+async fn replacement_joins_the_folders_of_the_replaced_document(db: &Database) {
+    let registry = Registry::new(db).await;
     registry
         .accept(&folder_with_document("1.2.3.1", "1.2.3.50", "1.2.3.100"))
         .await;
@@ -861,9 +846,8 @@ async fn replacement_joins_the_folders_of_the_replaced_document() {
     );
 }
 
-#[tokio::test]
-async fn author_person_without_id_or_name_is_metadata_error() {
-    let registry = Registry::new().await;
+async fn author_person_without_id_or_name_is_metadata_error(db: &Database) {
+    let registry = Registry::new(db).await;
     let mut parts = single_document("1.2.3.1", "1.2.3.100");
     parts[0] = parts[0].replace("^Welby^Marcus^^^Dr", "^^^^^Dr");
     let response = registry.submit(&parts).await;
@@ -875,9 +859,8 @@ async fn author_person_without_id_or_name_is_metadata_error() {
     );
 }
 
-#[tokio::test]
-async fn metadata_update_association_type_is_metadata_error() {
-    let registry = Registry::new().await;
+async fn metadata_update_association_type_is_metadata_error(db: &Database) {
+    let registry = Registry::new(db).await;
     let original = registered_document(&registry, "1.2.3.1", "1.2.3.100").await;
     let response = registry
         .submit(&related_document(
@@ -896,9 +879,8 @@ async fn metadata_update_association_type_is_metadata_error() {
     );
 }
 
-#[tokio::test]
-async fn logical_id_other_than_entry_uuid_is_metadata_error() {
-    let registry = Registry::new().await;
+async fn logical_id_other_than_entry_uuid_is_metadata_error(db: &Database) {
+    let registry = Registry::new(db).await;
     let mut parts = single_document("1.2.3.1", "1.2.3.100");
     parts[0] = parts[0].replace(
         "<rim:ExtrinsicObject id=\"Document01\"",
@@ -912,3 +894,44 @@ async fn logical_id_other_than_entry_uuid_is_metadata_error() {
             .contains("logicalID")
     );
 }
+
+on_both_backends!(
+    minimal_submission_is_registered_as_approved_first_versions,
+    stored_fragment_has_lid_version_and_no_status,
+    symbolic_ids_become_uuids,
+    uuid_ids_are_kept,
+    metadata_conversion_error_is_registry_metadata_error_located_at_the_object,
+    missing_required_document_entry_attribute_is_metadata_error,
+    missing_required_submission_set_attribute_is_metadata_error,
+    folder_without_code_list_is_metadata_error,
+    malformed_values_are_metadata_errors_and_all_are_reported,
+    symbolic_reference_to_no_object_is_unresolved_reference_exception,
+    uuid_reference_to_no_registered_object_is_unresolved_reference_exception,
+    patient_id_of_document_differs_from_submission_set_is_patient_id_does_not_match,
+    patient_id_of_folder_differs_from_submission_set_is_patient_id_does_not_match,
+    unknown_patient_is_unknown_patient_id,
+    patient_of_another_assigning_authority_is_unknown_patient_id,
+    unknown_patient_is_accepted_when_configured,
+    unique_id_twice_in_one_submission_is_registry_duplicate_unique_id_in_message,
+    registered_submission_set_unique_id_is_duplicate_unique_id_in_registry,
+    duplicate_unique_id_with_different_hash_is_non_identical_hash,
+    duplicate_unique_id_with_different_size_is_non_identical_size,
+    identical_resubmission_is_registered_as_another_document_entry_with_the_unique_id,
+    registered_entry_uuid_submitted_again_is_metadata_error,
+    code_not_in_affinity_domain_list_is_metadata_error,
+    document_not_member_of_submission_set_is_metadata_error,
+    has_member_of_new_document_without_original_status_is_metadata_error,
+    failed_submission_leaves_nothing_behind,
+    rplc_deprecates_the_replaced_document,
+    replace_of_deprecated_target_is_registry_deprecated_document_error,
+    replace_of_another_patients_document_is_patient_id_does_not_match,
+    append_keeps_the_original_approved,
+    rplc_deprecates_the_transformations_of_the_replaced_document,
+    new_folder_gets_last_update_time,
+    adding_a_document_to_a_registered_folder_updates_its_last_update_time,
+    adding_another_patients_document_to_a_folder_is_patient_id_does_not_match,
+    replacement_joins_the_folders_of_the_replaced_document,
+    author_person_without_id_or_name_is_metadata_error,
+    metadata_update_association_type_is_metadata_error,
+    logical_id_other_than_entry_uuid_is_metadata_error,
+);

@@ -199,8 +199,10 @@ async fn known_patient(
 /// uniqueIds and entryUUIDs the registry already holds (ITI TF-3 Table 4.2.4.1-2).
 ///
 /// A DocumentEntry uniqueId already registered is a resubmission of the document: accepted when
-/// hash and size are identical, else XDSNonIdenticalHash / XDSNonIdenticalSize (NIST test 12004).
-/// A SubmissionSet or Folder uniqueId already registered is XDSDuplicateUniqueIdInRegistry.
+/// hash and size are identical, and registered as a DocumentEntry of its own with that uniqueId
+/// (NIST test 12004: GetDocuments by the uniqueId then returns both), else XDSNonIdenticalHash /
+/// XDSNonIdenticalSize. A SubmissionSet or Folder uniqueId already registered is
+/// XDSDuplicateUniqueIdInRegistry.
 fn registered_collisions(
     submission: &Submission,
     ids: &IdMap,
@@ -247,7 +249,7 @@ fn registered_collisions(
             .iter()
             .filter(|o| o.unique_id == unique_id)
         {
-            issues.push(unique_id_collision(
+            issues.extend(unique_id_collision(
                 kind, location, unique_id, hash, size, existing,
             ));
         }
@@ -264,6 +266,8 @@ fn registered_collisions(
     }
 }
 
+/// The issue of a new object whose uniqueId `existing` holds; `None` for a DocumentEntry
+/// resubmitted with identical hash and size.
 fn unique_id_collision(
     kind: ObjectKind,
     location: &str,
@@ -271,20 +275,20 @@ fn unique_id_collision(
     hash: Option<&str>,
     size: Option<&str>,
     existing: &StoredObject,
-) -> Issue {
+) -> Option<Issue> {
     if kind != ObjectKind::DocumentEntry || existing.kind != ObjectKind::DocumentEntry {
-        return Issue::new(
+        return Some(Issue::new(
             error_code::XDS_DUPLICATE_UNIQUE_ID_IN_REGISTRY,
             location,
             format!("{location}: {kind} uniqueId {unique_id:?} is already registered"),
-        );
+        ));
     }
     let same_hash = match (hash, existing.hash.as_deref()) {
         (Some(new), Some(old)) => new.eq_ignore_ascii_case(old),
         (new, old) => new == old,
     };
     if !same_hash {
-        return Issue::new(
+        return Some(Issue::new(
             error_code::XDS_NON_IDENTICAL_HASH,
             location,
             format!(
@@ -292,28 +296,19 @@ fn unique_id_collision(
                 existing.hash.as_deref().unwrap_or(""),
                 hash.unwrap_or("")
             ),
-        );
+        ));
     }
     let size: Option<i64> = size.and_then(|s| s.parse().ok());
-    if size != existing.size {
-        return Issue::new(
+    (size != existing.size).then(|| {
+        Issue::new(
             error_code::XDS_NON_IDENTICAL_SIZE,
             location,
             format!(
                 "{location}: DocumentEntry uniqueId {unique_id:?} is registered with size {:?}, submitted with {size:?}",
                 existing.size
             ),
-        );
-    }
-    // ITI TF-3 accepts an identical resubmission; the storage schema keeps one logical object
-    // per uniqueId (unique index on uniqueId and version), so it cannot be stored yet.
-    Issue::new(
-        error_code::XDS_REGISTRY_ERROR,
-        location,
-        format!(
-            "{location}: DocumentEntry uniqueId {unique_id:?} is already registered with the same hash and size; this registry cannot yet store a resubmitted copy"
-        ),
-    )
+        )
+    })
 }
 
 /// The issue a storage failure is reported as.

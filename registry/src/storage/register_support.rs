@@ -8,7 +8,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
 use super::error::StorageError;
-use super::model::{AvailabilityStatus, NewObject, Submission};
+use super::model::{AvailabilityStatus, NewObject, ObjectKind, Submission};
 use super::schema::{
     associations, object_authors, object_codes, object_reference_ids, registry_objects,
 };
@@ -35,15 +35,18 @@ pub struct RegisteredChanges {
     pub folder_updates: Vec<FolderUpdate>,
 }
 
-fn object_insert_error(error: DieselError, object: &NewObject) -> StorageError {
+/// Maps a failed object INSERT to the typed uniqueness error it stands for: a repeated version
+/// of one logical object (or a repeated entryUUID).
+pub(super) fn object_insert_error(error: DieselError, object: &NewObject) -> StorageError {
     if let DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) = &error {
-        let names_unique_id = info
+        let names_version = info
             .constraint_name()
-            .is_some_and(|c| c.contains("unique_id"))
-            || info.message().contains("unique_id");
-        return if names_unique_id {
-            StorageError::DuplicateUniqueId {
-                unique_id: object.unique_id.clone(),
+            .is_some_and(|c| c.contains("logical_id"))
+            || info.message().contains("logical_id");
+        return if names_version {
+            StorageError::DuplicateVersion {
+                logical_id: object.logical_id.clone(),
+                version: object.version,
             }
         } else {
             StorageError::DuplicateEntryUuid {
@@ -54,7 +57,20 @@ fn object_insert_error(error: DieselError, object: &NewObject) -> StorageError {
     StorageError::Query(error)
 }
 
-fn dedup<T: Ord + Clone>(rows: &[T]) -> Vec<T> {
+/// Maps a failed association INSERT (a repeated entryUUID) to its typed error.
+fn association_insert_error(error: DieselError, entry_uuid: &str) -> StorageError {
+    match error {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+            StorageError::DuplicateEntryUuid {
+                entry_uuid: entry_uuid.to_owned(),
+            }
+        }
+        other => StorageError::Query(other),
+    }
+}
+
+/// Sorted, de-duplicated copy of child rows (a code listed twice on one object is one code).
+pub(super) fn dedup<T: Ord + Clone>(rows: &[T]) -> Vec<T> {
     rows.iter()
         .cloned()
         .collect::<BTreeSet<T>>()
@@ -62,13 +78,27 @@ fn dedup<T: Ord + Clone>(rows: &[T]) -> Vec<T> {
         .collect()
 }
 
+/// ITI-42 resubmission (NIST test 12004): `object` may share its uniqueId with a registered object
+/// of another logical object only when both are DocumentEntries of identical hash and size.
+fn is_resubmission(object: &NewObject, holder: &(ObjectKind, Option<String>, Option<i64>)) -> bool {
+    let (kind, hash, size) = holder;
+    object.kind == ObjectKind::DocumentEntry
+        && *kind == ObjectKind::DocumentEntry
+        && object.hash.as_deref().map(str::to_ascii_lowercase)
+            == hash.as_deref().map(str::to_ascii_lowercase)
+        && object.size == *size
+}
+
 impl Database {
     /// ITI-42 Register Document Set-b: inserts `submission` and applies `changes` in ONE
     /// transaction, all or nothing.
     ///
     /// A deprecated entry must be Approved when the transaction runs, else
-    /// [`StorageError::StatusMismatch`] (or [`StorageError::NotFound`]); uniqueness errors are
-    /// those of [`Database::insert_submission`].
+    /// [`StorageError::StatusMismatch`] (or [`StorageError::NotFound`]). A uniqueId held by
+    /// another logical object fails with [`StorageError::DuplicateUniqueId`], unless both are
+    /// DocumentEntries of identical hash and size (a resubmission, registered as an entry of its
+    /// own); a repeated entryUUID is [`StorageError::DuplicateEntryUuid`] and a repeated version
+    /// of one logical object [`StorageError::DuplicateVersion`].
     pub async fn register_with_changes(
         &self,
         submission: &Submission,
@@ -80,11 +110,20 @@ impl Database {
         on_backend!(self, |conn| {
             conn.transaction(async |conn| {
                 for object in &submission.objects {
-                    diesel::insert_into(registry_objects::table)
+                    // The entryUUID conflict is taken first, so a repeated first version
+                    // (lid = entryUUID) is a repeated entryUUID on both backends.
+                    let inserted = diesel::insert_into(registry_objects::table)
                         .values(object)
+                        .on_conflict(registry_objects::entry_uuid)
+                        .do_nothing()
                         .execute(conn)
                         .await
                         .map_err(|e| object_insert_error(e, object))?;
+                    if inserted == 0 {
+                        return Err(StorageError::DuplicateEntryUuid {
+                            entry_uuid: object.entry_uuid.clone(),
+                        });
+                    }
                 }
                 for row in &codes {
                     diesel::insert_into(object_codes::table)
@@ -109,14 +148,7 @@ impl Database {
                         .values(association)
                         .execute(conn)
                         .await
-                        .map_err(|e| match e {
-                            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
-                                StorageError::DuplicateEntryUuid {
-                                    entry_uuid: association.entry_uuid.clone(),
-                                }
-                            }
-                            other => StorageError::Query(other),
-                        })?;
+                        .map_err(|e| association_insert_error(e, &association.entry_uuid))?;
                 }
                 for entry_uuid in &changes.deprecate {
                     let changed = diesel::update(
@@ -158,14 +190,21 @@ impl Database {
                     .execute(conn)
                     .await?;
                 }
+                // A uniqueId names one logical object across its versions (ITI-57), and also
+                // the identical DocumentEntries resubmitted under it.
                 for object in &submission.objects {
-                    let foreign: i64 = registry_objects::table
-                        .filter(registry_objects::unique_id.eq(&object.unique_id))
-                        .filter(registry_objects::logical_id.ne(&object.logical_id))
-                        .count()
-                        .get_result(conn)
-                        .await?;
-                    if foreign > 0 {
+                    let holders: Vec<(ObjectKind, Option<String>, Option<i64>)> =
+                        registry_objects::table
+                            .filter(registry_objects::unique_id.eq(&object.unique_id))
+                            .filter(registry_objects::logical_id.ne(&object.logical_id))
+                            .select((
+                                registry_objects::kind,
+                                registry_objects::hash,
+                                registry_objects::size,
+                            ))
+                            .load(conn)
+                            .await?;
+                    if !holders.iter().all(|h| is_resubmission(object, h)) {
                         return Err(StorageError::DuplicateUniqueId {
                             unique_id: object.unique_id.clone(),
                         });
