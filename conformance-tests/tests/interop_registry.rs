@@ -71,7 +71,9 @@ fn wsdl() -> PathBuf {
 /// Runs `interop/zeep_registry.py` against `endpoint` with the mode arguments `mode`.
 async fn zeep(endpoint: &str, mode: &[&str]) -> Summary {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop/zeep_registry.py");
+    // -B: no __pycache__ written into the source tree.
     let output = tokio::process::Command::new("python3")
+        .arg("-B")
         .arg(&script)
         .arg("--wsdl")
         .arg(wsdl())
