@@ -43,11 +43,14 @@ struct RegistryErrorSummary {
 }
 
 /// The registry in-process on loopback, ports chosen by the system, SQLite in `dir`.
-async fn registry(dir: &std::path::Path) -> (Registry, CancellationToken) {
+async fn registry(
+    dir: &std::path::Path,
+    accept_unknown_patients: bool,
+) -> (Registry, CancellationToken) {
     let config = Config {
         http_port: 0,
         mllp_port: 0,
-        accept_unknown_patients: true,
+        accept_unknown_patients,
         ..Config::default()
     };
     let shutdown = CancellationToken::new();
@@ -182,7 +185,7 @@ async fn store_sample_document_entry(dir: &std::path::Path, entry_uuid: &str) {
 #[tokio::test]
 async fn find_documents_on_an_empty_registry_is_success_with_no_objects() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (registry, shutdown) = registry(dir.path()).await;
+    let (registry, shutdown) = registry(dir.path(), true).await;
     let answer = find_documents(&registry.endpoint_url()).await;
     assert_eq!(answer.status, SUCCESS, "{answer:?}");
     assert_eq!(answer.objects, 0, "{answer:?}");
@@ -195,7 +198,7 @@ async fn find_documents_on_an_empty_registry_is_success_with_no_objects() {
 #[tokio::test]
 async fn find_documents_without_status_is_xds_stored_query_missing_param() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (registry, shutdown) = registry(dir.path()).await;
+    let (registry, shutdown) = registry(dir.path(), true).await;
     let answer = zeep(
         &registry.endpoint_url(),
         &["find-documents", "--patient", PATIENT, "--no-status"],
@@ -220,7 +223,7 @@ async fn find_documents_without_status_is_xds_stored_query_missing_param() {
 #[tokio::test]
 async fn find_documents_returns_the_document_entry_of_a_fed_patient() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (registry, shutdown) = registry(dir.path()).await;
+    let (registry, shutdown) = registry(dir.path(), true).await;
     assert_eq!(feed_patient(&registry).await, "AA");
     let entry_uuid = "urn:uuid:6a3c0e39-9d1b-4d43-8c5e-1d1f0c5b7a01";
     store_sample_document_entry(dir.path(), entry_uuid).await;
@@ -229,5 +232,47 @@ async fn find_documents_returns_the_document_entry_of_a_fed_patient() {
     assert_eq!(answer.objects, 1, "{answer:?}");
     assert_eq!(answer.object_ids, [entry_uuid], "{answer:?}");
     assert_eq!(answer.object_kinds, ["ExtrinsicObject"], "{answer:?}");
+    shutdown.cancel();
+}
+
+fn sample_submission() -> String {
+    let shared = shared_dir().unwrap_or_else(|e| panic!("{e}"));
+    shared
+        .join("ihe-samples/minimal/SubmitObjectsRequest.xml")
+        .display()
+        .to_string()
+}
+
+/// ITI-8, ITI-42 and ITI-18 over zeep: the shared sample submission, registered through zeep
+/// for a fed patient, is Success, and FindDocuments over zeep returns its DocumentEntry under
+/// the entryUUID the registry gave its symbolic id.
+#[tokio::test]
+async fn document_registered_over_zeep_for_a_fed_patient_is_found_over_zeep() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (registry, shutdown) = registry(dir.path(), false).await;
+    let url = registry.endpoint_url();
+    assert_eq!(feed_patient(&registry).await, "AA");
+    let registered = zeep(&url, &["register", "--submission", &sample_submission()]).await;
+    assert_eq!(registered.status, SUCCESS, "{registered:?}");
+    assert!(registered.errors.is_empty(), "{registered:?}");
+    let answer = find_documents(&url).await;
+    assert_eq!(answer.status, SUCCESS, "{answer:?}");
+    assert_eq!(answer.object_kinds, ["ExtrinsicObject"], "{answer:?}");
+    assert!(answer.object_ids[0].starts_with("urn:uuid:"), "{answer:?}");
+    shutdown.cancel();
+}
+
+/// ITI-42 over zeep: a submission for a patient the identity feed never announced is a Failure
+/// whose typed RegistryErrorList carries XDSUnknownPatientId.
+#[tokio::test]
+async fn registration_over_zeep_for_an_unfed_patient_is_xds_unknown_patient_id() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (registry, shutdown) = registry(dir.path(), false).await;
+    let url = registry.endpoint_url();
+    let registered = zeep(&url, &["register", "--submission", &sample_submission()]).await;
+    assert_eq!(registered.status, FAILURE, "{registered:?}");
+    let codes: Vec<&str> = registered.errors.iter().map(|e| e.code.as_str()).collect();
+    assert!(codes.contains(&"XDSUnknownPatientId"), "{registered:?}");
+    assert_eq!(find_documents(&url).await.objects, 0);
     shutdown.cancel();
 }
