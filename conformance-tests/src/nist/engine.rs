@@ -122,11 +122,34 @@ pub fn resolve_testdir(test: &str, section: &str, testdir: &str) -> String {
 
 /// Today's date as `YYYYMMDD` (UTC), the `$DATE$` of the assertions.
 pub fn today() -> String {
-    let days = std::time::SystemTime::now()
+    dtm_at(0, 0)[..8].to_owned()
+}
+
+/// Now plus `seconds_ahead`, `years_back` years ago, as an HL7 DTM `YYYYMMDDhhmmss` (UTC).
+fn dtm_at(seconds_ahead: i64, years_back: i64) -> String {
+    let seconds = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() / 86_400);
-    let (year, month, day) = civil_from_days(i64::try_from(days).unwrap_or(0));
-    format!("{year:04}{month:02}{day:02}")
+        .map_or(0, |d| d.as_secs());
+    let seconds = i64::try_from(seconds).unwrap_or(0) + seconds_ahead;
+    let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
+    let of_day = seconds.rem_euclid(86_400);
+    format!(
+        "{:04}{month:02}{day:02}{:02}{:02}{:02}",
+        year - years_back,
+        of_day / 3600,
+        of_day % 3600 / 60,
+        of_day % 60
+    )
+}
+
+/// The toolkit's time symbols in query files: `$now$` and `$lastyear$`. `$now$` is the next
+/// second: times have second precision and a stored query's `...TimeTo` bound is exclusive, so
+/// an object registered within the current second would otherwise fall outside "up to now".
+fn time_symbols() -> [(String, String); 2] {
+    [
+        ("$now$".to_owned(), dtm_at(1, 0)),
+        ("$lastyear$".to_owned(), dtm_at(0, 1)),
+    ]
 }
 
 /// Proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's algorithm).
@@ -185,6 +208,9 @@ impl Engine {
                 Box::pin(self.run_test_as(&dependency, true)).await;
             }
         }
+        // Each test runs under its own patient unless it reads one (`UseReport $patientid$`),
+        // as the toolkit's operator gives each fixture "a new Patient ID".
+        self.current_patient = None;
         for (section, plan) in plans {
             let verdict = match plan {
                 Ok(plan) => self.run_section(test, &section, &plan).await,
@@ -235,13 +261,19 @@ impl Engine {
             ..StepLog::default()
         };
         if step.new_patient_id {
-            self.current_patient = None;
+            let patient = self.new_patient_id();
+            self.feed_patient(&patient).await?;
+            self.current_patient = Some(patient);
         }
         let Some(transaction) = &step.transaction else {
             return Ok(log);
         };
+        if let Some(ms) = transaction.wait_before_ms {
+            tokio::time::sleep(Duration::from_millis(ms.min(5_000))).await;
+        }
         let section_dir = self.tests_dir.join(test).join(section);
         let mut symbols = self.symbols(test, section, transaction)?;
+        symbols.extend(time_symbols());
         match &transaction.kind {
             TransactionKind::PatientIdentityFeed => {
                 log.transaction = "PatientIdentityFeedTransaction".to_owned();
@@ -257,12 +289,19 @@ impl Engine {
                 let patient = if step.alt_patient_id {
                     self.new_patient_id()
                 } else {
-                    let patient = symbols
+                    let reported = symbols
                         .iter()
                         .find(|(symbol, _)| symbol == "$patientid$")
                         .map(|(_, value)| value.clone())
-                        .or_else(|| self.current_patient.clone())
-                        .ok_or("no patient id: no identity feed ran before this Register")?;
+                        .or_else(|| self.current_patient.clone());
+                    let patient = match reported {
+                        Some(patient) => patient,
+                        None => {
+                            let patient = self.new_patient_id();
+                            self.feed_patient(&patient).await?;
+                            patient
+                        }
+                    };
                     self.current_patient = Some(patient.clone());
                     patient
                 };
@@ -274,6 +313,7 @@ impl Engine {
                     Rewrite {
                         assign_uuids: transaction.assign_uuids,
                         assign_uids: !transaction.no_assign_uids,
+                        keep_unique_ids_of: &transaction.keep_unique_ids_of,
                         patient_id: (!transaction.no_patient_id).then_some(patient.as_str()),
                     },
                 )

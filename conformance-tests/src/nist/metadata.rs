@@ -24,6 +24,8 @@ pub enum MetadataError {
 pub struct Rewrite<'a> {
     pub assign_uuids: bool,
     pub assign_uids: bool,
+    /// Symbolic objects whose uniqueId stays as written even when `assign_uids`.
+    pub keep_unique_ids_of: &'a [String],
     /// The patient id to set on patientId identifiers; `None` keeps them as written.
     pub patient_id: Option<&'a str>,
 }
@@ -97,7 +99,7 @@ pub fn prepare_submission(xml: &str, rewrite: Rewrite<'_>) -> Result<Prepared, M
         let owner = e.attribute("registryObject").unwrap_or_default().to_owned();
         let identification = e.attribute("identificationScheme").unwrap_or_default();
         if UNIQUE_ID_SCHEMES.contains(&identification) {
-            if rewrite.assign_uids {
+            if rewrite.assign_uids && !rewrite.keep_unique_ids_of.contains(&owner) {
                 e.set_attribute("value", &fresh_unique_id());
             }
             let value = e.attribute("value").unwrap_or_default().to_owned();
@@ -150,6 +152,7 @@ mod tests {
     const ALL: Rewrite<'static> = Rewrite {
         assign_uuids: true,
         assign_uids: true,
+        keep_unique_ids_of: &[],
         patient_id: Some("P1^^^&1.2.3&ISO"),
     };
 
@@ -209,6 +212,20 @@ mod tests {
             SUBMISSION,
             Rewrite {
                 assign_uids: false,
+                ..ALL
+            },
+        )
+        .unwrap();
+        assert_eq!(prepared.assigned_uids["Document01"], "Document01");
+    }
+
+    #[test]
+    fn no_assign_uids_for_one_object_keeps_only_its_unique_id() {
+        let keep = ["Document01".to_owned()];
+        let prepared = prepare_submission(
+            SUBMISSION,
+            Rewrite {
+                keep_unique_ids_of: &keep,
                 ..ALL
             },
         )

@@ -107,10 +107,14 @@ pub struct Transaction {
     pub kind: TransactionKind,
     pub metadata_file: Option<String>,
     pub assign_uuids: bool,
-    /// `NoAssignUids` (also spelt `NoAssignUids`/`NoAssignUniqueIds`): keep uniqueIds as written.
+    /// `NoAssignUids` without `id`: keep every uniqueId as written.
     pub no_assign_uids: bool,
+    /// `NoAssignUids id="..."`: keep the uniqueId of these symbolic objects as written.
+    pub keep_unique_ids_of: Vec<String>,
     /// `NoPatientId`: keep patient ids as written.
     pub no_patient_id: bool,
+    /// `WaitBefore` inside the transaction, in milliseconds.
+    pub wait_before_ms: Option<u64>,
     pub use_ids: Vec<UseId>,
     pub use_reports: Vec<UseReport>,
     pub reports: Vec<Report>,
@@ -191,6 +195,8 @@ fn read_transaction(node: roxmltree::Node<'_, '_>) -> Transaction {
         metadata_file: None,
         assign_uuids: false,
         no_assign_uids: false,
+        keep_unique_ids_of: Vec::new(),
+        wait_before_ms: None,
         no_patient_id: false,
         use_ids: Vec::new(),
         use_reports: Vec::new(),
@@ -203,7 +209,11 @@ fn read_transaction(node: roxmltree::Node<'_, '_>) -> Transaction {
         match child.tag_name().name() {
             "MetadataFile" => transaction.metadata_file = Some(text_of(child)),
             "AssignUuids" => transaction.assign_uuids = true,
-            "NoAssignUids" | "NoAssignUniqueIds" => transaction.no_assign_uids = true,
+            "NoAssignUids" | "NoAssignUniqueIds" => match child.attribute("id") {
+                Some(id) => transaction.keep_unique_ids_of.push(id.to_owned()),
+                None => transaction.no_assign_uids = true,
+            },
+            "WaitBefore" => transaction.wait_before_ms = text_of(child).parse().ok(),
             "NoPatientId" => transaction.no_patient_id = true,
             "UseId" => transaction.use_ids.push(UseId {
                 testdir: attr(child, "testdir"),
@@ -260,7 +270,7 @@ mod tests {
         <ExpectedErrorMessage>XDSUnknownPatientId</ExpectedErrorMessage>
         <AltPatientId/>
         <RegisterTransaction>
-          <XDSb/><AssignUuids/><NoPatientId/>
+          <XDSb/><AssignUuids/><NoPatientId/><NoAssignUids id="Document01"/><WaitBefore>40</WaitBefore>
           <UseReport reportName="$patientid$" test="15817" section="pif" step="step" useAs="$patientid$"/>
           <UseId testdir="../../12346/single_doc" id="SubmissionSet01" symbol="$patient_id$" step="submit_doc" section="AssignedPatientId"/>
           <MetadataFile>metadata.xml</MetadataFile>
@@ -281,6 +291,9 @@ mod tests {
         assert_eq!(transaction.kind, TransactionKind::Register);
         assert!(transaction.assign_uuids && transaction.no_patient_id);
         assert_eq!(transaction.metadata_file.as_deref(), Some("metadata.xml"));
+        assert_eq!(transaction.keep_unique_ids_of, ["Document01"]);
+        assert!(!transaction.no_assign_uids);
+        assert_eq!(transaction.wait_before_ms, Some(40));
         assert_eq!(transaction.use_reports[0].test.as_deref(), Some("15817"));
         assert_eq!(transaction.use_ids[0].section, "AssignedPatientId");
         assert_eq!(transaction.reports[0].xpath, "//x/@value");

@@ -205,13 +205,23 @@ impl InProcessRegistry {
     }
 }
 
-/// Starts the registry in-process on free loopback ports (SQLite in `data_dir`).
+/// Code lists of the NIST affinity domain for the in-process registry: open (no attribute
+/// listed). The testkit uses the Connectathon codes of the toolkit's `codes.xml`, which the
+/// testkit copy does not include; the registry's built-in imaging lists would refuse them.
+pub const NIST_CODE_LISTS: &str =
+    "# NIST testkit affinity domain: every coded attribute open (codes.xml is not shipped).\n";
+
+/// Starts the registry in-process on free loopback ports (SQLite and the code lists in
+/// `data_dir`).
 pub async fn start_registry(
     data_dir: &Path,
 ) -> Result<InProcessRegistry, registry::server::StartError> {
+    let code_lists = data_dir.join("nist-code-lists.toml");
+    std::fs::write(&code_lists, NIST_CODE_LISTS)?;
     let config = registry::config::Config {
         http_port: 0,
         mllp_port: 0,
+        code_lists: Some(code_lists),
         ..registry::config::Config::default()
     };
     let shutdown = tokio_util::sync::CancellationToken::new();
