@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
-use schemas::constants::{association_type, classification_node, identification_scheme, status};
+use schemas::constants::{classification_node, identification_scheme, status};
 use schemas::hl7v2::mllp::{MllpReader, write_frame};
 use schemas::soap::{self, action};
 
@@ -807,10 +807,13 @@ fn check_contents(
             ("DocApp", _) => all_status(&contents.documents, status::APPROVED),
             ("DocDep", _) => all_status(&contents.documents, status::DEPRECATED),
             ("SSApproved", _) => all_status(&contents.submission_sets, status::APPROVED),
-            ("HasXFRM", _) => contents
-                .associations
-                .iter()
-                .any(|a| a.attribute("associationType") == Some(association_type::XFRM)),
+            (name, _) if name.starts_with("Has") => {
+                let wanted = format!(":{}", &name[3..]);
+                contents.associations.iter().any(|a| {
+                    a.attribute("associationType")
+                        .is_some_and(|t| t.ends_with(&wanted))
+                })
+            }
             (other, _) => {
                 not_evaluated.push(format!("ExpectedContents/{other}"));
                 true
@@ -980,6 +983,8 @@ mod tests {
         assert!(check_contents(&expect("DocDep", None), &answer, &mut notes).is_err());
         assert!(check_contents(&expect("SSwithOneDocOneFol", None), &answer, &mut notes).is_ok());
         assert!(check_contents(&expect("None", None), &answer, &mut notes).is_err());
+        assert!(check_contents(&expect("HasHasMember", None), &answer, &mut notes).is_ok());
+        assert!(check_contents(&expect("HasXFRM_RPLC", None), &answer, &mut notes).is_err());
         assert!(notes.is_empty());
     }
 
