@@ -10,3 +10,4 @@ pub mod server;
 pub mod service;
 pub mod storage;
 pub mod stored_query;
+pub mod update;

@@ -1219,6 +1219,101 @@ async fn leaf_class_serves_stored_fragments_with_current_status(db: &Database) {
     assert_eq!((documents, associations), (1, 2));
 }
 
+// Objects of OTHER_PATIENT besides D5, added for the XDSResultNotSinglePatient rule.
+const SS3: u32 = 102;
+const FOLDER2: u32 = 201;
+const SS3_D5: u32 = 311;
+
+/// The fixture plus a SubmissionSet (holding D5) and a Folder of OTHER_PATIENT.
+async fn registry_with_other_patient_packages(db: &Database) -> Database {
+    let db = registry(db).await;
+    let mut f = Fixture::default();
+    f.package(SS3, ObjectKind::SubmissionSet, |o| {
+        o.patient_id = OTHER_PATIENT.to_owned();
+        o.submission_time = Some("20240101".to_owned());
+    });
+    f.package(FOLDER2, ObjectKind::Folder, |o| {
+        o.patient_id = OTHER_PATIENT.to_owned();
+        o.last_update_time = Some("20240101".to_owned());
+    });
+    f.associate(SS3_D5, association_type::HAS_MEMBER, SS3, D5);
+    if let Err(e) = db.insert_submission(&f.submission).await {
+        panic!("other patient's packages refused: {e}");
+    }
+    db
+}
+
+/// Runs the query with LeafClass and ObjectRef: LeafClass must fail with
+/// XDSResultNotSinglePatient, ObjectRef must answer `object_refs` ids.
+async fn assert_not_single_patient(
+    db: &Database,
+    query_id: &str,
+    slots: Vec<(&str, String)>,
+    object_refs: usize,
+) {
+    let leaf = execute(
+        db,
+        &QueryOptions::default(),
+        &request(query_id, ReturnType::LeafClass, slots.clone()),
+    )
+    .await;
+    assert_eq!(leaf.response.status, ResponseStatus::Failure);
+    assert_eq!(
+        leaf.response.errors[0].error_code,
+        error_code::XDS_RESULT_NOT_SINGLE_PATIENT
+    );
+    assert!(leaf.objects.objects.is_empty());
+    let refs = execute(
+        db,
+        &QueryOptions::default(),
+        &request(query_id, ReturnType::ObjectRef, slots),
+    )
+    .await;
+    assert_eq!(refs.response.status, ResponseStatus::Success);
+    assert_eq!(refs.objects.objects.len(), object_refs);
+}
+
+/// NIST 12368 doc_leafclass / doc_objectref.
+async fn get_documents_of_two_patients_is_result_not_single_patient(db: &Database) {
+    let db = registry(db).await;
+    let slots = vec![("$XDSDocumentEntryEntryUUID", list(&[&uuid(D1), &uuid(D5)]))];
+    assert_not_single_patient(&db, ids::GET_DOCUMENTS, slots, 2).await;
+}
+
+/// NIST 12368 ss_leafclass / ss_objectref.
+async fn get_submission_sets_of_two_patients_is_result_not_single_patient(db: &Database) {
+    let db = registry_with_other_patient_packages(db).await;
+    let slots = vec![("$uuid", list(&[&uuid(D1), &uuid(D5)]))];
+    assert_not_single_patient(&db, ids::GET_SUBMISSION_SETS, slots, 4).await;
+}
+
+/// NIST 12368 fol_leafclass / fol_objectref.
+async fn get_folders_of_two_patients_is_result_not_single_patient(db: &Database) {
+    let db = registry_with_other_patient_packages(db).await;
+    let slots = vec![(
+        "$XDSFolderEntryUUID",
+        list(&[&uuid(FOLDER), &uuid(FOLDER2)]),
+    )];
+    assert_not_single_patient(&db, ids::GET_FOLDERS, slots, 2).await;
+}
+
+/// A single patient's objects are served as LeafClass.
+async fn get_documents_of_one_patient_is_served_as_leaf_class(db: &Database) {
+    let db = registry(db).await;
+    let response = execute(
+        &db,
+        &QueryOptions::default(),
+        &request(
+            ids::GET_DOCUMENTS,
+            ReturnType::LeafClass,
+            vec![("$XDSDocumentEntryEntryUUID", list(&[&uuid(D1), &uuid(D2)]))],
+        ),
+    )
+    .await;
+    assert_eq!(response.response.status, ResponseStatus::Success);
+    assert_eq!(response.objects.objects.len(), 2);
+}
+
 async fn refused_request_is_failure_with_the_parameter_error(db: &Database) {
     let db = registry(db).await;
     let response = execute(
@@ -1307,4 +1402,8 @@ on_both_backends!(
     leaf_class_serves_stored_fragments_with_current_status,
     refused_request_is_failure_with_the_parameter_error,
     unknown_stored_query_is_reported,
+    get_documents_of_two_patients_is_result_not_single_patient,
+    get_submission_sets_of_two_patients_is_result_not_single_patient,
+    get_folders_of_two_patients_is_result_not_single_patient,
+    get_documents_of_one_patient_is_served_as_leaf_class,
 );

@@ -10,11 +10,11 @@
 //! first (ITI TF-3 4.2.4.1).
 
 mod associations;
-mod ids;
-mod issue;
-mod rows;
+pub(crate) mod ids;
+pub(crate) mod issue;
+pub(crate) mod rows;
 mod state;
-mod validate;
+pub(crate) mod validate;
 
 use schemas::constants::error_code;
 use schemas::ebrim::{RegistryResponse, ResponseStatus, SubmitObjectsRequest};
@@ -99,7 +99,12 @@ async fn register_submission(
             return Err(issues);
         }
     };
-    issues.extend(validate::check(&submission, &ids, ctx));
+    issues.extend(validate::check(
+        &submission,
+        &ids,
+        ctx,
+        validate::Versions::FirstOnly,
+    ));
     let state = RegistryState::load(db, &submission)
         .await
         .map_err(|e| adding(&mut issues, storage_issue(&e, &ids, &submission)))?;
@@ -134,6 +139,7 @@ async fn register_submission(
             .values()
             .map(|folder| folder_update(folder, &now))
             .collect(),
+        status_changes: Vec::new(),
     };
     db.register_with_changes(&builder.rows, &changes)
         .await
@@ -159,7 +165,7 @@ fn folder_update(folder: &StoredObject, now: &str) -> FolderUpdate {
 
 /// ITI TF-2b 3.42.4.1.3: the patientId is of the affinity domain and known to the registry
 /// through the Patient Identity Feed, else XDSUnknownPatientId.
-async fn known_patient(
+pub(crate) async fn known_patient(
     db: &Database,
     ctx: &RegisterContext,
     submission: &Submission,
@@ -312,7 +318,7 @@ fn unique_id_collision(
 }
 
 /// The issue a storage failure is reported as.
-fn storage_issue(error: &StorageError, ids: &IdMap, submission: &Submission) -> Issue {
+pub(crate) fn storage_issue(error: &StorageError, ids: &IdMap, submission: &Submission) -> Issue {
     let location = ids
         .original(&submission.submission_set.entry_uuid)
         .to_owned();

@@ -20,6 +20,16 @@ const MAX_DOCUMENT_UNIQUE_ID_BYTES: usize = 128;
 /// Longest OID (ITI TF-3 4.2.3.1.8 / DICOM: at most 64 characters).
 const MAX_OID_CHARS: usize = 64;
 
+/// Which object versions a submission may carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Versions {
+    /// ITI-42: first versions only (logicalID, if sent, is the entryUUID).
+    FirstOnly,
+    /// ITI-57 Update Document Set: a DocumentEntry may be a new version of a registered one
+    /// (logicalID of the registered object, new entryUUID).
+    NewVersionsAllowed,
+}
+
 /// Collects the issues of one object, located by the id the submitter used.
 struct Checker<'a> {
     location: &'a str,
@@ -132,11 +142,16 @@ fn value(id: &Option<ExternalId>) -> Option<&str> {
 }
 
 /// Checks everything that needs no database and returns the issues found.
-pub(crate) fn check(submission: &Submission, ids: &IdMap, ctx: &RegisterContext) -> Vec<Issue> {
+pub(crate) fn check(
+    submission: &Submission,
+    ids: &IdMap,
+    ctx: &RegisterContext,
+    versions: Versions,
+) -> Vec<Issue> {
     let mut issues = Vec::new();
     submission_set(&submission.submission_set, ids, ctx, &mut issues);
     for entry in &submission.document_entries {
-        document_entry(entry, ids, ctx, &mut issues);
+        document_entry(entry, ids, ctx, versions, &mut issues);
     }
     for folder in &submission.folders {
         self::folder(folder, ids, ctx, &mut issues);
@@ -173,13 +188,21 @@ fn submission_set(ss: &SubmissionSet, ids: &IdMap, ctx: &RegisterContext, issues
 }
 
 /// DocumentEntry: the attributes Table 4.3.1-3 requires of the Document Registry in ITI-42.
-fn document_entry(de: &DocumentEntry, ids: &IdMap, ctx: &RegisterContext, issues: &mut Vec<Issue>) {
+fn document_entry(
+    de: &DocumentEntry,
+    ids: &IdMap,
+    ctx: &RegisterContext,
+    versions: Versions,
+    issues: &mut Vec<Issue>,
+) {
     let mut c = Checker {
         location: ids.original(&de.entry_uuid),
         kind: "DocumentEntry",
         issues,
     };
-    c.first_version(&de.entry_uuid, de.logical_id.as_deref());
+    if versions == Versions::FirstOnly {
+        c.first_version(&de.entry_uuid, de.logical_id.as_deref());
+    }
     let stable = match de.object_type.as_deref() {
         Some(object_type::STABLE_DOCUMENT_ENTRY) => true,
         Some(object_type::ON_DEMAND_DOCUMENT_ENTRY) => false,

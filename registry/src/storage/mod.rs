@@ -42,7 +42,7 @@ pub use model::{
     NewReferenceId, ObjectKind, PatientContents, PatientRecord, PatientStatus, StoredAssociation,
     StoredObject, Submission,
 };
-pub use register_support::{FolderUpdate, RegisteredChanges};
+pub use register_support::{FolderUpdate, RegisteredChanges, StatusChange};
 
 /// Async SQLite connection: diesel's sync `SqliteConnection` run on tokio's blocking pool.
 pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;

@@ -26,13 +26,27 @@ pub struct FolderUpdate {
     pub fragment: String,
 }
 
-/// The changes an ITI-42 submission makes to objects already registered.
+/// ITI-57 UpdateAvailabilityStatus of a registered object: `from` -> `to`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusChange {
+    /// entryUUID of the object.
+    pub entry_uuid: String,
+    /// The status the object must have when the transaction runs.
+    pub from: AvailabilityStatus,
+    /// The status it gets.
+    pub to: AvailabilityStatus,
+}
+
+/// The changes an ITI-42 or ITI-57 submission makes to objects already registered.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RegisteredChanges {
-    /// entryUUIDs of Approved DocumentEntries to deprecate (RPLC, XFRM_RPLC targets).
+    /// entryUUIDs of Approved DocumentEntries to deprecate (RPLC, XFRM_RPLC targets, previous
+    /// versions replaced by ITI-57).
     pub deprecate: Vec<String>,
     /// Registered Folders that gained members.
     pub folder_updates: Vec<FolderUpdate>,
+    /// ITI-57 status changes of registered objects.
+    pub status_changes: Vec<StatusChange>,
 }
 
 /// Maps a failed object INSERT to the typed uniqueness error it stands for: a repeated version
@@ -93,7 +107,8 @@ impl Database {
     /// ITI-42 Register Document Set-b: inserts `submission` and applies `changes` in ONE
     /// transaction, all or nothing.
     ///
-    /// A deprecated entry must be Approved when the transaction runs, else
+    /// A deprecated entry must be Approved (a status change's object in its `from` status) when
+    /// the transaction runs, else
     /// [`StorageError::StatusMismatch`] (or [`StorageError::NotFound`]). A uniqueId held by
     /// another logical object fails with [`StorageError::DuplicateUniqueId`], unless both are
     /// DocumentEntries of identical hash and size (a resubmission, registered as an entry of its
@@ -150,13 +165,19 @@ impl Database {
                         .await
                         .map_err(|e| association_insert_error(e, &association.entry_uuid))?;
                 }
-                for entry_uuid in &changes.deprecate {
+                let deprecations = changes.deprecate.iter().map(|entry_uuid| StatusChange {
+                    entry_uuid: entry_uuid.clone(),
+                    from: AvailabilityStatus::Approved,
+                    to: AvailabilityStatus::Deprecated,
+                });
+                for change in deprecations.chain(changes.status_changes.iter().cloned()) {
+                    let entry_uuid = &change.entry_uuid;
                     let changed = diesel::update(
                         registry_objects::table
                             .filter(registry_objects::entry_uuid.eq(entry_uuid))
-                            .filter(registry_objects::status.eq(AvailabilityStatus::Approved)),
+                            .filter(registry_objects::status.eq(change.from)),
                     )
-                    .set(registry_objects::status.eq(AvailabilityStatus::Deprecated))
+                    .set(registry_objects::status.eq(change.to))
                     .execute(conn)
                     .await?;
                     if changed == 0 {
@@ -169,7 +190,7 @@ impl Database {
                         return Err(match actual {
                             Some(actual) => StorageError::StatusMismatch {
                                 entry_uuid: entry_uuid.clone(),
-                                expected: AvailabilityStatus::Approved,
+                                expected: change.from,
                                 actual,
                             },
                             None => StorageError::NotFound {
