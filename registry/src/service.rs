@@ -1,4 +1,4 @@
-//! The registry's SOAP 1.2 endpoint, `/xds/registry`: reads the envelope (plain SOAP or MTOM),
+//! The registry's SOAP 1.2 endpoint, `/xds/registry` (ITI-18, ITI-42, ITI-57, ITI-62, ITI-44): reads the envelope (plain SOAP or MTOM),
 //! dispatches on the WS-Addressing action to the transaction functions, and writes the answer.
 //! Handlers stay thin: every transaction is a plain function of the registry library.
 
@@ -13,7 +13,7 @@ use axum::routing::post;
 use futures::StreamExt;
 use schemas::ebrim::{
     self, RegistryError, RegistryResponse, ResponseStatus, Severity, read_adhoc_query_request,
-    read_submit_objects_request,
+    read_remove_objects_request, read_submit_objects_request,
 };
 use schemas::mtom::{MtomReader, SoapContentType};
 use schemas::soap::{self, Fault, ResponseHeaders, SoapError, SoapRequest, action};
@@ -23,6 +23,7 @@ use crate::identity_feed;
 use crate::register::{self, RegisterContext};
 use crate::storage::Database;
 use crate::stored_query::{self, QueryOptions};
+use crate::{delete, update};
 
 /// Path of the SOAP endpoint.
 pub const ENDPOINT_PATH: &str = "/xds/registry";
@@ -105,6 +106,36 @@ async fn dispatch(service: &RegistryService, mut request: SoapRequest<'_>) -> Re
             soap_response(
                 &headers,
                 action::REGISTER_DOCUMENT_SET_B_RESPONSE,
+                &answer.to_xml(),
+            )
+        }
+        action::UPDATE_DOCUMENT_SET => {
+            let answer = match read_submit_objects_request(&mut request.reader, &request.body) {
+                Ok(submit) => {
+                    update::update_document_set(&service.db, &service.register, &submit).await
+                }
+                Err(error) => match body_error(&error) {
+                    Some(response) => response,
+                    None => return xml_fault(error, &headers),
+                },
+            };
+            soap_response(
+                &headers,
+                action::UPDATE_DOCUMENT_SET_RESPONSE,
+                &answer.to_xml(),
+            )
+        }
+        action::DELETE_DOCUMENT_SET => {
+            let answer = match read_remove_objects_request(&mut request.reader, &request.body) {
+                Ok(remove) => delete::delete_document_set(&service.db, &remove).await,
+                Err(error) => match body_error(&error) {
+                    Some(response) => response,
+                    None => return xml_fault(error, &headers),
+                },
+            };
+            soap_response(
+                &headers,
+                action::DELETE_DOCUMENT_SET_RESPONSE,
                 &answer.to_xml(),
             )
         }

@@ -108,6 +108,40 @@ async fn document_registered_over_soap_is_found_over_soap(db: &TestDatabase) {
     shutdown.cancel();
 }
 
+async fn delete_of_an_unknown_object_over_soap_is_unresolved_reference(db: &TestDatabase) {
+    let (registry, shutdown) = registry(db).await;
+    let url = registry.endpoint_url();
+    let body = r#"<lcm:RemoveObjectsRequest xmlns:lcm="urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0" xmlns:rim="urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"><rim:ObjectRefList><rim:ObjectRef id="urn:uuid:00000000-0000-4000-8000-000000000001"/></rim:ObjectRefList></lcm:RemoveObjectsRequest>"#;
+    let (envelope, _) = soap::write_request_envelope(action::DELETE_DOCUMENT_SET, &url, body);
+    let (status, body) = post(&url, action::DELETE_DOCUMENT_SET, envelope).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains(action::DELETE_DOCUMENT_SET_RESPONSE),
+        "{body}"
+    );
+    assert!(body.contains("UnresolvedReferenceException"), "{body}");
+    shutdown.cancel();
+}
+
+async fn update_of_an_unknown_logical_id_over_soap_is_metadata_update_error(db: &TestDatabase) {
+    let (registry, shutdown) = registry(db).await;
+    let url = registry.endpoint_url();
+    let submit = support::metadata::request(&support::metadata::single_document(
+        "1.2.3.4.200",
+        "1.2.3.4.201",
+    ));
+    let (envelope, _) =
+        soap::write_request_envelope(action::UPDATE_DOCUMENT_SET, &url, &submit.to_xml());
+    let (status, body) = post(&url, action::UPDATE_DOCUMENT_SET, envelope).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains(action::UPDATE_DOCUMENT_SET_RESPONSE),
+        "{body}"
+    );
+    assert!(body.contains("ResponseStatusType:Failure"), "{body}");
+    shutdown.cancel();
+}
+
 async fn unknown_action_is_a_sender_fault_action_not_supported(db: &TestDatabase) {
     let (registry, shutdown) = registry(db).await;
     let url = registry.endpoint_url();
@@ -197,6 +231,8 @@ async fn healthz_and_metrics_are_served(db: &TestDatabase) {
 on_both_backends!(
     stored_query_is_answered_with_a_success_response,
     document_registered_over_soap_is_found_over_soap,
+    delete_of_an_unknown_object_over_soap_is_unresolved_reference,
+    update_of_an_unknown_logical_id_over_soap_is_metadata_update_error,
     unknown_action_is_a_sender_fault_action_not_supported,
     malformed_envelope_is_a_sender_fault,
     invalid_query_body_is_a_registry_metadata_error_not_a_fault,
