@@ -238,13 +238,8 @@ pub fn document(
     let mut fragment = String::with_capacity(4096);
     Identifiable::ExtrinsicObject(entry).write_xml(&mut fragment);
 
-    let mut object = NewObject::first_version(
-        ObjectKind::DocumentEntry,
-        &id,
-        patient,
-        unique_id,
-        fragment,
-    );
+    let mut object =
+        NewObject::first_version(ObjectKind::DocumentEntry, &id, patient, unique_id, fragment);
     object.object_type = Some(DocumentEntryType::Stable);
     object.mime_type = Some("application/dicom".to_owned());
     object.hash = Some(hash);

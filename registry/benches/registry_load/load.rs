@@ -123,7 +123,11 @@ pub async fn ensure_postgres(
         format!("bench_registry_{}", size.documents())
     };
     let separator = if base_url.contains('?') { '&' } else { '?' };
-    let url = format!("{base_url}{separator}options=-csearch_path%3D{schema}");
+    // Extra server settings for experiments, e.g. `-csynchronous_commit%3Doff`.
+    let extra = std::env::var("BENCH_PG_OPTIONS")
+        .map(|options| format!("%20{options}"))
+        .unwrap_or_default();
+    let url = format!("{base_url}{separator}options=-csearch_path%3D{schema}{extra}");
     let mut admin = AsyncPgConnection::establish(base_url).await?;
     admin
         .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
@@ -139,7 +143,10 @@ pub async fn ensure_postgres(
         ));
     }
     drop(db);
-    eprintln!("loading {} documents into PostgreSQL schema {schema}", size.documents());
+    eprintln!(
+        "loading {} documents into PostgreSQL schema {schema}",
+        size.documents()
+    );
     let started = Instant::now();
     admin
         .batch_execute(&format!(
@@ -357,9 +364,11 @@ pub async fn remove_registrations(db: &Database) -> Result<(), BenchError> {
             diesel::delete(associations::table.filter(associations::source_uuid.eq_any(sets)))
                 .execute(conn)
                 .await?;
-            diesel::delete(registry_objects::table.filter(registry_objects::patient_id.eq(&patient)))
-                .execute(conn)
-                .await?;
+            diesel::delete(
+                registry_objects::table.filter(registry_objects::patient_id.eq(&patient)),
+            )
+            .execute(conn)
+            .await?;
         }};
     }
     match db {

@@ -5,9 +5,10 @@
 //!
 //! `cargo bench -p registry --bench registry_load -- [--backend sqlite|postgres|both]
 //! [--docs N] [--docs-per-patient M] [--duration SECONDS] [--warm-up SECONDS]
-//! [--concurrency C]`; the same settings as `BENCH_BACKEND`, `BENCH_DOCS`, `BENCH_DURATION`,
+//! [--concurrency C] [--scenarios find,get,register,floor]`; the same settings as `BENCH_BACKEND`, `BENCH_DOCS`, `BENCH_DURATION`,
 //! `BENCH_CONCURRENCY`; PostgreSQL from `HIE_BENCH_POSTGRES_URL` (default
-//! `postgres://postgres@127.0.0.1:5432/test`, schema `bench_registry`).
+//! `postgres://postgres@127.0.0.1:5432/test`, schema `bench_registry`; `BENCH_PG_OPTIONS`
+//! adds server settings to the session, e.g. `-csynchronous_commit%3Doff`).
 //!
 //! The registry runs in this process on its own multi-thread tokio runtime, as `hie` runs it;
 //! the load generator has a second runtime, so client and server share the 2 cores the way a
@@ -102,6 +103,8 @@ struct Settings {
     size: Size,
     load: Load,
     postgres_url: String,
+    /// Which scenarios run: `find`, `get`, `register`, and `floor` for the SQL floors.
+    scenarios: Vec<String>,
 }
 
 fn number<T: std::str::FromStr>(name: &str, text: &str) -> Result<T, BenchError> {
@@ -126,6 +129,7 @@ fn settings() -> Result<Settings, BenchError> {
         Some(text) => number("BENCH_CONCURRENCY", &text)?,
         None => 16,
     };
+    let mut scenarios = "find,get,register,floor".to_owned();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         if arg == "--bench" {
@@ -141,6 +145,7 @@ fn settings() -> Result<Settings, BenchError> {
             "--duration" => duration = number(&arg, &value)?,
             "--warm-up" => warm_up = number(&arg, &value)?,
             "--concurrency" => concurrency = number(&arg, &value)?,
+            "--scenarios" => scenarios = value,
             other => return Err(BenchError::Usage(format!("unknown option {other}"))),
         }
     }
@@ -172,6 +177,7 @@ fn settings() -> Result<Settings, BenchError> {
         },
         postgres_url: env("HIE_BENCH_POSTGRES_URL")
             .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".to_owned()),
+        scenarios: scenarios.split(',').map(str::to_owned).collect(),
     })
 }
 
@@ -257,13 +263,8 @@ fn bench_backend(
     };
     let data_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     let (registry, floor_db) = server_runtime.block_on(async {
-        let registry = server::start(
-            &config,
-            [127, 0, 0, 1].into(),
-            &data_dir,
-            shutdown.clone(),
-        )
-        .await?;
+        let registry =
+            server::start(&config, [127, 0, 0, 1].into(), &data_dir, shutdown.clone()).await?;
         let floor_db = Database::connect(&url).await?;
         load::remove_registrations(&floor_db).await?;
         Ok::<_, BenchError>((registry, floor_db))
@@ -280,31 +281,48 @@ fn bench_backend(
         let answer_bytes = check_answers(&client, &endpoint, &floor_db, size).await?;
         let mut rows = Vec::new();
 
-        eprintln!("{}: ITI-18 FindDocuments over HTTP", backend.name());
-        let ours = find_documents_http(&clients, settings.load, &client, &endpoint, size).await?;
-        eprintln!("{}: FindDocuments floor (plain SQL)", backend.name());
-        let floor = find_documents_sql(&server, settings.load, &floor_db, size).await?;
-        rows.push(Row {
-            scenario: "ITI-18 FindDocuments LeafClass (HTTP)",
-            stats: ours,
-            floor: Some(floor),
-        });
-        eprintln!("{}: ITI-18 GetDocuments over HTTP", backend.name());
-        let ours = get_documents_http(&clients, settings.load, &client, &endpoint, size).await?;
-        eprintln!("{}: GetDocuments floor (plain SQL)", backend.name());
-        let floor = get_document_sql(&server, settings.load, &floor_db, size).await?;
-        rows.push(Row {
-            scenario: "ITI-18 GetDocuments by uniqueId (HTTP)",
-            stats: ours,
-            floor: Some(floor),
-        });
-        eprintln!("{}: ITI-42 registrations (storage)", backend.name());
-        let registrations = register_storage(&server, settings.load, &floor_db).await?;
-        rows.push(Row {
-            scenario: "ITI-42 1-document submission, storage insert_submission",
-            stats: registrations,
-            floor: None,
-        });
+        let wants = |name: &str| settings.scenarios.iter().any(|s| s == name);
+        if wants("find") {
+            eprintln!("{}: ITI-18 FindDocuments over HTTP", backend.name());
+            let ours =
+                find_documents_http(&clients, settings.load, &client, &endpoint, size).await?;
+            let floor = if wants("floor") {
+                eprintln!("{}: FindDocuments floor (plain SQL)", backend.name());
+                Some(find_documents_sql(&server, settings.load, &floor_db, size).await?)
+            } else {
+                None
+            };
+            rows.push(Row {
+                scenario: "ITI-18 FindDocuments LeafClass (HTTP)",
+                stats: ours,
+                floor,
+            });
+        }
+        if wants("get") {
+            eprintln!("{}: ITI-18 GetDocuments over HTTP", backend.name());
+            let ours =
+                get_documents_http(&clients, settings.load, &client, &endpoint, size).await?;
+            let floor = if wants("floor") {
+                eprintln!("{}: GetDocuments floor (plain SQL)", backend.name());
+                Some(get_document_sql(&server, settings.load, &floor_db, size).await?)
+            } else {
+                None
+            };
+            rows.push(Row {
+                scenario: "ITI-18 GetDocuments by uniqueId (HTTP)",
+                stats: ours,
+                floor,
+            });
+        }
+        if wants("register") {
+            eprintln!("{}: ITI-42 registrations (storage)", backend.name());
+            let registrations = register_storage(&server, settings.load, &floor_db).await?;
+            rows.push(Row {
+                scenario: "ITI-42 1-document submission, storage insert_submission",
+                stats: registrations,
+                floor: None,
+            });
+        }
         Ok::<_, BenchError>(Report {
             backend,
             load_note,
@@ -472,10 +490,8 @@ async fn get_documents_http(
     let client = client.clone();
     let endpoint = Arc::clone(endpoint);
     drive::run(runtime, load, move |rng: &mut Rng| {
-        let unique_id = corpus::document_unique_id(
-            rng.below(size.patients),
-            rng.below(size.docs_per_patient),
-        );
+        let unique_id =
+            corpus::document_unique_id(rng.below(size.patients), rng.below(size.docs_per_patient));
         let body = get_documents_body(&unique_id);
         let client = client.clone();
         let endpoint = Arc::clone(&endpoint);
@@ -589,10 +605,8 @@ async fn get_document_sql(
 ) -> Result<Stats, BenchError> {
     let db = db.clone();
     drive::run(runtime, load, move |rng: &mut Rng| {
-        let unique_id = corpus::document_unique_id(
-            rng.below(size.patients),
-            rng.below(size.docs_per_patient),
-        );
+        let unique_id =
+            corpus::document_unique_id(rng.below(size.patients), rng.below(size.docs_per_patient));
         let db = db.clone();
         async move {
             floor_get_document(&db, &unique_id).await?;
