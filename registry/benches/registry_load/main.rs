@@ -10,6 +10,10 @@
 //! `postgres://postgres@127.0.0.1:5432/test`, schema `bench_registry`; `BENCH_PG_OPTIONS`
 //! adds server settings to the session, e.g. `-csynchronous_commit%3Doff`).
 //!
+//! Disk: the 1,000,000-entry corpus takes about 9 GB in PostgreSQL (about 11 min to load on
+//! 2 cores) and about 13 KB per DocumentEntry in SQLite (4 KiB pages, 6 KB fragments in overflow
+//! pages), so about 13 GB at 1,000,000; `--docs 200000` loads in under 3 min.
+//!
 //! The registry runs in this process on its own multi-thread tokio runtime, as `hie` runs it;
 //! the load generator has a second runtime, so client and server share the 2 cores the way a
 //! client process beside the server would, without building and spawning a second binary.
