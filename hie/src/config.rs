@@ -12,6 +12,7 @@ pub const EXAMPLE: &str = include_str!("../../hie.example.toml");
 pub struct HieConfig {
     pub general: General,
     pub registry: registry::config::Config,
+    pub repository: repository::config::Config,
 }
 
 #[cfg(test)]

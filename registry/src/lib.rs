@@ -3,8 +3,11 @@
 
 pub mod code_lists;
 pub mod config;
+pub mod delete;
 pub mod identity_feed;
+pub mod register;
 pub mod server;
 pub mod service;
 pub mod storage;
 pub mod stored_query;
+pub mod update;

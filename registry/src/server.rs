@@ -9,8 +9,10 @@ use service_kit::http;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::code_lists::{CodeListError, CodeLists};
 use crate::config::Config;
 use crate::identity_feed;
+use crate::register::RegisterContext;
 use crate::service::{self, RegistryService};
 use crate::storage::{Database, StorageError};
 use crate::stored_query::QueryOptions;
@@ -25,6 +27,8 @@ pub enum StartError {
     Database(#[from] StorageError),
     #[error("{0}")]
     Listen(#[from] std::io::Error),
+    #[error("{0}")]
+    CodeLists(#[from] CodeListError),
 }
 
 /// A started registry: where it listens, and its tasks (they end after shutdown).
@@ -59,6 +63,10 @@ pub async fn start(
     shutdown: CancellationToken,
 ) -> Result<Registry, StartError> {
     let bind = config.bind_address.unwrap_or(default_bind);
+    let code_lists = match &config.code_lists {
+        Some(path) => CodeLists::load(path)?,
+        None => CodeLists::imaging_defaults(),
+    };
     let db = Database::connect(&database_url(config, data_dir)).await?;
     let http_listener = http::bind(SERVICE, SocketAddr::new(bind, config.http_port)).await?;
     let mllp_listener = http::bind(SERVICE, SocketAddr::new(bind, config.mllp_port)).await?;
@@ -68,6 +76,7 @@ pub async fn start(
     let state = Arc::new(RegistryService {
         db: db.clone(),
         affinity_domain: config.affinity_domain.clone(),
+        register: RegisterContext::from_config(config, code_lists),
         query: QueryOptions {
             max_results: config.max_query_results,
             home_community_id: config.home_community_id.clone(),

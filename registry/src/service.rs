@@ -13,12 +13,14 @@ use axum::routing::post;
 use futures::StreamExt;
 use schemas::ebrim::{
     self, RegistryError, RegistryResponse, ResponseStatus, Severity, read_adhoc_query_request,
+    read_submit_objects_request,
 };
 use schemas::mtom::{MtomReader, SoapContentType};
 use schemas::soap::{self, Fault, ResponseHeaders, SoapError, SoapRequest, action};
 use schemas::xml::{Limits, XmlError};
 
 use crate::identity_feed;
+use crate::register::{self, RegisterContext};
 use crate::storage::Database;
 use crate::stored_query::{self, QueryOptions};
 
@@ -30,6 +32,8 @@ pub struct RegistryService {
     pub db: Database,
     /// Assigning authority (OID) of the affinity domain's patient ids.
     pub affinity_domain: String,
+    /// ITI-42 rules: affinity domain, code lists, unknown-patient policy.
+    pub register: RegisterContext,
     /// ITI-18 result cap and homeCommunityId.
     pub query: QueryOptions,
     pub limits: Limits,
@@ -90,6 +94,20 @@ async fn read_body(headers: &HeaderMap, body: Body, max_bytes: usize) -> Result<
 async fn dispatch(service: &RegistryService, mut request: SoapRequest<'_>) -> Response {
     let headers = request.headers.clone();
     match headers.action.as_str() {
+        action::REGISTER_DOCUMENT_SET_B => {
+            let answer = match read_submit_objects_request(&mut request.reader, &request.body) {
+                Ok(submit) => register::register(&service.db, &service.register, &submit).await,
+                Err(error) => match body_error(&error) {
+                    Some(response) => response,
+                    None => return xml_fault(error, &headers),
+                },
+            };
+            soap_response(
+                &headers,
+                action::REGISTER_DOCUMENT_SET_B_RESPONSE,
+                &answer.to_xml(),
+            )
+        }
         action::REGISTRY_STORED_QUERY => {
             let answer = match read_adhoc_query_request(&mut request.reader, &request.body) {
                 Ok(query) => stored_query::execute(&service.db, &service.query, &query).await,

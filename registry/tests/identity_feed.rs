@@ -19,6 +19,11 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
+mod support;
+
+use registry::storage::Database;
+use support::database::on_both_backends;
+
 const DOMAIN: &str = "1.3.6.1.4.1.21367.2005.13.20.1000";
 const BLUE_1001: &str = "IHEBLUE-1001^^^&1.3.6.1.4.1.21367.2005.13.20.1000&ISO";
 const BLUE_1002: &str = "IHEBLUE-1002^^^&1.3.6.1.4.1.21367.2005.13.20.1000&ISO";
@@ -704,7 +709,7 @@ fn read_mcci(xml: &str) -> (String, Option<String>, Vec<String>) {
     while let Some(node) = reader.next_node().unwrap() {
         match node {
             Node::Start(e) => {
-                path.push(e.name.local.clone());
+                path.push(e.name.local.to_string());
                 match path.join("/").as_str() {
                     "acknowledgement/typeCode" => type_code = e.attr("code").unwrap().into(),
                     "acknowledgement/targetMessage/id" => {
@@ -885,21 +890,14 @@ async fn iti_44_in_a_soap_envelope_is_read_from_the_body() {
 // ---------------------------------------------------------------------------------------------
 // The registry's own database as the store.
 
-#[tokio::test]
-async fn feed_into_the_registry_database_registers_then_merges() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = registry::storage::Database::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("registry.db").display()
-    ))
-    .await
-    .unwrap();
-    let ack = handle_v2(adt_a01_v25().as_bytes(), &db, DOMAIN).await;
+/// Run on SQLite always and on PostgreSQL with `--features postgres-tests`.
+async fn feed_into_the_registry_database_registers_then_merges(db: &Database) {
+    let ack = handle_v2(adt_a01_v25().as_bytes(), db, DOMAIN).await;
     assert_eq!(Message::parse(&ack).unwrap().get("MSA-1"), Some("AA"));
     assert!(db.patient_known(BLUE_1001).await.unwrap());
 
     db.upsert_patient(BLUE_1002).await.unwrap();
-    let ack = handle_v2(adt_a40_v25().as_bytes(), &db, DOMAIN).await;
+    let ack = handle_v2(adt_a40_v25().as_bytes(), db, DOMAIN).await;
     assert_eq!(Message::parse(&ack).unwrap().get("MSA-1"), Some("AA"));
     assert!(db.patient_known(BLUE_1001).await.unwrap());
     assert!(
@@ -907,3 +905,5 @@ async fn feed_into_the_registry_database_registers_then_merges() {
         "subsumed id is no longer active"
     );
 }
+
+on_both_backends!(feed_into_the_registry_database_registers_then_merges);

@@ -1,21 +1,30 @@
 //! The registry's SOAP endpoint over HTTP on loopback: dispatch by WS-Addressing action, SOAP
-//! Faults for bad envelopes and unknown actions, the ITI-44 feed and ITI-18 answers.
+//! Faults for bad envelopes and unknown actions, the ITI-44 feed and ITI-18 answers; run on SQLite
+//! always and on PostgreSQL with `--features postgres-tests`.
+
+mod support;
 
 use registry::config::Config;
 use registry::server::{Registry, start};
 use schemas::soap::{self, action};
 use tokio_util::sync::CancellationToken;
 
+use support::database::{TestDatabase, on_both_backends};
+
 const PATIENT: &str = "IHEBLUE-7^^^&amp;1.3.6.1.4.1.21367.2005.13.20.1000&amp;ISO";
 
-async fn registry(dir: &std::path::Path) -> (Registry, CancellationToken) {
+/// The registry serving on loopback ports over the test database `db`.
+async fn registry(db: &TestDatabase) -> (Registry, CancellationToken) {
     let config = Config {
         http_port: 0,
         mllp_port: 0,
+        database_url: db.url.clone(),
         ..Config::default()
     };
     let shutdown = CancellationToken::new();
-    let running = start(&config, [127, 0, 0, 1].into(), dir, shutdown.clone())
+    // The data directory only locates the default SQLite file; `database_url` is set.
+    let data_dir = std::env::temp_dir();
+    let running = start(&config, [127, 0, 0, 1].into(), &data_dir, shutdown.clone())
         .await
         .expect("registry starts");
     (running, shutdown)
@@ -47,10 +56,8 @@ fn find_documents() -> String {
     )
 }
 
-#[tokio::test]
-async fn stored_query_is_answered_with_a_success_response() {
-    let dir = tempfile::tempdir().unwrap();
-    let (registry, shutdown) = registry(dir.path()).await;
+async fn stored_query_is_answered_with_a_success_response(db: &TestDatabase) {
+    let (registry, shutdown) = registry(db).await;
     let url = registry.endpoint_url();
     let (envelope, _) =
         soap::write_request_envelope(action::REGISTRY_STORED_QUERY, &url, &find_documents());
@@ -67,10 +74,42 @@ async fn stored_query_is_answered_with_a_success_response() {
     shutdown.cancel();
 }
 
-#[tokio::test]
-async fn unknown_action_is_a_sender_fault_action_not_supported() {
-    let dir = tempfile::tempdir().unwrap();
-    let (registry, shutdown) = registry(dir.path()).await;
+async fn document_registered_over_soap_is_found_over_soap(db: &TestDatabase) {
+    let (registry, shutdown) = registry(db).await;
+    let url = registry.endpoint_url();
+    let patient = "X1^^^&1.3.6.1.4.1.21367.2005.13.20.1000&ISO";
+    db.upsert_patient(patient).await.unwrap();
+    let submit = support::metadata::request(&support::metadata::single_document(
+        "1.2.3.4.100",
+        "1.2.3.4.101",
+    ));
+    let (envelope, _) =
+        soap::write_request_envelope(action::REGISTER_DOCUMENT_SET_B, &url, &submit.to_xml());
+    let (status, body) = post(&url, action::REGISTER_DOCUMENT_SET_B, envelope).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains(action::REGISTER_DOCUMENT_SET_B_RESPONSE),
+        "{body}"
+    );
+    assert!(body.contains("ResponseStatusType:Success"), "{body}");
+
+    let query = find_documents().replace("IHEBLUE-7", "X1");
+    let (envelope, _) = soap::write_request_envelope(action::REGISTRY_STORED_QUERY, &url, &query);
+    let (status, body) = post(&url, action::REGISTRY_STORED_QUERY, envelope).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("1.2.3.4.101"),
+        "document uniqueId in the answer: {body}"
+    );
+    assert!(
+        body.contains("status=\"urn:oasis:names:tc:ebxml-regrep:StatusType:Approved\""),
+        "{body}"
+    );
+    shutdown.cancel();
+}
+
+async fn unknown_action_is_a_sender_fault_action_not_supported(db: &TestDatabase) {
+    let (registry, shutdown) = registry(db).await;
     let url = registry.endpoint_url();
     let (envelope, _) = soap::write_request_envelope("urn:example:NotAnIheAction", &url, "<x/>");
     let (status, body) = post(&url, "urn:example:NotAnIheAction", envelope).await;
@@ -79,10 +118,8 @@ async fn unknown_action_is_a_sender_fault_action_not_supported() {
     shutdown.cancel();
 }
 
-#[tokio::test]
-async fn malformed_envelope_is_a_sender_fault() {
-    let dir = tempfile::tempdir().unwrap();
-    let (registry, shutdown) = registry(dir.path()).await;
+async fn malformed_envelope_is_a_sender_fault(db: &TestDatabase) {
+    let (registry, shutdown) = registry(db).await;
     let url = registry.endpoint_url();
     let (status, body) = post(
         &url,
@@ -95,10 +132,8 @@ async fn malformed_envelope_is_a_sender_fault() {
     shutdown.cancel();
 }
 
-#[tokio::test]
-async fn invalid_query_body_is_a_registry_metadata_error_not_a_fault() {
-    let dir = tempfile::tempdir().unwrap();
-    let (registry, shutdown) = registry(dir.path()).await;
+async fn invalid_query_body_is_a_registry_metadata_error_not_a_fault(db: &TestDatabase) {
+    let (registry, shutdown) = registry(db).await;
     let url = registry.endpoint_url();
     let body =
         r#"<query:AdhocQueryRequest xmlns:query="urn:oasis:names:tc:ebxml-regrep:xsd:query:3.0"/>"#;
@@ -109,10 +144,8 @@ async fn invalid_query_body_is_a_registry_metadata_error_not_a_fault() {
     shutdown.cancel();
 }
 
-#[tokio::test]
-async fn iti_44_record_added_is_acknowledged_and_registers_the_patient() {
-    let dir = tempfile::tempdir().unwrap();
-    let (registry, shutdown) = registry(dir.path()).await;
+async fn iti_44_record_added_is_acknowledged_and_registers_the_patient(db: &TestDatabase) {
+    let (registry, shutdown) = registry(db).await;
     let url = registry.endpoint_url();
     let body = r#"<PRPA_IN201301UV02 xmlns="urn:hl7-org:v3" ITSVersion="XML_1.0">
   <id root="1.2.3" extension="MSG-1"/>
@@ -137,12 +170,6 @@ async fn iti_44_record_added_is_acknowledged_and_registers_the_patient() {
     assert_eq!(status, 200, "{answer}");
     assert!(answer.contains("MCCI_IN000002UV01"), "{answer}");
     assert!(answer.contains(r#"<typeCode code="AA"/>"#), "{answer}");
-    let db = registry::storage::Database::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("registry.db").display()
-    ))
-    .await
-    .unwrap();
     assert!(
         db.patient_known("IHEBLUE-7^^^&1.3.6.1.4.1.21367.2005.13.20.1000&ISO")
             .await
@@ -151,10 +178,8 @@ async fn iti_44_record_added_is_acknowledged_and_registers_the_patient() {
     shutdown.cancel();
 }
 
-#[tokio::test]
-async fn healthz_and_metrics_are_served() {
-    let dir = tempfile::tempdir().unwrap();
-    let (registry, shutdown) = registry(dir.path()).await;
+async fn healthz_and_metrics_are_served(db: &TestDatabase) {
+    let (registry, shutdown) = registry(db).await;
     let health = reqwest::get(format!("http://{}/healthz", registry.http_addr))
         .await
         .unwrap();
@@ -168,3 +193,13 @@ async fn healthz_and_metrics_are_served() {
     assert!(metrics.contains("http_requests_total"), "{metrics}");
     shutdown.cancel();
 }
+
+on_both_backends!(
+    stored_query_is_answered_with_a_success_response,
+    document_registered_over_soap_is_found_over_soap,
+    unknown_action_is_a_sender_fault_action_not_supported,
+    malformed_envelope_is_a_sender_fault,
+    invalid_query_body_is_a_registry_metadata_error_not_a_fault,
+    iti_44_record_added_is_acknowledged_and_registers_the_patient,
+    healthz_and_metrics_are_served,
+);

@@ -14,7 +14,11 @@ const HAS_MEMBER: &str = "urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMem
 
 use AvailabilityStatus::{Approved, Deprecated, Submitted};
 
-/// A DocumentEntry row with a recognisable fragment.
+mod support;
+
+use support::database::on_both_backends;
+
+/// A DocumentEntry row with a recognisable fragment and a hash of its own.
 fn document(uuid: &str, unique_id: &str) -> NewObject {
     let mut object = NewObject::first_version(
         ObjectKind::DocumentEntry,
@@ -24,6 +28,8 @@ fn document(uuid: &str, unique_id: &str) -> NewObject {
         format!("<rim:ExtrinsicObject id=\"{uuid}\"/>"),
     );
     object.object_type = Some(DocumentEntryType::Stable);
+    object.hash = Some(format!("hash-of-{uuid}"));
+    object.size = Some(1);
     object
 }
 
@@ -131,14 +137,70 @@ async fn submission_is_all_or_nothing(db: &Database) {
     assert!(find(db, &filter).await.is_empty());
 }
 
-/// XDSDuplicateUniqueIdInRegistry: a uniqueId held by another logical object is a typed error.
-async fn duplicate_unique_id_is_typed_error(db: &Database) {
+/// XDSDuplicateUniqueIdInRegistry: a uniqueId held by another logical object (a DocumentEntry of
+/// another hash, or a SubmissionSet) is a typed error.
+async fn unique_id_of_another_object_is_typed_error(db: &Database) {
     register(db, &submission("ss1", vec![document("d1", "1.1")])).await;
     let err = db
         .insert_submission(&submission("ss2", vec![document("d2", "1.1")]))
         .await;
     assert!(
         matches!(&err, Err(StorageError::DuplicateUniqueId { unique_id }) if unique_id == "1.1"),
+        "{err:?}"
+    );
+    let mut resized = document("d3", "1.1");
+    resized.hash.clone_from(&document("d1", "1.1").hash);
+    resized.size = Some(2);
+    let err = db
+        .insert_submission(&submission("ss3", vec![resized]))
+        .await;
+    assert!(
+        matches!(&err, Err(StorageError::DuplicateUniqueId { unique_id }) if unique_id == "1.1"),
+        "{err:?}"
+    );
+    let err = db
+        .insert_submission(&submission("ss4", vec![document("d4", "1.2.ss1")]))
+        .await;
+    assert!(
+        matches!(&err, Err(StorageError::DuplicateUniqueId { unique_id }) if unique_id == "1.2.ss1"),
+        "{err:?}"
+    );
+}
+
+/// ITI-42 resubmission (NIST 12004): a DocumentEntry of identical hash and size is stored again
+/// under the registered uniqueId, as an entry of its own, and lookups by uniqueId find both.
+async fn identical_document_entry_is_stored_again_under_its_unique_id(db: &Database) {
+    register(db, &submission("ss1", vec![document("d1", "1.1")])).await;
+    let mut copy = document("d2", "1.1");
+    copy.hash = document("d1", "1.1").hash.map(|h| h.to_uppercase());
+    register(db, &submission("ss2", vec![copy])).await;
+    let found = db
+        .objects_by_unique_id(&owned(&["1.1"]))
+        .await
+        .expect("lookup");
+    assert_eq!(uuids(&found), owned(&["d1", "d2"]));
+    assert!(
+        found
+            .iter()
+            .all(|o| o.logical_id == o.entry_uuid && o.version == 1)
+    );
+}
+
+/// ITI-57 XDSMetadataVersionError: one logical object holds each version once.
+async fn repeated_version_is_typed_error(db: &Database) {
+    register(db, &submission("ss1", vec![document("d1", "1.1")])).await;
+    let version_2 = |uuid: &str| {
+        let mut v2 = document(uuid, "1.1");
+        v2.logical_id = "d1".to_owned();
+        v2.version = 2;
+        v2
+    };
+    register(db, &submission("ss2", vec![version_2("d1v2")])).await;
+    let err = db
+        .insert_submission(&submission("ss3", vec![version_2("d1v2b")]))
+        .await;
+    assert!(
+        matches!(&err, Err(StorageError::DuplicateVersion { logical_id, version: 2 }) if logical_id == "d1"),
         "{err:?}"
     );
 }
@@ -340,6 +402,59 @@ async fn author_person_wildcards(db: &Database) {
     let mut either = ObjectFilter::for_patient(PATIENT, &[Approved]);
     either.author_persons = owned(&["%Jones%", "%Smyth%"]);
     assert_eq!(find(db, &either).await, owned(&["d2", "d3"]));
+}
+
+/// $XDSDocumentEntryAuthorPerson: SQL LIKE matching is case-sensitive on every backend.
+async fn author_person_match_is_case_sensitive(db: &Database) {
+    let mut sub = submission("ss1", vec![document("d1", "1.1")]);
+    sub.authors = vec![NewAuthor {
+        object_uuid: "d1".to_owned(),
+        author_person: "^Smith^John".to_owned(),
+    }];
+    register(db, &sub).await;
+    let mut lower = ObjectFilter::for_patient(PATIENT, &[Approved]);
+    lower.author_persons = owned(&["%smith%"]);
+    assert!(find(db, &lower).await.is_empty());
+    let mut exact_case = ObjectFilter::for_patient(PATIENT, &[Approved]);
+    exact_case.author_persons = owned(&["%Smith%"]);
+    assert_eq!(find(db, &exact_case).await, owned(&["d1"]));
+}
+
+/// $XDSDocumentEntryAuthorPerson: a backslash escapes `%` and `_`, the same on every backend, and
+/// a trailing backslash is an ordinary character rather than an error.
+async fn author_person_backslash_escapes_wildcards(db: &Database) {
+    let mut sub = submission(
+        "ss1",
+        vec![
+            document("d1", "1.1"),
+            document("d2", "1.2"),
+            document("d3", "1.3"),
+        ],
+    );
+    sub.authors = vec![
+        NewAuthor {
+            object_uuid: "d1".to_owned(),
+            author_person: "^Smith_Jones^Ann".to_owned(),
+        },
+        NewAuthor {
+            object_uuid: "d2".to_owned(),
+            author_person: "^SmithXJones^Ann".to_owned(),
+        },
+        NewAuthor {
+            object_uuid: "d3".to_owned(),
+            author_person: "^Jones^Ann\\".to_owned(),
+        },
+    ];
+    register(db, &sub).await;
+    let mut escaped = ObjectFilter::for_patient(PATIENT, &[Approved]);
+    escaped.author_persons = owned(&["%Smith\\_Jones%"]);
+    assert_eq!(find(db, &escaped).await, owned(&["d1"]));
+    let mut wildcard = ObjectFilter::for_patient(PATIENT, &[Approved]);
+    wildcard.author_persons = owned(&["%Smith_Jones%"]);
+    assert_eq!(find(db, &wildcard).await, owned(&["d1", "d2"]));
+    let mut trailing = ObjectFilter::for_patient(PATIENT, &[Approved]);
+    trailing.author_persons = owned(&["%Ann\\"]);
+    assert_eq!(find(db, &trailing).await, owned(&["d3"]));
 }
 
 /// $XDSDocumentEntryType: stable and on-demand entries are told apart.
@@ -553,70 +668,11 @@ async fn sqlite_memory_url_works() {
     );
 }
 
-/// Opens a fresh SQLite database file in a temporary directory.
-async fn sqlite_database() -> (Database, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("registry.db").display());
-    let db = Database::connect(&url).await.expect("SQLite connect");
-    (db, dir)
-}
-
-/// Opens PostgreSQL in a schema of its own for `test`, so parallel tests do not collide.
-#[cfg(feature = "postgres-tests")]
-async fn postgres_database(test: &str) -> Database {
-    use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
-    let base = std::env::var("HIE_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    let schema = format!("regstore_{test}");
-    let mut admin = AsyncPgConnection::establish(&base)
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "feature postgres-tests needs PostgreSQL at {base} (set HIE_TEST_POSTGRES_URL): {e}"
-            )
-        });
-    admin
-        .batch_execute(&format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};"
-        ))
-        .await
-        .unwrap_or_else(|e| panic!("creating schema {schema} on {base}: {e}"));
-    let separator = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{separator}options=-csearch_path%3D{schema}");
-    Database::connect(&url)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL connect to {url}: {e}"))
-}
-
-/// Declares each rule as a test on SQLite and, with `postgres-tests`, on PostgreSQL.
-macro_rules! on_both_backends {
-    ($($rule:ident),+ $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $rule() {
-                    let (db, _dir) = super::sqlite_database().await;
-                    super::$rule(&db).await;
-                }
-            )+
-        }
-
-        #[cfg(feature = "postgres-tests")]
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $rule() {
-                    let db = super::postgres_database(stringify!($rule)).await;
-                    super::$rule(&db).await;
-                }
-            )+
-        }
-    };
-}
-
 on_both_backends!(
     submission_is_all_or_nothing,
-    duplicate_unique_id_is_typed_error,
+    unique_id_of_another_object_is_typed_error,
+    identical_document_entry_is_stored_again_under_its_unique_id,
+    repeated_version_is_typed_error,
     duplicate_unique_id_in_submission_is_typed_error,
     versions_share_unique_id,
     duplicate_entry_uuid_is_typed_error,
@@ -625,6 +681,8 @@ on_both_backends!(
     codes_or_within_group_and_across_groups,
     time_from_inclusive_to_exclusive,
     author_person_wildcards,
+    author_person_match_is_case_sensitive,
+    author_person_backslash_escapes_wildcards,
     object_type_filter,
     reference_ids_or_together,
     result_limit_caps_rows,

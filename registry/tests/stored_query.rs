@@ -1,5 +1,6 @@
-//! ITI-18 Registry Stored Query execution on SQLite (ITI TF-2a 3.18.4.1.2.3.7), one test per
-//! query and per parameter dimension, over a fixture written straight into storage.
+//! ITI-18 Registry Stored Query execution (ITI TF-2a 3.18.4.1.2.3.7), one test per query and per
+//! parameter dimension, over a fixture written straight into storage; run on SQLite always and on
+//! PostgreSQL with `--features postgres-tests`.
 
 use std::collections::BTreeSet;
 
@@ -14,6 +15,10 @@ use schemas::ebrim::{
     RegistryObject, RegistryPackage, ResponseStatus, ReturnType, Slot,
 };
 use schemas::xml::Limits;
+
+mod support;
+
+use support::database::on_both_backends;
 
 const PATIENT: &str = "P1^^^&1.2.3&ISO";
 const OTHER_PATIENT: &str = "P2^^^&1.2.3&ISO";
@@ -178,12 +183,8 @@ impl Fixture {
     }
 }
 
-/// A fresh in-memory registry holding the fixture.
-async fn registry() -> Database {
-    let db = match Database::connect("sqlite::memory:").await {
-        Ok(db) => db,
-        Err(e) => panic!("cannot open SQLite: {e}"),
-    };
+/// The fresh registry `db` loaded with the fixture.
+async fn registry(db: &Database) -> Database {
     let mut f = Fixture::default();
     use AvailabilityStatus::{Approved, Deprecated};
     use DocumentEntryType::{OnDemand, Stable};
@@ -301,7 +302,7 @@ async fn registry() -> Database {
     if let Err(e) = db.insert_submission(&f.submission).await {
         panic!("fixture insert failed: {e}");
     }
-    db
+    db.clone()
 }
 
 /// A quoted parameter value.
@@ -398,15 +399,13 @@ async fn find_documents(db: &Database, extra: Vec<(&str, String)>) -> BTreeSet<u
     run(db, ids::FIND_DOCUMENTS, slots).await
 }
 
-#[tokio::test]
-async fn find_documents_returns_the_patients_approved_stable_entries() {
-    let db = registry().await;
+async fn find_documents_returns_the_patients_approved_stable_entries(db: &Database) {
+    let db = registry(db).await;
     assert_eq!(find_documents(&db, vec![]).await, set(&[D1, D2]));
 }
 
-#[tokio::test]
-async fn find_documents_status_values_are_or() {
-    let db = registry().await;
+async fn find_documents_status_values_are_or(db: &Database) {
+    let db = registry(db).await;
     let found = run(
         &db,
         ids::FIND_DOCUMENTS,
@@ -419,9 +418,8 @@ async fn find_documents_status_values_are_or() {
     assert_eq!(found, set(&[D1, D2, D3]));
 }
 
-#[tokio::test]
-async fn find_documents_entry_type_selects_on_demand_entries() {
-    let db = registry().await;
+async fn find_documents_entry_type_selects_on_demand_entries(db: &Database) {
+    let db = registry(db).await;
     let on_demand = find_documents(&db, vec![("$XDSDocumentEntryType", list(&[ON_DEMAND]))]).await;
     assert_eq!(on_demand, set(&[D4]));
     let both = find_documents(
@@ -432,9 +430,8 @@ async fn find_documents_entry_type_selects_on_demand_entries() {
     assert_eq!(both, set(&[D1, D2, D4]));
 }
 
-#[tokio::test]
-async fn find_documents_class_code_values_are_or() {
-    let db = registry().await;
+async fn find_documents_class_code_values_are_or(db: &Database) {
+    let db = registry(db).await;
     let c1 = find_documents(&db, vec![("$XDSDocumentEntryClassCode", codes(&["C1"]))]).await;
     assert_eq!(c1, set(&[D1]));
     let either = find_documents(
@@ -445,24 +442,21 @@ async fn find_documents_class_code_values_are_or() {
     assert_eq!(either, set(&[D1, D2]));
 }
 
-#[tokio::test]
-async fn find_documents_code_matches_coding_scheme_too() {
-    let db = registry().await;
+async fn find_documents_code_matches_coding_scheme_too(db: &Database) {
+    let db = registry(db).await;
     let other_scheme = list(&["C1^^9.9.9"]);
     let found = find_documents(&db, vec![("$XDSDocumentEntryClassCode", other_scheme)]).await;
     assert_eq!(found, set(&[]));
 }
 
-#[tokio::test]
-async fn find_documents_type_code() {
-    let db = registry().await;
+async fn find_documents_type_code(db: &Database) {
+    let db = registry(db).await;
     let found = find_documents(&db, vec![("$XDSDocumentEntryTypeCode", codes(&["T2"]))]).await;
     assert_eq!(found, set(&[D2]));
 }
 
-#[tokio::test]
-async fn find_documents_practice_setting_code() {
-    let db = registry().await;
+async fn find_documents_practice_setting_code(db: &Database) {
+    let db = registry(db).await;
     let found = find_documents(
         &db,
         vec![("$XDSDocumentEntryPracticeSettingCode", codes(&["PS1"]))],
@@ -471,9 +465,8 @@ async fn find_documents_practice_setting_code() {
     assert_eq!(found, set(&[D1]));
 }
 
-#[tokio::test]
-async fn find_documents_healthcare_facility_type_code() {
-    let db = registry().await;
+async fn find_documents_healthcare_facility_type_code(db: &Database) {
+    let db = registry(db).await;
     let found = find_documents(
         &db,
         vec![(
@@ -485,16 +478,14 @@ async fn find_documents_healthcare_facility_type_code() {
     assert_eq!(found, set(&[D2]));
 }
 
-#[tokio::test]
-async fn find_documents_format_code() {
-    let db = registry().await;
+async fn find_documents_format_code(db: &Database) {
+    let db = registry(db).await;
     let found = find_documents(&db, vec![("$XDSDocumentEntryFormatCode", codes(&["F1"]))]).await;
     assert_eq!(found, set(&[D1]));
 }
 
-#[tokio::test]
-async fn find_documents_event_code_slots_are_and_of_or() {
-    let db = registry().await;
+async fn find_documents_event_code_slots_are_and_of_or(db: &Database) {
+    let db = registry(db).await;
     // One slot: E1 OR E2.
     let or = find_documents(
         &db,
@@ -514,9 +505,8 @@ async fn find_documents_event_code_slots_are_and_of_or() {
     assert_eq!(and, set(&[D1]));
 }
 
-#[tokio::test]
-async fn find_documents_confidentiality_slots_are_and_of_or() {
-    let db = registry().await;
+async fn find_documents_confidentiality_slots_are_and_of_or(db: &Database) {
+    let db = registry(db).await;
     let or = find_documents(
         &db,
         vec![("$XDSDocumentEntryConfidentialityCode", codes(&["N", "L"]))],
@@ -534,9 +524,8 @@ async fn find_documents_confidentiality_slots_are_and_of_or() {
     assert_eq!(and, set(&[D1]));
 }
 
-#[tokio::test]
-async fn find_documents_creation_time_from_is_inclusive() {
-    let db = registry().await;
+async fn find_documents_creation_time_from_is_inclusive(db: &Database) {
+    let db = registry(db).await;
     let found = find_documents(
         &db,
         vec![("$XDSDocumentEntryCreationTimeFrom", "20041224".to_owned())],
@@ -551,9 +540,8 @@ async fn find_documents_creation_time_from_is_inclusive() {
     assert_eq!(after, set(&[D2]));
 }
 
-#[tokio::test]
-async fn find_documents_creation_time_to_is_exclusive() {
-    let db = registry().await;
+async fn find_documents_creation_time_to_is_exclusive(db: &Database) {
+    let db = registry(db).await;
     let at_edge = find_documents(
         &db,
         vec![("$XDSDocumentEntryCreationTimeTo", "20041224".to_owned())],
@@ -568,9 +556,8 @@ async fn find_documents_creation_time_to_is_exclusive() {
     assert_eq!(after_edge, set(&[D1]));
 }
 
-#[tokio::test]
-async fn find_documents_time_of_lower_precision_is_its_earliest_instant() {
-    let db = registry().await;
+async fn find_documents_time_of_lower_precision_is_its_earliest_instant(db: &Database) {
+    let db = registry(db).await;
     // D1 was created "20041224", the instant 20041224000000.
     let same_instant = find_documents(
         &db,
@@ -611,9 +598,8 @@ async fn find_documents_time_of_lower_precision_is_its_earliest_instant() {
     assert_eq!(to_next_minute, set(&[D2]));
 }
 
-#[tokio::test]
-async fn find_documents_service_start_time_range() {
-    let db = registry().await;
+async fn find_documents_service_start_time_range(db: &Database) {
+    let db = registry(db).await;
     let found = find_documents(
         &db,
         vec![
@@ -628,9 +614,8 @@ async fn find_documents_service_start_time_range() {
     assert_eq!(found, set(&[D1]));
 }
 
-#[tokio::test]
-async fn find_documents_service_stop_time_range() {
-    let db = registry().await;
+async fn find_documents_service_stop_time_range(db: &Database) {
+    let db = registry(db).await;
     // D2 has no serviceStopTime, so a stop-time bound leaves it out.
     let found = find_documents(
         &db,
@@ -649,9 +634,8 @@ async fn find_documents_service_stop_time_range() {
     assert_eq!(before, set(&[]));
 }
 
-#[tokio::test]
-async fn find_documents_author_person_wildcard() {
-    let db = registry().await;
+async fn find_documents_author_person_wildcard(db: &Database) {
+    let db = registry(db).await;
     let smith = find_documents(
         &db,
         vec![("$XDSDocumentEntryAuthorPerson", list(&["%Smith%"]))],
@@ -681,9 +665,8 @@ async fn find_documents_author_person_wildcard() {
     assert_eq!(exact, set(&[]));
 }
 
-#[tokio::test]
-async fn find_documents_by_reference_id() {
-    let db = registry().await;
+async fn find_documents_by_reference_id(db: &Database) {
+    let db = registry(db).await;
     let mut slots = vec![
         ("$XDSDocumentEntryPatientId", q(PATIENT)),
         ("$XDSDocumentEntryStatus", list(&[APPROVED])),
@@ -709,23 +692,20 @@ async fn find_submission_sets(db: &Database, extra: Vec<(&str, String)>) -> BTre
     run(db, ids::FIND_SUBMISSION_SETS, slots).await
 }
 
-#[tokio::test]
-async fn find_submission_sets_by_patient_and_status() {
-    let db = registry().await;
+async fn find_submission_sets_by_patient_and_status(db: &Database) {
+    let db = registry(db).await;
     assert_eq!(find_submission_sets(&db, vec![]).await, set(&[SS1, SS2]));
 }
 
-#[tokio::test]
-async fn find_submission_sets_source_id() {
-    let db = registry().await;
+async fn find_submission_sets_source_id(db: &Database) {
+    let db = registry(db).await;
     let found =
         find_submission_sets(&db, vec![("$XDSSubmissionSetSourceId", list(&["1.9.8"]))]).await;
     assert_eq!(found, set(&[SS2]));
 }
 
-#[tokio::test]
-async fn find_submission_sets_submission_time_range() {
-    let db = registry().await;
+async fn find_submission_sets_submission_time_range(db: &Database) {
+    let db = registry(db).await;
     let found = find_submission_sets(
         &db,
         vec![
@@ -737,25 +717,22 @@ async fn find_submission_sets_submission_time_range() {
     assert_eq!(found, set(&[SS1]));
 }
 
-#[tokio::test]
-async fn find_submission_sets_author_person_wildcard() {
-    let db = registry().await;
+async fn find_submission_sets_author_person_wildcard(db: &Database) {
+    let db = registry(db).await;
     let found =
         find_submission_sets(&db, vec![("$XDSSubmissionSetAuthorPerson", q("%Jones%"))]).await;
     assert_eq!(found, set(&[SS2]));
 }
 
-#[tokio::test]
-async fn find_submission_sets_content_type_code() {
-    let db = registry().await;
+async fn find_submission_sets_content_type_code(db: &Database) {
+    let db = registry(db).await;
     let found =
         find_submission_sets(&db, vec![("$XDSSubmissionSetContentType", codes(&["CT1"]))]).await;
     assert_eq!(found, set(&[SS1]));
 }
 
-#[tokio::test]
-async fn find_folders_code_list_slots_are_and_of_or() {
-    let db = registry().await;
+async fn find_folders_code_list_slots_are_and_of_or(db: &Database) {
+    let db = registry(db).await;
     let base = || {
         vec![
             ("$XDSFolderPatientId", q(PATIENT)),
@@ -773,9 +750,8 @@ async fn find_folders_code_list_slots_are_and_of_or() {
     assert_eq!(run(&db, ids::FIND_FOLDERS, unmatched).await, set(&[]));
 }
 
-#[tokio::test]
-async fn find_folders_last_update_time_range() {
-    let db = registry().await;
+async fn find_folders_last_update_time_range(db: &Database) {
+    let db = registry(db).await;
     let slots = |from: &str| {
         vec![
             ("$XDSFolderPatientId", q(PATIENT)),
@@ -790,9 +766,8 @@ async fn find_folders_last_update_time_range() {
     assert_eq!(run(&db, ids::FIND_FOLDERS, slots("2025")).await, set(&[]));
 }
 
-#[tokio::test]
-async fn get_all_returns_objects_and_the_associations_between_them() {
-    let db = registry().await;
+async fn get_all_returns_objects_and_the_associations_between_them(db: &Database) {
+    let db = registry(db).await;
     let found = run(
         &db,
         ids::GET_ALL,
@@ -824,9 +799,8 @@ async fn get_all_returns_objects_and_the_associations_between_them() {
     );
 }
 
-#[tokio::test]
-async fn get_all_filters_documents_by_format_code() {
-    let db = registry().await;
+async fn get_all_filters_documents_by_format_code(db: &Database) {
+    let db = registry(db).await;
     let found = run(
         &db,
         ids::GET_ALL,
@@ -854,9 +828,8 @@ async fn get_all_filters_documents_by_format_code() {
     );
 }
 
-#[tokio::test]
-async fn get_documents_by_entry_uuid_and_by_unique_id() {
-    let db = registry().await;
+async fn get_documents_by_entry_uuid_and_by_unique_id(db: &Database) {
+    let db = registry(db).await;
     let by_uuid = run(
         &db,
         ids::GET_DOCUMENTS,
@@ -876,9 +849,36 @@ async fn get_documents_by_entry_uuid_and_by_unique_id() {
     assert_eq!(by_unique_id, set(&[D2]));
 }
 
-#[tokio::test]
-async fn get_folders_by_entry_uuid() {
-    let db = registry().await;
+/// NIST 12004 eval: GetDocuments by uniqueId returns the original and its identical resubmission.
+async fn get_documents_by_unique_id_returns_every_resubmitted_copy(db: &Database) {
+    let db = registry(db).await;
+    const RESUBMITTED_D1: u32 = 11;
+    let mut resubmission = NewObject::first_version(
+        ObjectKind::DocumentEntry,
+        uuid(RESUBMITTED_D1),
+        PATIENT,
+        "1.2.3.4.1",
+        extrinsic_fragment(&uuid(RESUBMITTED_D1), STABLE),
+    );
+    resubmission.object_type = Some(DocumentEntryType::Stable);
+    let rows = Submission {
+        objects: vec![resubmission],
+        ..Submission::default()
+    };
+    if let Err(e) = db.insert_submission(&rows).await {
+        panic!("resubmission refused: {e}");
+    }
+    let by_unique_id = run(
+        &db,
+        ids::GET_DOCUMENTS,
+        vec![("$XDSDocumentEntryUniqueId", list(&["1.2.3.4.1"]))],
+    )
+    .await;
+    assert_eq!(by_unique_id, set(&[D1, RESUBMITTED_D1]));
+}
+
+async fn get_folders_by_entry_uuid(db: &Database) {
+    let db = registry(db).await;
     let found = run(
         &db,
         ids::GET_FOLDERS,
@@ -888,9 +888,8 @@ async fn get_folders_by_entry_uuid() {
     assert_eq!(found, set(&[FOLDER]));
 }
 
-#[tokio::test]
-async fn get_associations_having_the_object_as_source_or_target() {
-    let db = registry().await;
+async fn get_associations_having_the_object_as_source_or_target(db: &Database) {
+    let db = registry(db).await;
     let found = run(
         &db,
         ids::GET_ASSOCIATIONS,
@@ -900,9 +899,8 @@ async fn get_associations_having_the_object_as_source_or_target() {
     assert_eq!(found, set(&[SS1_D2, FOLDER_D2, D2_RPLC_D3]));
 }
 
-#[tokio::test]
-async fn get_documents_and_associations() {
-    let db = registry().await;
+async fn get_documents_and_associations(db: &Database) {
+    let db = registry(db).await;
     let found = run(
         &db,
         ids::GET_DOCUMENTS_AND_ASSOCIATIONS,
@@ -912,9 +910,8 @@ async fn get_documents_and_associations() {
     assert_eq!(found, set(&[D3, D2_RPLC_D3, SS2_D3]));
 }
 
-#[tokio::test]
-async fn get_submission_sets_of_documents_with_their_has_member_associations() {
-    let db = registry().await;
+async fn get_submission_sets_of_documents_with_their_has_member_associations(db: &Database) {
+    let db = registry(db).await;
     let found = run(
         &db,
         ids::GET_SUBMISSION_SETS,
@@ -924,9 +921,8 @@ async fn get_submission_sets_of_documents_with_their_has_member_associations() {
     assert_eq!(found, set(&[SS1, SS2, SS1_D1, SS2_D3]));
 }
 
-#[tokio::test]
-async fn get_submission_set_and_contents_returns_members_and_memberships() {
-    let db = registry().await;
+async fn get_submission_set_and_contents_returns_members_and_memberships(db: &Database) {
+    let db = registry(db).await;
     let found = run(
         &db,
         ids::GET_SUBMISSION_SET_AND_CONTENTS,
@@ -952,9 +948,8 @@ async fn get_submission_set_and_contents_returns_members_and_memberships() {
     );
 }
 
-#[tokio::test]
-async fn get_submission_set_and_contents_filters_by_format_code() {
-    let db = registry().await;
+async fn get_submission_set_and_contents_filters_by_format_code(db: &Database) {
+    let db = registry(db).await;
     let found = run(
         &db,
         ids::GET_SUBMISSION_SET_AND_CONTENTS,
@@ -978,9 +973,8 @@ async fn get_submission_set_and_contents_filters_by_format_code() {
     );
 }
 
-#[tokio::test]
-async fn get_submission_set_and_contents_filters_by_confidentiality_code() {
-    let db = registry().await;
+async fn get_submission_set_and_contents_filters_by_confidentiality_code(db: &Database) {
+    let db = registry(db).await;
     let found = run(
         &db,
         ids::GET_SUBMISSION_SET_AND_CONTENTS,
@@ -1005,9 +999,8 @@ async fn get_submission_set_and_contents_filters_by_confidentiality_code() {
     );
 }
 
-#[tokio::test]
-async fn get_submission_set_and_contents_entry_type_selects_on_demand() {
-    let db = registry().await;
+async fn get_submission_set_and_contents_entry_type_selects_on_demand(db: &Database) {
+    let db = registry(db).await;
     let found = run(
         &db,
         ids::GET_SUBMISSION_SET_AND_CONTENTS,
@@ -1020,9 +1013,8 @@ async fn get_submission_set_and_contents_entry_type_selects_on_demand() {
     assert_eq!(found, set(&[SS1, D4, FOLDER, SS1_D4, SS1_FOLDER]));
 }
 
-#[tokio::test]
-async fn get_folder_and_contents_filters_by_format_code() {
-    let db = registry().await;
+async fn get_folder_and_contents_filters_by_format_code(db: &Database) {
+    let db = registry(db).await;
     let all = run(
         &db,
         ids::GET_FOLDER_AND_CONTENTS,
@@ -1042,9 +1034,8 @@ async fn get_folder_and_contents_filters_by_format_code() {
     assert_eq!(f2, set(&[FOLDER, D2, FOLDER_D2]));
 }
 
-#[tokio::test]
-async fn get_folders_for_document_follows_folder_has_member() {
-    let db = registry().await;
+async fn get_folders_for_document_follows_folder_has_member(db: &Database) {
+    let db = registry(db).await;
     let found = run(
         &db,
         ids::GET_FOLDERS_FOR_DOCUMENT,
@@ -1061,9 +1052,8 @@ async fn get_folders_for_document_follows_folder_has_member() {
     assert_eq!(none, set(&[]));
 }
 
-#[tokio::test]
-async fn get_related_documents_follows_the_given_association_types() {
-    let db = registry().await;
+async fn get_related_documents_follows_the_given_association_types(db: &Database) {
+    let db = registry(db).await;
     let found = run(
         &db,
         ids::GET_RELATED_DOCUMENTS,
@@ -1076,9 +1066,8 @@ async fn get_related_documents_follows_the_given_association_types() {
     assert_eq!(found, set(&[D3, D2, D2_RPLC_D3]));
 }
 
-#[tokio::test]
-async fn get_related_documents_without_related_document_is_empty() {
-    let db = registry().await;
+async fn get_related_documents_without_related_document_is_empty(db: &Database) {
+    let db = registry(db).await;
     let found = run(
         &db,
         ids::GET_RELATED_DOCUMENTS,
@@ -1091,9 +1080,8 @@ async fn get_related_documents_without_related_document_is_empty() {
     assert_eq!(found, set(&[]));
 }
 
-#[tokio::test]
-async fn too_many_results_is_reported() {
-    let db = registry().await;
+async fn too_many_results_is_reported(db: &Database) {
+    let db = registry(db).await;
     let options = QueryOptions {
         max_results: 1,
         ..QueryOptions::default()
@@ -1129,9 +1117,8 @@ async fn too_many_results_is_reported() {
     assert_eq!(response.objects.objects.len(), 2);
 }
 
-#[tokio::test]
-async fn too_many_results_counts_associations() {
-    let db = registry().await;
+async fn too_many_results_counts_associations(db: &Database) {
+    let db = registry(db).await;
     let options = QueryOptions {
         max_results: 3,
         ..QueryOptions::default()
@@ -1152,9 +1139,8 @@ async fn too_many_results_counts_associations() {
     );
 }
 
-#[tokio::test]
-async fn object_ref_return_type_returns_refs_only() {
-    let db = registry().await;
+async fn object_ref_return_type_returns_refs_only(db: &Database) {
+    let db = registry(db).await;
     let options = QueryOptions {
         home_community_id: Some("urn:oid:1.2.3.99".to_owned()),
         ..QueryOptions::default()
@@ -1184,9 +1170,8 @@ async fn object_ref_return_type_returns_refs_only() {
     assert!(!xml.contains("ExtrinsicObject"), "{xml}");
 }
 
-#[tokio::test]
-async fn leaf_class_serves_stored_fragments_with_current_status() {
-    let db = registry().await;
+async fn leaf_class_serves_stored_fragments_with_current_status(db: &Database) {
+    let db = registry(db).await;
     if let Err(e) = db
         .update_status(
             &uuid(D1),
@@ -1234,9 +1219,103 @@ async fn leaf_class_serves_stored_fragments_with_current_status() {
     assert_eq!((documents, associations), (1, 2));
 }
 
-#[tokio::test]
-async fn refused_request_is_failure_with_the_parameter_error() {
-    let db = registry().await;
+// Objects of OTHER_PATIENT besides D5, added for the XDSResultNotSinglePatient rule.
+const SS3: u32 = 102;
+const FOLDER2: u32 = 201;
+const SS3_D5: u32 = 311;
+
+/// The fixture plus a SubmissionSet (holding D5) and a Folder of OTHER_PATIENT.
+async fn registry_with_other_patient_packages(db: &Database) -> Database {
+    let db = registry(db).await;
+    let mut f = Fixture::default();
+    f.package(SS3, ObjectKind::SubmissionSet, |o| {
+        o.patient_id = OTHER_PATIENT.to_owned();
+        o.submission_time = Some("20240101".to_owned());
+    });
+    f.package(FOLDER2, ObjectKind::Folder, |o| {
+        o.patient_id = OTHER_PATIENT.to_owned();
+        o.last_update_time = Some("20240101".to_owned());
+    });
+    f.associate(SS3_D5, association_type::HAS_MEMBER, SS3, D5);
+    if let Err(e) = db.insert_submission(&f.submission).await {
+        panic!("other patient's packages refused: {e}");
+    }
+    db
+}
+
+/// Runs the query with LeafClass and ObjectRef: LeafClass must fail with
+/// XDSResultNotSinglePatient, ObjectRef must answer `object_refs` ids.
+async fn assert_not_single_patient(
+    db: &Database,
+    query_id: &str,
+    slots: Vec<(&str, String)>,
+    object_refs: usize,
+) {
+    let leaf = execute(
+        db,
+        &QueryOptions::default(),
+        &request(query_id, ReturnType::LeafClass, slots.clone()),
+    )
+    .await;
+    assert_eq!(leaf.response.status, ResponseStatus::Failure);
+    assert_eq!(
+        leaf.response.errors[0].error_code,
+        error_code::XDS_RESULT_NOT_SINGLE_PATIENT
+    );
+    assert!(leaf.objects.objects.is_empty());
+    let refs = execute(
+        db,
+        &QueryOptions::default(),
+        &request(query_id, ReturnType::ObjectRef, slots),
+    )
+    .await;
+    assert_eq!(refs.response.status, ResponseStatus::Success);
+    assert_eq!(refs.objects.objects.len(), object_refs);
+}
+
+/// NIST 12368 doc_leafclass / doc_objectref.
+async fn get_documents_of_two_patients_is_result_not_single_patient(db: &Database) {
+    let db = registry(db).await;
+    let slots = vec![("$XDSDocumentEntryEntryUUID", list(&[&uuid(D1), &uuid(D5)]))];
+    assert_not_single_patient(&db, ids::GET_DOCUMENTS, slots, 2).await;
+}
+
+/// NIST 12368 ss_leafclass / ss_objectref.
+async fn get_submission_sets_of_two_patients_is_result_not_single_patient(db: &Database) {
+    let db = registry_with_other_patient_packages(db).await;
+    let slots = vec![("$uuid", list(&[&uuid(D1), &uuid(D5)]))];
+    assert_not_single_patient(&db, ids::GET_SUBMISSION_SETS, slots, 4).await;
+}
+
+/// NIST 12368 fol_leafclass / fol_objectref.
+async fn get_folders_of_two_patients_is_result_not_single_patient(db: &Database) {
+    let db = registry_with_other_patient_packages(db).await;
+    let slots = vec![(
+        "$XDSFolderEntryUUID",
+        list(&[&uuid(FOLDER), &uuid(FOLDER2)]),
+    )];
+    assert_not_single_patient(&db, ids::GET_FOLDERS, slots, 2).await;
+}
+
+/// A single patient's objects are served as LeafClass.
+async fn get_documents_of_one_patient_is_served_as_leaf_class(db: &Database) {
+    let db = registry(db).await;
+    let response = execute(
+        &db,
+        &QueryOptions::default(),
+        &request(
+            ids::GET_DOCUMENTS,
+            ReturnType::LeafClass,
+            vec![("$XDSDocumentEntryEntryUUID", list(&[&uuid(D1), &uuid(D2)]))],
+        ),
+    )
+    .await;
+    assert_eq!(response.response.status, ResponseStatus::Success);
+    assert_eq!(response.objects.objects.len(), 2);
+}
+
+async fn refused_request_is_failure_with_the_parameter_error(db: &Database) {
+    let db = registry(db).await;
     let response = execute(
         &db,
         &QueryOptions::default(),
@@ -1256,9 +1335,8 @@ async fn refused_request_is_failure_with_the_parameter_error() {
     );
 }
 
-#[tokio::test]
-async fn unknown_stored_query_is_reported() {
-    let db = registry().await;
+async fn unknown_stored_query_is_reported(db: &Database) {
+    let db = registry(db).await;
     let response = execute(
         &db,
         &QueryOptions::default(),
@@ -1275,3 +1353,57 @@ async fn unknown_stored_query_is_reported() {
         error_code::XDS_UNKNOWN_STORED_QUERY
     );
 }
+
+on_both_backends!(
+    find_documents_returns_the_patients_approved_stable_entries,
+    find_documents_status_values_are_or,
+    find_documents_entry_type_selects_on_demand_entries,
+    find_documents_class_code_values_are_or,
+    find_documents_code_matches_coding_scheme_too,
+    find_documents_type_code,
+    find_documents_practice_setting_code,
+    find_documents_healthcare_facility_type_code,
+    find_documents_format_code,
+    find_documents_event_code_slots_are_and_of_or,
+    find_documents_confidentiality_slots_are_and_of_or,
+    find_documents_creation_time_from_is_inclusive,
+    find_documents_creation_time_to_is_exclusive,
+    find_documents_time_of_lower_precision_is_its_earliest_instant,
+    find_documents_service_start_time_range,
+    find_documents_service_stop_time_range,
+    find_documents_author_person_wildcard,
+    find_documents_by_reference_id,
+    find_submission_sets_by_patient_and_status,
+    find_submission_sets_source_id,
+    find_submission_sets_submission_time_range,
+    find_submission_sets_author_person_wildcard,
+    find_submission_sets_content_type_code,
+    find_folders_code_list_slots_are_and_of_or,
+    find_folders_last_update_time_range,
+    get_all_returns_objects_and_the_associations_between_them,
+    get_all_filters_documents_by_format_code,
+    get_documents_by_entry_uuid_and_by_unique_id,
+    get_documents_by_unique_id_returns_every_resubmitted_copy,
+    get_folders_by_entry_uuid,
+    get_associations_having_the_object_as_source_or_target,
+    get_documents_and_associations,
+    get_submission_sets_of_documents_with_their_has_member_associations,
+    get_submission_set_and_contents_returns_members_and_memberships,
+    get_submission_set_and_contents_filters_by_format_code,
+    get_submission_set_and_contents_filters_by_confidentiality_code,
+    get_submission_set_and_contents_entry_type_selects_on_demand,
+    get_folder_and_contents_filters_by_format_code,
+    get_folders_for_document_follows_folder_has_member,
+    get_related_documents_follows_the_given_association_types,
+    get_related_documents_without_related_document_is_empty,
+    too_many_results_is_reported,
+    too_many_results_counts_associations,
+    object_ref_return_type_returns_refs_only,
+    leaf_class_serves_stored_fragments_with_current_status,
+    refused_request_is_failure_with_the_parameter_error,
+    unknown_stored_query_is_reported,
+    get_documents_of_two_patients_is_result_not_single_patient,
+    get_submission_sets_of_two_patients_is_result_not_single_patient,
+    get_folders_of_two_patients_is_result_not_single_patient,
+    get_documents_of_one_patient_is_served_as_leaf_class,
+);

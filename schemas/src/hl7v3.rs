@@ -168,7 +168,7 @@ pub fn read_patient_registry_message(
         match reader.next_node()? {
             Some(Node::Start(element)) => {
                 let local = if element.name.ns == HL7V3_NS {
-                    element.name.local.clone()
+                    element.name.local.to_string()
                 } else {
                     String::new()
                 };
@@ -193,7 +193,7 @@ pub fn read_patient_registry_message(
                     return Ok(message);
                 }
             }
-            None => return Err(XmlError::UnexpectedEof(start.name.local.clone()).into()),
+            None => return Err(XmlError::UnexpectedEof(start.name.local.to_string()).into()),
         }
     }
 }

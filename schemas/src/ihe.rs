@@ -392,7 +392,7 @@ fn read_document_content(r: &mut XmlReader<'_>, el: &Element) -> Result<Document
             match r.next_node()? {
                 Some(Node::Text(t)) => {
                     if text.is_empty() {
-                        text = t;
+                        text = t.into_owned();
                     } else {
                         text.push_str(&t);
                     }
@@ -405,7 +405,7 @@ fn read_document_content(r: &mut XmlReader<'_>, el: &Element) -> Result<Document
                     r.skip(&child)?;
                 }
                 Some(Node::End(_)) => break,
-                None => return Err(XmlError::UnexpectedEof(el.name.local.clone())),
+                None => return Err(XmlError::UnexpectedEof(el.name.local.to_string())),
             }
         }
     }

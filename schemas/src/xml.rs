@@ -4,12 +4,28 @@
 //! - a `<!DOCTYPE ...>` is refused outright, so no DTD, internal or external entity is ever expanded
 //!   (this is what defeats billion-laughs and XXE payloads);
 //! - only the five predefined entities and character references are accepted;
-//! - the input size and the element nesting depth are bounded by [`Limits`];
+//! - the input size, the element nesting depth and the namespace bindings in scope are bounded;
 //! - every violation is an [`XmlError`], never a panic.
+//!
+//! The reader borrows from the input: element names, attribute values without references and
+//! text without references are handed out as slices of the document, so reading allocates only
+//! where unescaping forces a copy (and one vector per element that has attributes). Namespace
+//! prefixes are resolved here, on top of quick-xml's plain [`Reader`], which also checks that
+//! every end tag matches its start tag.
 
-use quick_xml::NsReader;
+use quick_xml::Reader;
+use quick_xml::events::attributes::{Attribute, Attributes};
 use quick_xml::events::{BytesStart, Event};
-use quick_xml::name::ResolveResult;
+use std::borrow::Cow;
+use std::fmt;
+use std::ops::Deref;
+
+/// The namespace the `xml` prefix is bound to by definition (Namespaces in XML 1.0 §3).
+const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
+/// The namespace the `xmlns` prefix is bound to by definition (Namespaces in XML 1.0 §3).
+const XMLNS_NS: &str = "http://www.w3.org/2000/xmlns/";
+/// Most namespace declarations in scope at once (bounds the cost of resolving a prefix).
+const MAX_NAMESPACE_BINDINGS: usize = 128;
 
 /// Bounds applied to every XML document the broker reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +72,7 @@ pub enum XmlError {
     Unsupported(String),
 }
 
-/// A namespace-qualified element name, owned.
+/// A namespace-qualified element name, owned (kept in errors and faults).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QName {
     /// Namespace URI, empty when the element is in no namespace.
@@ -65,69 +81,218 @@ pub struct QName {
     pub local: String,
 }
 
-impl std::fmt::Display for QName {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.ns.is_empty() {
-            f.write_str(&self.local)
-        } else {
-            write!(f, "{{{}}}{}", self.ns, self.local)
+impl fmt::Display for QName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_qualified(f, &self.ns, &self.local)
+    }
+}
+
+fn write_qualified(f: &mut fmt::Formatter<'_>, ns: &str, local: &str) -> fmt::Result {
+    if ns.is_empty() {
+        f.write_str(local)
+    } else {
+        write!(f, "{{{ns}}}{local}")
+    }
+}
+
+/// A namespace URI or a local name borrowed from the document. It reads as a `&str` (through
+/// `Deref`, [`NameStr::as_str`] and comparisons with `str`, `&str` and `String`); `to_string()`
+/// or `String::from` make an owned copy.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct NameStr<'a>(&'a str);
+
+impl<'a> NameStr<'a> {
+    /// The borrowed text, with the lifetime of the document.
+    pub fn as_str(&self) -> &'a str {
+        self.0
+    }
+}
+
+impl Deref for NameStr<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.0
+    }
+}
+
+impl AsRef<str> for NameStr<'_> {
+    fn as_ref(&self) -> &str {
+        self.0
+    }
+}
+
+impl fmt::Display for NameStr<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl fmt::Debug for NameStr<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.0, f)
+    }
+}
+
+impl From<NameStr<'_>> for String {
+    fn from(name: NameStr<'_>) -> String {
+        name.0.to_owned()
+    }
+}
+
+impl PartialEq<str> for NameStr<'_> {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for NameStr<'_> {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<String> for NameStr<'_> {
+    fn eq(&self, other: &String) -> bool {
+        self.0 == other.as_str()
+    }
+}
+
+impl PartialEq<NameStr<'_>> for str {
+    fn eq(&self, other: &NameStr<'_>) -> bool {
+        self == other.0
+    }
+}
+
+impl PartialEq<NameStr<'_>> for &str {
+    fn eq(&self, other: &NameStr<'_>) -> bool {
+        *self == other.0
+    }
+}
+
+impl PartialEq<NameStr<'_>> for String {
+    fn eq(&self, other: &NameStr<'_>) -> bool {
+        self.as_str() == other.0
+    }
+}
+
+/// A namespace-qualified element name borrowed from the document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Name<'a> {
+    /// Namespace URI, empty when the element is in no namespace.
+    pub ns: NameStr<'a>,
+    /// Local name without prefix.
+    pub local: NameStr<'a>,
+}
+
+impl Name<'_> {
+    /// An owned copy of this name.
+    pub fn to_qname(&self) -> QName {
+        QName {
+            ns: self.ns.0.to_owned(),
+            local: self.local.0.to_owned(),
         }
     }
 }
 
+impl From<Name<'_>> for QName {
+    fn from(name: Name<'_>) -> QName {
+        name.to_qname()
+    }
+}
+
+impl fmt::Display for Name<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_qualified(f, self.ns.0, self.local.0)
+    }
+}
+
 /// One start tag as seen by a parser: its name, its attributes (local name, unescaped value) and
-/// whether it was self-closing (`<a/>`), in which case no end event follows.
+/// whether it was self-closing (`<a/>`), in which case no end event follows. Names and values
+/// without references are borrowed from the document.
 #[derive(Debug, Clone)]
-pub struct Element {
-    pub name: QName,
-    pub attributes: Vec<(String, String)>,
+pub struct Element<'a> {
+    pub name: Name<'a>,
+    /// Attributes in document order, namespace declarations excluded. The key is the local name,
+    /// except for `xml:*` attributes, which keep their prefix (`xml:lang`).
+    pub attributes: Vec<(&'a str, Cow<'a, str>)>,
     pub empty: bool,
 }
 
-impl Element {
+impl<'a> Element<'a> {
     /// Value of the attribute with this local name (namespaced attributes such as `xml:lang`
     /// are stored under their qualified name).
     pub fn attr(&self, name: &str) -> Option<&str> {
         self.attributes
             .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_ref())
     }
 
     /// Value of a required attribute, or [`XmlError::MissingAttribute`].
     pub fn required_attr(&self, name: &str) -> Result<&str, XmlError> {
         self.attr(name).ok_or_else(|| XmlError::MissingAttribute {
-            element: self.name.local.clone(),
+            element: self.name.local.to_string(),
             attribute: name.to_owned(),
         })
     }
 
+    /// Moves the value of an attribute out of the element (the first one of that name), leaving
+    /// an empty value behind; a value borrowed from the document is copied once here.
+    pub fn take_attr(&mut self, name: &str) -> Option<String> {
+        self.attributes
+            .iter_mut()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| std::mem::take(v).into_owned())
+    }
+
     /// True when the element has this namespace and local name.
     pub fn is(&self, ns: &str, local: &str) -> bool {
-        self.name.ns == ns && self.name.local == local
+        self.name.local.0 == local && self.name.ns.0 == ns
     }
 }
 
-/// What the pull parser yields: element starts, element ends and text (already unescaped).
+/// What the pull parser yields: element starts, element ends and text (already unescaped,
+/// borrowed from the document unless it held a reference or a CR LF to normalize).
 #[derive(Debug, Clone)]
-pub enum Node {
-    Start(Element),
-    End(QName),
-    Text(String),
+pub enum Node<'a> {
+    Start(Element<'a>),
+    End(Name<'a>),
+    Text(Cow<'a, str>),
+}
+
+/// An element whose end tag has not been read yet.
+#[derive(Debug)]
+struct Open<'a> {
+    name: Name<'a>,
+    /// Number of namespace bindings in scope before this element's own declarations.
+    bindings: usize,
+}
+
+/// A namespace declaration in scope (`prefix` empty for the default namespace, `uri` empty when
+/// the declaration undeclares it).
+#[derive(Debug)]
+struct Binding<'a> {
+    prefix: &'a str,
+    uri: &'a str,
 }
 
 /// A pull parser over an in-memory document that enforces [`Limits`] and the entity rules.
 pub struct XmlReader<'a> {
-    inner: NsReader<&'a [u8]>,
+    input: &'a str,
+    inner: Reader<&'a [u8]>,
     limits: Limits,
-    depth: usize,
-    stack: Vec<QName>,
-    buffered_text: Option<String>,
-    peeked: Option<Node>,
+    open: Vec<Open<'a>>,
+    bindings: Vec<Binding<'a>>,
+    /// Qualified attribute names of the tag being read (duplicate check), kept to reuse its
+    /// allocation.
+    seen_keys: Vec<&'a str>,
+    pending_text: Option<Cow<'a, str>>,
+    peeked: Option<Node<'a>>,
 }
 
 impl<'a> XmlReader<'a> {
-    /// Starts reading `input`, refusing it at once when it exceeds `limits.max_bytes`.
+    /// Starts reading `input`, refusing it at once when it exceeds `limits.max_bytes` or is not
+    /// UTF-8.
     pub fn new(input: &'a [u8], limits: Limits) -> Result<Self, XmlError> {
         if input.len() > limits.max_bytes {
             return Err(XmlError::TooLarge {
@@ -135,22 +300,31 @@ impl<'a> XmlReader<'a> {
                 limit: limits.max_bytes,
             });
         }
-        let mut inner = NsReader::from_reader(input);
-        inner.config_mut().trim_text(false);
-        inner.config_mut().expand_empty_elements = false;
+        let input = std::str::from_utf8(input).map_err(|e| XmlError::Malformed {
+            position: e.valid_up_to() as u64,
+            message: format!("the document is not UTF-8: {e}"),
+        })?;
+        let mut inner = Reader::from_str(input);
+        let config = inner.config_mut();
+        config.trim_text(false);
+        config.expand_empty_elements = false;
+        config.check_end_names = true;
+        config.allow_unmatched_ends = false;
         Ok(XmlReader {
+            input,
             inner,
             limits,
-            depth: 0,
-            stack: Vec::new(),
-            buffered_text: None,
+            open: Vec::new(),
+            bindings: Vec::new(),
+            seen_keys: Vec::new(),
+            pending_text: None,
             peeked: None,
         })
     }
 
     /// Current element nesting depth (0 outside the root element).
     pub fn depth(&self) -> usize {
-        self.depth
+        self.open.len()
     }
 
     /// Byte offset of the parser in the input.
@@ -160,77 +334,68 @@ impl<'a> XmlReader<'a> {
 
     /// The next node, or `None` at the end of the document. Adjacent text and entity
     /// references are merged into one [`Node::Text`].
-    pub fn next_node(&mut self) -> Result<Option<Node>, XmlError> {
+    pub fn next_node(&mut self) -> Result<Option<Node<'a>>, XmlError> {
+        self.read(true)
+    }
+
+    /// The next element start or end, skipping text (whitespace between elements).
+    pub fn next_tag(&mut self) -> Result<Option<Node<'a>>, XmlError> {
+        self.read(false)
+    }
+
+    /// The next node; text is handed out when `keep_text`, otherwise only checked (references
+    /// must still be known entities) and dropped without being copied.
+    fn read(&mut self, keep_text: bool) -> Result<Option<Node<'a>>, XmlError> {
         if let Some(node) = self.peeked.take() {
             return Ok(Some(node));
         }
         loop {
             let position = self.inner.buffer_position();
-            let (resolve, event) =
-                self.inner
-                    .read_resolved_event()
-                    .map_err(|e| XmlError::Malformed {
-                        position,
-                        message: e.to_string(),
-                    })?;
+            let event = self.inner.read_event().map_err(|e| XmlError::Malformed {
+                position,
+                message: e.to_string(),
+            })?;
             let node = match event {
                 Event::Text(t) => {
-                    let text = t.xml10_content();
-                    self.buffered_text
-                        .get_or_insert_with(String::new)
-                        .push_str(&text);
+                    if keep_text {
+                        self.push_text(t.xml10_content());
+                    }
                     continue;
                 }
                 Event::CData(c) => {
-                    let text = c.xml10_content();
-                    self.buffered_text
-                        .get_or_insert_with(String::new)
-                        .push_str(&text);
+                    if keep_text {
+                        self.push_text(c.xml10_content());
+                    }
                     continue;
                 }
                 Event::GeneralRef(r) => {
-                    let resolved = resolve_entity(&r)?;
-                    self.buffered_text
-                        .get_or_insert_with(String::new)
-                        .push(resolved);
+                    let text = resolve_entity(&r)?;
+                    if keep_text {
+                        self.push_text(text);
+                    }
                     continue;
                 }
                 Event::DocType(_) => return Err(XmlError::DtdForbidden),
                 Event::Decl(_) | Event::PI(_) | Event::Comment(_) => continue,
-                Event::Start(s) => {
-                    let element = element(position, resolve, &s, false)?;
-                    self.enter(&element)?;
-                    Node::Start(element)
-                }
-                Event::Empty(s) => {
-                    let element = element(position, resolve, &s, true)?;
-                    if self.depth + 1 > self.limits.max_depth {
-                        return Err(XmlError::TooDeep {
-                            limit: self.limits.max_depth,
-                            element: element.name.local,
-                        });
-                    }
-                    Node::Start(element)
-                }
+                Event::Start(s) => Node::Start(self.start(position, &s, false)?),
+                Event::Empty(s) => Node::Start(self.start(position, &s, true)?),
                 Event::End(_) => {
-                    self.depth = self.depth.saturating_sub(1);
-                    let name = self.stack.pop().unwrap_or(QName {
-                        ns: String::new(),
-                        local: String::new(),
-                    });
-                    Node::End(name)
+                    // quick-xml has checked that this end tag matches the innermost start tag.
+                    let open = self.open.pop().ok_or_else(|| XmlError::Malformed {
+                        position,
+                        message: "end tag without a start tag".to_owned(),
+                    })?;
+                    self.bindings.truncate(open.bindings);
+                    Node::End(open.name)
                 }
                 Event::Eof => {
-                    if let Some(open) = self.stack.last() {
-                        return Err(XmlError::UnexpectedEof(open.local.clone()));
+                    if let Some(open) = self.open.last() {
+                        return Err(XmlError::UnexpectedEof(open.name.local.to_string()));
                     }
-                    if let Some(text) = self.buffered_text.take() {
-                        return Ok(Some(Node::Text(text)));
-                    }
-                    return Ok(None);
+                    return Ok(self.pending_text.take().map(Node::Text));
                 }
             };
-            if let Some(text) = self.buffered_text.take() {
+            if let Some(text) = self.pending_text.take() {
                 self.peeked = Some(node);
                 return Ok(Some(Node::Text(text)));
             }
@@ -238,18 +403,8 @@ impl<'a> XmlReader<'a> {
         }
     }
 
-    /// The next element start or end, skipping text (whitespace between elements).
-    pub fn next_tag(&mut self) -> Result<Option<Node>, XmlError> {
-        loop {
-            match self.next_node()? {
-                Some(Node::Text(_)) => continue,
-                other => return Ok(other),
-            }
-        }
-    }
-
     /// The root element of the document.
-    pub fn root(&mut self) -> Result<Element, XmlError> {
+    pub fn root(&mut self) -> Result<Element<'a>, XmlError> {
         match self.next_tag()? {
             Some(Node::Start(e)) => Ok(e),
             Some(Node::End(n)) => Err(XmlError::Malformed {
@@ -262,7 +417,7 @@ impl<'a> XmlReader<'a> {
 
     /// The next child start of the element being read, or `None` when that element ends.
     /// Text between children is skipped.
-    pub fn next_child(&mut self) -> Result<Option<Element>, XmlError> {
+    pub fn next_child(&mut self) -> Result<Option<Element<'a>>, XmlError> {
         match self.next_tag()? {
             Some(Node::Start(e)) => Ok(Some(e)),
             Some(Node::End(_)) => Ok(None),
@@ -273,110 +428,214 @@ impl<'a> XmlReader<'a> {
 
     /// The text content of `element` (which was just returned as a start), consuming its end.
     /// Child elements are refused.
-    pub fn text_of(&mut self, element: &Element) -> Result<String, XmlError> {
+    pub fn text_of(&mut self, element: &Element<'_>) -> Result<String, XmlError> {
+        self.text(element).map(Cow::into_owned)
+    }
+
+    /// Like [`XmlReader::text_of`], but the text is borrowed from the document when it holds no
+    /// reference (no copy at all).
+    pub fn text(&mut self, element: &Element<'_>) -> Result<Cow<'a, str>, XmlError> {
         if element.empty {
-            return Ok(String::new());
+            return Ok(Cow::Borrowed(""));
         }
-        let mut out = String::new();
+        let mut out: Option<Cow<'a, str>> = None;
         loop {
             match self.next_node()? {
-                Some(Node::Text(t)) => out.push_str(&t),
-                Some(Node::End(_)) => return Ok(out),
+                Some(Node::Text(t)) => match &mut out {
+                    None => out = Some(t),
+                    Some(out) => out.to_mut().push_str(&t),
+                },
+                Some(Node::End(_)) => return Ok(out.unwrap_or(Cow::Borrowed(""))),
                 Some(Node::Start(child)) => {
                     return Err(XmlError::UnexpectedElement {
                         expected: format!("text in <{}>", element.name.local),
-                        found: child.name.local,
+                        found: child.name.local.to_string(),
                     });
                 }
-                None => return Err(XmlError::UnexpectedEof(element.name.local.clone())),
+                None => return Err(XmlError::UnexpectedEof(element.name.local.to_string())),
             }
         }
     }
 
     /// Skips the rest of `element` (just returned as a start), including all its descendants.
-    pub fn skip(&mut self, element: &Element) -> Result<(), XmlError> {
+    pub fn skip(&mut self, element: &Element<'_>) -> Result<(), XmlError> {
         if element.empty {
             return Ok(());
         }
         // Count the nodes handed out rather than the reader's depth: an end tag read while text
-        // was pending is handed out after that text.
+        // was pending may still be waiting to be handed out.
         let mut open = 1usize;
         while open > 0 {
-            match self.next_node()? {
+            match self.next_tag()? {
                 Some(Node::Start(e)) if !e.empty => open += 1,
                 Some(Node::End(_)) => open -= 1,
                 Some(_) => {}
-                None => return Err(XmlError::UnexpectedEof(element.name.local.clone())),
+                None => return Err(XmlError::UnexpectedEof(element.name.local.to_string())),
             }
         }
         Ok(())
     }
 
-    fn enter(&mut self, element: &Element) -> Result<(), XmlError> {
-        self.depth += 1;
-        if self.depth > self.limits.max_depth {
+    fn push_text(&mut self, text: Cow<'a, str>) {
+        match &mut self.pending_text {
+            None => self.pending_text = Some(text),
+            Some(pending) => pending.to_mut().push_str(&text),
+        }
+    }
+
+    /// Turns a start tag into an [`Element`]: declares its namespace bindings, resolves its
+    /// name, unescapes its attributes and, unless it is self-closing, opens it.
+    fn start(
+        &mut self,
+        position: u64,
+        start: &BytesStart<'_>,
+        empty: bool,
+    ) -> Result<Element<'a>, XmlError> {
+        let malformed = |message: String| XmlError::Malformed { position, message };
+        // The slice reader hands out tags borrowed from `input`; find that slice again to keep
+        // its lifetime.
+        let content = within(self.input, start)
+            .ok_or_else(|| malformed("start tag not found in the document".to_owned()))?;
+        let qualified = content
+            .get(..start.name().0.len())
+            .ok_or_else(|| malformed("start tag name out of bounds".to_owned()))?;
+        let (prefix, local) = match qualified.split_once(':') {
+            Some((prefix, local)) => (Some(prefix), local),
+            None => (None, qualified),
+        };
+        if self.open.len() + 1 > self.limits.max_depth {
             return Err(XmlError::TooDeep {
                 limit: self.limits.max_depth,
-                element: element.name.local.clone(),
+                element: local.to_owned(),
             });
         }
-        self.stack.push(element.name.clone());
-        Ok(())
-    }
-}
-
-fn element(
-    position: u64,
-    resolve: ResolveResult<'_>,
-    start: &BytesStart<'_>,
-    empty: bool,
-) -> Result<Element, XmlError> {
-    let malformed = |message: String| XmlError::Malformed { position, message };
-    let ns = match resolve {
-        ResolveResult::Bound(ns) => ns.as_ref().to_owned(),
-        ResolveResult::Unbound => String::new(),
-        ResolveResult::Unknown(prefix) => {
-            return Err(malformed(format!("undeclared namespace prefix {prefix}")));
-        }
-    };
-    let local = start.local_name().as_ref().to_owned();
-    let mut attributes = Vec::new();
-    for attr in start.attributes() {
-        let attr = attr.map_err(|e| malformed(e.to_string()))?;
-        let key: &str = attr.key.as_ref();
-        if key == "xmlns" || key.starts_with("xmlns:") {
-            continue;
-        }
-        let key = match key.split_once(':') {
-            Some(("xml", _)) => key.to_owned(),
-            Some((_, local)) => local.to_owned(),
-            None => key.to_owned(),
+        let bindings = self.bindings.len();
+        let attributes = self.attributes(position, content, qualified.len())?;
+        let ns = self.resolve(prefix).ok_or_else(|| {
+            malformed(format!(
+                "undeclared namespace prefix {}",
+                prefix.unwrap_or_default()
+            ))
+        })?;
+        let name = Name {
+            ns: NameStr(ns),
+            local: NameStr(local),
         };
-        let value =
-            attr.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+        if empty {
+            self.bindings.truncate(bindings);
+        } else {
+            self.open.push(Open { name, bindings });
+        }
+        Ok(Element {
+            name,
+            attributes,
+            empty,
+        })
+    }
+
+    /// The attributes of the tag `content` (name included, attributes from `name_len`), with
+    /// its namespace declarations added to the bindings in scope instead.
+    fn attributes(
+        &mut self,
+        position: u64,
+        content: &'a str,
+        name_len: usize,
+    ) -> Result<Vec<(&'a str, Cow<'a, str>)>, XmlError> {
+        let malformed = |message: String| XmlError::Malformed { position, message };
+        let mut attributes = Vec::new();
+        self.seen_keys.clear();
+        let mut iter = Attributes::new(content, name_len);
+        // Duplicates are checked below without the iterator's per-tag allocation.
+        iter.with_checks(false);
+        for attr in iter {
+            let attr: Attribute<'a> = attr.map_err(|e| malformed(e.to_string()))?;
+            let key: &'a str = attr.key.0;
+            if self.seen_keys.contains(&key) {
+                return Err(malformed(format!("duplicated attribute {key}")));
+            }
+            self.seen_keys.push(key);
+            let declared = if key == "xmlns" {
+                Some("")
+            } else {
+                key.strip_prefix("xmlns:")
+            };
+            if let Some(prefix) = declared {
+                // Like quick-xml's resolver, the namespace is the attribute's literal value.
+                let Cow::Borrowed(uri) = attr.value else {
+                    return Err(malformed(format!(
+                        "namespace declaration {key} not in the document"
+                    )));
+                };
+                self.bind(prefix, uri).map_err(malformed)?;
+                continue;
+            }
+            let name = match key.split_once(':') {
+                Some(("xml", _)) | None => key,
+                Some((_, local)) => local,
+            };
+            let value = attr
+                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
                 .map_err(|e| match e {
                     quick_xml::Error::Escape(
                         quick_xml::escape::EscapeError::UnrecognizedEntity(_, name),
                     ) => XmlError::UnknownEntity(name),
                     other => malformed(other.to_string()),
-                })?
-                .into_owned();
-        attributes.push((key, value));
+                })?;
+            attributes.push((name, value));
+        }
+        Ok(attributes)
     }
-    Ok(Element {
-        name: QName { ns, local },
-        attributes,
-        empty,
-    })
+
+    /// Declares `prefix` (empty: the default namespace) as bound to `uri` for the element being
+    /// read, with the reserved-prefix rules of Namespaces in XML 1.0 §3.
+    fn bind(&mut self, prefix: &'a str, uri: &'a str) -> Result<(), String> {
+        match prefix {
+            "xml" if uri == XML_NS => return Ok(()),
+            "xml" => return Err(format!("the prefix xml cannot be bound to {uri}")),
+            "xmlns" => return Err("the prefix xmlns cannot be declared".to_owned()),
+            _ if !prefix.is_empty() && (uri == XML_NS || uri == XMLNS_NS) => {
+                return Err(format!("the prefix {prefix} cannot be bound to {uri}"));
+            }
+            _ => {}
+        }
+        if self.bindings.len() >= MAX_NAMESPACE_BINDINGS {
+            return Err(format!(
+                "more than {MAX_NAMESPACE_BINDINGS} namespace declarations in scope"
+            ));
+        }
+        self.bindings.push(Binding { prefix, uri });
+        Ok(())
+    }
+
+    /// The namespace of an element name with this prefix, `None` for an undeclared prefix.
+    fn resolve(&self, prefix: Option<&str>) -> Option<&'a str> {
+        let mut in_scope = self.bindings.iter().rev();
+        match prefix {
+            None => Some(in_scope.find(|b| b.prefix.is_empty()).map_or("", |b| b.uri)),
+            Some("xml") => Some(XML_NS),
+            Some("xmlns") => Some(XMLNS_NS),
+            Some(prefix) => in_scope
+                .find(|b| b.prefix == prefix)
+                .map(|b| b.uri)
+                .filter(|uri| !uri.is_empty()),
+        }
+    }
 }
 
-fn resolve_entity(name: &str) -> Result<char, XmlError> {
-    match name {
-        "amp" => Ok('&'),
-        "lt" => Ok('<'),
-        "gt" => Ok('>'),
-        "quot" => Ok('"'),
-        "apos" => Ok('\''),
+/// The slice of `input` that `part` is, when `part` was cut out of `input`.
+fn within<'a>(input: &'a str, part: &str) -> Option<&'a str> {
+    let offset = part.as_ptr().addr().checked_sub(input.as_ptr().addr())?;
+    let found = input.get(offset..offset.checked_add(part.len())?)?;
+    std::ptr::eq(found.as_ptr(), part.as_ptr()).then_some(found)
+}
+
+fn resolve_entity(name: &str) -> Result<Cow<'static, str>, XmlError> {
+    Ok(Cow::Borrowed(match name {
+        "amp" => "&",
+        "lt" => "<",
+        "gt" => ">",
+        "quot" => "\"",
+        "apos" => "'",
         _ => {
             let code = if let Some(hex) = name.strip_prefix("#x") {
                 u32::from_str_radix(hex, 16).ok()
@@ -385,10 +644,12 @@ fn resolve_entity(name: &str) -> Result<char, XmlError> {
             } else {
                 return Err(XmlError::UnknownEntity(name.to_owned()));
             };
-            code.and_then(char::from_u32)
-                .ok_or_else(|| XmlError::UnknownEntity(name.to_owned()))
+            let c = code
+                .and_then(char::from_u32)
+                .ok_or_else(|| XmlError::UnknownEntity(name.to_owned()))?;
+            return Ok(Cow::Owned(c.to_string()));
         }
-    }
+    }))
 }
 
 /// Escapes text for element content or a double-quoted attribute value.
@@ -400,7 +661,7 @@ pub fn escape(text: &str) -> std::borrow::Cow<'_, str> {
 mod tests {
     use super::*;
 
-    fn read_all(input: &str, limits: Limits) -> Result<Vec<Node>, XmlError> {
+    fn read_all(input: &str, limits: Limits) -> Result<Vec<Node<'_>>, XmlError> {
         let mut reader = XmlReader::new(input.as_bytes(), limits)?;
         let mut nodes = Vec::new();
         while let Some(n) = reader.next_node()? {
@@ -514,5 +775,134 @@ mod tests {
         let child = r.next_child().unwrap().unwrap();
         assert!(child.is("", "b") && child.empty);
         assert!(r.next_child().unwrap().is_none());
+    }
+    #[test]
+    fn mismatched_end_tag_is_malformed() {
+        assert!(matches!(
+            read_all("<a><b></a></b>", Limits::default()),
+            Err(XmlError::Malformed { message, .. }) if message.contains('b')
+        ));
+        assert!(matches!(
+            read_all("<a></a></b>", Limits::default()),
+            Err(XmlError::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn end_node_names_the_element_it_closes() {
+        let nodes = read_all(r#"<p:a xmlns:p="urn:p"><b/></p:a>"#, Limits::default()).unwrap();
+        assert!(
+            matches!(nodes.last(), Some(Node::End(name)) if name.ns == "urn:p" && name.local == "a")
+        );
+    }
+
+    #[test]
+    fn undeclared_element_prefix_is_malformed() {
+        assert!(matches!(
+            read_all("<p:a/>", Limits::default()),
+            Err(XmlError::Malformed { message, .. }) if message.contains("undeclared namespace prefix p")
+        ));
+        assert!(matches!(
+            read_all(
+                r#"<a xmlns:p="urn:p"><p:b xmlns:p=""/></a>"#,
+                Limits::default()
+            ),
+            Err(XmlError::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn namespace_declarations_end_with_their_element() {
+        let mut r = XmlReader::new(
+            br#"<a xmlns="urn:outer"><b xmlns="urn:inner" xmlns:q="urn:q" q:x="1"/><c/></a>"#,
+            Limits::default(),
+        )
+        .unwrap();
+        assert!(r.root().unwrap().is("urn:outer", "a"));
+        let b = r.next_child().unwrap().unwrap();
+        assert!(b.is("urn:inner", "b"));
+        assert_eq!(b.attr("x"), Some("1"));
+        assert_eq!(b.attributes.len(), 1);
+        assert!(r.next_child().unwrap().unwrap().is("urn:outer", "c"));
+    }
+
+    #[test]
+    fn reserved_prefixes_cannot_be_rebound() {
+        for doc in [
+            r#"<a xmlns:xml="urn:not-xml"/>"#,
+            r#"<a xmlns:xmlns="urn:x"/>"#,
+            r#"<a xmlns:p="http://www.w3.org/XML/1998/namespace"/>"#,
+        ] {
+            assert!(
+                matches!(
+                    read_all(doc, Limits::default()),
+                    Err(XmlError::Malformed { .. })
+                ),
+                "{doc}"
+            );
+        }
+        let nodes = read_all(
+            r#"<xml:a xmlns:xml="http://www.w3.org/XML/1998/namespace"/>"#,
+            Limits::default(),
+        )
+        .unwrap();
+        assert!(matches!(&nodes[0], Node::Start(e) if e.is(XML_NS, "a")));
+    }
+
+    #[test]
+    fn namespace_declarations_beyond_the_bound_are_malformed() {
+        let declarations: String = (0..=MAX_NAMESPACE_BINDINGS)
+            .map(|i| format!(r#" xmlns:p{i}="urn:{i}""#))
+            .collect();
+        assert!(matches!(
+            read_all(&format!("<a{declarations}/>"), Limits::default()),
+            Err(XmlError::Malformed { message, .. }) if message.contains("namespace declarations")
+        ));
+    }
+
+    #[test]
+    fn duplicated_attribute_is_malformed() {
+        assert!(matches!(
+            read_all(r#"<a x="1" x="2"/>"#, Limits::default()),
+            Err(XmlError::Malformed { message, .. }) if message.contains("duplicated attribute x")
+        ));
+    }
+
+    #[test]
+    fn document_that_is_not_utf8_is_malformed() {
+        assert!(matches!(
+            XmlReader::new(b"<a>\xff</a>", Limits::default()),
+            Err(XmlError::Malformed { position: 3, .. })
+        ));
+    }
+
+    #[test]
+    fn text_and_values_without_references_are_borrowed_from_the_input() {
+        let mut r =
+            XmlReader::new(br#"<a v="plain" w="a&amp;b">text</a>"#, Limits::default()).unwrap();
+        let a = r.root().unwrap();
+        assert!(matches!(a.attributes[0].1, Cow::Borrowed("plain")));
+        assert!(matches!(&a.attributes[1].1, Cow::Owned(v) if v == "a&b"));
+        assert!(matches!(r.text(&a).unwrap(), Cow::Borrowed("text")));
+    }
+
+    #[test]
+    fn text_with_references_is_merged_into_one_node() {
+        let mut r = XmlReader::new(b"<a>x&amp;y<![CDATA[<z>]]></a>", Limits::default()).unwrap();
+        let a = r.root().unwrap();
+        assert_eq!(r.text_of(&a).unwrap(), "x&y<z>");
+        assert!(r.next_node().unwrap().is_none());
+    }
+
+    #[test]
+    fn next_tag_still_refuses_unknown_entities_in_skipped_text() {
+        let mut r = XmlReader::new(b"<a>&xxe;<b/></a>", Limits::default()).unwrap();
+        r.root().unwrap();
+        assert!(matches!(r.next_child(), Err(XmlError::UnknownEntity(name)) if name == "xxe"));
+    }
+    #[test]
+    fn utf8_byte_order_mark_is_accepted() {
+        let mut r = XmlReader::new(b"\xEF\xBB\xBF<a/>", Limits::default()).unwrap();
+        assert!(r.root().unwrap().is("", "a"));
     }
 }

@@ -86,7 +86,7 @@ fn affinity_id<'i>(
 /// fails; AR for a body that is not an ITI-44 interaction.
 pub async fn handle_v3<S: PatientStore>(
     reader: &mut XmlReader<'_>,
-    start: &Element,
+    start: &Element<'_>,
     store: &S,
     affinity_domain: &str,
 ) -> String {

@@ -34,7 +34,8 @@ pub enum StorageError {
         #[source]
         source: BoxError,
     },
-    /// XDSDuplicateUniqueIdInRegistry: another logical object already holds this uniqueId.
+    /// XDSDuplicateUniqueIdInRegistry: another logical object already holds this uniqueId (and
+    /// is not a DocumentEntry of identical hash and size resubmitted).
     #[error("uniqueId {unique_id} is already registered")]
     DuplicateUniqueId {
         /// The offending uniqueId.
@@ -45,6 +46,14 @@ pub enum StorageError {
     DuplicateUniqueIdInSubmission {
         /// The repeated uniqueId.
         unique_id: String,
+        /// The repeated version.
+        version: i32,
+    },
+    /// ITI-57 XDSMetadataVersionError: this version of the logical object is already registered.
+    #[error("version {version} of logical object {logical_id} is already registered")]
+    DuplicateVersion {
+        /// The logicalID (lid).
+        logical_id: String,
         /// The repeated version.
         version: i32,
     },

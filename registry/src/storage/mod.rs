@@ -2,20 +2,24 @@
 //! on SQLite (embedded default) or PostgreSQL, with the same diesel query code for both.
 //!
 //! Design notes:
-//! - uniqueId: unique per (uniqueId, version) by index, and one logical object (logicalID) per
-//!   uniqueId, checked inside the registering transaction. ITI-57 keeps uniqueId immutable across
-//!   versions, so versions share it; any other reuse is XDSDuplicateUniqueIdInRegistry.
+//! - uniqueId: shared by the versions of one logical object (ITI-57 keeps it immutable; each
+//!   version once, by a unique index on (logicalID, version)) and by DocumentEntries of
+//!   identical hash and size resubmitted under it (ITI-42, NIST test 12004), each an entry of its
+//!   own. Any other reuse is XDSDuplicateUniqueIdInRegistry, checked inside the registering
+//!   transaction.
 //! - Times are HL7 DTM text compared as text (From `>=`, To `<`): callers store and query with
 //!   the same precision.
-//! - authorPerson matching is SQL `LIKE`: case-sensitive on PostgreSQL, ASCII case-insensitive
-//!   on SQLite.
+//! - authorPerson matching is SQL `LIKE` (`%`, `_`, escape `\`), case-sensitive on both
+//!   backends: SQLite connections set `PRAGMA case_sensitive_like`.
 //! - SQLite transactions write before they read, so a transaction takes the write lock (waiting
 //!   up to the busy timeout) instead of failing on a stale read snapshot.
 
 mod error;
 mod filter;
+pub mod lifecycle_support;
 mod model;
 mod ops;
+mod register_support;
 pub mod schema;
 
 use std::time::Duration;
@@ -38,6 +42,7 @@ pub use model::{
     NewReferenceId, ObjectKind, PatientContents, PatientRecord, PatientStatus, StoredAssociation,
     StoredObject, Submission,
 };
+pub use register_support::{FolderUpdate, RegisteredChanges, StatusChange};
 
 /// Async SQLite connection: diesel's sync `SqliteConnection` run on tokio's blocking pool.
 pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
@@ -205,7 +210,7 @@ impl Database {
 async fn open_sqlite(path: String) -> Result<SqliteConn, ConnectionError> {
     let mut conn = SqliteConn::establish(&path).await?;
     let pragmas = format!(
-        "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+        "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA case_sensitive_like = ON;",
         SQLITE_BUSY_TIMEOUT.as_millis()
     );
     conn.batch_execute(&pragmas)

@@ -4,19 +4,18 @@ use std::collections::BTreeSet;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use diesel::prelude::*;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
 use super::error::StorageError;
 use super::filter::ObjectFilter;
 use super::model::{
-    AvailabilityStatus, NewObject, ObjectKind, PatientContents, PatientRecord, PatientStatus,
+    AvailabilityStatus, ObjectKind, PatientContents, PatientRecord, PatientStatus,
     StoredAssociation, StoredObject, Submission,
 };
 use super::schema::{
     associations, object_authors, object_codes, object_reference_ids, patients, registry_objects,
 };
-use super::{Database, on_backend};
+use super::{Database, RegisteredChanges, on_backend};
 
 /// Narrows `$query` to `$range` on `$column`: From inclusive, To exclusive (ITI TF-2a 3.18.4.1.2.3.6).
 macro_rules! narrow_by_time {
@@ -38,36 +37,23 @@ fn now_epoch_seconds() -> i64 {
         .unwrap_or(0)
 }
 
-/// Maps a failed object INSERT to the typed uniqueness error it stands for.
-fn object_insert_error(error: DieselError, object: &NewObject) -> StorageError {
-    if let DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) = &error {
-        let names_unique_id = info
-            .constraint_name()
-            .is_some_and(|c| c.contains("unique_id"))
-            || info.message().contains("unique_id");
-        return if names_unique_id {
-            StorageError::DuplicateUniqueId {
-                unique_id: object.unique_id.clone(),
-            }
-        } else {
-            StorageError::DuplicateEntryUuid {
-                entry_uuid: object.entry_uuid.clone(),
-            }
-        };
-    }
-    StorageError::Query(error)
-}
+/// The escape character of authorPerson LIKE patterns on every backend (PostgreSQL's default;
+/// SQLite has none unless one is named).
+const LIKE_ESCAPE: char = '\\';
 
-/// Maps a failed association INSERT (a repeated entryUUID) to its typed error.
-fn association_insert_error(error: DieselError, entry_uuid: &str) -> StorageError {
-    match error {
-        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
-            StorageError::DuplicateEntryUuid {
-                entry_uuid: entry_uuid.to_owned(),
-            }
-        }
-        other => StorageError::Query(other),
+/// `pattern` as a LIKE pattern escaped by [`LIKE_ESCAPE`]: a trailing lone escape character
+/// (which PostgreSQL refuses) stands for itself.
+fn like_pattern(pattern: &str) -> String {
+    let trailing = pattern
+        .chars()
+        .rev()
+        .take_while(|c| *c == LIKE_ESCAPE)
+        .count();
+    let mut escaped = pattern.to_owned();
+    if trailing % 2 == 1 {
+        escaped.push(LIKE_ESCAPE);
     }
+    escaped
 }
 
 /// Rejects a submission in which two objects share (uniqueId, version).
@@ -84,76 +70,17 @@ fn check_unique_ids_in_submission(submission: &Submission) -> Result<(), Storage
     Ok(())
 }
 
-/// Sorted, de-duplicated copy of child rows (a code listed twice on one object is one code).
-fn dedup<T: Ord + Clone>(rows: &[T]) -> Vec<T> {
-    let set: BTreeSet<T> = rows.iter().cloned().collect();
-    set.into_iter().collect()
-}
-
 impl Database {
     /// ITI-42 Register Document Set-b: writes a whole submission in one transaction.
     ///
-    /// All-or-nothing: any failure leaves no row behind. A uniqueId held by another logical object
-    /// fails with [`StorageError::DuplicateUniqueId`]; versions of one logical object (same
-    /// logicalID, ITI-57) may share a uniqueId, each version once.
+    /// All-or-nothing: any failure leaves no row behind. Two objects of the submission with the
+    /// same uniqueId and version fail with [`StorageError::DuplicateUniqueIdInSubmission`]; the
+    /// uniqueness rules against registered objects are those of
+    /// [`Database::register_with_changes`].
     pub async fn insert_submission(&self, submission: &Submission) -> Result<(), StorageError> {
         check_unique_ids_in_submission(submission)?;
-        let codes = dedup(&submission.codes);
-        let authors = dedup(&submission.authors);
-        let reference_ids = dedup(&submission.reference_ids);
-        on_backend!(self, |conn| {
-            conn.transaction(async |conn| {
-                // Writes come first so a SQLite transaction takes the write lock before it reads.
-                for object in &submission.objects {
-                    diesel::insert_into(registry_objects::table)
-                        .values(object)
-                        .execute(conn)
-                        .await
-                        .map_err(|e| object_insert_error(e, object))?;
-                }
-                for row in &codes {
-                    diesel::insert_into(object_codes::table)
-                        .values(row)
-                        .execute(conn)
-                        .await?;
-                }
-                for row in &authors {
-                    diesel::insert_into(object_authors::table)
-                        .values(row)
-                        .execute(conn)
-                        .await?;
-                }
-                for row in &reference_ids {
-                    diesel::insert_into(object_reference_ids::table)
-                        .values(row)
-                        .execute(conn)
-                        .await?;
-                }
-                for association in &submission.associations {
-                    diesel::insert_into(associations::table)
-                        .values(association)
-                        .execute(conn)
-                        .await
-                        .map_err(|e| association_insert_error(e, &association.entry_uuid))?;
-                }
-                // A uniqueId belongs to one logical object across all its versions.
-                for object in &submission.objects {
-                    let foreign: i64 = registry_objects::table
-                        .filter(registry_objects::unique_id.eq(&object.unique_id))
-                        .filter(registry_objects::logical_id.ne(&object.logical_id))
-                        .count()
-                        .get_result(conn)
-                        .await?;
-                    if foreign > 0 {
-                        return Err(StorageError::DuplicateUniqueId {
-                            unique_id: object.unique_id.clone(),
-                        });
-                    }
-                }
-                Ok(())
-            })
+        self.register_with_changes(submission, &RegisteredChanges::default())
             .await
-        })
     }
 
     /// ITI-57 status change of an object or association: `from` -> `to`, in a transaction.
@@ -429,7 +356,11 @@ impl Database {
                     .select(object_authors::object_uuid)
                     .into_boxed::<Db>();
                 for pattern in &filter.author_persons {
-                    authors = authors.or_filter(object_authors::author_person.like(pattern));
+                    authors = authors.or_filter(
+                        object_authors::author_person
+                            .like(like_pattern(pattern))
+                            .escape(LIKE_ESCAPE),
+                    );
                 }
                 query = query.filter(ro::entry_uuid.eq_any(authors));
             }

@@ -58,6 +58,13 @@ pub enum ExecuteError {
         /// The configured cap.
         limit: usize,
     },
+    /// A LeafClass answer would disclose the metadata of more than one patient
+    /// (ITI TF-2a 3.18.4.1.3; ObjectRef answers are not restricted).
+    #[error("the LeafClass result holds objects of {count} patients")]
+    ResultNotSinglePatient {
+        /// How many distinct patient ids the result holds.
+        count: usize,
+    },
     /// A stored fragment does not start with an element, so no status can be written on it.
     #[error("stored fragment of {entry_uuid} is not an XML element")]
     CorruptFragment {
@@ -71,6 +78,9 @@ impl ExecuteError {
     pub fn to_registry_error(&self) -> RegistryError {
         let code = match self {
             ExecuteError::TooManyResults { .. } => error_code::XDS_TOO_MANY_RESULTS,
+            ExecuteError::ResultNotSinglePatient { .. } => {
+                error_code::XDS_RESULT_NOT_SINGLE_PATIENT
+            }
             ExecuteError::Storage(_) | ExecuteError::CorruptFragment { .. } => {
                 error_code::XDS_REGISTRY_ERROR
             }
@@ -151,8 +161,9 @@ fn failure(error: RegistryError) -> AdhocQueryResponse {
     }
 }
 
-/// The Success response: LeafClass serves each stored fragment with its current status,
-/// ObjectRef only the ids.
+/// The Success response: LeafClass serves each stored fragment with its current status (refused
+/// with XDSResultNotSinglePatient when the objects belong to several patients), ObjectRef only
+/// the ids.
 fn respond(
     found: Found,
     return_type: QueryReturnType,
@@ -161,6 +172,16 @@ fn respond(
     let mut objects = Vec::with_capacity(found.len());
     match return_type {
         QueryReturnType::LeafClass => {
+            let patients: HashSet<&str> = found
+                .objects
+                .iter()
+                .map(|o| o.patient_id.as_str())
+                .collect();
+            if patients.len() > 1 {
+                return Err(ExecuteError::ResultNotSinglePatient {
+                    count: patients.len(),
+                });
+            }
             for object in &found.objects {
                 objects.push(leaf_class(
                     &object.fragment,

@@ -100,7 +100,7 @@ pub struct SoapRequest<'a> {
     /// Positioned right after the start tag of [`SoapRequest::body`].
     pub reader: XmlReader<'a>,
     /// Start element of the first child of `env:Body`.
-    pub body: Element,
+    pub body: Element<'a>,
 }
 
 /// Reads a SOAP 1.2 request envelope: ITI TF-2 Appendix V rules (wsa:Action required,
@@ -268,16 +268,18 @@ impl ReadHeaders {
 fn read_parts(
     input: &[u8],
     limits: Limits,
-) -> Result<(ReadHeaders, XmlReader<'_>, Element), SoapError> {
+) -> Result<(ReadHeaders, XmlReader<'_>, Element<'_>), SoapError> {
     let mut reader = XmlReader::new(input, limits)?;
     let root = reader.root()?;
     if root.name.local == "Envelope" && root.name.ns != SOAP12_NS {
         return Err(SoapError::VersionMismatch {
-            found: root.name.ns,
+            found: root.name.ns.to_string(),
         });
     }
     if !root.is(SOAP12_NS, "Envelope") {
-        return Err(SoapError::NotAnEnvelope { found: root.name });
+        return Err(SoapError::NotAnEnvelope {
+            found: root.name.to_qname(),
+        });
     }
     if root.empty {
         return Err(SoapError::MissingBody);
@@ -292,7 +294,9 @@ fn read_parts(
         child = reader.next_child()?.ok_or(SoapError::MissingBody)?;
     }
     if !child.is(SOAP12_NS, "Body") {
-        return Err(SoapError::UnexpectedElement { found: child.name });
+        return Err(SoapError::UnexpectedElement {
+            found: child.name.to_qname(),
+        });
     }
     if child.empty {
         return Err(SoapError::EmptyBody);
@@ -357,7 +361,7 @@ fn not_understood(block: &Element) -> Result<(), SoapError> {
     );
     if must_understand && targeted {
         return Err(SoapError::MustUnderstand {
-            header: block.name.clone(),
+            header: block.name.to_qname(),
         });
     }
     Ok(())
@@ -470,7 +474,7 @@ fn walk_element(
             Some(Node::Start(_)) => {}
             Some(Node::End(_)) => open -= 1,
             Some(Node::Text(text)) => on_text(&text),
-            None => return Err(XmlError::UnexpectedEof(element.name.local.clone()).into()),
+            None => return Err(XmlError::UnexpectedEof(element.name.local.to_string()).into()),
         }
     }
     Ok(())

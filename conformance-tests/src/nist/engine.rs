@@ -1,0 +1,998 @@
+//! Running testkit sections against a registry: steps in order, ids carried between steps and
+//! tests (`UseId`, `UseReport`, `Report`), expected status and errors, `ExpectedContents` and
+//! XPath `Assertions`. Tests another test relies on (the patient feeds 15817/15818, the stored
+//! query fixture 12346) are run first, once.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
+
+use schemas::constants::{classification_node, identification_scheme, status};
+use schemas::hl7v2::mllp::{MllpReader, write_frame};
+use schemas::soap::{self, action};
+
+use super::metadata::{self, Rewrite};
+use super::plan::{
+    Assert, ExpectedContent, ExpectedStatus, TestPlan, TestStep, Transaction, TransactionKind,
+};
+use super::tree::Element;
+use super::xpath;
+
+/// Where the actors under test listen.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// SOAP endpoint of the Document Registry (ITI-42, ITI-18, ITI-44).
+    pub registry_url: String,
+    /// MLLP address of the registry's ITI-8 feed; ITI-44 on `registry_url` when absent.
+    pub registry_mllp: Option<SocketAddr>,
+    /// Assigning authority of the patient ids the feed creates.
+    pub affinity_domain: String,
+}
+
+/// The outcome of one test section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SectionOutcome {
+    pub test: String,
+    pub section: String,
+    /// Run only because a selected test relies on it.
+    pub fixture: bool,
+    pub verdict: Verdict,
+}
+
+impl SectionOutcome {
+    /// `test/section`, the name used in the expected-pass and excluded lists.
+    pub fn name(&self) -> String {
+        format!("{}/{}", self.test, self.section)
+    }
+}
+
+/// Passed (with the checks the harness could not evaluate), or failed with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Pass { not_evaluated: Vec<String> },
+    Fail { reason: String },
+}
+
+/// What one step left in the log for later steps and tests.
+#[derive(Debug, Clone, Default)]
+struct StepLog {
+    id: String,
+    transaction: String,
+    input: String,
+    result: String,
+    assigned_uuids: BTreeMap<String, String>,
+    assigned_uids: BTreeMap<String, String>,
+    assigned_patient_ids: BTreeMap<String, String>,
+    reports: BTreeMap<String, String>,
+}
+
+/// A response body read back: status, errors, and the body element itself.
+struct Response {
+    status: String,
+    errors: Vec<(String, String)>,
+    body: Element,
+    xml: String,
+}
+
+/// Runs testkit tests against one target and keeps the logs that later tests read.
+pub struct Engine {
+    tests_dir: PathBuf,
+    target: Target,
+    client: reqwest::Client,
+    logs: HashMap<String, Vec<StepLog>>,
+    run: BTreeSet<String>,
+    current_patient: Option<String>,
+    outcomes: Vec<SectionOutcome>,
+}
+
+/// The sections of a test in `index.idx` order.
+pub fn sections_of(tests_dir: &Path, test: &str) -> Vec<String> {
+    std::fs::read_to_string(tests_dir.join(test).join("index.idx"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The collections (`reg`, `rep`, `SQ.b`, ...) a test belongs to.
+pub fn collections_of(tests_dir: &Path, test: &str) -> Vec<String> {
+    std::fs::read_to_string(tests_dir.join(test).join("collections.txt"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Resolves `testdir` against `<test>/<section>` to another `<test>/<section>`.
+pub fn resolve_testdir(test: &str, section: &str, testdir: &str) -> String {
+    let mut parts: Vec<String> = vec![test.to_owned(), section.to_owned()];
+    for component in Path::new(testdir).components() {
+        match component {
+            Component::ParentDir => {
+                parts.pop();
+            }
+            Component::Normal(name) => parts.push(name.to_string_lossy().into_owned()),
+            _ => {}
+        }
+    }
+    parts.join("/")
+}
+
+/// Today's date as `YYYYMMDD` (UTC), the `$DATE$` of the assertions.
+pub fn today() -> String {
+    dtm_at(0, 0)[..8].to_owned()
+}
+
+/// Now plus `seconds_ahead`, `years_back` years ago, as an HL7 DTM `YYYYMMDDhhmmss` (UTC).
+fn dtm_at(seconds_ahead: i64, years_back: i64) -> String {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let seconds = i64::try_from(seconds).unwrap_or(0) + seconds_ahead;
+    let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
+    let of_day = seconds.rem_euclid(86_400);
+    format!(
+        "{:04}{month:02}{day:02}{:02}{:02}{:02}",
+        year - years_back,
+        of_day / 3600,
+        of_day % 3600 / 60,
+        of_day % 60
+    )
+}
+
+/// The toolkit's time symbols in query files: `$now$` and `$lastyear$`. `$now$` is the next
+/// second: times have second precision and a stored query's `...TimeTo` bound is exclusive, so
+/// an object registered within the current second would otherwise fall outside "up to now".
+fn time_symbols() -> [(String, String); 2] {
+    [
+        ("$now$".to_owned(), dtm_at(1, 0)),
+        ("$lastyear$".to_owned(), dtm_at(0, 1)),
+    ]
+}
+
+/// Proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+impl Engine {
+    /// An engine over the testkit's `tests/` folder.
+    pub fn new(tests_dir: PathBuf, target: Target) -> Engine {
+        Engine {
+            tests_dir,
+            target,
+            client: reqwest::Client::new(),
+            logs: HashMap::new(),
+            run: BTreeSet::new(),
+            current_patient: None,
+            outcomes: Vec::new(),
+        }
+    }
+
+    /// Every section outcome so far, fixtures included, in the order run.
+    pub fn outcomes(&self) -> &[SectionOutcome] {
+        &self.outcomes
+    }
+
+    /// Runs a test (after the tests it relies on), unless it already ran.
+    pub async fn run_test(&mut self, test: &str) {
+        self.run_test_as(test, false).await;
+    }
+
+    async fn run_test_as(&mut self, test: &str, fixture: bool) {
+        if !self.run.insert(test.to_owned()) {
+            return;
+        }
+        let sections = sections_of(&self.tests_dir, test);
+        let mut plans = Vec::new();
+        for section in &sections {
+            let path = self.tests_dir.join(test).join(section).join("testplan.xml");
+            let plan = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))
+                .and_then(|text| TestPlan::parse(&text).map_err(|e| e.to_string()));
+            plans.push((section.clone(), plan));
+        }
+        for dependency in dependencies(test, &plans) {
+            if self.tests_dir.join(&dependency).is_dir() {
+                Box::pin(self.run_test_as(&dependency, true)).await;
+            }
+        }
+        // Each test runs under its own patient unless it reads one (`UseReport $patientid$`),
+        // as the toolkit's operator gives each fixture "a new Patient ID".
+        self.current_patient = None;
+        for (section, plan) in plans {
+            let verdict = match plan {
+                Ok(plan) => self.run_section(test, &section, &plan).await,
+                Err(reason) => Verdict::Fail { reason },
+            };
+            self.outcomes.push(SectionOutcome {
+                test: test.to_owned(),
+                section,
+                fixture,
+                verdict,
+            });
+        }
+    }
+
+    async fn run_section(&mut self, test: &str, section: &str, plan: &TestPlan) -> Verdict {
+        let key = format!("{test}/{section}");
+        self.logs.insert(key.clone(), Vec::new());
+        let mut not_evaluated = Vec::new();
+        for step in &plan.steps {
+            if let Some(ms) = step.wait_before_ms {
+                tokio::time::sleep(Duration::from_millis(ms.min(5_000))).await;
+            }
+            match self.run_step(test, section, step, &mut not_evaluated).await {
+                Ok(log) => {
+                    if let Some(logs) = self.logs.get_mut(&key) {
+                        logs.push(log);
+                    }
+                }
+                Err(reason) => {
+                    return Verdict::Fail {
+                        reason: format!("step {}: {reason}", step.id),
+                    };
+                }
+            }
+        }
+        Verdict::Pass { not_evaluated }
+    }
+
+    async fn run_step(
+        &mut self,
+        test: &str,
+        section: &str,
+        step: &TestStep,
+        not_evaluated: &mut Vec<String>,
+    ) -> Result<StepLog, String> {
+        let mut log = StepLog {
+            id: step.id.clone(),
+            ..StepLog::default()
+        };
+        if step.new_patient_id {
+            let patient = self.new_patient_id();
+            self.feed_patient(&patient).await?;
+            self.current_patient = Some(patient);
+        }
+        let Some(transaction) = &step.transaction else {
+            return Ok(log);
+        };
+        if let Some(ms) = transaction.wait_before_ms {
+            tokio::time::sleep(Duration::from_millis(ms.min(5_000))).await;
+        }
+        let section_dir = self.tests_dir.join(test).join(section);
+        let mut symbols = self.symbols(test, section, transaction)?;
+        symbols.extend(time_symbols());
+        match &transaction.kind {
+            TransactionKind::PatientIdentityFeed => {
+                log.transaction = "PatientIdentityFeedTransaction".to_owned();
+                let patient = self.new_patient_id();
+                self.feed_patient(&patient).await?;
+                log.reports
+                    .insert("$patientid$".to_owned(), patient.clone());
+                self.current_patient = Some(patient);
+                return Ok(log);
+            }
+            TransactionKind::Register => {
+                log.transaction = "RegisterTransaction".to_owned();
+                let patient = if step.alt_patient_id {
+                    self.new_patient_id()
+                } else {
+                    let reported = symbols
+                        .iter()
+                        .find(|(symbol, _)| symbol == "$patientid$")
+                        .map(|(_, value)| value.clone())
+                        .or_else(|| self.current_patient.clone());
+                    let patient = match reported {
+                        Some(patient) => patient,
+                        None => {
+                            let patient = self.new_patient_id();
+                            self.feed_patient(&patient).await?;
+                            patient
+                        }
+                    };
+                    self.current_patient = Some(patient.clone());
+                    patient
+                };
+                symbols.retain(|(symbol, _)| symbol != "$patientid$");
+                symbols.push(("$patientid$".to_owned(), patient.clone()));
+                let text = read_metadata(&section_dir, transaction)?;
+                let prepared = metadata::prepare_submission(
+                    &metadata::substitute(&text, &symbols),
+                    Rewrite {
+                        assign_uuids: transaction.assign_uuids,
+                        assign_uids: !transaction.no_assign_uids,
+                        keep_unique_ids_of: &transaction.keep_unique_ids_of,
+                        patient_id: (!transaction.no_patient_id).then_some(patient.as_str()),
+                    },
+                )
+                .map_err(|e| format!("harness: metadata: {e}"))?;
+                let response = self
+                    .soap(action::REGISTER_DOCUMENT_SET_B, &prepared.xml)
+                    .await?;
+                log.input = prepared.xml;
+                log.assigned_uuids = prepared.assigned_uuids;
+                log.assigned_uids = prepared.assigned_uids;
+                log.assigned_patient_ids = prepared.assigned_patient_ids;
+                check_status(step, &response)?;
+                log.result = response.xml;
+            }
+            TransactionKind::StoredQuery => {
+                log.transaction = "StoredQueryTransaction".to_owned();
+                if let Some(patient) = &self.current_patient
+                    && !symbols.iter().any(|(s, _)| s == "$patientid$")
+                {
+                    symbols.push(("$patientid$".to_owned(), patient.clone()));
+                }
+                let text = read_metadata(&section_dir, transaction)?;
+                let query = metadata::substitute(&text, &symbols);
+                let query = Element::parse(&query)
+                    .map_err(|e| format!("harness: query file: {e}"))?
+                    .to_xml();
+                let response = self.soap(action::REGISTRY_STORED_QUERY, &query).await?;
+                log.input = query;
+                check_status(step, &response)?;
+                check_contents(
+                    &transaction.expected_contents,
+                    &response.body,
+                    not_evaluated,
+                )?;
+                log.result = response.xml;
+            }
+            TransactionKind::Null => {
+                log.transaction = "NullTransaction".to_owned();
+            }
+            TransactionKind::Other(name) => {
+                return Err(format!(
+                    "not served yet: {name} needs an actor the harness does not run ({})",
+                    actor_of(name)
+                ));
+            }
+        }
+        for report in &transaction.reports {
+            let source = if report.section == "InputMetadata" {
+                &log.input
+            } else {
+                &log.result
+            };
+            let value = xpath::string(source, &report.xpath)
+                .map_err(|e| format!("harness: Report {}: {e}", report.name))?;
+            log.reports.insert(report.name.clone(), value);
+        }
+        self.check_assertions(test, section, &log, &transaction.assertions, &symbols)?;
+        Ok(log)
+    }
+
+    /// The `UseId` and `UseReport` substitutions of a transaction.
+    fn symbols(
+        &self,
+        test: &str,
+        section: &str,
+        transaction: &Transaction,
+    ) -> Result<Vec<(String, String)>, String> {
+        let mut symbols = Vec::new();
+        for use_id in &transaction.use_ids {
+            let source = match &use_id.testdir {
+                Some(dir) => resolve_testdir(test, section, dir),
+                None => format!("{test}/{section}"),
+            };
+            let step = self.step_log(&source, &use_id.step)?;
+            let table = match use_id.section.as_str() {
+                "AssignedUuids" => &step.assigned_uuids,
+                "AssignedUids" => &step.assigned_uids,
+                "AssignedPatientId" => &step.assigned_patient_ids,
+                other => return Err(format!("harness: UseId section {other:?} not known")),
+            };
+            let value = table.get(&use_id.id).ok_or_else(|| {
+                format!(
+                    "UseId: {source} step {} has no {} for {}",
+                    use_id.step, use_id.section, use_id.id
+                )
+            })?;
+            symbols.push((use_id.symbol.clone(), value.clone()));
+        }
+        for use_report in &transaction.use_reports {
+            let source_test = use_report.test.as_deref().unwrap_or(test);
+            let source_section = match use_report.section.as_deref() {
+                None | Some("THIS") => section,
+                Some(other) => other,
+            };
+            let source = format!("{source_test}/{source_section}");
+            let step = self.step_log(&source, &use_report.step)?;
+            let value = step.reports.get(&use_report.report_name).ok_or_else(|| {
+                format!(
+                    "UseReport: {source} step {} reported no {}",
+                    use_report.step, use_report.report_name
+                )
+            })?;
+            symbols.push((use_report.use_as.clone(), value.clone()));
+        }
+        Ok(symbols)
+    }
+
+    fn step_log(&self, section: &str, step: &str) -> Result<&StepLog, String> {
+        self.logs
+            .get(section)
+            .ok_or_else(|| format!("{section} has not run (or failed before logging)"))?
+            .iter()
+            .find(|log| log.id == step)
+            .ok_or_else(|| format!("{section} has no completed step {step}"))
+    }
+
+    fn check_assertions(
+        &self,
+        test: &str,
+        section: &str,
+        current: &StepLog,
+        assertions: &[Assert],
+        symbols: &[(String, String)],
+    ) -> Result<(), String> {
+        if assertions.is_empty() {
+            return Ok(());
+        }
+        let mut log = String::from("<TestResults>");
+        let earlier = self
+            .logs
+            .get(&format!("{test}/{section}"))
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        for step in earlier.iter().chain(std::iter::once(current)) {
+            let transaction = if step.transaction.is_empty() {
+                "NullTransaction"
+            } else {
+                &step.transaction
+            };
+            let _ = write!(
+                log,
+                "<TestStep id=\"{}\"><{transaction}><InputMetadata>{}</InputMetadata><Result>{}</Result></{transaction}></TestStep>",
+                super::tree::escape(&step.id),
+                step.input,
+                step.result
+            );
+        }
+        log.push_str("</TestResults>");
+        let mut values: Vec<(String, String)> = symbols.to_vec();
+        values.push(("$DATE$".to_owned(), today()));
+        values.sort_by_key(|(symbol, _)| std::cmp::Reverse(symbol.len()));
+        for assert in assertions {
+            let expression = values.iter().fold(assert.xpath.clone(), |acc, (s, v)| {
+                acc.replace(s.as_str(), v)
+            });
+            match xpath::boolean(&log, &expression) {
+                Ok(true) => {}
+                Ok(false) => return Err(format!("assertion {} is false: {expression}", assert.id)),
+                Err(e) => return Err(format!("harness: assertion {}: {e}", assert.id)),
+            }
+        }
+        Ok(())
+    }
+
+    fn new_patient_id(&self) -> String {
+        let serial = uuid::Uuid::new_v4().simple().to_string();
+        format!(
+            "NIST{}^^^&{}&ISO",
+            &serial[..12],
+            self.target.affinity_domain
+        )
+    }
+
+    /// ITI-8 ADT^A01 over MLLP, or ITI-44 when no MLLP address is known.
+    async fn feed_patient(&self, patient: &str) -> Result<(), String> {
+        let id = patient.split("^^^").next().unwrap_or(patient);
+        match self.target.registry_mllp {
+            Some(address) => {
+                let message = format!(
+                    "MSH|^~\\&|NIST_HARNESS|NIST|XDSb_REG|IHE|20240101000000||ADT^A01^ADT_A01|{id}|P|2.3.1\r\
+                     EVN||20240101000000\r\
+                     PID|||{id}^^^&{domain}&ISO^PI||Harness^Test||19700101|M\r\
+                     PV1||O\r",
+                    domain = self.target.affinity_domain
+                );
+                let mut stream = tokio::net::TcpStream::connect(address)
+                    .await
+                    .map_err(|e| format!("ITI-8: cannot connect to {address}: {e}"))?;
+                write_frame(&mut stream, message.as_bytes())
+                    .await
+                    .map_err(|e| format!("ITI-8: {e}"))?;
+                let mut reader = MllpReader::new(stream);
+                let ack = tokio::time::timeout(Duration::from_secs(10), reader.next_frame())
+                    .await
+                    .map_err(|_| "ITI-8: no ACK within 10 s".to_owned())?
+                    .map_err(|e| format!("ITI-8: {e}"))?
+                    .ok_or("ITI-8: connection closed without ACK")?;
+                let ack = String::from_utf8_lossy(&ack);
+                if ack.contains("MSA|AA") || ack.contains("MSA|CA") {
+                    Ok(())
+                } else {
+                    Err(format!("ITI-8: feed not accepted: {ack}"))
+                }
+            }
+            None => {
+                let body = iti_44_record_added(id, &self.target.affinity_domain);
+                let (envelope, _) = soap::write_request_envelope(
+                    action::PATIENT_REGISTRY_RECORD_ADDED,
+                    &self.target.registry_url,
+                    &body,
+                );
+                let answer = self
+                    .post(action::PATIENT_REGISTRY_RECORD_ADDED, envelope)
+                    .await?;
+                if answer.contains("code=\"AA\"") || answer.contains("code=\"CA\"") {
+                    Ok(())
+                } else {
+                    Err(format!("ITI-44: feed not accepted: {answer}"))
+                }
+            }
+        }
+    }
+
+    async fn post(&self, soap_action: &str, envelope: String) -> Result<String, String> {
+        let response = self
+            .client
+            .post(&self.target.registry_url)
+            .header("content-type", soap::content_type(soap_action))
+            .body(envelope)
+            .send()
+            .await
+            .map_err(|e| format!("HTTP: {e}"))?;
+        response.text().await.map_err(|e| format!("HTTP body: {e}"))
+    }
+
+    async fn soap(&self, soap_action: &str, body: &str) -> Result<Response, String> {
+        let (envelope, _) =
+            soap::write_request_envelope(soap_action, &self.target.registry_url, body);
+        let text = self.post(soap_action, envelope).await?;
+        read_response(&text)
+    }
+}
+
+/// Tests that the sections of `test` read ids or reports from.
+fn dependencies(test: &str, plans: &[(String, Result<TestPlan, String>)]) -> Vec<String> {
+    let mut found = BTreeSet::new();
+    for (section, plan) in plans {
+        let Ok(plan) = plan else { continue };
+        for transaction in plan.steps.iter().filter_map(|s| s.transaction.as_ref()) {
+            for use_report in &transaction.use_reports {
+                if let Some(other) = &use_report.test {
+                    found.insert(other.clone());
+                }
+            }
+            for use_id in &transaction.use_ids {
+                if let Some(dir) = &use_id.testdir {
+                    let target = resolve_testdir(test, section, dir);
+                    if let Some(other) = target.split('/').next() {
+                        found.insert(other.to_owned());
+                    }
+                }
+            }
+        }
+    }
+    found.remove(test);
+    found.into_iter().collect()
+}
+
+fn actor_of(transaction: &str) -> &'static str {
+    match transaction {
+        "ProvideAndRegisterTransaction" | "RetrieveTransaction" | "RemoveDocumentsTransaction" => {
+            "Document Repository"
+        }
+        "UpdateTransaction"
+        | "MuTransaction"
+        | "RemoveMetadataTransaction"
+        | "DeleteDocumentSetTransaction" => "Registry ITI-57/ITI-62, not yet served",
+        "ImagingDocSetRetrieveTransaction" | "XcaiTransaction" => "Imaging Document Source",
+        _ => "unknown actor",
+    }
+}
+
+fn read_metadata(section_dir: &Path, transaction: &Transaction) -> Result<String, String> {
+    let file = transaction
+        .metadata_file
+        .as_deref()
+        .ok_or("harness: transaction names no MetadataFile")?;
+    let path = section_dir.join(file);
+    std::fs::read_to_string(&path)
+        .map_err(|e| format!("harness: cannot read {}: {e}", path.display()))
+}
+
+/// Reads the SOAP response: the first element of `env:Body`, its status and RegistryErrors.
+fn read_response(text: &str) -> Result<Response, String> {
+    let document = roxmltree::Document::parse(text)
+        .map_err(|e| format!("response is not XML ({e}): {}", truncate(text)))?;
+    let body = document
+        .descendants()
+        .find(|n| n.has_tag_name((soap::SOAP12_NS, "Body")))
+        .and_then(|b| b.children().find(roxmltree::Node::is_element))
+        .ok_or_else(|| format!("response has no SOAP 1.2 Body element: {}", truncate(text)))?;
+    if body.tag_name().name() == "Fault" {
+        let reason: String = body
+            .descendants()
+            .filter(|n| n.has_tag_name("Text"))
+            .filter_map(|n| n.text())
+            .collect();
+        return Err(format!("SOAP Fault: {reason}"));
+    }
+    let status = body.attribute("status").unwrap_or_default().to_owned();
+    let errors = body
+        .descendants()
+        .filter(|n| n.tag_name().name() == "RegistryError")
+        .map(|n| {
+            (
+                n.attribute("errorCode").unwrap_or_default().to_owned(),
+                n.attribute("codeContext").unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let body = Element::from_node(body);
+    let xml = body.to_xml();
+    Ok(Response {
+        status,
+        errors,
+        body,
+        xml,
+    })
+}
+
+fn truncate(text: &str) -> String {
+    text.chars().take(300).collect()
+}
+
+fn describe_errors(errors: &[(String, String)]) -> String {
+    if errors.is_empty() {
+        return "no RegistryError".to_owned();
+    }
+    errors
+        .iter()
+        .map(|(code, context)| format!("{code} ({})", truncate(context)))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// `ExpectedStatus`, `ExpectedErrorMessage` and `ExpectedErrorCode`.
+fn check_status(step: &TestStep, response: &Response) -> Result<(), String> {
+    let got = response
+        .status
+        .rsplit(':')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let expected = match step.expected_status {
+        ExpectedStatus::Success => "Success",
+        ExpectedStatus::Failure => "Failure",
+        ExpectedStatus::PartialSuccess => "PartialSuccess",
+    };
+    if got != expected {
+        return Err(format!(
+            "expected status {expected}, got {got}: {}",
+            describe_errors(&response.errors)
+        ));
+    }
+    for message in &step.expected_error_messages {
+        if !response.errors.iter().any(|(code, context)| {
+            code.contains(message.as_str()) || context.contains(message.as_str())
+        }) {
+            return Err(format!(
+                "expected error {message}, got {}",
+                describe_errors(&response.errors)
+            ));
+        }
+    }
+    for expected_code in &step.expected_error_codes {
+        if !response
+            .errors
+            .iter()
+            .any(|(code, _)| code == expected_code)
+        {
+            return Err(format!(
+                "expected errorCode {expected_code}, got {}",
+                describe_errors(&response.errors)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The objects of an AdhocQueryResponse, sorted by kind.
+#[derive(Default)]
+struct Contents<'a> {
+    documents: Vec<&'a Element>,
+    object_refs: usize,
+    submission_sets: Vec<&'a Element>,
+    folders: Vec<&'a Element>,
+    associations: Vec<&'a Element>,
+}
+
+fn classify(response: &Element) -> Contents<'_> {
+    let mut contents = Contents::default();
+    let Some(list) = response.elements().find(|e| e.name == "RegistryObjectList") else {
+        return contents;
+    };
+    let mut nodes: Vec<(String, String)> = Vec::new();
+    list.walk(&mut |e| {
+        if e.name == "Classification"
+            && let (Some(object), Some(node)) = (
+                e.attribute("classifiedObject"),
+                e.attribute("classificationNode"),
+            )
+        {
+            nodes.push((object.to_owned(), node.to_owned()));
+        }
+    });
+    let has = |package: &Element, node: &str, uid_scheme: &str| {
+        let id = package.attribute("id").unwrap_or_default();
+        nodes.iter().any(|(o, n)| o == id && n == node)
+            || package
+                .elements()
+                .any(|c| c.attribute("identificationScheme") == Some(uid_scheme))
+    };
+    for object in list.elements() {
+        match object.name.as_str() {
+            "ExtrinsicObject" => contents.documents.push(object),
+            "ObjectRef" => contents.object_refs += 1,
+            "Association" => contents.associations.push(object),
+            "RegistryPackage" => {
+                if has(
+                    object,
+                    classification_node::SUBMISSION_SET,
+                    identification_scheme::SUBMISSION_SET_UNIQUE_ID,
+                ) {
+                    contents.submission_sets.push(object);
+                } else if has(
+                    object,
+                    classification_node::FOLDER,
+                    identification_scheme::FOLDER_UNIQUE_ID,
+                ) {
+                    contents.folders.push(object);
+                }
+            }
+            _ => {}
+        }
+    }
+    contents
+}
+
+/// `ExpectedContents`: counts and the shapes the toolkit names.
+fn check_contents(
+    expected: &[ExpectedContent],
+    response: &Element,
+    not_evaluated: &mut Vec<String>,
+) -> Result<(), String> {
+    let contents = classify(response);
+    let counts = [
+        ("Documents", contents.documents.len()),
+        ("ObjectRefs", contents.object_refs),
+        ("SubmissionSets", contents.submission_sets.len()),
+        ("Folders", contents.folders.len()),
+        ("Associations", contents.associations.len()),
+    ];
+    let count_of = |name: &str| counts.iter().find(|(n, _)| *n == name).map(|(_, c)| *c);
+    let all_status = |objects: &[&Element], wanted: &str| {
+        !objects.is_empty()
+            && objects
+                .iter()
+                .all(|o| o.attribute("status") == Some(wanted))
+    };
+    let shape = |ss: usize, docs: usize, folders: usize| {
+        contents.submission_sets.len() == ss
+            && contents.documents.len() == docs
+            && contents.folders.len() == folders
+    };
+    let summary = || {
+        counts
+            .iter()
+            .map(|(n, c)| format!("{c} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for item in expected {
+        let ok = match (item.name.as_str(), item.count) {
+            (name, Some(count)) if count_of(name).is_some() => count_of(name) == Some(count),
+            ("None", _) => counts.iter().all(|(_, c)| *c == 0),
+            ("SSwithOneDoc", _) => shape(1, 1, 0),
+            ("SSwithTwoDoc", _) => shape(1, 2, 0),
+            ("SSwithOneDocOneFol", _) => shape(1, 1, 1),
+            ("SSwithTwoDocOneFol", _) => shape(1, 2, 1),
+            ("SSwithOneFol", _) => shape(1, 0, 1),
+            ("DocApp", _) => all_status(&contents.documents, status::APPROVED),
+            ("DocDep", _) => all_status(&contents.documents, status::DEPRECATED),
+            ("SSApproved", _) => all_status(&contents.submission_sets, status::APPROVED),
+            (name, _) if name.starts_with("Has") => {
+                let wanted = format!(":{}", &name[3..]);
+                contents.associations.iter().any(|a| {
+                    a.attribute("associationType")
+                        .is_some_and(|t| t.ends_with(&wanted))
+                })
+            }
+            (other, _) => {
+                not_evaluated.push(format!("ExpectedContents/{other}"));
+                true
+            }
+        };
+        if !ok {
+            let wanted = item
+                .count
+                .map_or_else(|| item.name.clone(), |c| format!("{c} {}", item.name));
+            return Err(format!(
+                "ExpectedContents: wanted {wanted}, got {}",
+                summary()
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn iti_44_record_added(id: &str, domain: &str) -> String {
+    format!(
+        r#"<PRPA_IN201301UV02 xmlns="urn:hl7-org:v3" ITSVersion="XML_1.0"><id root="1.2.3" extension="{id}"/><creationTime value="20240101000000"/><interactionId root="2.16.840.1.113883.1.6" extension="PRPA_IN201301UV02"/><processingCode code="P"/><processingModeCode code="T"/><acceptAckCode code="AL"/><receiver typeCode="RCV"><device classCode="DEV" determinerCode="INSTANCE"><id root="1.2.3.4"/></device></receiver><sender typeCode="SND"><device classCode="DEV" determinerCode="INSTANCE"><id root="1.2.3.5"/></device></sender><controlActProcess classCode="CACT" moodCode="EVN"><subject typeCode="SUBJ"><registrationEvent classCode="REG" moodCode="EVN"><statusCode code="active"/><subject1 typeCode="SBJ"><patient classCode="PAT"><id root="{domain}" extension="{id}"/><statusCode code="active"/><patientPerson><name><given>Test</given><family>Harness</family></name></patientPerson></patient></subject1></registrationEvent></subject></controlActProcess></PRPA_IN201301UV02>"#
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn testdir_resolves_relative_to_the_section() {
+        assert_eq!(
+            resolve_testdir("11897", "approved", "../../12346/single_doc"),
+            "12346/single_doc"
+        );
+        assert_eq!(
+            resolve_testdir("11990", "eval", "../submit"),
+            "11990/submit"
+        );
+    }
+
+    #[test]
+    fn civil_date_of_known_days() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
+        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+    }
+
+    fn step(expected: ExpectedStatus, messages: &[&str], codes: &[&str]) -> TestStep {
+        TestStep {
+            id: "s".to_owned(),
+            expected_status: expected,
+            expected_error_messages: messages.iter().map(|s| (*s).to_owned()).collect(),
+            expected_error_codes: codes.iter().map(|s| (*s).to_owned()).collect(),
+            alt_patient_id: false,
+            new_patient_id: false,
+            wait_before_ms: None,
+            transaction: None,
+        }
+    }
+
+    fn response(status: &str, errors: &[(&str, &str)]) -> Response {
+        let body = Element::new(None, "RegistryResponse");
+        Response {
+            status: format!("urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:{status}"),
+            errors: errors
+                .iter()
+                .map(|(c, x)| ((*c).to_owned(), (*x).to_owned()))
+                .collect(),
+            xml: body.to_xml(),
+            body,
+        }
+    }
+
+    #[test]
+    fn expected_status_must_match() {
+        assert!(
+            check_status(
+                &step(ExpectedStatus::Success, &[], &[]),
+                &response("Success", &[])
+            )
+            .is_ok()
+        );
+        let error = check_status(
+            &step(ExpectedStatus::Failure, &[], &[]),
+            &response("Success", &[]),
+        )
+        .unwrap_err();
+        assert!(
+            error.contains("expected status Failure, got Success"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn expected_error_message_matches_code_or_context() {
+        let failed = response(
+            "Failure",
+            &[("XDSRegistryMetadataError", "XDSPatientIdDoesNotMatch: x")],
+        );
+        assert!(
+            check_status(
+                &step(ExpectedStatus::Failure, &["XDSPatientIdDoesNotMatch"], &[]),
+                &failed
+            )
+            .is_ok()
+        );
+        assert!(
+            check_status(
+                &step(ExpectedStatus::Failure, &["XDSUnknownPatientId"], &[]),
+                &failed
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn expected_error_code_must_be_exact() {
+        let failed = response(
+            "Failure",
+            &[("XDSRegistryMetadataError", "XDSResultNotSinglePatient")],
+        );
+        assert!(
+            check_status(
+                &step(ExpectedStatus::Failure, &[], &["XDSResultNotSinglePatient"]),
+                &failed
+            )
+            .is_err()
+        );
+    }
+
+    const ANSWER: &str = r#"<query:AdhocQueryResponse xmlns:query="urn:oasis:names:tc:ebxml-regrep:xsd:query:3.0" xmlns:rim="urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"><rim:RegistryObjectList>
+      <rim:ExtrinsicObject id="d1" status="urn:oasis:names:tc:ebxml-regrep:StatusType:Approved"/>
+      <rim:RegistryPackage id="ss"/><rim:Classification id="c" classifiedObject="ss" classificationNode="urn:uuid:a54d6aa5-d40d-43f9-88c5-b4633d873bdd"/>
+      <rim:RegistryPackage id="f"><rim:ExternalIdentifier id="e" registryObject="f" identificationScheme="urn:uuid:75df8f67-9973-4fbe-a900-df66cefecc5a" value="1.2"/></rim:RegistryPackage>
+      <rim:Association id="a" associationType="urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember" sourceObject="ss" targetObject="d1"/>
+    </rim:RegistryObjectList></query:AdhocQueryResponse>"#;
+
+    fn expect(name: &str, count: Option<usize>) -> Vec<ExpectedContent> {
+        vec![ExpectedContent {
+            name: name.to_owned(),
+            count,
+        }]
+    }
+
+    #[test]
+    fn expected_contents_counts_each_kind() {
+        let answer = Element::parse(ANSWER).unwrap();
+        let mut notes = Vec::new();
+        for (name, count) in [
+            ("Documents", 1),
+            ("SubmissionSets", 1),
+            ("Folders", 1),
+            ("Associations", 1),
+            ("ObjectRefs", 0),
+        ] {
+            assert!(
+                check_contents(&expect(name, Some(count)), &answer, &mut notes).is_ok(),
+                "{name}"
+            );
+        }
+        let error = check_contents(&expect("Documents", Some(5)), &answer, &mut notes).unwrap_err();
+        assert!(
+            error.contains("wanted 5 Documents, got 1 Documents"),
+            "{error}"
+        );
+        assert!(check_contents(&expect("DocApp", None), &answer, &mut notes).is_ok());
+        assert!(check_contents(&expect("DocDep", None), &answer, &mut notes).is_err());
+        assert!(check_contents(&expect("SSwithOneDocOneFol", None), &answer, &mut notes).is_ok());
+        assert!(check_contents(&expect("None", None), &answer, &mut notes).is_err());
+        assert!(check_contents(&expect("HasHasMember", None), &answer, &mut notes).is_ok());
+        assert!(check_contents(&expect("HasXFRM_RPLC", None), &answer, &mut notes).is_err());
+        assert!(notes.is_empty());
+    }
+
+    #[test]
+    fn an_unknown_expectation_is_reported_not_evaluated() {
+        let answer = Element::parse(ANSWER).unwrap();
+        let mut notes = Vec::new();
+        assert!(check_contents(&expect("MustOnlyInclude", None), &answer, &mut notes).is_ok());
+        assert_eq!(notes, ["ExpectedContents/MustOnlyInclude"]);
+    }
+}

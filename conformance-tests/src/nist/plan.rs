@@ -1,0 +1,321 @@
+//! Reading a NIST testkit `testplan.xml`: its `TestStep`s, each with the expected outcome and
+//! one transaction element with its instructions.
+
+/// Why a test plan could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("testplan.xml is not well-formed: {0}")]
+    Parse(#[from] roxmltree::Error),
+    #[error("TestStep {step}: {problem}")]
+    Step { step: String, problem: String },
+}
+
+/// A test plan: its steps in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestPlan {
+    pub steps: Vec<TestStep>,
+}
+
+/// `ExpectedStatus` of a step (the RegistryResponse status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedStatus {
+    Success,
+    Failure,
+    PartialSuccess,
+}
+
+/// One `TestStep`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestStep {
+    pub id: String,
+    pub expected_status: ExpectedStatus,
+    /// `ExpectedErrorMessage`: an error whose code or context contains the text.
+    pub expected_error_messages: Vec<String>,
+    /// `ExpectedErrorCode`: an error with exactly this code.
+    pub expected_error_codes: Vec<String>,
+    /// `AltPatientId`: submit under a patient id the registry was never fed.
+    pub alt_patient_id: bool,
+    /// `NewPatientId`: a step that only resets the patient id.
+    pub new_patient_id: bool,
+    /// `WaitBefore` in milliseconds.
+    pub wait_before_ms: Option<u64>,
+    pub transaction: Option<Transaction>,
+}
+
+/// The transaction element of a step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransactionKind {
+    /// ITI-42 Register Document Set-b.
+    Register,
+    /// ITI-18 Registry Stored Query.
+    StoredQuery,
+    /// ITI-8 / ITI-44 patient identity feed.
+    PatientIdentityFeed,
+    /// Assertions on earlier results only.
+    Null,
+    /// Any other transaction, by element name.
+    Other(String),
+}
+
+/// `UseId`: replace `symbol` by the id recorded for object `id` in another step's log section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UseId {
+    pub testdir: Option<String>,
+    pub id: String,
+    pub symbol: String,
+    pub step: String,
+    /// `AssignedUuids`, `AssignedUids` or `AssignedPatientId`.
+    pub section: String,
+}
+
+/// `UseReport`: replace `use_as` by a value another step reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UseReport {
+    pub test: Option<String>,
+    pub section: Option<String>,
+    pub step: String,
+    pub report_name: String,
+    pub use_as: String,
+}
+
+/// `Report`: record the value of an XPath over the input metadata or the result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub name: String,
+    /// `InputMetadata` or `Result`.
+    pub section: String,
+    pub xpath: String,
+}
+
+/// One `ExpectedContents` child, e.g. `<Documents count="5"/>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedContent {
+    pub name: String,
+    pub count: Option<usize>,
+}
+
+/// One `Assertions/Assert`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assert {
+    pub id: String,
+    pub xpath: String,
+}
+
+/// A transaction and its instructions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transaction {
+    pub kind: TransactionKind,
+    pub metadata_file: Option<String>,
+    pub assign_uuids: bool,
+    /// `NoAssignUids` without `id`: keep every uniqueId as written.
+    pub no_assign_uids: bool,
+    /// `NoAssignUids id="..."`: keep the uniqueId of these symbolic objects as written.
+    pub keep_unique_ids_of: Vec<String>,
+    /// `NoPatientId`: keep patient ids as written.
+    pub no_patient_id: bool,
+    /// `WaitBefore` inside the transaction, in milliseconds.
+    pub wait_before_ms: Option<u64>,
+    pub use_ids: Vec<UseId>,
+    pub use_reports: Vec<UseReport>,
+    pub reports: Vec<Report>,
+    pub expected_contents: Vec<ExpectedContent>,
+    pub assertions: Vec<Assert>,
+}
+
+impl TestPlan {
+    /// Reads a `testplan.xml`.
+    pub fn parse(xml: &str) -> Result<TestPlan, PlanError> {
+        let document = roxmltree::Document::parse(xml)?;
+        let steps = document
+            .root_element()
+            .children()
+            .filter(|n| n.has_tag_name("TestStep"))
+            .map(read_step)
+            .collect::<Result<_, _>>()?;
+        Ok(TestPlan { steps })
+    }
+}
+
+fn text_of(node: roxmltree::Node<'_, '_>) -> String {
+    node.text().unwrap_or_default().trim().to_owned()
+}
+
+fn read_step(node: roxmltree::Node<'_, '_>) -> Result<TestStep, PlanError> {
+    let id = node.attribute("id").unwrap_or_default().to_owned();
+    let mut step = TestStep {
+        id: id.clone(),
+        expected_status: ExpectedStatus::Success,
+        expected_error_messages: Vec::new(),
+        expected_error_codes: Vec::new(),
+        alt_patient_id: false,
+        new_patient_id: false,
+        wait_before_ms: None,
+        transaction: None,
+    };
+    for child in node.children().filter(roxmltree::Node::is_element) {
+        match child.tag_name().name() {
+            "ExpectedStatus" => {
+                step.expected_status = match text_of(child).as_str() {
+                    "Success" => ExpectedStatus::Success,
+                    "Failure" => ExpectedStatus::Failure,
+                    "PartialSuccess" => ExpectedStatus::PartialSuccess,
+                    other => {
+                        return Err(PlanError::Step {
+                            step: id,
+                            problem: format!("unknown ExpectedStatus {other:?}"),
+                        });
+                    }
+                }
+            }
+            "ExpectedErrorMessage" => step.expected_error_messages.push(text_of(child)),
+            "ExpectedErrorCode" => step.expected_error_codes.push(text_of(child)),
+            "AltPatientId" => step.alt_patient_id = true,
+            "NewPatientId" => step.new_patient_id = true,
+            "WaitBefore" => step.wait_before_ms = text_of(child).parse().ok(),
+            "Rule" | "Goal" => {}
+            name if name.ends_with("Transaction") => {
+                step.transaction = Some(read_transaction(child))
+            }
+            _ => {}
+        }
+    }
+    Ok(step)
+}
+
+fn read_transaction(node: roxmltree::Node<'_, '_>) -> Transaction {
+    let kind = match node.tag_name().name() {
+        "RegisterTransaction" => TransactionKind::Register,
+        "StoredQueryTransaction" => TransactionKind::StoredQuery,
+        "PatientIdentityFeedTransaction" => TransactionKind::PatientIdentityFeed,
+        "NullTransaction" => TransactionKind::Null,
+        other => TransactionKind::Other(other.to_owned()),
+    };
+    let mut transaction = Transaction {
+        kind,
+        metadata_file: None,
+        assign_uuids: false,
+        no_assign_uids: false,
+        keep_unique_ids_of: Vec::new(),
+        wait_before_ms: None,
+        no_patient_id: false,
+        use_ids: Vec::new(),
+        use_reports: Vec::new(),
+        reports: Vec::new(),
+        expected_contents: Vec::new(),
+        assertions: Vec::new(),
+    };
+    let attr = |n: roxmltree::Node<'_, '_>, name: &str| n.attribute(name).map(str::to_owned);
+    for child in node.children().filter(roxmltree::Node::is_element) {
+        match child.tag_name().name() {
+            "MetadataFile" => transaction.metadata_file = Some(text_of(child)),
+            "AssignUuids" => transaction.assign_uuids = true,
+            "NoAssignUids" | "NoAssignUniqueIds" => match child.attribute("id") {
+                Some(id) => transaction.keep_unique_ids_of.push(id.to_owned()),
+                None => transaction.no_assign_uids = true,
+            },
+            "WaitBefore" => transaction.wait_before_ms = text_of(child).parse().ok(),
+            "NoPatientId" => transaction.no_patient_id = true,
+            "UseId" => transaction.use_ids.push(UseId {
+                testdir: attr(child, "testdir"),
+                id: attr(child, "id").unwrap_or_default(),
+                symbol: attr(child, "symbol").unwrap_or_default(),
+                step: attr(child, "step").unwrap_or_default(),
+                section: attr(child, "section").unwrap_or_default(),
+            }),
+            "UseReport" => transaction.use_reports.push(UseReport {
+                test: attr(child, "test"),
+                section: attr(child, "section"),
+                step: attr(child, "step").unwrap_or_default(),
+                report_name: attr(child, "reportName").unwrap_or_default(),
+                use_as: attr(child, "useAs").unwrap_or_default(),
+            }),
+            "Report" => transaction.reports.push(Report {
+                name: attr(child, "name").unwrap_or_default(),
+                section: attr(child, "section").unwrap_or_default(),
+                xpath: text_of(child),
+            }),
+            "ExpectedContents" => {
+                transaction.expected_contents = child
+                    .children()
+                    .filter(roxmltree::Node::is_element)
+                    .map(|c| ExpectedContent {
+                        name: c.tag_name().name().to_owned(),
+                        count: c.attribute("count").and_then(|v| v.trim().parse().ok()),
+                    })
+                    .collect();
+            }
+            "Assertions" => {
+                transaction.assertions = child
+                    .children()
+                    .filter(|c| c.has_tag_name("Assert"))
+                    .map(|c| Assert {
+                        id: attr(c, "id").unwrap_or_default(),
+                        xpath: text_of(c),
+                    })
+                    .collect();
+            }
+            _ => {}
+        }
+    }
+    transaction
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PLAN: &str = r#"<TestPlan><Test>11996/submit</Test>
+      <TestStep id="submit">
+        <ExpectedStatus>Failure</ExpectedStatus>
+        <ExpectedErrorMessage>XDSUnknownPatientId</ExpectedErrorMessage>
+        <AltPatientId/>
+        <RegisterTransaction>
+          <XDSb/><AssignUuids/><NoPatientId/><NoAssignUids id="Document01"/><WaitBefore>40</WaitBefore>
+          <UseReport reportName="$patientid$" test="15817" section="pif" step="step" useAs="$patientid$"/>
+          <UseId testdir="../../12346/single_doc" id="SubmissionSet01" symbol="$patient_id$" step="submit_doc" section="AssignedPatientId"/>
+          <MetadataFile>metadata.xml</MetadataFile>
+          <Report name="ssuid" section="InputMetadata">//x/@value</Report>
+          <ExpectedContents><Documents count="5"/><SSwithOneDoc/></ExpectedContents>
+          <Assertions><DataRef file="THIS" as="output"/><Assert id="a"> count(//x) = 1 </Assert></Assertions>
+        </RegisterTransaction>
+      </TestStep></TestPlan>"#;
+
+    #[test]
+    fn a_step_reads_its_expectations_and_instructions() {
+        let plan = TestPlan::parse(PLAN).unwrap();
+        let step = &plan.steps[0];
+        assert_eq!(step.expected_status, ExpectedStatus::Failure);
+        assert_eq!(step.expected_error_messages, ["XDSUnknownPatientId"]);
+        assert!(step.alt_patient_id);
+        let transaction = step.transaction.as_ref().unwrap();
+        assert_eq!(transaction.kind, TransactionKind::Register);
+        assert!(transaction.assign_uuids && transaction.no_patient_id);
+        assert_eq!(transaction.metadata_file.as_deref(), Some("metadata.xml"));
+        assert_eq!(transaction.keep_unique_ids_of, ["Document01"]);
+        assert!(!transaction.no_assign_uids);
+        assert_eq!(transaction.wait_before_ms, Some(40));
+        assert_eq!(transaction.use_reports[0].test.as_deref(), Some("15817"));
+        assert_eq!(transaction.use_ids[0].section, "AssignedPatientId");
+        assert_eq!(transaction.reports[0].xpath, "//x/@value");
+        assert_eq!(transaction.expected_contents[0].count, Some(5));
+        assert_eq!(transaction.expected_contents[1].count, None);
+        assert_eq!(transaction.assertions[0].xpath, "count(//x) = 1");
+    }
+
+    #[test]
+    fn an_unknown_expected_status_is_refused() {
+        let plan = "<TestPlan><TestStep id=\"s\"><ExpectedStatus>Maybe</ExpectedStatus></TestStep></TestPlan>";
+        assert!(matches!(TestPlan::parse(plan), Err(PlanError::Step { .. })));
+    }
+
+    #[test]
+    fn a_transaction_the_harness_does_not_know_is_named() {
+        let plan =
+            "<TestPlan><TestStep id=\"s\"><ProvideAndRegisterTransaction/></TestStep></TestPlan>";
+        let step = &TestPlan::parse(plan).unwrap().steps[0];
+        assert_eq!(
+            step.transaction.as_ref().unwrap().kind,
+            TransactionKind::Other("ProvideAndRegisterTransaction".to_owned())
+        );
+    }
+}

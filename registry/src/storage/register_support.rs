@@ -1,0 +1,239 @@
+//! ITI-42 support: a registration together with the changes it causes to registered objects
+//! (RPLC / XFRM_RPLC deprecation, Folder lastUpdateTime), in one transaction.
+
+use std::collections::BTreeSet;
+
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel_async::{AsyncConnection, RunQueryDsl};
+
+use super::error::StorageError;
+use super::model::{AvailabilityStatus, NewObject, ObjectKind, Submission};
+use super::schema::{
+    associations, object_authors, object_codes, object_reference_ids, registry_objects,
+};
+use super::{Database, on_backend};
+
+/// A registered Folder whose lastUpdateTime changes because documents were added to it
+/// (ITI TF-3 4.2.3.4.7), with its fragment rewritten accordingly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FolderUpdate {
+    /// entryUUID of the Folder.
+    pub entry_uuid: String,
+    /// The new lastUpdateTime (DTM).
+    pub last_update_time: String,
+    /// The Folder's LeafClass fragment carrying that lastUpdateTime.
+    pub fragment: String,
+}
+
+/// ITI-57 UpdateAvailabilityStatus of a registered object: `from` -> `to`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusChange {
+    /// entryUUID of the object.
+    pub entry_uuid: String,
+    /// The status the object must have when the transaction runs.
+    pub from: AvailabilityStatus,
+    /// The status it gets.
+    pub to: AvailabilityStatus,
+}
+
+/// The changes an ITI-42 or ITI-57 submission makes to objects already registered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegisteredChanges {
+    /// entryUUIDs of Approved DocumentEntries to deprecate (RPLC, XFRM_RPLC targets, previous
+    /// versions replaced by ITI-57).
+    pub deprecate: Vec<String>,
+    /// Registered Folders that gained members.
+    pub folder_updates: Vec<FolderUpdate>,
+    /// ITI-57 status changes of registered objects.
+    pub status_changes: Vec<StatusChange>,
+}
+
+/// Maps a failed object INSERT to the typed uniqueness error it stands for: a repeated version
+/// of one logical object (or a repeated entryUUID).
+pub(super) fn object_insert_error(error: DieselError, object: &NewObject) -> StorageError {
+    if let DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) = &error {
+        let names_version = info
+            .constraint_name()
+            .is_some_and(|c| c.contains("logical_id"))
+            || info.message().contains("logical_id");
+        return if names_version {
+            StorageError::DuplicateVersion {
+                logical_id: object.logical_id.clone(),
+                version: object.version,
+            }
+        } else {
+            StorageError::DuplicateEntryUuid {
+                entry_uuid: object.entry_uuid.clone(),
+            }
+        };
+    }
+    StorageError::Query(error)
+}
+
+/// Maps a failed association INSERT (a repeated entryUUID) to its typed error.
+fn association_insert_error(error: DieselError, entry_uuid: &str) -> StorageError {
+    match error {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+            StorageError::DuplicateEntryUuid {
+                entry_uuid: entry_uuid.to_owned(),
+            }
+        }
+        other => StorageError::Query(other),
+    }
+}
+
+/// Sorted, de-duplicated copy of child rows (a code listed twice on one object is one code).
+pub(super) fn dedup<T: Ord + Clone>(rows: &[T]) -> Vec<T> {
+    rows.iter()
+        .cloned()
+        .collect::<BTreeSet<T>>()
+        .into_iter()
+        .collect()
+}
+
+/// ITI-42 resubmission (NIST test 12004): `object` may share its uniqueId with a registered object
+/// of another logical object only when both are DocumentEntries of identical hash and size.
+fn is_resubmission(object: &NewObject, holder: &(ObjectKind, Option<String>, Option<i64>)) -> bool {
+    let (kind, hash, size) = holder;
+    object.kind == ObjectKind::DocumentEntry
+        && *kind == ObjectKind::DocumentEntry
+        && object.hash.as_deref().map(str::to_ascii_lowercase)
+            == hash.as_deref().map(str::to_ascii_lowercase)
+        && object.size == *size
+}
+
+impl Database {
+    /// ITI-42 Register Document Set-b: inserts `submission` and applies `changes` in ONE
+    /// transaction, all or nothing.
+    ///
+    /// A deprecated entry must be Approved (a status change's object in its `from` status) when
+    /// the transaction runs, else
+    /// [`StorageError::StatusMismatch`] (or [`StorageError::NotFound`]). A uniqueId held by
+    /// another logical object fails with [`StorageError::DuplicateUniqueId`], unless both are
+    /// DocumentEntries of identical hash and size (a resubmission, registered as an entry of its
+    /// own); a repeated entryUUID is [`StorageError::DuplicateEntryUuid`] and a repeated version
+    /// of one logical object [`StorageError::DuplicateVersion`].
+    pub async fn register_with_changes(
+        &self,
+        submission: &Submission,
+        changes: &RegisteredChanges,
+    ) -> Result<(), StorageError> {
+        let codes = dedup(&submission.codes);
+        let authors = dedup(&submission.authors);
+        let reference_ids = dedup(&submission.reference_ids);
+        on_backend!(self, |conn| {
+            conn.transaction(async |conn| {
+                for object in &submission.objects {
+                    // The entryUUID conflict is taken first, so a repeated first version
+                    // (lid = entryUUID) is a repeated entryUUID on both backends.
+                    let inserted = diesel::insert_into(registry_objects::table)
+                        .values(object)
+                        .on_conflict(registry_objects::entry_uuid)
+                        .do_nothing()
+                        .execute(conn)
+                        .await
+                        .map_err(|e| object_insert_error(e, object))?;
+                    if inserted == 0 {
+                        return Err(StorageError::DuplicateEntryUuid {
+                            entry_uuid: object.entry_uuid.clone(),
+                        });
+                    }
+                }
+                for row in &codes {
+                    diesel::insert_into(object_codes::table)
+                        .values(row)
+                        .execute(conn)
+                        .await?;
+                }
+                for row in &authors {
+                    diesel::insert_into(object_authors::table)
+                        .values(row)
+                        .execute(conn)
+                        .await?;
+                }
+                for row in &reference_ids {
+                    diesel::insert_into(object_reference_ids::table)
+                        .values(row)
+                        .execute(conn)
+                        .await?;
+                }
+                for association in &submission.associations {
+                    diesel::insert_into(associations::table)
+                        .values(association)
+                        .execute(conn)
+                        .await
+                        .map_err(|e| association_insert_error(e, &association.entry_uuid))?;
+                }
+                let deprecations = changes.deprecate.iter().map(|entry_uuid| StatusChange {
+                    entry_uuid: entry_uuid.clone(),
+                    from: AvailabilityStatus::Approved,
+                    to: AvailabilityStatus::Deprecated,
+                });
+                for change in deprecations.chain(changes.status_changes.iter().cloned()) {
+                    let entry_uuid = &change.entry_uuid;
+                    let changed = diesel::update(
+                        registry_objects::table
+                            .filter(registry_objects::entry_uuid.eq(entry_uuid))
+                            .filter(registry_objects::status.eq(change.from)),
+                    )
+                    .set(registry_objects::status.eq(change.to))
+                    .execute(conn)
+                    .await?;
+                    if changed == 0 {
+                        let actual: Option<AvailabilityStatus> = registry_objects::table
+                            .filter(registry_objects::entry_uuid.eq(entry_uuid))
+                            .select(registry_objects::status)
+                            .first(conn)
+                            .await
+                            .optional()?;
+                        return Err(match actual {
+                            Some(actual) => StorageError::StatusMismatch {
+                                entry_uuid: entry_uuid.clone(),
+                                expected: change.from,
+                                actual,
+                            },
+                            None => StorageError::NotFound {
+                                entry_uuid: entry_uuid.clone(),
+                            },
+                        });
+                    }
+                }
+                for update in &changes.folder_updates {
+                    diesel::update(
+                        registry_objects::table
+                            .filter(registry_objects::entry_uuid.eq(&update.entry_uuid)),
+                    )
+                    .set((
+                        registry_objects::last_update_time.eq(&update.last_update_time),
+                        registry_objects::fragment.eq(&update.fragment),
+                    ))
+                    .execute(conn)
+                    .await?;
+                }
+                // A uniqueId names one logical object across its versions (ITI-57), and also
+                // the identical DocumentEntries resubmitted under it.
+                for object in &submission.objects {
+                    let holders: Vec<(ObjectKind, Option<String>, Option<i64>)> =
+                        registry_objects::table
+                            .filter(registry_objects::unique_id.eq(&object.unique_id))
+                            .filter(registry_objects::logical_id.ne(&object.logical_id))
+                            .select((
+                                registry_objects::kind,
+                                registry_objects::hash,
+                                registry_objects::size,
+                            ))
+                            .load(conn)
+                            .await?;
+                    if !holders.iter().all(|h| is_resubmission(object, h)) {
+                        return Err(StorageError::DuplicateUniqueId {
+                            unique_id: object.unique_id.clone(),
+                        });
+                    }
+                }
+                Ok(())
+            })
+            .await
+        })
+    }
+}

@@ -1,0 +1,233 @@
+//! The repository's SOAP 1.2 endpoint, `/xds/repository`: reads the envelope (plain SOAP or the
+//! MTOM root part, bounded), dispatches on the WS-Addressing action, and writes the answer
+//! (MTOM for ITI-43, and for ITI-41 when the request was MTOM). Attachments are never buffered:
+//! ITI-41 parts are streamed into the store, ITI-43 documents out of it.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use futures::StreamExt;
+use schemas::constants::error_code;
+use schemas::ebrim::{RegistryError, RegistryResponse, ResponseStatus, Severity};
+use schemas::ihe::{
+    RetrieveDocumentSetResponse, read_provide_and_register_document_set_request,
+    read_retrieve_document_set_request,
+};
+use schemas::mtom::{Attachment, MtomReader, MtomWriter, SoapContentType};
+use schemas::soap::{self, AddressingHeaders, Fault, ResponseHeaders, SoapError, action};
+use schemas::xml::XmlError;
+use tracing::Instrument;
+
+use crate::Repository;
+use crate::provide::{self, Attachments, NoAttachments};
+use crate::retrieve;
+
+/// Path of the SOAP endpoint.
+pub const ENDPOINT_PATH: &str = "/xds/repository";
+
+/// The SOAP endpoint as an axum router (the caller adds `/healthz` and `/metrics`).
+pub fn router(repository: Arc<Repository>) -> Router {
+    Router::new()
+        .route(ENDPOINT_PATH, post(endpoint))
+        .with_state(repository)
+}
+
+async fn endpoint(
+    State(repository): State<Arc<Repository>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let max = repository.limits.max_bytes;
+    let sender = |reason: String| Fault::new(soap::FaultCode::Sender, reason);
+    match SoapContentType::parse(content_type) {
+        Ok(SoapContentType::Plain { .. }) => match axum::body::to_bytes(body, max).await {
+            Ok(envelope) => handle(&repository, &envelope, &mut NoAttachments, false).await,
+            Err(e) => fault_response(&sender(format!("request body refused: {e}")), None),
+        },
+        Ok(SoapContentType::Mtom(multipart)) => {
+            let stream = body
+                .into_data_stream()
+                .map(|chunk| chunk.map_err(std::io::Error::other));
+            let mut reader = MtomReader::new(stream, &multipart);
+            match reader.root(max).await {
+                Ok(root) => handle(&repository, &root.body, &mut reader, true).await,
+                Err(e) => fault_response(&sender(format!("MTOM request refused: {e}")), None),
+            }
+        }
+        Err(e) => fault_response(
+            &sender(format!("unsupported Content-Type {content_type:?}: {e}")),
+            None,
+        ),
+    }
+}
+
+async fn handle<A: Attachments>(
+    repository: &Repository,
+    envelope: &Bytes,
+    attachments: &mut A,
+    mtom: bool,
+) -> Response {
+    let mut request = match soap::read_envelope(envelope, repository.limits) {
+        Ok(request) => request,
+        Err(error) => return fault_response(&error.to_fault(), None),
+    };
+    let headers = request.headers.clone();
+    match headers.action.as_str() {
+        action::PROVIDE_AND_REGISTER_DOCUMENT_SET_B => {
+            let span = tracing::info_span!("ITI-41", message_id = headers.message_id.as_deref());
+            let parsed =
+                read_provide_and_register_document_set_request(&mut request.reader, &request.body);
+            drop(request);
+            let answer = match parsed {
+                Ok(pnr) => {
+                    provide::provide_and_register(repository, pnr, attachments)
+                        .instrument(span)
+                        .await
+                }
+                Err(error) => match body_error(&error) {
+                    Some(answer) => answer,
+                    None => return xml_fault(error, &headers),
+                },
+            };
+            let response_action = action::PROVIDE_AND_REGISTER_DOCUMENT_SET_B_RESPONSE;
+            if mtom {
+                mtom_response(&headers, response_action, &answer.to_xml(), Vec::new())
+            } else {
+                soap_response(&headers, response_action, &answer.to_xml())
+            }
+        }
+        action::RETRIEVE_DOCUMENT_SET => {
+            let span = tracing::info_span!("ITI-43", message_id = headers.message_id.as_deref());
+            let parsed = read_retrieve_document_set_request(&mut request.reader, &request.body);
+            drop(request);
+            let retrieved = match parsed {
+                Ok(retrieve_request) => {
+                    retrieve::retrieve(repository, &retrieve_request)
+                        .instrument(span)
+                        .await
+                }
+                Err(error) => match body_error(&error) {
+                    Some(response) => retrieve::Retrieved {
+                        response: RetrieveDocumentSetResponse {
+                            response,
+                            documents: Vec::new(),
+                        },
+                        attachments: Vec::new(),
+                    },
+                    None => return xml_fault(error, &headers),
+                },
+            };
+            mtom_response(
+                &headers,
+                action::RETRIEVE_DOCUMENT_SET_RESPONSE,
+                &retrieved.response.to_xml(),
+                retrieved.attachments,
+            )
+        }
+        other => fault_response(
+            &SoapError::ActionNotSupported {
+                action: other.to_owned(),
+            }
+            .to_fault(),
+            headers.message_id.as_deref(),
+        ),
+    }
+}
+
+/// A body that is well-formed XML but not a valid message of the transaction gets a
+/// RegistryResponse with XDSRepositoryMetadataError; XML that is not well-formed, or breaks the
+/// size and depth limits, gets a SOAP Fault (`None`).
+fn body_error(error: &XmlError) -> Option<RegistryResponse> {
+    match error {
+        XmlError::MissingAttribute { .. }
+        | XmlError::MissingElement { .. }
+        | XmlError::UnexpectedElement { .. }
+        | XmlError::InvalidValue { .. }
+        | XmlError::Unsupported(_) => Some(RegistryResponse {
+            status: ResponseStatus::Failure,
+            request_id: None,
+            response_slots: Vec::new(),
+            errors: vec![RegistryError {
+                error_code: error_code::XDS_REPOSITORY_METADATA_ERROR.to_owned(),
+                code_context: error.to_string(),
+                location: None,
+                severity: Severity::Error,
+                value: None,
+            }],
+        }),
+        _ => None,
+    }
+}
+
+fn xml_fault(error: XmlError, request: &AddressingHeaders) -> Response {
+    fault_response(
+        &SoapError::Xml(error).to_fault(),
+        request.message_id.as_deref(),
+    )
+}
+
+fn soap_response(request: &AddressingHeaders, response_action: &str, body: &str) -> Response {
+    let headers = ResponseHeaders::answering(request, response_action);
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, soap::content_type(response_action))],
+        soap::write_envelope(&headers, body),
+    )
+        .into_response()
+}
+
+/// An MTOM answer whose attachments are streamed as the response body is sent.
+fn mtom_response(
+    request: &AddressingHeaders,
+    response_action: &str,
+    body: &str,
+    attachments: Vec<Attachment>,
+) -> Response {
+    let headers = ResponseHeaders::answering(request, response_action);
+    let envelope = soap::write_envelope(&headers, body);
+    let written = MtomWriter::new()
+        .with_action(response_action)
+        .and_then(|writer| {
+            let content_type = writer.content_type();
+            writer
+                .into_body(envelope, attachments)
+                .map(|stream| (content_type, stream))
+        });
+    match written {
+        Ok((content_type, stream)) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, content_type)],
+            Body::from_stream(stream),
+        )
+            .into_response(),
+        Err(error) => {
+            tracing::error!(%error, "MTOM answer cannot be written");
+            fault_response(
+                &Fault::new(
+                    soap::FaultCode::Receiver,
+                    format!("the answer cannot be written: {error}"),
+                ),
+                request.message_id.as_deref(),
+            )
+        }
+    }
+}
+
+fn fault_response(fault: &Fault, relates_to: Option<&str>) -> Response {
+    let status = StatusCode::from_u16(fault.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    (
+        status,
+        [(header::CONTENT_TYPE, soap::content_type(fault.action()))],
+        fault.to_envelope(relates_to),
+    )
+        .into_response()
+}

@@ -1,0 +1,250 @@
+//! The local file store: one file per document under `ab/cd/<key>`, written through a temporary
+//! file in `tmp/` that is synced and renamed into place on commit.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use sha1::{Digest, Sha1};
+use tokio::io::{AsyncWriteExt, BufWriter};
+use tokio_util::io::ReaderStream;
+
+use super::{ContentStream, ContentWriter, DocumentStore, StorageKey, StoreError, StoredContent};
+
+/// Folder of the writes in progress, inside the store root.
+const TMP_DIR: &str = "tmp";
+/// Size of the chunks a stored document is read back in.
+pub const READ_CHUNK_BYTES: usize = 64 * 1024;
+/// Write buffer in front of the temporary file.
+const WRITE_BUFFER_BYTES: usize = 256 * 1024;
+
+/// Documents as files under a root folder (`[repository] storage_root`, by default
+/// `<data_dir>/documents`).
+#[derive(Debug, Clone)]
+pub struct FileStore {
+    root: PathBuf,
+}
+
+fn io_error(operation: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StoreError {
+    let path = path.to_path_buf();
+    move |source| StoreError::Io {
+        operation,
+        path,
+        source,
+    }
+}
+
+impl FileStore {
+    /// A store under `root`, creating the folder if needed.
+    pub async fn open(root: impl Into<PathBuf>) -> Result<Self, StoreError> {
+        let root = root.into();
+        let tmp = root.join(TMP_DIR);
+        tokio::fs::create_dir_all(&tmp)
+            .await
+            .map_err(io_error("create", &tmp))?;
+        Ok(FileStore { root })
+    }
+
+    /// The root folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where the committed content of `key` lives: `ab/cd/<key>` (the first two byte pairs of
+    /// the key shard the files over 65 536 folders).
+    pub fn path_of(&self, key: &StorageKey) -> PathBuf {
+        let k = key.as_str();
+        self.root.join(&k[0..2]).join(&k[2..4]).join(k)
+    }
+
+    fn tmp_path_of(&self, key: &StorageKey) -> PathBuf {
+        self.root.join(TMP_DIR).join(format!("{key}.part"))
+    }
+}
+
+impl DocumentStore for FileStore {
+    fn begin(&self, key: &StorageKey) -> BoxFuture<'_, Result<Box<dyn ContentWriter>, StoreError>> {
+        let tmp_path = self.tmp_path_of(key);
+        let final_path = self.path_of(key);
+        let key = key.clone();
+        Box::pin(async move {
+            let file = tokio::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp_path)
+                .await
+                .map_err(io_error("create", &tmp_path))?;
+            Ok(Box::new(FileWriter {
+                key,
+                file: Some(BufWriter::with_capacity(WRITE_BUFFER_BYTES, file)),
+                tmp_path,
+                final_path,
+                hasher: Sha1::new(),
+                size: 0,
+            }) as Box<dyn ContentWriter>)
+        })
+    }
+
+    fn open(&self, key: &StorageKey) -> BoxFuture<'_, Result<ContentStream, StoreError>> {
+        let path = self.path_of(key);
+        let key = key.clone();
+        Box::pin(async move {
+            match tokio::fs::File::open(&path).await {
+                Ok(file) => Ok(
+                    ReaderStream::with_capacity(file, READ_CHUNK_BYTES).boxed() as ContentStream
+                ),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Err(StoreError::NotFound { key }),
+                Err(e) => Err(io_error("open", &path)(e)),
+            }
+        })
+    }
+
+    fn remove(&self, key: &StorageKey) -> BoxFuture<'_, Result<(), StoreError>> {
+        let path = self.path_of(key);
+        Box::pin(async move {
+            match tokio::fs::remove_file(&path).await {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(io_error("remove", &path)(e)),
+            }
+        })
+    }
+
+    fn sweep_uncommitted(&self) -> BoxFuture<'_, Result<usize, StoreError>> {
+        let tmp = self.root.join(TMP_DIR);
+        Box::pin(async move {
+            let mut entries = tokio::fs::read_dir(&tmp)
+                .await
+                .map_err(io_error("list", &tmp))?;
+            let mut removed = 0;
+            while let Some(entry) = entries.next_entry().await.map_err(io_error("list", &tmp))? {
+                let path = entry.path();
+                match tokio::fs::remove_file(&path).await {
+                    Ok(()) => removed += 1,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io_error("remove", &path)(e)),
+                }
+            }
+            Ok(removed)
+        })
+    }
+}
+
+/// A document being written to `tmp/<key>.part`. Dropped without commit or abort (a request
+/// cancelled mid-upload), it removes its temporary file.
+struct FileWriter {
+    key: StorageKey,
+    file: Option<BufWriter<tokio::fs::File>>,
+    tmp_path: PathBuf,
+    final_path: PathBuf,
+    hasher: Sha1,
+    size: u64,
+}
+
+impl FileWriter {
+    async fn finish(mut self: Box<Self>) -> Result<StoredContent, StoreError> {
+        if let Some(mut file) = self.file.take() {
+            file.flush()
+                .await
+                .map_err(io_error("write", &self.tmp_path))?;
+            file.get_mut()
+                .sync_all()
+                .await
+                .map_err(io_error("sync", &self.tmp_path))?;
+        }
+        let shard = self
+            .final_path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let created = create_dir_synced(&shard).await?;
+        tokio::fs::rename(&self.tmp_path, &self.final_path)
+            .await
+            .map_err(io_error("rename into place", &self.final_path))?;
+        sync_dir(&shard).await?;
+        if let Some(parent) = created {
+            sync_dir(&parent).await?;
+        }
+        let sha1 = hex::encode(std::mem::take(&mut self.hasher).finalize());
+        // The file is in place: nothing for Drop to remove.
+        self.tmp_path = PathBuf::new();
+        Ok(StoredContent {
+            key: self.key.clone(),
+            sha1,
+            size: self.size,
+        })
+    }
+}
+
+impl ContentWriter for FileWriter {
+    fn write(&mut self, chunk: Bytes) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.hasher.update(&chunk);
+            self.size += chunk.len() as u64;
+            match self.file.as_mut() {
+                Some(file) => file
+                    .write_all(&chunk)
+                    .await
+                    .map_err(io_error("write", &self.tmp_path)),
+                None => Err(io_error("write", &self.tmp_path)(io::Error::other(
+                    "writer already finished",
+                ))),
+            }
+        })
+    }
+
+    fn commit(self: Box<Self>) -> BoxFuture<'static, Result<StoredContent, StoreError>> {
+        Box::pin(self.finish())
+    }
+
+    fn abort(mut self: Box<Self>) -> BoxFuture<'static, Result<(), StoreError>> {
+        Box::pin(async move {
+            drop(self.file.take());
+            let path = std::mem::take(&mut self.tmp_path);
+            match tokio::fs::remove_file(&path).await {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(io_error("remove", &path)(e)),
+            }
+        })
+    }
+}
+
+impl Drop for FileWriter {
+    fn drop(&mut self) {
+        if !self.tmp_path.as_os_str().is_empty() {
+            drop(self.file.take());
+            // Best effort: what is left is removed by the next start's sweep.
+            let _ = std::fs::remove_file(&self.tmp_path);
+        }
+    }
+}
+
+/// Creates the shard folder `ab/cd` if needed; returns the parent whose entry list changed (to
+/// be synced after the rename) when the folder was created.
+async fn create_dir_synced(shard: &Path) -> Result<Option<PathBuf>, StoreError> {
+    if tokio::fs::try_exists(shard).await.unwrap_or(false) {
+        return Ok(None);
+    }
+    tokio::fs::create_dir_all(shard)
+        .await
+        .map_err(io_error("create", shard))?;
+    let parent = shard.parent().map(Path::to_path_buf);
+    if let Some(parent) = &parent
+        && let Some(grandparent) = parent.parent()
+    {
+        sync_dir(grandparent).await?;
+    }
+    Ok(parent)
+}
+
+/// fsync of a folder, so that a rename or a new entry in it survives a crash.
+async fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    let path = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || std::fs::File::open(&path).and_then(|f| f.sync_all()))
+        .await
+        .map_err(|e| io_error("sync", dir)(io::Error::other(e)))?
+        .map_err(io_error("sync", dir))
+}
