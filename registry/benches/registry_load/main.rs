@@ -1,0 +1,693 @@
+//! Registry load benchmark at scale: ITI-18 FindDocuments (LeafClass) and GetDocuments over
+//! SOAP/HTTP on loopback, and ITI-42 registrations, against 1,000,000 DocumentEntries
+//! (10,000 patients x 100) on PostgreSQL and SQLite, each next to its floor: the same rows
+//! fetched by plain SQL through the same kind of diesel pool in the same run.
+//!
+//! `cargo bench -p registry --bench registry_load -- [--backend sqlite|postgres|both]
+//! [--docs N] [--docs-per-patient M] [--duration SECONDS] [--warm-up SECONDS]
+//! [--concurrency C] [--scenarios find,get,register,floor]`; the same settings as `BENCH_BACKEND`, `BENCH_DOCS`, `BENCH_DURATION`,
+//! `BENCH_CONCURRENCY`; PostgreSQL from `HIE_BENCH_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`, schema `bench_registry`; `BENCH_PG_OPTIONS`
+//! adds server settings to the session, e.g. `-csynchronous_commit%3Doff`).
+//!
+//! Disk: the 1,000,000-entry corpus takes about 9 GB in PostgreSQL (about 11 min to load on
+//! 2 cores) and about 13 KB per DocumentEntry in SQLite (4 KiB pages, 6 KB fragments in overflow
+//! pages), so about 13 GB at 1,000,000; `--docs 200000` loads in under 3 min.
+//!
+//! The registry runs in this process on its own multi-thread tokio runtime, as `hie` runs it;
+//! the load generator has a second runtime, so client and server share the 2 cores the way a
+//! client process beside the server would, without building and spawning a second binary.
+
+mod corpus;
+mod drive;
+mod load;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use diesel_async::RunQueryDsl;
+use drive::{Load, Rng, Stats};
+use registry::config::Config;
+use registry::server;
+use registry::storage::schema::registry_objects;
+use registry::storage::{Database, StorageError};
+use schemas::constants::{status, stored_query};
+use schemas::ebrim::{AdhocQueryRequest, RegistryObject, ReturnType, Slot};
+use schemas::soap::{self, action};
+use tokio::runtime::{Handle, Runtime};
+use tokio_util::sync::CancellationToken;
+
+/// Why the benchmark stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("usage: {0}")]
+    Usage(String),
+    #[error("registry storage: {0}")]
+    Storage(#[from] StorageError),
+    #[error("SQL: {0}")]
+    Sql(#[from] diesel::result::Error),
+    #[error("database connection: {0}")]
+    Connection(#[from] diesel::ConnectionError),
+    #[error("connection pool: {0}")]
+    Pool(#[from] diesel_async::pooled_connection::deadpool::PoolError),
+    #[error("registry start: {0}")]
+    Start(#[from] server::StartError),
+    #[error("HTTP: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("task: {0}")]
+    Join(#[from] tokio::task::JoinError),
+    #[error("{0}: {1}")]
+    Io(PathBuf, std::io::Error),
+    #[error("runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("unexpected answer: {0}")]
+    Answer(String),
+}
+
+/// Corpus size: patients x documents each.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Size {
+    pub patients: u32,
+    pub docs_per_patient: u32,
+}
+
+impl Size {
+    /// The issue's size: 1,000,000 DocumentEntries, 10,000 patients x 100.
+    pub const DEFAULT: Size = Size {
+        patients: 10_000,
+        docs_per_patient: 100,
+    };
+
+    pub fn documents(self) -> u32 {
+        self.patients * self.docs_per_patient
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+struct Settings {
+    backends: Vec<Backend>,
+    size: Size,
+    load: Load,
+    postgres_url: String,
+    /// Which scenarios run: `find`, `get`, `register`, and `floor` for the SQL floors.
+    scenarios: Vec<String>,
+}
+
+fn number<T: std::str::FromStr>(name: &str, text: &str) -> Result<T, BenchError> {
+    text.parse()
+        .map_err(|_| BenchError::Usage(format!("{name} expects a number, got {text:?}")))
+}
+
+fn settings() -> Result<Settings, BenchError> {
+    let env = |name: &str| std::env::var(name).ok();
+    let mut backend = env("BENCH_BACKEND").unwrap_or_else(|| "both".to_owned());
+    let mut docs: u32 = match env("BENCH_DOCS") {
+        Some(text) => number("BENCH_DOCS", &text)?,
+        None => Size::DEFAULT.documents(),
+    };
+    let mut per_patient = Size::DEFAULT.docs_per_patient;
+    let mut duration: f64 = match env("BENCH_DURATION") {
+        Some(text) => number("BENCH_DURATION", &text)?,
+        None => 10.0,
+    };
+    let mut warm_up: f64 = 2.0;
+    let mut concurrency: u32 = match env("BENCH_CONCURRENCY") {
+        Some(text) => number("BENCH_CONCURRENCY", &text)?,
+        None => 16,
+    };
+    let mut scenarios = "find,get,register,floor".to_owned();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--bench" {
+            continue;
+        }
+        let value = args
+            .next()
+            .ok_or_else(|| BenchError::Usage(format!("{arg} needs a value")))?;
+        match arg.as_str() {
+            "--backend" => backend = value,
+            "--docs" => docs = number(&arg, &value)?,
+            "--docs-per-patient" => per_patient = number(&arg, &value)?,
+            "--duration" => duration = number(&arg, &value)?,
+            "--warm-up" => warm_up = number(&arg, &value)?,
+            "--concurrency" => concurrency = number(&arg, &value)?,
+            "--scenarios" => scenarios = value,
+            other => return Err(BenchError::Usage(format!("unknown option {other}"))),
+        }
+    }
+    let backends = match backend.as_str() {
+        "sqlite" => vec![Backend::Sqlite],
+        "postgres" => vec![Backend::Postgres],
+        "both" => vec![Backend::Postgres, Backend::Sqlite],
+        other => {
+            return Err(BenchError::Usage(format!(
+                "--backend is sqlite, postgres or both, not {other:?}"
+            )));
+        }
+    };
+    if per_patient == 0 || docs < per_patient || concurrency == 0 || duration <= 0.0 {
+        return Err(BenchError::Usage(
+            "--docs >= --docs-per-patient > 0, --concurrency > 0, --duration > 0".to_owned(),
+        ));
+    }
+    Ok(Settings {
+        backends,
+        size: Size {
+            patients: docs / per_patient,
+            docs_per_patient: per_patient,
+        },
+        load: Load {
+            concurrency,
+            warm_up: Duration::from_secs_f64(warm_up.max(0.0)),
+            duration: Duration::from_secs_f64(duration),
+        },
+        postgres_url: env("HIE_BENCH_POSTGRES_URL")
+            .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".to_owned()),
+        scenarios: scenarios.split(',').map(str::to_owned).collect(),
+    })
+}
+
+/// One measured row of the report.
+struct Row {
+    scenario: &'static str,
+    stats: Stats,
+    floor: Option<Stats>,
+}
+
+/// What one backend's run measured.
+struct Report {
+    backend: Backend,
+    load_note: String,
+    answer_bytes: usize,
+    rows: Vec<Row>,
+}
+
+fn main() {
+    if let Err(error) = run() {
+        eprintln!("registry_load: {error}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<(), BenchError> {
+    let settings = settings()?;
+    let server_runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("registry")
+        .enable_all()
+        .build()
+        .map_err(BenchError::Runtime)?;
+    let client_runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("load-client")
+        .enable_all()
+        .build()
+        .map_err(BenchError::Runtime)?;
+    println!(
+        "registry_load: {} DocumentEntries ({} patients x {}), {} clients, {:?} per scenario after {:?} warm-up, fragment {} bytes",
+        settings.size.documents(),
+        settings.size.patients,
+        settings.size.docs_per_patient,
+        settings.load.concurrency,
+        settings.load.duration,
+        settings.load.warm_up,
+        load::fragment_length(),
+    );
+    for backend in &settings.backends {
+        let report = bench_backend(*backend, &settings, &server_runtime, &client_runtime)?;
+        print_report(&report, &settings);
+    }
+    Ok(())
+}
+
+fn bench_backend(
+    backend: Backend,
+    settings: &Settings,
+    server_runtime: &Runtime,
+    client_runtime: &Runtime,
+) -> Result<Report, BenchError> {
+    let size = settings.size;
+    let (url, loaded) = server_runtime.block_on(async {
+        match backend {
+            Backend::Postgres => load::ensure_postgres(&settings.postgres_url, size).await,
+            Backend::Sqlite => load::ensure_sqlite(size)
+                .await
+                .map(|(path, report)| (format!("sqlite://{}", path.display()), report)),
+        }
+    })?;
+    let load_note = if loaded.reused {
+        "corpus reused".to_owned()
+    } else {
+        format!("corpus loaded in {:.1?}", loaded.elapsed)
+    };
+    eprintln!("{}: {load_note}", backend.name());
+
+    let shutdown = CancellationToken::new();
+    let config = Config {
+        http_port: 0,
+        mllp_port: 0,
+        database_url: url.clone(),
+        ..Config::default()
+    };
+    let data_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let (registry, floor_db) = server_runtime.block_on(async {
+        let registry =
+            server::start(&config, [127, 0, 0, 1].into(), &data_dir, shutdown.clone()).await?;
+        let floor_db = Database::connect(&url).await?;
+        load::remove_registrations(&floor_db).await?;
+        Ok::<_, BenchError>((registry, floor_db))
+    })?;
+    let endpoint = Arc::new(registry.endpoint_url());
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(settings.load.concurrency as usize)
+        .tcp_nodelay(true)
+        .build()?;
+    let server = server_runtime.handle().clone();
+    let clients = client_runtime.handle().clone();
+
+    let result = client_runtime.block_on(async {
+        let answer_bytes = check_answers(&client, &endpoint, &floor_db, size).await?;
+        let mut rows = Vec::new();
+
+        let wants = |name: &str| settings.scenarios.iter().any(|s| s == name);
+        if wants("find") {
+            eprintln!("{}: ITI-18 FindDocuments over HTTP", backend.name());
+            let ours =
+                find_documents_http(&clients, settings.load, &client, &endpoint, size).await?;
+            let floor = if wants("floor") {
+                eprintln!("{}: FindDocuments floor (plain SQL)", backend.name());
+                Some(find_documents_sql(&server, settings.load, &floor_db, size).await?)
+            } else {
+                None
+            };
+            rows.push(Row {
+                scenario: "ITI-18 FindDocuments LeafClass (HTTP)",
+                stats: ours,
+                floor,
+            });
+        }
+        if wants("get") {
+            eprintln!("{}: ITI-18 GetDocuments over HTTP", backend.name());
+            let ours =
+                get_documents_http(&clients, settings.load, &client, &endpoint, size).await?;
+            let floor = if wants("floor") {
+                eprintln!("{}: GetDocuments floor (plain SQL)", backend.name());
+                Some(get_document_sql(&server, settings.load, &floor_db, size).await?)
+            } else {
+                None
+            };
+            rows.push(Row {
+                scenario: "ITI-18 GetDocuments by uniqueId (HTTP)",
+                stats: ours,
+                floor,
+            });
+        }
+        if wants("register") {
+            eprintln!("{}: ITI-42 registrations (storage)", backend.name());
+            let registrations = register_storage(&server, settings.load, &floor_db).await?;
+            rows.push(Row {
+                scenario: "ITI-42 1-document submission, storage insert_submission",
+                stats: registrations,
+                floor: None,
+            });
+        }
+        Ok::<_, BenchError>(Report {
+            backend,
+            load_note,
+            answer_bytes,
+            rows,
+        })
+    });
+    server_runtime.block_on(async {
+        let cleaned = load::remove_registrations(&floor_db).await;
+        shutdown.cancel();
+        let mut tasks = registry.tasks;
+        while tasks.join_next().await.is_some() {}
+        cleaned
+    })?;
+    result
+}
+
+/// The ITI-18 FindDocuments request for `patient` (Approved, stable; LeafClass).
+fn find_documents_body(patient: &str) -> String {
+    adhoc_query(
+        stored_query::FIND_DOCUMENTS,
+        vec![
+            Slot::new("$XDSDocumentEntryPatientId", [format!("'{patient}'")]),
+            Slot::new(
+                "$XDSDocumentEntryStatus",
+                [format!("('{}')", status::APPROVED)],
+            ),
+        ],
+    )
+}
+
+/// The ITI-18 GetDocuments request for one uniqueId (LeafClass).
+fn get_documents_body(unique_id: &str) -> String {
+    adhoc_query(
+        stored_query::GET_DOCUMENTS,
+        vec![Slot::new(
+            "$XDSDocumentEntryUniqueId",
+            [format!("('{unique_id}')")],
+        )],
+    )
+}
+
+fn adhoc_query(id: &str, slots: Vec<Slot>) -> String {
+    let request = AdhocQueryRequest {
+        id: None,
+        comment: None,
+        request_slots: Vec::new(),
+        return_type: ReturnType::LeafClass,
+        return_composed_objects: true,
+        federated: false,
+        federation: None,
+        start_index: 0,
+        max_results: None,
+        query: RegistryObject {
+            id: id.to_owned(),
+            slots,
+            ..RegistryObject::default()
+        },
+    };
+    let mut xml = String::with_capacity(1024);
+    request.write_xml(&mut xml);
+    xml
+}
+
+/// Posts one ITI-18 request and returns the answer, refusing anything but a Success.
+async fn stored_query_http(
+    client: &reqwest::Client,
+    endpoint: &str,
+    body: &str,
+) -> Result<impl AsRef<[u8]>, BenchError> {
+    let (envelope, _) = soap::write_request_envelope(action::REGISTRY_STORED_QUERY, endpoint, body);
+    let response = client
+        .post(endpoint)
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            soap::content_type(action::REGISTRY_STORED_QUERY),
+        )
+        .body(envelope)
+        .send()
+        .await?;
+    let http_status = response.status();
+    let answer = response.bytes().await?;
+    // The status attribute comes in the first bytes of the AdhocQueryResponse.
+    let head = &answer[..answer.len().min(2048)];
+    let success = head
+        .windows(status::RESPONSE_SUCCESS.len())
+        .any(|w| w == status::RESPONSE_SUCCESS.as_bytes());
+    if !http_status.is_success() || !success {
+        return Err(BenchError::Answer(format!(
+            "HTTP {http_status}: {}",
+            String::from_utf8_lossy(head)
+        )));
+    }
+    Ok(answer)
+}
+
+fn count(haystack: &[u8], needle: &str) -> usize {
+    haystack
+        .windows(needle.len())
+        .filter(|w| *w == needle.as_bytes())
+        .count()
+}
+
+/// Checks once that the endpoint and the floor SQL return the expected objects; returns the
+/// FindDocuments answer size.
+async fn check_answers(
+    client: &reqwest::Client,
+    endpoint: &str,
+    db: &Database,
+    size: Size,
+) -> Result<usize, BenchError> {
+    let patient = corpus::patient_id(size.patients - 1);
+    let body = find_documents_body(&patient);
+    let answer = stored_query_http(client, endpoint, &body).await?;
+    let answer = answer.as_ref();
+    let found = count(answer, "<rim:ExtrinsicObject ");
+    let rows = floor_find_documents(db, &patient).await?;
+    if found != size.docs_per_patient as usize || rows != found {
+        return Err(BenchError::Answer(format!(
+            "FindDocuments: {found} DocumentEntries over HTTP, {rows} by SQL, {} expected",
+            size.docs_per_patient
+        )));
+    }
+    let unique_id = corpus::document_unique_id(size.patients - 1, size.docs_per_patient - 1);
+    let body = get_documents_body(&unique_id);
+    let single = stored_query_http(client, endpoint, &body).await?;
+    let found = count(single.as_ref(), "<rim:ExtrinsicObject ");
+    let rows = floor_get_document(db, &unique_id).await?;
+    if found != 1 || rows != 1 {
+        return Err(BenchError::Answer(format!(
+            "GetDocuments: {found} DocumentEntries over HTTP, {rows} by SQL, 1 expected"
+        )));
+    }
+    Ok(answer.len())
+}
+
+async fn find_documents_http(
+    runtime: &Handle,
+    load: Load,
+    client: &reqwest::Client,
+    endpoint: &Arc<String>,
+    size: Size,
+) -> Result<Stats, BenchError> {
+    let client = client.clone();
+    let endpoint = Arc::clone(endpoint);
+    drive::run(runtime, load, move |rng: &mut Rng| {
+        let body = find_documents_body(&corpus::patient_id(rng.below(size.patients)));
+        let client = client.clone();
+        let endpoint = Arc::clone(&endpoint);
+        async move {
+            stored_query_http(&client, &endpoint, &body).await?;
+            Ok(())
+        }
+    })
+    .await
+}
+
+async fn get_documents_http(
+    runtime: &Handle,
+    load: Load,
+    client: &reqwest::Client,
+    endpoint: &Arc<String>,
+    size: Size,
+) -> Result<Stats, BenchError> {
+    let client = client.clone();
+    let endpoint = Arc::clone(endpoint);
+    drive::run(runtime, load, move |rng: &mut Rng| {
+        let unique_id =
+            corpus::document_unique_id(rng.below(size.patients), rng.below(size.docs_per_patient));
+        let body = get_documents_body(&unique_id);
+        let client = client.clone();
+        let endpoint = Arc::clone(&endpoint);
+        async move {
+            stored_query_http(&client, &endpoint, &body).await?;
+            Ok(())
+        }
+    })
+    .await
+}
+
+/// The columns storage reads for a served object (`StoredObject`), by name.
+#[derive(QueryableByName)]
+#[diesel(table_name = registry_objects)]
+#[allow(dead_code)] // Read for the fetch's cost; the floor does nothing with the values.
+struct FloorRow {
+    entry_uuid: String,
+    kind: String,
+    logical_id: String,
+    version: i32,
+    status: String,
+    patient_id: String,
+    unique_id: String,
+    home_community_id: Option<String>,
+    object_type: Option<String>,
+    hash: Option<String>,
+    size: Option<i64>,
+    repository_unique_id: Option<String>,
+    submission_set: Option<String>,
+    fragment: String,
+}
+
+const FLOOR_COLUMNS: &str = "entry_uuid, kind, logical_id, version, status, patient_id, \
+     unique_id, home_community_id, object_type, hash, size, repository_unique_id, \
+     submission_set, fragment";
+
+/// The floor of FindDocuments: a patient's approved stable DocumentEntries by plain SQL.
+async fn floor_find_documents(db: &Database, patient: &str) -> Result<usize, BenchError> {
+    let sql = |placeholder: &str| {
+        format!(
+            "SELECT {FLOOR_COLUMNS} FROM registry_objects WHERE patient_id = {placeholder} \
+             AND kind = 'DocumentEntry' AND status = 'Approved' AND object_type = 'stable' \
+             LIMIT 5001"
+        )
+    };
+    let rows: Vec<FloorRow> = match db {
+        Database::Postgres(pool) => {
+            diesel::sql_query(sql("$1"))
+                .bind::<Text, _>(patient)
+                .load(&mut pool.get().await?)
+                .await?
+        }
+        Database::Sqlite(pool) => {
+            diesel::sql_query(sql("?"))
+                .bind::<Text, _>(patient)
+                .load(&mut pool.get().await?)
+                .await?
+        }
+    };
+    Ok(rows.len())
+}
+
+/// The floor of GetDocuments: one DocumentEntry by uniqueId by plain SQL.
+async fn floor_get_document(db: &Database, unique_id: &str) -> Result<usize, BenchError> {
+    let sql = |placeholder: &str| {
+        format!(
+            "SELECT {FLOOR_COLUMNS} FROM registry_objects WHERE unique_id = {placeholder} \
+             AND kind = 'DocumentEntry'"
+        )
+    };
+    let rows: Vec<FloorRow> = match db {
+        Database::Postgres(pool) => {
+            diesel::sql_query(sql("$1"))
+                .bind::<Text, _>(unique_id)
+                .load(&mut pool.get().await?)
+                .await?
+        }
+        Database::Sqlite(pool) => {
+            diesel::sql_query(sql("?"))
+                .bind::<Text, _>(unique_id)
+                .load(&mut pool.get().await?)
+                .await?
+        }
+    };
+    Ok(rows.len())
+}
+
+async fn find_documents_sql(
+    runtime: &Handle,
+    load: Load,
+    db: &Database,
+    size: Size,
+) -> Result<Stats, BenchError> {
+    let db = db.clone();
+    drive::run(runtime, load, move |rng: &mut Rng| {
+        let patient = corpus::patient_id(rng.below(size.patients));
+        let db = db.clone();
+        async move {
+            floor_find_documents(&db, &patient).await?;
+            Ok(())
+        }
+    })
+    .await
+}
+
+async fn get_document_sql(
+    runtime: &Handle,
+    load: Load,
+    db: &Database,
+    size: Size,
+) -> Result<Stats, BenchError> {
+    let db = db.clone();
+    drive::run(runtime, load, move |rng: &mut Rng| {
+        let unique_id =
+            corpus::document_unique_id(rng.below(size.patients), rng.below(size.docs_per_patient));
+        let db = db.clone();
+        async move {
+            floor_get_document(&db, &unique_id).await?;
+            Ok(())
+        }
+    })
+    .await
+}
+
+/// ITI-42 single-document submissions written by `Database::insert_submission`, the
+/// registration's transaction (the SOAP endpoint does not dispatch ITI-42 yet).
+async fn register_storage(
+    runtime: &Handle,
+    load: Load,
+    db: &Database,
+) -> Result<Stats, BenchError> {
+    let db = db.clone();
+    let run = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(1);
+    let next = Arc::new(AtomicU32::new(0));
+    drive::run(runtime, load, move |_: &mut Rng| {
+        let submission = corpus::registration(next.fetch_add(1, Ordering::Relaxed), run);
+        let db = db.clone();
+        async move {
+            db.insert_submission(&submission).await?;
+            Ok(())
+        }
+    })
+    .await
+}
+
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn print_report(report: &Report, settings: &Settings) {
+    println!();
+    println!(
+        "### {} — {} DocumentEntries, {} clients, {} ({})",
+        report.backend.name(),
+        settings.size.documents(),
+        settings.load.concurrency,
+        report.load_note,
+        format_args!(
+            "FindDocuments answer {} KiB",
+            report.answer_bytes.div_ceil(1024)
+        ),
+    );
+    println!();
+    println!(
+        "| scenario | ops | q/s | p50 ms | p99 ms | max ms | floor q/s | floor p50 ms | floor p99 ms | p50 ours/floor | p99 ours/floor | q/s floor/ours |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for row in &report.rows {
+        let s = row.stats;
+        let floor = match row.floor {
+            Some(f) => format!(
+                "{:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2}",
+                f.per_second,
+                millis(f.p50),
+                millis(f.p99),
+                millis(s.p50) / millis(f.p50).max(f64::MIN_POSITIVE),
+                millis(s.p99) / millis(f.p99).max(f64::MIN_POSITIVE),
+                f.per_second / s.per_second.max(f64::MIN_POSITIVE),
+            ),
+            None => "– | – | – | – | – | –".to_owned(),
+        };
+        println!(
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {floor} |",
+            row.scenario,
+            s.operations,
+            s.per_second,
+            millis(s.p50),
+            millis(s.p99),
+            millis(s.max),
+        );
+    }
+}
