@@ -300,7 +300,8 @@ impl Engine {
                 let patient = self.submission_patient(step, &symbols).await?;
                 symbols.retain(|(symbol, _)| symbol != "$patientid$");
                 symbols.push(("$patientid$".to_owned(), patient.clone()));
-                log.reports.insert("$patientid$".to_owned(), patient.clone());
+                log.reports
+                    .insert("$patientid$".to_owned(), patient.clone());
                 let mut text = read_metadata(&section_dir, transaction)?;
                 if transaction.kind == TransactionKind::ProvideAndRegister {
                     text = submit_objects_request_of(&text)?;
@@ -330,10 +331,8 @@ impl Engine {
                                 let (sha1, size) = wire::digest_file(&path)
                                     .await
                                     .map_err(|e| format!("harness: {e}"))?;
-                                self.submitted.insert(
-                                    uid.clone(),
-                                    (path, retrieve::Content { size, sha1 }),
-                                );
+                                self.submitted
+                                    .insert(uid.clone(), (path, retrieve::Content { size, sha1 }));
                             }
                         }
                         response
@@ -363,7 +362,8 @@ impl Engine {
                     symbols.push(("$patientid$".to_owned(), patient.clone()));
                 }
                 if let Some((_, patient)) = symbols.iter().find(|(s, _)| s == "$patientid$") {
-                    log.reports.insert("$patientid$".to_owned(), patient.clone());
+                    log.reports
+                        .insert("$patientid$".to_owned(), patient.clone());
                 }
                 let query = request_body(&section_dir, transaction, &symbols)?;
                 let registry = self.target.registry_url.clone();
@@ -451,10 +451,7 @@ impl Engine {
             }
             TransactionKind::Null => {}
             TransactionKind::Other(name) => {
-                return Err(format!(
-                    "not served yet: {name} needs {}",
-                    actor_of(name)
-                ));
+                return Err(format!("not served yet: {name} needs {}", actor_of(name)));
             }
         }
         for report in &transaction.reports {
@@ -690,10 +687,9 @@ impl Engine {
     }
 
     fn repository_url(&self) -> Result<String, String> {
-        self.target
-            .repository_url
-            .clone()
-            .ok_or_else(|| "not served: no Document Repository to test (give --repository-url)".to_owned())
+        self.target.repository_url.clone().ok_or_else(|| {
+            "not served: no Document Repository to test (give --repository-url)".to_owned()
+        })
     }
 
     /// The patient of a submission: a fresh unfed one (`AltPatientId`), the one reported
@@ -932,13 +928,18 @@ fn submit_objects_request_of(text: &str) -> Result<String, String> {
 /// test folder.
 fn resolve_file(section_dir: &Path, file: &str) -> PathBuf {
     let in_section = section_dir.join(file);
-    match section_dir.parent() {
+    let found = match section_dir.parent() {
         Some(test_dir) if !in_section.exists() => {
             let in_test = test_dir.join(file);
-            if in_test.exists() { in_test } else { in_section }
+            if in_test.exists() {
+                in_test
+            } else {
+                in_section
+            }
         }
         _ => in_section,
-    }
+    };
+    std::fs::canonicalize(&found).unwrap_or(found)
 }
 
 /// The `MetadataFile` of a request with symbols replaced, re-serialised.
@@ -950,7 +951,12 @@ fn request_body(
     let text = read_metadata(section_dir, transaction)?;
     let text = metadata::substitute(&text, symbols);
     Ok(Element::parse(&text)
-        .map_err(|e| format!("harness: {}: {e}", transaction.metadata_file.as_deref().unwrap_or_default()))?
+        .map_err(|e| {
+            format!(
+                "harness: {}: {e}",
+                transaction.metadata_file.as_deref().unwrap_or_default()
+            )
+        })?
         .to_xml())
 }
 
@@ -1173,6 +1179,13 @@ fn check_contents(
             ("SSwithOneFol", _) => shape(1, 0, 1),
             ("DocApp", _) => all_status(&contents.documents, status::APPROVED),
             ("DocDep", _) => all_status(&contents.documents, status::DEPRECATED),
+            ("OneDocApp", _) => {
+                contents.documents.len() == 1 && all_status(&contents.documents, status::APPROVED)
+            }
+            ("OneDocDep", _) => {
+                contents.documents.len() == 1 && all_status(&contents.documents, status::DEPRECATED)
+            }
+            ("FolApp", _) => all_status(&contents.folders, status::APPROVED),
             ("SSApproved", _) => all_status(&contents.submission_sets, status::APPROVED),
             (name, _) if name.starts_with("Has") => {
                 let wanted = format!(":{}", &name[3..]);
@@ -1351,6 +1364,9 @@ mod tests {
         assert!(check_contents(&expect("DocDep", None), &answer, &mut notes).is_err());
         let empty = Element::parse("<r><RegistryObjectList/></r>").unwrap();
         assert!(check_contents(&expect("DocApp", None), &empty, &mut notes).is_ok());
+        assert!(check_contents(&expect("OneDocApp", None), &answer, &mut notes).is_ok());
+        assert!(check_contents(&expect("OneDocDep", None), &answer, &mut notes).is_err());
+        assert!(check_contents(&expect("OneDocApp", None), &empty, &mut notes).is_err());
         assert!(check_contents(&expect("SSwithOneDocOneFol", None), &answer, &mut notes).is_ok());
         assert!(check_contents(&expect("None", None), &answer, &mut notes).is_err());
         assert!(check_contents(&expect("HasHasMember", None), &answer, &mut notes).is_ok());

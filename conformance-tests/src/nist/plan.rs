@@ -453,7 +453,10 @@ mod tests {
         let retrieve = plan.steps[1].transaction.as_ref().unwrap();
         assert_eq!(retrieve.kind, TransactionKind::Retrieve);
         assert_eq!(retrieve.reference_documents[0].unique_id, "$docuid1$");
-        assert_eq!(retrieve.reference_documents[0].file, "submit/my_document.txt");
+        assert_eq!(
+            retrieve.reference_documents[0].file,
+            "submit/my_document.txt"
+        );
         let reference = retrieve.reference_metadata.as_ref().unwrap();
         assert_eq!(reference.testdir.as_deref(), Some("../query"));
         assert_eq!(reference.step, "by_uid");
@@ -463,7 +466,12 @@ mod tests {
     fn xml_detail_reads_the_standard_and_the_process() {
         let plan = TestPlan::parse(PNR_AND_RETRIEVE).unwrap();
         let step = &plan.steps[2];
-        assert!(step.standard_response.as_deref().unwrap().contains("status=\"s\""));
+        assert!(
+            step.standard_response
+                .as_deref()
+                .unwrap()
+                .contains("status=\"s\"")
+        );
         let assert = &step.transaction.as_ref().unwrap().assertions[0];
         assert_eq!(assert.process.as_deref(), Some("sameRetImgs"));
         assert_eq!(assert.xpath, "");

@@ -70,34 +70,34 @@ pub fn document_responses(
         if e.name != "DocumentResponse" {
             return;
         }
-        let content = e
-            .elements()
-            .find(|c| c.name == "Document")
-            .and_then(|document| {
-                match document.elements().find(|c| c.name == "Include") {
-                    Some(include) => {
-                        let cid = include.attribute("href").and_then(cid_from_href)?;
-                        attachments
-                            .iter()
-                            .find(|a| a.content_id == cid)
-                            .map(|a| Content {
-                                size: a.size,
-                                sha1: a.sha1.clone(),
+        let content =
+            e.elements()
+                .find(|c| c.name == "Document")
+                .and_then(
+                    |document| match document.elements().find(|c| c.name == "Include") {
+                        Some(include) => {
+                            let cid = include.attribute("href").and_then(cid_from_href)?;
+                            attachments
+                                .iter()
+                                .find(|a| a.content_id == cid)
+                                .map(|a| Content {
+                                    size: a.size,
+                                    sha1: a.sha1.clone(),
+                                })
+                        }
+                        None => {
+                            let encoded: String =
+                                text(document).split_whitespace().collect::<String>();
+                            let bytes = base64::engine::general_purpose::STANDARD
+                                .decode(encoded)
+                                .ok()?;
+                            Some(Content {
+                                size: bytes.len() as u64,
+                                sha1: hex_digest(&Sha1::digest(&bytes)),
                             })
-                    }
-                    None => {
-                        let encoded: String =
-                            text(document).split_whitespace().collect::<String>();
-                        let bytes = base64::engine::general_purpose::STANDARD
-                            .decode(encoded)
-                            .ok()?;
-                        Some(Content {
-                            size: bytes.len() as u64,
-                            sha1: hex_digest(&Sha1::digest(&bytes)),
-                        })
-                    }
-                }
-            });
+                        }
+                    },
+                );
         out.push(DocumentResponse {
             repository_unique_id: child_text(e, "RepositoryUniqueId"),
             document_unique_id: child_text(e, "DocumentUniqueId"),

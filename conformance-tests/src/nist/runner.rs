@@ -296,8 +296,7 @@ pub async fn start_services(data_dir: &Path) -> Result<InProcessServices, StartE
     };
     let shutdown = tokio_util::sync::CancellationToken::new();
     let loopback = std::net::IpAddr::from([127, 0, 0, 1]);
-    let registry =
-        registry::server::start(&config, loopback, data_dir, shutdown.clone()).await?;
+    let registry = registry::server::start(&config, loopback, data_dir, shutdown.clone()).await?;
     let repository_config = repository::config::Config {
         http_port: 0,
         registry_url: registry.endpoint_url(),
