@@ -112,7 +112,12 @@ async fn nist(args: NistArgs) -> Result<bool, String> {
         std::fs::write(&path, junit::report(&report.outcomes, &report.excluded))
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
-    for line in report.collection_table(&tests_dir, &collections) {
+    let table: Vec<String> = if collections.is_empty() {
+        runner::SCOPE.iter().map(|c| (*c).to_owned()).collect()
+    } else {
+        collections
+    };
+    for line in report.collection_table(&tests_dir, &table) {
         println!("{line}");
     }
     println!("{}", report.summary());

@@ -389,7 +389,7 @@ impl Engine {
                     &request,
                 )
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| wire::describe(&e))?;
                 let response = read_response(&reply.envelope)?;
                 log.input = request;
                 check_status(step, &response)?;
@@ -439,7 +439,7 @@ impl Engine {
                     &request,
                 )
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| wire::describe(&e))?;
                 let response = read_response(&reply.envelope)?;
                 log.input = request;
                 check_status(step, &response)?;
@@ -682,7 +682,7 @@ impl Engine {
     async fn soap(&self, url: &str, soap_action: &str, body: &str) -> Result<Response, String> {
         let reply = wire::post_plain(&self.client, url, soap_action, body)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| wire::describe(&e))?;
         read_response(&reply.envelope)
     }
 
@@ -769,7 +769,7 @@ impl Engine {
             &documents,
         )
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| wire::describe(&e))?;
         Ok((read_response(&reply.envelope)?, sent))
     }
 

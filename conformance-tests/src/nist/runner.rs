@@ -185,8 +185,27 @@ impl RunReport {
         line
     }
 
-    /// One line per collection: `rep: 20 passed, 3 failed, 0 excluded` (sections; excluded tests).
+    /// One line per collection: `rep: 20 passed, 3 failed, 0 excluded` (sections; excluded tests),
+    /// then one for the fixtures in none of them (tests others rely on, e.g. the patient feed).
     pub fn collection_table(&self, tests_dir: &Path, collections: &[String]) -> Vec<String> {
+        let (mut fixtures_passed, mut fixtures_failed) = (0, 0);
+        for outcome in &self.outcomes {
+            if collections
+                .iter()
+                .any(|c| in_collection(tests_dir, &outcome.test, c))
+            {
+                continue;
+            }
+            match outcome.verdict {
+                Verdict::Pass { .. } => fixtures_passed += 1,
+                Verdict::Fail { .. } => fixtures_failed += 1,
+            }
+        }
+        let fixtures = (fixtures_passed + fixtures_failed > 0).then(|| {
+            format!(
+                "fixtures outside these collections: {fixtures_passed} passed, {fixtures_failed} failed"
+            )
+        });
         collections
             .iter()
             .map(|name| {
@@ -207,6 +226,7 @@ impl RunReport {
                     .count();
                 format!("{name}: {passed} passed, {failed} failed, {excluded} excluded")
             })
+            .chain(fixtures)
             .collect()
     }
 
@@ -386,6 +406,35 @@ mod tests {
         assert!(!tag_matches("#ids(xds-i)", "ids"));
         assert!(!tag_matches("rep_rd", "rep"));
         assert!(!tag_matches("reg_xua", "reg"));
+    }
+
+    #[test]
+    fn the_collection_table_counts_sections_per_collection_and_fixtures_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        for (test, tags) in [("1", "PR.b rep"), ("2", "ids(xds-i)"), ("3", "")] {
+            std::fs::create_dir(dir.path().join(test)).unwrap();
+            std::fs::write(dir.path().join(test).join("collections.txt"), tags).unwrap();
+        }
+        let report = RunReport {
+            outcomes: vec![
+                outcome("1/a", true),
+                outcome("1/b", false),
+                outcome("2/c", false),
+                outcome("3/pif", true),
+            ],
+            excluded: vec![Excluded {
+                test: "2".into(),
+                reason: "why".into(),
+            }],
+        };
+        assert_eq!(
+            report.collection_table(dir.path(), &["rep".to_owned(), "ids".to_owned()]),
+            [
+                "rep: 1 passed, 1 failed, 0 excluded",
+                "ids: 0 passed, 1 failed, 1 excluded",
+                "fixtures outside these collections: 1 passed, 0 failed",
+            ]
+        );
     }
 
     #[test]

@@ -33,6 +33,21 @@ pub enum WireError {
     RootNotUtf8,
 }
 
+/// An error with every cause in its chain (`a: b: c`), for the section's failure reason.
+pub fn describe(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// A document to send as an MTOM attachment.
 #[derive(Debug, Clone)]
 pub struct OutgoingDocument {
