@@ -215,6 +215,75 @@ async fn read_reply(response: reqwest::Response) -> Result<SoapReply, WireError>
 mod tests {
     use super::*;
 
+    /// Serves one HTTP answer with `content_type` and `body` to the first request, whatever it is.
+    async fn answer_once(content_type: String, body: Vec<u8>) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/xdsi", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = Vec::new();
+            let mut buffer = [0u8; 4096];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                let read = socket.read(&mut buffer).await.unwrap();
+                request.extend_from_slice(&buffer[..read]);
+            }
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            socket.write_all(head.as_bytes()).await.unwrap();
+            socket.write_all(&body).await.unwrap();
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn an_mtom_answer_gives_the_envelope_and_each_attachment_digested() {
+        let writer = MtomWriter::new();
+        let content_type = writer.content_type();
+        let envelope = "<env:Envelope xmlns:env=\"http://www.w3.org/2003/05/soap-envelope\"><env:Body/></env:Envelope>";
+        let stream = writer
+            .into_body(
+                envelope.to_owned(),
+                vec![Attachment::from_bytes(
+                    "doc@x",
+                    "application/dicom",
+                    bytes::Bytes::from_static(b"abc"),
+                )],
+            )
+            .unwrap();
+        let body: Vec<u8> = stream.try_collect::<Vec<_>>().await.unwrap().concat();
+        let url = answer_once(content_type, body).await;
+        let reply = post_plain(&reqwest::Client::new(), &url, "urn:x", "<x/>")
+            .await
+            .unwrap();
+        assert_eq!(reply.envelope, envelope);
+        assert_eq!(
+            reply.attachments,
+            [ReceivedAttachment {
+                content_id: "doc@x".to_owned(),
+                content_type: "application/dicom".to_owned(),
+                size: 3,
+                sha1: "a9993e364706816aba3e25717850c26c9cd0d89d".to_owned(),
+            }]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_plain_answer_is_the_envelope_without_attachments() {
+        let url = answer_once(
+            "application/soap+xml".to_owned(),
+            b"<env:Envelope/>".to_vec(),
+        )
+        .await;
+        let reply = post_plain(&reqwest::Client::new(), &url, "urn:x", "<x/>")
+            .await
+            .unwrap();
+        assert_eq!(reply.envelope, "<env:Envelope/>");
+        assert!(reply.attachments.is_empty());
+    }
+
     #[test]
     fn a_digest_is_lower_case_hex() {
         assert_eq!(
