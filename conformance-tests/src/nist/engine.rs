@@ -1,5 +1,7 @@
-//! Running testkit sections against a registry: steps in order, ids carried between steps and
-//! tests (`UseId`, `UseReport`, `Report`), expected status and errors, `ExpectedContents` and
+//! Running testkit sections against the registry, repository and imaging document source
+//! (ITI-8/44, ITI-18, ITI-41, ITI-42, ITI-43, ITI-57, ITI-62, ITI-86, RAD-69): steps in order, ids
+//! carried between steps and tests (`UseId`, `UseReport`, `Report`), expected status and errors,
+//! `ExpectedContents`, retrieved documents against what was submitted and registered, and
 //! XPath `Assertions`. Tests another test relies on (the patient feeds 15817/15818, the stored
 //! query fixture 12346) are run first, once.
 

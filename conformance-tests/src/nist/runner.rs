@@ -1,5 +1,6 @@
 //! The `nist` command: selecting tests by collection or id, leaving out the excluded ones,
-//! running them against an in-process registry (or a given URL), and summarising.
+//! running them against the in-process registry and repository (or given URLs), and summarising
+//! per collection.
 
 use std::path::{Path, PathBuf};
 
