@@ -472,10 +472,8 @@ async fn a_registration_racing_a_removal_never_leaves_a_dangling_association(db:
             )],
         );
         let removed_ids = [ss.as_str(), hm.as_str(), de.as_str()];
-        let (removal, registration) = tokio::join!(
-            delete(db, &removed_ids),
-            db.insert_submission(&appendix)
-        );
+        let (removal, registration) =
+            tokio::join!(delete(db, &removed_ids), db.insert_submission(&appendix));
         let removed = removal.status == ResponseStatus::Success;
         let registered = registration.is_ok();
         assert!(

@@ -532,6 +532,44 @@ async fn association_that_is_no_operation_is_metadata_update_operation_error(db:
     );
 }
 
+async fn folder_update_without_submission_set_status_is_accepted(db: &Database) {
+    let registry = Registry::new(db).await;
+    let mut parts = folder_update("1", None);
+    parts[2] = without_slot(&parts[2], "SubmissionSetStatus");
+    assert_success(&registry.update(&parts).await);
+    assert_eq!(registry.versions(FOLDER).await.len(), 2);
+}
+
+async fn document_update_without_submission_set_status_is_metadata_update_operation_error(
+    db: &Database,
+) {
+    let registry = Registry::new(db).await;
+    let mut parts = document_update(None);
+    parts[2] = without_slot(&parts[2], "SubmissionSetStatus");
+    assert_refused(
+        &registry.update(&parts).await,
+        error_code::XDS_METADATA_UPDATE_OPERATION_ERROR,
+    );
+}
+
+async fn submit_association_of_an_unknown_type_is_registry_metadata_error(db: &Database) {
+    let registry = Registry::new(db).await;
+    let parts = submit_association("urn:ihe:iti:2007:AssociationType:APND_TXFM", LONE_DOC, DOC);
+    assert_refused(
+        &registry.update(&parts).await,
+        error_code::XDS_REGISTRY_METADATA_ERROR,
+    );
+}
+
+/// `association` without its slot `name`.
+fn without_slot(association: &str, name: &str) -> String {
+    let start = association
+        .find(&format!("<rim:Slot name=\"{name}\">"))
+        .unwrap();
+    let end = start + association[start..].find("</rim:Slot>").unwrap() + "</rim:Slot>".len();
+    format!("{}{}", &association[..start], &association[end..])
+}
+
 /// lastUpdateTime of a stored Folder.
 trait LastUpdateTime {
     fn last_update_time(&self) -> String;
@@ -544,6 +582,9 @@ impl LastUpdateTime for StoredObject {
 }
 
 on_both_backends!(
+    folder_update_without_submission_set_status_is_accepted,
+    document_update_without_submission_set_status_is_metadata_update_operation_error,
+    submit_association_of_an_unknown_type_is_registry_metadata_error,
     folder_update_approves_version_2_and_deprecates_version_1,
     folder_update_propagates_its_memberships_by_default,
     folder_update_without_association_propagation_has_no_members,

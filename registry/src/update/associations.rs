@@ -171,7 +171,8 @@ fn submittable(association_type: &AssociationType) -> bool {
 /// ITI TF-2b 3.57.4.1.3.3.5 Submit Association: `association`, held by a SubmissionSet
 /// SubmitAssociation (or HasMember), links two registered Approved objects of one patient
 /// (3.57.4.1.3.3.6.7, else XDSPatientIDReconciliationError); a HasMember links a Folder to a
-/// DocumentEntry not already in it.
+/// DocumentEntry not already in it. An associationType XDS does not define is
+/// XDSRegistryMetadataError.
 pub(super) async fn submit_association(
     db: &Database,
     association: &Association,
@@ -189,6 +190,12 @@ pub(super) async fn submit_association(
             ),
         )
     };
+    if let AssociationType::Other(unknown) = &association.association_type {
+        return Ok(Err(refuse(
+            error_code::XDS_REGISTRY_METADATA_ERROR,
+            format!("{unknown:?} is not an associationType of XDS metadata"),
+        )));
+    }
     if !submittable(&association.association_type) {
         return Ok(Err(refuse(
             error_code::XDS_METADATA_UPDATE_OPERATION_ERROR,

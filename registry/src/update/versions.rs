@@ -67,7 +67,8 @@ pub(super) fn trigger_association<'a>(
 
 /// ITI TF-2b 3.57.4.1.3.3.1 / 3.57.4.1.3.3.3: `object` is a new version of a registered object
 /// of the same kind, announced by a SubmissionSet HasMember (SubmissionSetStatus Original) with
-/// a PreviousVersion slot naming the Approved version; uniqueId stays that of the logical
+/// a PreviousVersion slot naming the Approved version (a logicalID the registry does not hold
+/// names no version: XDSMetadataVersionError); uniqueId stays that of the logical
 /// object; the patientId may change only for an object no Folder, member or relationship
 /// connects to others (3.57.4.1.3.3.1.7, 3.57.4.1.3.3.3.7).
 pub(super) async fn new_version(
@@ -103,7 +104,14 @@ pub(super) async fn new_version(
             format!("update: PreviousVersion {previous_version:?} is not a version number"),
         )));
     };
-    if announced.submission_set_status.as_deref().map(str::trim) != Some("Original") {
+    // A DocumentEntry's SubmissionSet HasMember carries SubmissionSetStatus (ITI TF-3
+    // 4.2.2.1.2); a Folder's may omit it, but a new version is never a Reference.
+    let status = announced.submission_set_status.as_deref().map(str::trim);
+    let status_ok = match (kind, status) {
+        (_, Some("Original")) | (ObjectKind::Folder, None) => true,
+        _ => false,
+    };
+    if !status_ok {
         return Ok(Err(refuse(
             error_code::XDS_METADATA_UPDATE_OPERATION_ERROR,
             format!(
@@ -132,9 +140,12 @@ pub(super) async fn new_version(
     };
     let registered = db.versions_of(&logical_id).await?;
     let Some(latest) = registered.last() else {
+        // PreviousVersion names a version the registry does not hold (NIST 15800b).
         return Ok(Err(refuse(
-            error_code::XDS_METADATA_UPDATE_ERROR,
-            format!("update: logicalID {logical_id} names no registered object"),
+            error_code::XDS_METADATA_VERSION_ERROR,
+            format!(
+                "update: PreviousVersion {previous_version:?}: logicalID {logical_id} names no registered object"
+            ),
         )));
     };
     if latest.kind != kind {
