@@ -107,10 +107,10 @@ pub(super) async fn new_version(
     // A DocumentEntry's SubmissionSet HasMember carries SubmissionSetStatus (ITI TF-3
     // 4.2.2.1.2); a Folder's may omit it, but a new version is never a Reference.
     let status = announced.submission_set_status.as_deref().map(str::trim);
-    let status_ok = match (kind, status) {
-        (_, Some("Original")) | (ObjectKind::Folder, None) => true,
-        _ => false,
-    };
+    let status_ok = matches!(
+        (kind, status),
+        (_, Some("Original")) | (ObjectKind::Folder, None)
+    );
     if !status_ok {
         return Ok(Err(refuse(
             error_code::XDS_METADATA_UPDATE_OPERATION_ERROR,
