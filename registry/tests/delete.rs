@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use registry::delete::{DELETE_ALL, delete_document_set};
 use registry::storage::{
     AvailabilityStatus, Database, DocumentEntryType, NewAssociation, NewCode, NewObject,
-    ObjectKind, Submission,
+    ObjectKind, StorageError, Submission,
 };
 use schemas::constants::{association_type, error_code};
 use schemas::ebrim::{ObjectRef, RegistryResponse, RemoveObjectsRequest, ResponseStatus};
@@ -498,7 +498,30 @@ async fn a_registration_racing_a_removal_never_leaves_a_dangling_association(db:
     );
 }
 
+/// The registering transaction itself refuses an Association whose endpoint is not in the
+/// registry (what a removal committed meanwhile leaves), and writes nothing.
+async fn an_association_to_an_object_no_longer_registered_is_an_unresolved_reference(
+    db: &Database,
+) {
+    let appendix = submission(
+        "ssx",
+        &["dex"],
+        vec![association(
+            "apnd",
+            association_type::APND,
+            "dex",
+            "removed",
+        )],
+    );
+    match db.insert_submission(&appendix).await {
+        Err(StorageError::UnresolvedReference { entry_uuid }) => assert_eq!(entry_uuid, "removed"),
+        other => panic!("expected UnresolvedReference, got {other:?}"),
+    }
+    assert!(present(db, &["ssx", "dex", "apnd"]).await.is_empty());
+}
+
 on_both_backends!(
+    an_association_to_an_object_no_longer_registered_is_an_unresolved_reference,
     a_registration_racing_a_removal_never_leaves_a_dangling_association,
     unresolved_reference_exception_for_an_unknown_object_ref,
     references_exist_exception_for_a_submission_set_still_holding_members,
