@@ -1,26 +1,23 @@
-//! ITI-62 Delete Document Set rules (ITI TF-2b 3.62.4.1.3), on SQLite, with the registry populated
-//! through storage rows. Scenarios follow the NIST tests 30000-30008.
+//! ITI-62 Delete Document Set rules (ITI TF-2b 3.62.4.1.3), on SQLite always and on PostgreSQL with
+//! `--features postgres-tests`, with the registry populated through storage rows. Scenarios follow the NIST tests 30000-30008.
 
 use std::path::PathBuf;
 
 use registry::delete::{DELETE_ALL, delete_document_set};
 use registry::storage::{
     AvailabilityStatus, Database, DocumentEntryType, NewAssociation, NewCode, NewObject,
-    ObjectKind, Submission,
+    ObjectKind, StorageError, Submission,
 };
 use schemas::constants::{association_type, error_code};
 use schemas::ebrim::{ObjectRef, RegistryResponse, RemoveObjectsRequest, ResponseStatus};
 use schemas::xml::Limits;
 
+mod support;
+
+use support::database::on_both_backends;
+
 const PATIENT: &str = "P1^^^&1.2.3&ISO";
 const CLASS_CODE: &str = "urn:uuid:41a5887f-8865-4c09-adf7-e362475b143a";
-
-async fn sqlite_database() -> (Database, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("registry.db").display());
-    let db = Database::connect(&url).await.expect("SQLite connect");
-    (db, dir)
-}
 
 fn object(kind: ObjectKind, uuid: &str) -> NewObject {
     let mut object = NewObject::first_version(
@@ -149,12 +146,10 @@ fn sorted(ids: &[&str]) -> Vec<String> {
 
 /// 30000: an ObjectRef naming nothing in the registry is UnresolvedReferenceException, and the
 /// known objects of the same request stay.
-#[tokio::test]
-async fn unresolved_reference_exception_for_an_unknown_object_ref() {
-    let (db, _dir) = sqlite_database().await;
-    register(&db, &submission("ss", &["de"], vec![])).await;
+async fn unresolved_reference_exception_for_an_unknown_object_ref(db: &Database) {
+    register(db, &submission("ss", &["de"], vec![])).await;
 
-    let response = delete(&db, &["ss", "ss-de", "de", "urn:uuid:unknown"]).await;
+    let response = delete(db, &["ss", "ss-de", "de", "urn:uuid:unknown"]).await;
 
     assert_failure(
         &response,
@@ -164,46 +159,40 @@ async fn unresolved_reference_exception_for_an_unknown_object_ref() {
         )],
     );
     assert_eq!(
-        present(&db, &["ss", "ss-de", "de"]).await,
+        present(db, &["ss", "ss-de", "de"]).await,
         sorted(&["de", "ss", "ss-de"])
     );
 }
 
 /// 30001 step 1: removing a SubmissionSet without its HasMember is ReferencesExistException.
-#[tokio::test]
-async fn references_exist_exception_for_a_submission_set_still_holding_members() {
-    let (db, _dir) = sqlite_database().await;
-    register(&db, &submission("ss", &["de"], vec![])).await;
+async fn references_exist_exception_for_a_submission_set_still_holding_members(db: &Database) {
+    register(db, &submission("ss", &["de"], vec![])).await;
 
-    let response = delete(&db, &["ss"]).await;
+    let response = delete(db, &["ss"]).await;
 
     assert_failure(&response, &[(error_code::REFERENCES_EXIST_EXCEPTION, "ss")]);
-    assert_eq!(present(&db, &["ss"]).await, sorted(&["ss"]));
+    assert_eq!(present(db, &["ss"]).await, sorted(&["ss"]));
 }
 
 /// A DocumentEntry removed without the HasMember that holds it is ReferencesExistException.
-#[tokio::test]
-async fn references_exist_exception_for_a_document_entry_still_a_member() {
-    let (db, _dir) = sqlite_database().await;
-    register(&db, &submission("ss", &["de1", "de2"], vec![])).await;
+async fn references_exist_exception_for_a_document_entry_still_a_member(db: &Database) {
+    register(db, &submission("ss", &["de1", "de2"], vec![])).await;
 
-    let response = delete(&db, &["de1"]).await;
+    let response = delete(db, &["de1"]).await;
 
     assert_failure(
         &response,
         &[(error_code::REFERENCES_EXIST_EXCEPTION, "de1")],
     );
-    assert_eq!(present(&db, &["de1"]).await, sorted(&["de1"]));
+    assert_eq!(present(db, &["de1"]).await, sorted(&["de1"]));
 }
 
 /// 30003: an association (Folder HasMember) removed while the SubmissionSet's HasMember that
 /// registered it stays is ReferencesExistException.
-#[tokio::test]
-async fn references_exist_exception_for_an_association_referenced_by_an_association() {
-    let (db, _dir) = sqlite_database().await;
-    register(&db, &folder_submission()).await;
+async fn references_exist_exception_for_an_association_referenced_by_an_association(db: &Database) {
+    register(db, &folder_submission()).await;
 
-    let response = delete(&db, &["fd-de"]).await;
+    let response = delete(db, &["fd-de"]).await;
 
     assert_failure(
         &response,
@@ -213,71 +202,65 @@ async fn references_exist_exception_for_an_association_referenced_by_an_associat
 
 /// 30008: the original submission cannot go while the APND of a later submission references its
 /// DocumentEntry.
-#[tokio::test]
-async fn references_exist_exception_for_a_document_entry_appended_to() {
-    let (db, _dir) = sqlite_database().await;
-    register(&db, &submission("ss0", &["de0"], vec![])).await;
+async fn references_exist_exception_for_a_document_entry_appended_to(db: &Database) {
+    register(db, &submission("ss0", &["de0"], vec![])).await;
     let apnd = association("apnd", association_type::APND, "de1", "de0");
-    register(&db, &submission("ss1", &["de1"], vec![apnd])).await;
+    register(db, &submission("ss1", &["de1"], vec![apnd])).await;
 
-    let response = delete(&db, &["ss0", "ss0-de0", "de0"]).await;
+    let response = delete(db, &["ss0", "ss0-de0", "de0"]).await;
 
     assert_failure(
         &response,
         &[(error_code::REFERENCES_EXIST_EXCEPTION, "de0")],
     );
     assert_eq!(
-        present(&db, &["ss0", "ss0-de0", "de0"]).await,
+        present(db, &["ss0", "ss0-de0", "de0"]).await,
         sorted(&["de0", "ss0", "ss0-de0"])
     );
 }
 
 /// 30001 step 2: removing a SubmissionSet's only member and its HasMember leaves an empty
 /// SubmissionSet: XDSUnreferencedObjectException.
-#[tokio::test]
-async fn xds_unreferenced_object_exception_for_a_submission_set_left_empty() {
-    let (db, _dir) = sqlite_database().await;
-    register(&db, &submission("ss", &["de"], vec![])).await;
+async fn xds_unreferenced_object_exception_for_a_submission_set_left_empty(db: &Database) {
+    register(db, &submission("ss", &["de"], vec![])).await;
 
-    let response = delete(&db, &["de", "ss-de"]).await;
+    let response = delete(db, &["de", "ss-de"]).await;
 
     assert_failure(
         &response,
         &[(error_code::XDS_UNREFERENCED_OBJECT_EXCEPTION, "ss")],
     );
     assert_eq!(
-        present(&db, &["de", "ss-de"]).await,
+        present(db, &["de", "ss-de"]).await,
         sorted(&["de", "ss-de"])
     );
 }
 
 /// Removing a HasMember but not its DocumentEntry leaves the entry outside any SubmissionSet:
 /// XDSUnreferencedObjectException.
-#[tokio::test]
-async fn xds_unreferenced_object_exception_for_a_document_entry_left_without_submission_set() {
-    let (db, _dir) = sqlite_database().await;
-    register(&db, &submission("ss", &["de1", "de2"], vec![])).await;
+async fn xds_unreferenced_object_exception_for_a_document_entry_left_without_submission_set(
+    db: &Database,
+) {
+    register(db, &submission("ss", &["de1", "de2"], vec![])).await;
 
-    let response = delete(&db, &["ss-de1"]).await;
+    let response = delete(db, &["ss-de1"]).await;
 
     assert_failure(
         &response,
         &[(error_code::XDS_UNREFERENCED_OBJECT_EXCEPTION, "de1")],
     );
-    assert_eq!(present(&db, &["ss-de1"]).await, sorted(&["ss-de1"]));
+    assert_eq!(present(db, &["ss-de1"]).await, sorted(&["ss-de1"]));
 }
 
 /// 30001 step 3: a whole submission goes, DocumentEntry codes included.
-#[tokio::test]
-async fn a_whole_submission_is_removed() {
-    let (db, _dir) = sqlite_database().await;
-    register(&db, &submission("ss", &["de"], vec![])).await;
-    register(&db, &submission("other", &["kept"], vec![])).await;
+async fn a_whole_submission_is_removed(db: &Database) {
+    register(db, &submission("ss", &["de"], vec![])).await;
+    register(db, &submission("other", &["kept"], vec![])).await;
 
-    let response = delete(&db, &["de", "ss-de", "ss"]).await;
+    let response = delete(db, &["de", "ss-de", "ss"]).await;
 
     assert_success(&response);
-    assert!(present(&db, &["ss", "ss-de", "de"]).await.is_empty());
+    assert!(present(db, &["ss", "ss-de", "de"]).await.is_empty());
     let contents = db.get_all_for_patient(PATIENT).await.expect("GetAll");
     let mut left: Vec<&str> = contents
         .objects
@@ -288,22 +271,20 @@ async fn a_whole_submission_is_removed() {
     assert_eq!(left, ["kept", "other"]);
     // The removed entry's classCode row went with it: re-registering the uuid with the same
     // code does not collide.
-    register(&db, &submission("ss", &["de"], vec![])).await;
+    register(db, &submission("ss", &["de"], vec![])).await;
 }
 
 /// 30003 step 3: a DocumentEntry leaves a Folder (the Folder HasMember and the SubmissionSet's
 /// HasMember of it go); Folder and DocumentEntry stay, still members of the SubmissionSet.
-#[tokio::test]
-async fn a_folder_membership_is_removed() {
-    let (db, _dir) = sqlite_database().await;
-    register(&db, &folder_submission()).await;
+async fn a_folder_membership_is_removed(db: &Database) {
+    register(db, &folder_submission()).await;
 
-    let response = delete(&db, &["fd-de", "ss-fd-de"]).await;
+    let response = delete(db, &["fd-de", "ss-fd-de"]).await;
 
     assert_success(&response);
     assert_eq!(
         present(
-            &db,
+            db,
             &["ss", "fd", "de", "ss-fd", "ss-de", "fd-de", "ss-fd-de"]
         )
         .await,
@@ -312,12 +293,12 @@ async fn a_folder_membership_is_removed() {
 }
 
 /// 30003 step 1: removing everything of a submission but the SubmissionSet is refused.
-#[tokio::test]
-async fn xds_unreferenced_object_exception_when_all_but_the_submission_set_is_removed() {
-    let (db, _dir) = sqlite_database().await;
-    register(&db, &folder_submission()).await;
+async fn xds_unreferenced_object_exception_when_all_but_the_submission_set_is_removed(
+    db: &Database,
+) {
+    register(db, &folder_submission()).await;
 
-    let response = delete(&db, &["ss-fd", "ss-de", "fd", "de", "ss-fd-de", "fd-de"]).await;
+    let response = delete(db, &["ss-fd", "ss-de", "fd", "de", "ss-fd-de", "fd-de"]).await;
 
     assert_failure(
         &response,
@@ -326,14 +307,12 @@ async fn xds_unreferenced_object_exception_when_all_but_the_submission_set_is_re
 }
 
 /// 30007 / 30008: original, replacement (XFRM_RPLC) and appended submissions go in one request.
-#[tokio::test]
-async fn related_submissions_are_removed_together() {
-    let (db, _dir) = sqlite_database().await;
-    register(&db, &submission("ss0", &["de0"], vec![])).await;
+async fn related_submissions_are_removed_together(db: &Database) {
+    register(db, &submission("ss0", &["de0"], vec![])).await;
     let xfrm_rplc = association("xfrm-rplc", association_type::XFRM_RPLC, "de1", "de0");
-    register(&db, &submission("ss1", &["de1"], vec![xfrm_rplc])).await;
+    register(db, &submission("ss1", &["de1"], vec![xfrm_rplc])).await;
     let apnd = association("apnd", association_type::APND, "de2", "de1");
-    register(&db, &submission("ss2", &["de2"], vec![apnd])).await;
+    register(db, &submission("ss2", &["de2"], vec![apnd])).await;
     let all = [
         "ss0",
         "ss0-de0",
@@ -348,39 +327,35 @@ async fn related_submissions_are_removed_together() {
         "de2",
     ];
 
-    let response = delete(&db, &all).await;
+    let response = delete(db, &all).await;
 
     assert_success(&response);
-    assert!(present(&db, &all).await.is_empty());
+    assert!(present(db, &all).await.is_empty());
 }
 
 /// 30006 step 2: the original submission goes once its XFRM_RPLC goes with it.
-#[tokio::test]
-async fn a_replaced_submission_is_removed_with_its_replacement_association() {
-    let (db, _dir) = sqlite_database().await;
-    register(&db, &submission("ss0", &["de0"], vec![])).await;
+async fn a_replaced_submission_is_removed_with_its_replacement_association(db: &Database) {
+    register(db, &submission("ss0", &["de0"], vec![])).await;
     let rplc = association("rplc", association_type::RPLC, "de1", "de0");
-    register(&db, &submission("ss1", &["de1"], vec![rplc])).await;
+    register(db, &submission("ss1", &["de1"], vec![rplc])).await;
 
-    let response = delete(&db, &["ss0", "ss0-de0", "de0", "rplc"]).await;
+    let response = delete(db, &["ss0", "ss0-de0", "de0", "rplc"]).await;
 
     assert_success(&response);
     assert_eq!(
-        present(&db, &["ss0", "de0", "rplc", "ss1", "de1"]).await,
+        present(db, &["ss0", "de0", "rplc", "ss1", "de1"]).await,
         sorted(&["de1", "ss1"])
     );
 }
 
 /// deletionScope DeleteRepositoryItemOnly is refused (XDSRegistryMetadataError), nothing removed.
-#[tokio::test]
-async fn deletion_scope_other_than_delete_all_is_refused() {
-    let (db, _dir) = sqlite_database().await;
-    register(&db, &submission("ss", &["de"], vec![])).await;
+async fn deletion_scope_other_than_delete_all_is_refused(db: &Database) {
+    register(db, &submission("ss", &["de"], vec![])).await;
     let mut request = remove_request(&["ss", "ss-de", "de"]);
     request.deletion_scope =
         Some("urn:oasis:names:tc:ebxml-regrep:DeletionScopeType:DeleteRepositoryItemOnly".into());
 
-    let response = delete_document_set(&db, &request).await;
+    let response = delete_document_set(db, &request).await;
 
     assert_failure(
         &response,
@@ -389,26 +364,21 @@ async fn deletion_scope_other_than_delete_all_is_refused() {
             "RemoveObjectsRequest",
         )],
     );
-    assert_eq!(present(&db, &["ss"]).await, sorted(&["ss"]));
+    assert_eq!(present(db, &["ss"]).await, sorted(&["ss"]));
 }
 
 /// An explicit deletionScope DeleteAll is the default and accepted.
-#[tokio::test]
-async fn deletion_scope_delete_all_is_accepted() {
-    let (db, _dir) = sqlite_database().await;
-    register(&db, &submission("ss", &["de"], vec![])).await;
+async fn deletion_scope_delete_all_is_accepted(db: &Database) {
+    register(db, &submission("ss", &["de"], vec![])).await;
     let mut request = remove_request(&["ss", "ss-de", "de"]);
     request.deletion_scope = Some(DELETE_ALL.to_owned());
 
-    assert_success(&delete_document_set(&db, &request).await);
+    assert_success(&delete_document_set(db, &request).await);
 }
 
 /// An ObjectRefList naming nothing is refused (XDSRegistryMetadataError).
-#[tokio::test]
-async fn an_empty_object_ref_list_is_refused() {
-    let (db, _dir) = sqlite_database().await;
-
-    let response = delete(&db, &[]).await;
+async fn an_empty_object_ref_list_is_refused(db: &Database) {
+    let response = delete(db, &[]).await;
 
     assert_failure(
         &response,
@@ -420,12 +390,10 @@ async fn an_empty_object_ref_list_is_refused() {
 }
 
 /// Every violation is reported, each naming its object.
-#[tokio::test]
-async fn every_violation_is_reported() {
-    let (db, _dir) = sqlite_database().await;
-    register(&db, &submission("ss", &["de1", "de2", "de3"], vec![])).await;
+async fn every_violation_is_reported(db: &Database) {
+    register(db, &submission("ss", &["de1", "de2", "de3"], vec![])).await;
 
-    let response = delete(&db, &["de1", "ss-de2"]).await;
+    let response = delete(db, &["de1", "ss-de2"]).await;
 
     assert_failure(
         &response,
@@ -437,8 +405,7 @@ async fn every_violation_is_reported() {
 }
 
 /// The NIST 30001 `remove_all.xml` request, read from the wire format, removes the submission.
-#[tokio::test]
-async fn nist_30001_remove_all_request_removes_the_submission() {
+async fn nist_30001_remove_all_request_removes_the_submission(db: &Database) {
     let path = shared_dir().join("nist-testkit/tests/30001/remove/remove_all.xml");
     let xml = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{}: {e} (set HIE_SHARED_DIR)", path.display()));
@@ -448,11 +415,10 @@ async fn nist_30001_remove_all_request_removes_the_submission() {
         .replace("$SubmissionSet01$", "ss");
     let request = RemoveObjectsRequest::from_xml(xml.as_bytes(), Limits::default())
         .expect("NIST RemoveObjectsRequest");
-    let (db, _dir) = sqlite_database().await;
-    register(&db, &submission("ss", &["de"], vec![])).await;
+    register(db, &submission("ss", &["de"], vec![])).await;
 
-    assert_success(&delete_document_set(&db, &request).await);
-    assert!(present(&db, &["ss", "ss-de", "de"]).await.is_empty());
+    assert_success(&delete_document_set(db, &request).await);
+    assert!(present(db, &["ss", "ss-de", "de"]).await.is_empty());
 }
 
 /// The NIST 30003 submission: SubmissionSet `ss` holding Folder `fd` and DocumentEntry `de`, the
@@ -475,3 +441,103 @@ fn shared_dir() -> PathBuf {
         None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
     }
 }
+
+/// A registration that references a DocumentEntry and the removal of that DocumentEntry, run
+/// concurrently, never both commit: no Association is left pointing at a removed object
+/// (SERIALIZABLE transactions on PostgreSQL, the writer lock on SQLite, and the endpoint check
+/// inside the registering transaction).
+async fn a_registration_racing_a_removal_never_leaves_a_dangling_association(db: &Database) {
+    const ROUNDS: usize = 12;
+    let mut outcomes = Vec::new();
+    for round in 0..ROUNDS {
+        let (ss, de, hm) = (
+            format!("ss{round}"),
+            format!("de{round}"),
+            format!("ss{round}-de{round}"),
+        );
+        register(db, &submission(&ss, &[&de], vec![])).await;
+        let (appended_ss, appended_de, apnd) = (
+            format!("ssx{round}"),
+            format!("dex{round}"),
+            format!("apnd{round}"),
+        );
+        let appendix = submission(
+            &appended_ss,
+            &[&appended_de],
+            vec![association(
+                &apnd,
+                association_type::APND,
+                &appended_de,
+                &de,
+            )],
+        );
+        let removed_ids = [ss.as_str(), hm.as_str(), de.as_str()];
+        let (removal, registration) =
+            tokio::join!(delete(db, &removed_ids), db.insert_submission(&appendix));
+        let removed = removal.status == ResponseStatus::Success;
+        let registered = registration.is_ok();
+        assert!(
+            !(removed && registered),
+            "round {round}: both the removal and the APND to the removed entry committed"
+        );
+        if registered {
+            assert_eq!(present(db, &[&de, &apnd]).await, sorted(&[&apnd, &de]));
+        } else {
+            assert!(present(db, &[&apnd]).await.is_empty());
+        }
+        if removed {
+            assert!(present(db, &[&de]).await.is_empty());
+        }
+        outcomes.push((removed, registered));
+    }
+    assert!(
+        outcomes
+            .iter()
+            .all(|(removed, registered)| removed ^ registered),
+        "each round, exactly one of the two commits: {outcomes:?}"
+    );
+}
+
+/// The registering transaction itself refuses an Association whose endpoint is not in the
+/// registry (what a removal committed meanwhile leaves), and writes nothing.
+async fn an_association_to_an_object_no_longer_registered_is_an_unresolved_reference(
+    db: &Database,
+) {
+    let appendix = submission(
+        "ssx",
+        &["dex"],
+        vec![association(
+            "apnd",
+            association_type::APND,
+            "dex",
+            "removed",
+        )],
+    );
+    match db.insert_submission(&appendix).await {
+        Err(StorageError::UnresolvedReference { entry_uuid }) => assert_eq!(entry_uuid, "removed"),
+        other => panic!("expected UnresolvedReference, got {other:?}"),
+    }
+    assert!(present(db, &["ssx", "dex", "apnd"]).await.is_empty());
+}
+
+on_both_backends!(
+    an_association_to_an_object_no_longer_registered_is_an_unresolved_reference,
+    a_registration_racing_a_removal_never_leaves_a_dangling_association,
+    unresolved_reference_exception_for_an_unknown_object_ref,
+    references_exist_exception_for_a_submission_set_still_holding_members,
+    references_exist_exception_for_a_document_entry_still_a_member,
+    references_exist_exception_for_an_association_referenced_by_an_association,
+    references_exist_exception_for_a_document_entry_appended_to,
+    xds_unreferenced_object_exception_for_a_submission_set_left_empty,
+    xds_unreferenced_object_exception_for_a_document_entry_left_without_submission_set,
+    a_whole_submission_is_removed,
+    a_folder_membership_is_removed,
+    xds_unreferenced_object_exception_when_all_but_the_submission_set_is_removed,
+    related_submissions_are_removed_together,
+    a_replaced_submission_is_removed_with_its_replacement_association,
+    deletion_scope_other_than_delete_all_is_refused,
+    deletion_scope_delete_all_is_accepted,
+    an_empty_object_ref_list_is_refused,
+    every_violation_is_reported,
+    nist_30001_remove_all_request_removes_the_submission,
+);

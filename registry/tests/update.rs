@@ -185,13 +185,13 @@ async fn updating_a_replaced_version_again_is_metadata_version_error(db: &Databa
     assert_eq!(registry.versions().await.len(), 2);
 }
 
-async fn unknown_logical_id_is_metadata_update_error(db: &Database) {
+async fn unknown_logical_id_is_metadata_version_error(db: &Database) {
     let registry = Registry::new(db).await;
     let unknown = "urn:uuid:0a000000-0000-4000-8000-0000000000ff";
     let response = registry
         .update(&document_update(unknown, DOC_UID, "1"))
         .await;
-    assert_refused(&response, error_code::XDS_METADATA_UPDATE_ERROR);
+    assert_refused(&response, error_code::XDS_METADATA_VERSION_ERROR);
     assert_eq!(registry.versions().await.len(), 1);
 }
 
@@ -244,7 +244,7 @@ async fn refused_update_applies_no_operation(db: &Database) {
     parts.push(member_with_previous_version(NEW_VERSION, "1"));
     assert_refused(
         &registry.update(&parts).await,
-        error_code::XDS_METADATA_UPDATE_ERROR,
+        error_code::XDS_METADATA_VERSION_ERROR,
     );
     assert_eq!(
         registry.status_of_original().await,
@@ -256,7 +256,7 @@ on_both_backends!(
     document_update_approves_version_2_and_deprecates_version_1,
     previous_version_not_the_approved_one_is_metadata_version_error,
     updating_a_replaced_version_again_is_metadata_version_error,
-    unknown_logical_id_is_metadata_update_error,
+    unknown_logical_id_is_metadata_version_error,
     changed_unique_id_is_metadata_identifier_error,
     update_availability_status_deprecates_an_approved_document,
     update_availability_status_approves_a_deprecated_document,

@@ -139,7 +139,7 @@ async fn register_submission(
             .values()
             .map(|folder| folder_update(folder, &now))
             .collect(),
-        status_changes: Vec::new(),
+        ..RegisteredChanges::default()
     };
     db.register_with_changes(&builder.rows, &changes)
         .await
@@ -154,7 +154,7 @@ fn adding(issues: &mut Vec<Issue>, issue: Issue) -> Vec<Issue> {
 }
 
 /// A registered Folder that gained members: lastUpdateTime = `now` (ITI TF-3 4.2.3.4.7).
-fn folder_update(folder: &StoredObject, now: &str) -> FolderUpdate {
+pub(crate) fn folder_update(folder: &StoredObject, now: &str) -> FolderUpdate {
     FolderUpdate {
         entry_uuid: folder.entry_uuid.clone(),
         last_update_time: now.to_owned(),
@@ -332,6 +332,11 @@ pub(crate) fn storage_issue(error: &StorageError, ids: &IdMap, submission: &Subm
             ids.original(entry_uuid),
             "entryUUID",
             format!("{entry_uuid} is already registered"),
+        ),
+        StorageError::UnresolvedReference { entry_uuid } => Issue::new(
+            error_code::UNRESOLVED_REFERENCE_EXCEPTION,
+            ids.original(entry_uuid),
+            format!("{entry_uuid} was removed from the registry meanwhile"),
         ),
         StorageError::StatusMismatch { entry_uuid, .. } | StorageError::NotFound { entry_uuid } => {
             Issue::new(

@@ -25,8 +25,9 @@ const MAX_OID_CHARS: usize = 64;
 pub(crate) enum Versions {
     /// ITI-42: first versions only (logicalID, if sent, is the entryUUID).
     FirstOnly,
-    /// ITI-57 Update Document Set: a DocumentEntry may be a new version of a registered one
-    /// (logicalID of the registered object, new entryUUID).
+    /// ITI-57 Update Document Set: a DocumentEntry or Folder may be a new version of a registered
+    /// one (logicalID of the registered object, new entryUUID); the update rules check versions
+    /// (a SubmissionSet logicalID is the update's XDSMetadataUpdateOperationError).
     NewVersionsAllowed,
 }
 
@@ -149,12 +150,12 @@ pub(crate) fn check(
     versions: Versions,
 ) -> Vec<Issue> {
     let mut issues = Vec::new();
-    submission_set(&submission.submission_set, ids, ctx, &mut issues);
+    submission_set(&submission.submission_set, ids, ctx, versions, &mut issues);
     for entry in &submission.document_entries {
         document_entry(entry, ids, ctx, versions, &mut issues);
     }
     for folder in &submission.folders {
-        self::folder(folder, ids, ctx, &mut issues);
+        self::folder(folder, ids, ctx, versions, &mut issues);
     }
     patient_ids_match(submission, ids, &mut issues);
     unique_ids_once(submission, ids, &mut issues);
@@ -162,13 +163,21 @@ pub(crate) fn check(
 }
 
 /// SubmissionSet: patientId, uniqueId, sourceId, submissionTime, contentTypeCode (ITI TF-3 Table 4.3.1-3).
-fn submission_set(ss: &SubmissionSet, ids: &IdMap, ctx: &RegisterContext, issues: &mut Vec<Issue>) {
+fn submission_set(
+    ss: &SubmissionSet,
+    ids: &IdMap,
+    ctx: &RegisterContext,
+    versions: Versions,
+    issues: &mut Vec<Issue>,
+) {
     let mut c = Checker {
         location: ids.original(&ss.entry_uuid),
         kind: "SubmissionSet",
         issues,
     };
-    c.first_version(&ss.entry_uuid, ss.logical_id.as_deref());
+    if versions == Versions::FirstOnly {
+        c.first_version(&ss.entry_uuid, ss.logical_id.as_deref());
+    }
     let patient = c.required_text("patientId", value(&ss.patient_id));
     c.patient_id("patientId", patient);
     let unique_id = c.required_text("uniqueId", Some(ss.unique_id.value.as_str()));
@@ -312,13 +321,21 @@ fn document_entry(
 }
 
 /// Folder: patientId, uniqueId, codeList (ITI TF-3 Table 4.3.1-3); lastUpdateTime is the registry's.
-fn folder(folder: &Folder, ids: &IdMap, ctx: &RegisterContext, issues: &mut Vec<Issue>) {
+fn folder(
+    folder: &Folder,
+    ids: &IdMap,
+    ctx: &RegisterContext,
+    versions: Versions,
+    issues: &mut Vec<Issue>,
+) {
     let mut c = Checker {
         location: ids.original(&folder.entry_uuid),
         kind: "Folder",
         issues,
     };
-    c.first_version(&folder.entry_uuid, folder.logical_id.as_deref());
+    if versions == Versions::FirstOnly {
+        c.first_version(&folder.entry_uuid, folder.logical_id.as_deref());
+    }
     let patient = c.required_text("patientId", value(&folder.patient_id));
     c.patient_id("patientId", patient);
     let unique_id = c.required_text("uniqueId", Some(folder.unique_id.value.as_str()));

@@ -69,6 +69,13 @@ pub enum StorageError {
         /// The entryUUID looked for.
         entry_uuid: String,
     },
+    /// An Association to register references an object or Association that is not registered
+    /// (any more) when the transaction runs (ITI-42 / ITI-57 after a concurrent ITI-62).
+    #[error("{entry_uuid} is referenced by a submitted Association but is not in the registry")]
+    UnresolvedReference {
+        /// The missing source or target.
+        entry_uuid: String,
+    },
     /// A status change found another status than expected (ITI-57 XDSMetadataUpdateError).
     #[error("{entry_uuid} has status {actual}, expected {expected}")]
     StatusMismatch {
@@ -85,6 +92,17 @@ pub enum StorageError {
 }
 
 impl StorageError {
+    /// `true` for a PostgreSQL serialization failure: the transaction may be run again.
+    pub fn is_serialization_failure(&self) -> bool {
+        matches!(
+            self,
+            Self::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::SerializationFailure,
+                _
+            ))
+        )
+    }
+
     pub(crate) fn pool(backend: &'static str, source: impl Into<BoxError>) -> Self {
         Self::Pool {
             backend,

@@ -8,7 +8,7 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use super::error::StorageError;
 use super::model::StoredAssociation;
 use super::schema::{associations, registry_objects};
-use super::{Database, on_backend};
+use super::{Database, on_backend, write_isolation};
 
 /// What removing a set of entryUUIDs does to the registry, seen from inside the removing
 /// transaction (after the rows are gone, before commit).
@@ -58,6 +58,9 @@ impl Database {
     ///
     /// The rows are deleted first so that a SQLite transaction holds the write lock before it reads.
     /// Returns the number of removed objects and associations.
+    ///
+    /// On PostgreSQL the transaction is SERIALIZABLE and run again (up to
+    /// [`super::WRITE_ATTEMPTS`] times) when a concurrent write aborts it.
     pub async fn remove_if_consistent<E, F>(
         &self,
         entry_uuids: &[String],
@@ -67,7 +70,30 @@ impl Database {
         F: Fn(&RemovalEffect) -> Result<(), E> + Send + Sync,
         E: Send,
     {
-        let judge = &judge;
+        let mut attempt = 1;
+        loop {
+            match self.remove_once(entry_uuids, &judge).await {
+                Err(RemovalError::Storage(e))
+                    if e.is_serialization_failure() && attempt < super::WRITE_ATTEMPTS =>
+                {
+                    tracing::debug!(attempt, "removal retried after a serialization failure");
+                    attempt += 1;
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    /// One attempt of [`Database::remove_if_consistent`].
+    async fn remove_once<E, F>(
+        &self,
+        entry_uuids: &[String],
+        judge: &F,
+    ) -> Result<usize, RemovalError<E>>
+    where
+        F: Fn(&RemovalEffect) -> Result<(), E> + Send + Sync,
+        E: Send,
+    {
         let mut seen = BTreeSet::new();
         let wanted: Vec<String> = entry_uuids
             .iter()
@@ -77,6 +103,7 @@ impl Database {
         let wanted = &wanted;
         on_backend!(self, |conn| {
             conn.transaction(async |conn| {
+                write_isolation!(self, conn);
                 let removed_associations: Vec<(String, String, String)> = diesel::delete(
                     associations::table.filter(associations::entry_uuid.eq_any(wanted)),
                 )

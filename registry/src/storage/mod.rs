@@ -13,6 +13,9 @@
 //!   backends: SQLite connections set `PRAGMA case_sensitive_like`.
 //! - SQLite transactions write before they read, so a transaction takes the write lock (waiting
 //!   up to the busy timeout) instead of failing on a stale read snapshot.
+//! - On PostgreSQL the write transactions of ITI-42, ITI-57 and ITI-62 run SERIALIZABLE
+//!   ([`write_isolation`]): a registration that references an object and a removal of that object
+//!   cannot both commit; the loser's serialization failure is retried ([`WRITE_ATTEMPTS`]).
 
 mod error;
 mod filter;
@@ -43,6 +46,27 @@ pub use model::{
     StoredObject, Submission,
 };
 pub use register_support::{FolderUpdate, RegisteredChanges, StatusChange};
+
+/// How many times a write transaction aborted by a PostgreSQL serialization failure is run.
+pub const WRITE_ATTEMPTS: usize = 8;
+
+/// The statement opening a write transaction at SERIALIZABLE isolation (PostgreSQL).
+const SERIALIZABLE: &str = "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE";
+
+/// ITI-42 / ITI-57 / ITI-62 write transactions: the first statement of the transaction sets
+/// SERIALIZABLE isolation on PostgreSQL; SQLite transactions are serialised by its writer lock.
+macro_rules! write_isolation {
+    ($db:expr, $conn:ident) => {
+        if matches!($db, $crate::storage::Database::Postgres(_)) {
+            diesel_async::RunQueryDsl::execute(
+                diesel::sql_query($crate::storage::SERIALIZABLE),
+                $conn,
+            )
+            .await?;
+        }
+    };
+}
+pub(crate) use write_isolation;
 
 /// Async SQLite connection: diesel's sync `SqliteConnection` run on tokio's blocking pool.
 pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;

@@ -1,5 +1,6 @@
-//! ITI-42 support: a registration together with the changes it causes to registered objects
-//! (RPLC / XFRM_RPLC deprecation, Folder lastUpdateTime), in one transaction.
+//! ITI-42 / ITI-57 support: a registration together with the changes it causes to registered
+//! objects (RPLC / XFRM_RPLC deprecation, new versions, status updates, Folder lastUpdateTime),
+//! in one transaction (SERIALIZABLE on PostgreSQL, see [`super::write_isolation`]).
 
 use std::collections::BTreeSet;
 
@@ -12,7 +13,7 @@ use super::model::{AvailabilityStatus, NewObject, ObjectKind, Submission};
 use super::schema::{
     associations, object_authors, object_codes, object_reference_ids, registry_objects,
 };
-use super::{Database, on_backend};
+use super::{Database, on_backend, write_isolation};
 
 /// A registered Folder whose lastUpdateTime changes because documents were added to it
 /// (ITI TF-3 4.2.3.4.7), with its fragment rewritten accordingly.
@@ -47,6 +48,9 @@ pub struct RegisteredChanges {
     pub folder_updates: Vec<FolderUpdate>,
     /// ITI-57 status changes of registered objects.
     pub status_changes: Vec<StatusChange>,
+    /// ITI-57 status changes of registered Associations (UpdateAvailabilityStatus of an
+    /// Association).
+    pub association_status_changes: Vec<StatusChange>,
 }
 
 /// Maps a failed object INSERT to the typed uniqueness error it stands for: a repeated version
@@ -119,11 +123,33 @@ impl Database {
         submission: &Submission,
         changes: &RegisteredChanges,
     ) -> Result<(), StorageError> {
+        let mut attempt = 1;
+        loop {
+            match self.register_once(submission, changes).await {
+                Err(e) if e.is_serialization_failure() && attempt < super::WRITE_ATTEMPTS => {
+                    tracing::debug!(
+                        attempt,
+                        "registration retried after a serialization failure"
+                    );
+                    attempt += 1;
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    /// One attempt of [`Database::register_with_changes`].
+    async fn register_once(
+        &self,
+        submission: &Submission,
+        changes: &RegisteredChanges,
+    ) -> Result<(), StorageError> {
         let codes = dedup(&submission.codes);
         let authors = dedup(&submission.authors);
         let reference_ids = dedup(&submission.reference_ids);
         on_backend!(self, |conn| {
             conn.transaction(async |conn| {
+                write_isolation!(self, conn);
                 for object in &submission.objects {
                     // The entryUUID conflict is taken first, so a repeated first version
                     // (lid = entryUUID) is a repeated entryUUID on both backends.
@@ -199,6 +225,34 @@ impl Database {
                         });
                     }
                 }
+                for change in &changes.association_status_changes {
+                    let changed = diesel::update(
+                        associations::table
+                            .filter(associations::entry_uuid.eq(&change.entry_uuid))
+                            .filter(associations::status.eq(change.from)),
+                    )
+                    .set(associations::status.eq(change.to))
+                    .execute(conn)
+                    .await?;
+                    if changed == 0 {
+                        let actual: Option<AvailabilityStatus> = associations::table
+                            .filter(associations::entry_uuid.eq(&change.entry_uuid))
+                            .select(associations::status)
+                            .first(conn)
+                            .await
+                            .optional()?;
+                        return Err(match actual {
+                            Some(actual) => StorageError::StatusMismatch {
+                                entry_uuid: change.entry_uuid.clone(),
+                                expected: change.from,
+                                actual,
+                            },
+                            None => StorageError::NotFound {
+                                entry_uuid: change.entry_uuid.clone(),
+                            },
+                        });
+                    }
+                }
                 for update in &changes.folder_updates {
                     diesel::update(
                         registry_objects::table
@@ -210,6 +264,36 @@ impl Database {
                     ))
                     .execute(conn)
                     .await?;
+                }
+                // Every endpoint must exist when the transaction commits: a concurrent ITI-62
+                // may have removed one since the submission was checked.
+                let endpoints: Vec<&str> = submission
+                    .associations
+                    .iter()
+                    .flat_map(|a| [a.source_uuid.as_str(), a.target_uuid.as_str()])
+                    .collect::<BTreeSet<&str>>()
+                    .into_iter()
+                    .collect();
+                if !endpoints.is_empty() {
+                    let mut present: BTreeSet<String> = registry_objects::table
+                        .filter(registry_objects::entry_uuid.eq_any(&endpoints))
+                        .select(registry_objects::entry_uuid)
+                        .load::<String>(conn)
+                        .await?
+                        .into_iter()
+                        .collect();
+                    present.extend(
+                        associations::table
+                            .filter(associations::entry_uuid.eq_any(&endpoints))
+                            .select(associations::entry_uuid)
+                            .load::<String>(conn)
+                            .await?,
+                    );
+                    if let Some(missing) = endpoints.iter().find(|e| !present.contains(**e)) {
+                        return Err(StorageError::UnresolvedReference {
+                            entry_uuid: (*missing).to_owned(),
+                        });
+                    }
                 }
                 // A uniqueId names one logical object across its versions (ITI-57), and also
                 // the identical DocumentEntries resubmitted under it.

@@ -1,35 +1,41 @@
 //! ITI-57 Update Document Set (IHE ITI TF-2b 3.57, Metadata Update): the Document Registry
 //! applies metadata updates submitted as a SubmitObjectsRequest, all in one transaction or not
-//! at all.
+//! at all. The SubmissionSet is always new: a SubmissionSet is never updated.
 //!
-//! Operations supported:
-//! - DocumentEntry metadata update (ITI TF-2b 3.57.4.1.3.3.1): a new version of a registered
-//!   DocumentEntry (same logicalID, new entryUUID) that the SubmissionSet holds through a
-//!   HasMember Association with a PreviousVersion slot. It becomes Approved with
-//!   version = previous + 1 and the previous version becomes Deprecated.
-//! - UpdateAvailabilityStatus (ITI TF-2b 3.57.4.1.3.3.2): an Association from the SubmissionSet
-//!   to a registered object with OriginalStatus / NewStatus slots, Approved ↔ Deprecated.
+//! Operations (ITI TF-2b 3.57.4.1.3.3), each on its own logical object (two operations on one
+//! logical object are XDSMetadataUpdateOperationError):
+//! - DocumentEntry / Folder metadata update ([`versions`]): a new version (same logicalID, new
+//!   entryUUID) held by a SubmissionSet HasMember with a PreviousVersion slot naming the Approved
+//!   version. It becomes Approved with version = latest + 1 and the previous version becomes
+//!   Deprecated; unless AssociationPropagation is `no`, the previous version's Folder
+//!   memberships (of a DocumentEntry, whose Folders get lastUpdateTime = now) or members (of a
+//!   Folder) are given to the new version.
+//! - UpdateAvailabilityStatus of a DocumentEntry, Folder or Association ([`associations`]),
+//!   Approved <-> Deprecated.
+//! - Submit Association ([`associations`]): a new Association between registered objects held by
+//!   a SubmissionSet SubmitAssociation; a DocumentEntry added to a Folder updates the Folder's
+//!   lastUpdateTime.
 //!
-//! Not supported (refused with XDSMetadataUpdateOperationError): Folder and SubmissionSet
-//! metadata updates, SubmitAssociation, new DocumentEntries without PreviousVersion and any
-//! other Association.
+//! Anything else (a first version, a SubmissionSet update, another Association) is refused with
+//! XDSMetadataUpdateOperationError.
 
-use std::collections::HashMap;
+mod associations;
+mod versions;
+
+use std::collections::{HashMap, HashSet};
 
 use schemas::constants::error_code;
 use schemas::ebrim::{RegistryResponse, ResponseStatus, SubmitObjectsRequest, VersionInfo};
-use schemas::xds::{Association, AssociationType, DocumentEntry, Submission};
+use schemas::xds::{Association, AssociationType};
 
 use crate::register::RegisterContext;
-use crate::register::ids::IdMap;
+use crate::register::ids::{self, IdMap};
 use crate::register::issue::Issue;
-use crate::register::{known_patient, rows, storage_issue, validate};
-use crate::storage::{
-    AvailabilityStatus, Database, RegisteredChanges, StatusChange, StorageError, StoredObject,
-};
+use crate::register::{folder_update, known_patient, rows, storage_issue, validate};
+use crate::storage::{Database, ObjectKind, RegisteredChanges, StatusChange, StorageError};
 
-/// Prefix of the ebRIM availability status URNs in OriginalStatus / NewStatus.
-const STATUS_URN_PREFIX: &str = "urn:oasis:names:tc:ebxml-regrep:StatusType:";
+use associations::StatusTarget;
+use versions::{NewVersion, Trigger};
 
 /// ITI-57 Update Document Set: Success, or Failure listing every error found, in which case
 /// nothing was changed.
@@ -61,18 +67,6 @@ pub async fn update_document_set(
     }
 }
 
-/// A new version of a registered DocumentEntry, checked against the registry.
-struct NewVersion {
-    /// entryUUID of the new version.
-    entry_uuid: String,
-    /// Its logicalID (that of the registered object).
-    logical_id: String,
-    /// Its version number.
-    version: i32,
-    /// entryUUID of the Approved version it replaces.
-    previous: String,
-}
-
 /// Applies `request`; returns the SubmissionSet's entryUUID, or every issue found.
 async fn apply_update(
     db: &Database,
@@ -81,7 +75,7 @@ async fn apply_update(
 ) -> Result<String, Vec<Issue>> {
     let mut issues = Vec::new();
     let (ids, list) = IdMap::rewrite(&request.objects, &mut issues);
-    let mut submission = match Submission::from_object_list(&list) {
+    let mut submission = match schemas::xds::Submission::from_object_list(&list) {
         Ok(submission) => submission,
         Err(error) => {
             let location = ids.original(&error.object_id).to_owned();
@@ -98,260 +92,240 @@ async fn apply_update(
     if let Err(e) = known_patient(db, ctx, &submission, &ids, &mut issues).await {
         issues.push(storage_issue(&e, &ids, &submission));
     }
-    let ss_uuid = submission.submission_set.entry_uuid.clone();
-    for folder in &submission.folders {
-        issues.push(Issue::new(
-            error_code::XDS_METADATA_UPDATE_OPERATION_ERROR,
-            ids.original(&folder.entry_uuid),
-            format!(
-                "{}: Folder submissions are not supported by this registry's Update Document Set",
-                ids.original(&folder.entry_uuid)
-            ),
-        ));
-    }
-    let mut versions = Vec::new();
-    for de in &submission.document_entries {
-        let location = ids.original(&de.entry_uuid);
-        match new_version(db, de, &ss_uuid, &submission.associations, location).await {
-            Ok(Ok(version)) => versions.push(version),
-            Ok(Err(issue)) => issues.push(issue),
-            Err(e) => issues.push(update_storage_issue(&e, location)),
+    let plan = match plan_operations(db, &submission, &ids, &mut issues).await {
+        Ok(plan) => plan,
+        Err(e) => {
+            let location = ids.original(&submission.submission_set.entry_uuid);
+            issues.push(update_storage_issue(&e, location));
+            return Err(issues);
         }
-    }
-    let mut status_changes = Vec::new();
-    for association in &submission.associations {
-        let location = ids.original(&association.entry_uuid);
-        match association.association_type {
-            AssociationType::UpdateAvailabilityStatus => {
-                match status_change(db, association, &ss_uuid, location).await {
-                    Ok(Ok(change)) => status_changes.push(change),
-                    Ok(Err(issue)) => issues.push(issue),
-                    Err(e) => issues.push(update_storage_issue(&e, location)),
-                }
-            }
-            AssociationType::HasMember
-                if association.source == ss_uuid
-                    && submission
-                        .document_entries
-                        .iter()
-                        .any(|d| d.entry_uuid == association.target) => {}
-            ref other => issues.push(Issue::new(
-                error_code::XDS_METADATA_UPDATE_OPERATION_ERROR,
-                location,
-                format!(
-                    "{location}: Association {} from {} to {} is not a supported update operation",
-                    other.urn(),
-                    association.source,
-                    association.target
-                ),
-            )),
-        }
-    }
+    };
     if !issues.is_empty() {
         return Err(issues);
     }
+    let ss_uuid = submission.submission_set.entry_uuid.clone();
+    let folders = db
+        .objects_by_uuid(&plan.folders_gaining_members)
+        .await
+        .map_err(|e| vec![update_storage_issue(&e, ids.original(&ss_uuid))])?;
 
     let now = rows::utc_now_dtm();
     rows::assign_registry_values(&mut submission, &now);
-    let by_uuid: HashMap<&str, &NewVersion> = versions
+    let by_uuid: HashMap<&str, &NewVersion> = plan
+        .versions
         .iter()
         .map(|v| (v.entry_uuid.as_str(), v))
         .collect();
+    let version_info = |v: &NewVersion| {
+        Some(VersionInfo {
+            version_name: Some(v.version.to_string()),
+            comment: None,
+        })
+    };
     for de in &mut submission.document_entries {
-        if let Some(version) = by_uuid.get(de.entry_uuid.as_str()) {
-            de.logical_id = Some(version.logical_id.clone());
-            de.version = Some(VersionInfo {
-                version_name: Some(version.version.to_string()),
-                comment: None,
-            });
+        if let Some(v) = by_uuid.get(de.entry_uuid.as_str()) {
+            de.logical_id = Some(v.logical_id.clone());
+            de.version = version_info(v);
+        }
+    }
+    for folder in &mut submission.folders {
+        if let Some(v) = by_uuid.get(folder.entry_uuid.as_str()) {
+            folder.logical_id = Some(v.logical_id.clone());
+            folder.version = version_info(v);
         }
     }
     let mut builder = rows::RowBuilder::new(&ss_uuid);
     builder.submission(&submission);
     for object in &mut builder.rows.objects {
-        if let Some(version) = by_uuid.get(object.entry_uuid.as_str()) {
-            object.logical_id.clone_from(&version.logical_id);
-            object.version = version.version;
+        if let Some(v) = by_uuid.get(object.entry_uuid.as_str()) {
+            object.logical_id.clone_from(&v.logical_id);
+            object.version = v.version;
+        }
+    }
+    for v in &plan.versions {
+        for propagated in &v.propagated {
+            let (source, target) = match v.kind {
+                ObjectKind::Folder => (v.entry_uuid.as_str(), propagated.target_uuid.as_str()),
+                _ => (propagated.source_uuid.as_str(), v.entry_uuid.as_str()),
+            };
+            let mut membership = Association::new(
+                ids::new_uuid_urn(),
+                AssociationType::HasMember,
+                source,
+                target,
+            );
+            membership.submission_set_status = None;
+            builder.association(&membership);
         }
     }
     let changes = RegisteredChanges {
-        deprecate: versions.iter().map(|v| v.previous.clone()).collect(),
-        status_changes,
-        ..RegisteredChanges::default()
+        deprecate: plan
+            .versions
+            .iter()
+            .map(|v| v.previous.entry_uuid.clone())
+            .collect(),
+        folder_updates: folders
+            .iter()
+            .filter(|f| !plan.versioned.contains(&f.logical_id))
+            .map(|f| folder_update(f, &now))
+            .collect(),
+        status_changes: plan.object_status_changes,
+        association_status_changes: plan.association_status_changes,
     };
     db.register_with_changes(&builder.rows, &changes)
         .await
-        .map_err(|e| {
-            let location = ids.original(&ss_uuid).to_owned();
-            vec![update_storage_issue(&e, &location)]
-        })?;
+        .map_err(|e| vec![update_storage_issue(&e, ids.original(&ss_uuid))])?;
     Ok(ss_uuid)
 }
 
-/// ITI TF-2b 3.57.4.1.3.3.1: the DocumentEntry `de` is a new version of a registered one,
-/// announced by a HasMember from the SubmissionSet with a PreviousVersion slot that names the
-/// Approved version's number; the uniqueId and patientId stay those of that version.
-async fn new_version(
+/// The operations of an accepted update.
+#[derive(Debug, Default)]
+struct Plan {
+    /// New versions of DocumentEntries and Folders.
+    versions: Vec<NewVersion>,
+    /// logicalIDs given a new version.
+    versioned: HashSet<String>,
+    /// UpdateAvailabilityStatus of DocumentEntries and Folders.
+    object_status_changes: Vec<StatusChange>,
+    /// UpdateAvailabilityStatus of Associations.
+    association_status_changes: Vec<StatusChange>,
+    /// Registered Folders that gain a member (Submit Association, propagation).
+    folders_gaining_members: Vec<String>,
+}
+
+/// Checks every operation of `submission` against the registry, adding the issues found.
+async fn plan_operations(
     db: &Database,
-    de: &DocumentEntry,
-    ss_uuid: &str,
-    associations: &[Association],
-    location: &str,
-) -> Result<Result<NewVersion, Issue>, StorageError> {
-    let refuse = |code: &'static str, rule: String| {
-        Issue::new(code, location, format!("{location}: {rule}"))
-    };
-    let announced = associations.iter().find(|a| {
-        a.association_type == AssociationType::HasMember
-            && a.source == ss_uuid
-            && a.target == de.entry_uuid
-    });
-    let Some(previous_version) = announced.and_then(|a| a.previous_version.as_deref()) else {
-        return Ok(Err(refuse(
+    submission: &schemas::xds::Submission,
+    ids: &IdMap,
+    issues: &mut Vec<Issue>,
+) -> Result<Plan, StorageError> {
+    let mut plan = Plan::default();
+    let ss = &submission.submission_set;
+    let ss_uuid = ss.entry_uuid.as_str();
+    if ss.logical_id.as_deref().is_some_and(|lid| lid != ss_uuid) {
+        let location = ids.original(ss_uuid);
+        issues.push(Issue::new(
             error_code::XDS_METADATA_UPDATE_OPERATION_ERROR,
-            "a DocumentEntry of an update must be a new version announced by a SubmissionSet HasMember with a PreviousVersion slot".to_owned(),
-        )));
-    };
-    let logical_id = match de.logical_id.as_deref() {
-        Some(lid) if lid != de.entry_uuid => lid.to_owned(),
-        _ => {
-            return Ok(Err(refuse(
-                error_code::XDS_METADATA_UPDATE_ERROR,
-                "a new version must carry the logicalID (lid) of the registered DocumentEntry, distinct from its entryUUID".to_owned(),
-            )));
+            location,
+            format!(
+                "{location}: a SubmissionSet cannot be updated: its logicalID must be its entryUUID"
+            ),
+        ));
+    }
+    // logicalID -> location of the operation on it: one operation per logical object.
+    let mut operated: HashMap<String, String> = HashMap::new();
+    let mut once = |logical_id: &str, location: &str, issues: &mut Vec<Issue>| {
+        if let Some(first) = operated.insert(logical_id.to_owned(), location.to_owned()) {
+            issues.push(Issue::new(
+                error_code::XDS_METADATA_UPDATE_OPERATION_ERROR,
+                location,
+                format!("{location}: logical object {logical_id} is already the subject of operation {first} of this update"),
+            ));
         }
     };
-    let registered = db.versions_of(&logical_id).await?;
-    let Some(latest) = registered.last() else {
-        return Ok(Err(refuse(
-            error_code::XDS_METADATA_UPDATE_ERROR,
-            format!("logicalID {logical_id} names no registered object"),
-        )));
-    };
-    let approved: Option<&StoredObject> = registered
+    let triggers = submission
+        .document_entries
         .iter()
-        .rev()
-        .find(|o| o.status == AvailabilityStatus::Approved);
-    let Some(approved) = approved.filter(|a| a.version.to_string() == previous_version.trim())
-    else {
-        return Ok(Err(refuse(
-            error_code::XDS_METADATA_VERSION_ERROR,
-            format!(
-                "PreviousVersion {previous_version:?} is not the version of the Approved DocumentEntry of logicalID {logical_id} ({})",
-                approved.map_or_else(|| "none is Approved".to_owned(), |a| a.version.to_string())
-            ),
-        )));
-    };
-    if de.unique_id.value != approved.unique_id {
-        return Ok(Err(refuse(
-            error_code::XDS_METADATA_IDENTIFIER_ERROR,
-            format!(
-                "uniqueId {:?} differs from {:?} of the previous version",
-                de.unique_id.value, approved.unique_id
-            ),
-        )));
+        .map(|d| Trigger {
+            kind: ObjectKind::DocumentEntry,
+            entry_uuid: &d.entry_uuid,
+            logical_id: d.logical_id.as_deref(),
+            unique_id: &d.unique_id.value,
+            patient_id: d.patient_id.as_ref().map(|p| p.value.as_str()),
+        })
+        .chain(submission.folders.iter().map(|f| Trigger {
+            kind: ObjectKind::Folder,
+            entry_uuid: &f.entry_uuid,
+            logical_id: f.logical_id.as_deref(),
+            unique_id: &f.unique_id.value,
+            patient_id: f.patient_id.as_ref().map(|p| p.value.as_str()),
+        }));
+    let mut new_object_uuids = HashSet::new();
+    for trigger in triggers {
+        new_object_uuids.insert(trigger.entry_uuid);
+        let location = ids.original(trigger.entry_uuid);
+        let announced =
+            versions::trigger_association(&submission.associations, ss_uuid, trigger.entry_uuid);
+        match versions::new_version(db, &trigger, announced, location).await? {
+            Ok(version) => {
+                once(&version.logical_id, location, issues);
+                plan.versioned.insert(version.logical_id.clone());
+                if version.kind == ObjectKind::DocumentEntry {
+                    plan.folders_gaining_members
+                        .extend(version.propagated.iter().map(|a| a.source_uuid.clone()));
+                }
+                plan.versions.push(version);
+            }
+            Err(issue) => issues.push(issue),
+        }
     }
-    let patient = de.patient_id.as_ref().map(|p| p.value.as_str());
-    if patient != Some(approved.patient_id.as_str()) {
-        return Ok(Err(refuse(
-            error_code::XDS_PATIENT_ID_RECONCILIATION_ERROR,
-            format!(
-                "patientId {:?} differs from {:?} of the previous version",
-                patient.unwrap_or(""),
-                approved.patient_id
-            ),
-        )));
+    let submitted: HashSet<&str> = submission
+        .associations
+        .iter()
+        .map(|a| a.entry_uuid.as_str())
+        .collect();
+    let held: HashSet<&str> = submission
+        .associations
+        .iter()
+        .filter(|a| a.source == ss_uuid && submitted.contains(a.target.as_str()))
+        .filter(|a| {
+            matches!(
+                a.association_type,
+                AssociationType::SubmitAssociation | AssociationType::HasMember
+            )
+        })
+        .map(|a| a.target.as_str())
+        .collect();
+    for association in &submission.associations {
+        let location = ids.original(&association.entry_uuid);
+        let holds = association.source == ss_uuid
+            && (held.contains(association.target.as_str())
+                || new_object_uuids.contains(association.target.as_str()));
+        if association.association_type == AssociationType::UpdateAvailabilityStatus {
+            match associations::status_change(db, association, ss_uuid, location).await? {
+                Ok(StatusTarget::Object { change, logical_id }) => {
+                    once(&logical_id, location, issues);
+                    plan.object_status_changes.push(change);
+                }
+                Ok(StatusTarget::Association(change)) => {
+                    once(&change.entry_uuid, location, issues);
+                    plan.association_status_changes.push(change);
+                }
+                Err(issue) => issues.push(issue),
+            }
+        } else if held.contains(association.entry_uuid.as_str()) {
+            match associations::submit_association(db, association, location).await? {
+                Ok(submitted) => plan
+                    .folders_gaining_members
+                    .extend(submitted.folder.map(|f| f.entry_uuid)),
+                Err(issue) => issues.push(issue),
+            }
+        } else if !holds {
+            issues.push(Issue::new(
+                error_code::XDS_METADATA_UPDATE_OPERATION_ERROR,
+                location,
+                format!(
+                    "{location}: Association {} from {} to {} is not an Update Document Set operation",
+                    association.association_type.urn(),
+                    association.source,
+                    association.target
+                ),
+            ));
+        }
     }
-    Ok(Ok(NewVersion {
-        entry_uuid: de.entry_uuid.clone(),
-        logical_id,
-        version: latest.version + 1,
-        previous: approved.entry_uuid.clone(),
-    }))
-}
-
-/// An OriginalStatus / NewStatus slot value as a storage status (Approved or Deprecated).
-fn status_of(urn: Option<&str>) -> Option<AvailabilityStatus> {
-    let name = urn?.trim();
-    let name = name.strip_prefix(STATUS_URN_PREFIX).unwrap_or(name);
-    match name {
-        "Approved" => Some(AvailabilityStatus::Approved),
-        "Deprecated" => Some(AvailabilityStatus::Deprecated),
-        _ => None,
-    }
-}
-
-/// ITI TF-2b 3.57.4.1.3.3.2: an UpdateAvailabilityStatus Association from the SubmissionSet to
-/// the latest version of a registered object whose status is OriginalStatus; NewStatus is the
-/// other of Approved and Deprecated.
-async fn status_change(
-    db: &Database,
-    association: &Association,
-    ss_uuid: &str,
-    location: &str,
-) -> Result<Result<StatusChange, Issue>, StorageError> {
-    let refuse = |rule: String| {
-        Issue::new(
-            error_code::XDS_METADATA_UPDATE_ERROR,
-            location,
-            format!("{location}: {rule}"),
-        )
-    };
-    if association.source != ss_uuid {
-        return Ok(Err(refuse(format!(
-            "UpdateAvailabilityStatus source {} is not the SubmissionSet",
-            association.source
-        ))));
-    }
-    let from = status_of(association.original_status.as_deref());
-    let to = status_of(association.new_status.as_deref());
-    let (Some(from), Some(to)) = (from, to) else {
-        return Ok(Err(refuse(format!(
-            "OriginalStatus {:?} and NewStatus {:?} must each be Approved or Deprecated",
-            association.original_status.as_deref().unwrap_or(""),
-            association.new_status.as_deref().unwrap_or("")
-        ))));
-    };
-    if from == to {
-        return Ok(Err(refuse(format!(
-            "NewStatus equals OriginalStatus ({from})"
-        ))));
-    }
-    let target = db
-        .objects_by_uuid(std::slice::from_ref(&association.target))
-        .await?
-        .into_iter()
-        .next();
-    let Some(target) = target else {
-        return Ok(Err(refuse(format!(
-            "target {} is not a registered object",
-            association.target
-        ))));
-    };
-    if target.status != from {
-        return Ok(Err(refuse(format!(
-            "target {} is {}, not OriginalStatus {from}",
-            target.entry_uuid, target.status
-        ))));
-    }
-    let newest = db.versions_of(&target.logical_id).await?;
-    if newest.last().is_some_and(|o| o.version > target.version) {
-        return Ok(Err(refuse(format!(
-            "target {} is not the latest version of logicalID {}",
-            target.entry_uuid, target.logical_id
-        ))));
-    }
-    Ok(Ok(StatusChange {
-        entry_uuid: target.entry_uuid,
-        from,
-        to,
-    }))
+    Ok(plan)
 }
 
 /// The issue a storage failure of an update is reported as: a registered object changed
 /// meanwhile is XDSMetadataUpdateError / XDSMetadataVersionError.
 fn update_storage_issue(error: &StorageError, location: &str) -> Issue {
     match error {
+        StorageError::UnresolvedReference { entry_uuid } => Issue::new(
+            error_code::UNRESOLVED_REFERENCE_EXCEPTION,
+            location,
+            format!("{entry_uuid} was removed from the registry meanwhile"),
+        ),
         StorageError::StatusMismatch { entry_uuid, .. } | StorageError::NotFound { entry_uuid } => {
             Issue::new(
                 error_code::XDS_METADATA_UPDATE_ERROR,

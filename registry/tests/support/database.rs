@@ -138,7 +138,7 @@ async fn admin_execute(base: &str, sql: &str) {
         .unwrap_or_else(|e| panic!("{sql} on {base}: {e}"));
 }
 
-/// A PostgreSQL schema name for `test`: its lower-case words, shortened with a hash of the full
+/// A PostgreSQL schema name for `test`: `HIE_TEST_SCHEMA_PREFIX` and its lower-case words, shortened with a hash of the full
 /// name when longer than an identifier may be.
 #[cfg(feature = "postgres-tests")]
 fn schema_name(test: &str) -> String {
@@ -153,7 +153,14 @@ fn schema_name(test: &str) -> String {
             }
         })
         .collect();
-    let name = format!("t_{words}");
+    // HIE_TEST_SCHEMA_PREFIX keeps the schemas of concurrent runs (one per engineer) apart.
+    let prefix: String = std::env::var("HIE_TEST_SCHEMA_PREFIX")
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    let name = format!("t_{prefix}{words}");
     if name.len() <= MAX_SCHEMA_NAME {
         return name;
     }
