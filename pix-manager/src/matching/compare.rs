@@ -62,9 +62,10 @@ impl Field {
             Field::GivenName => &[AGREE, "nickname", CLOSE, PHONETIC, DISAGREE],
             Field::Surname => &[AGREE, CLOSE, PHONETIC, DISAGREE],
             Field::DateOfBirth => &[AGREE, "swap", "typo", DISAGREE],
-            Field::Sex | Field::State => &[AGREE, DISAGREE],
+            Field::Sex => &[AGREE, DISAGREE],
+            Field::State => &[AGREE, DISAGREE, MOVED],
             Field::Address => &[AGREE, CLOSE, "street", DISAGREE],
-            Field::Locality => &[AGREE, "partial", DISAGREE],
+            Field::Locality => &[AGREE, "partial", DISAGREE, MOVED],
             Field::PhoneNumber | Field::SocSecId => &[AGREE, CLOSE, DISAGREE],
         }
     }
@@ -78,6 +79,9 @@ impl Field {
 const AGREE: &str = "agree";
 const CLOSE: &str = "close";
 const PHONETIC: &str = "phonetic";
+/// Locality or state disagreeing when the street address disagrees too: one move, counted once
+/// (by the address), so the level carries no weight of its own.
+pub const MOVED: &str = "moved";
 const DISAGREE: &str = "disagree";
 
 /// The outcome name of a field whose value is absent on either side.
@@ -129,6 +133,15 @@ pub type Vector = [Option<u8>; 9];
 /// Compare two prepared records field by field.
 pub fn compare(a: &Prepared, b: &Prepared) -> Vector {
     let (given, surname) = names(a, b);
+    let address = address(a, b);
+    let moved = address == Some(3);
+    let after_move = |outcome: Option<u8>, disagree: u8| {
+        if moved && outcome == Some(disagree) {
+            Some(disagree + 1)
+        } else {
+            outcome
+        }
+    };
     [
         given,
         surname,
@@ -137,9 +150,9 @@ pub fn compare(a: &Prepared, b: &Prepared) -> Vector {
             (Some(x), Some(y)) => Some(u8::from(x != y)),
             _ => None,
         },
-        address(a, b),
-        locality(a, b),
-        both(&a.state, &b.state, |x, y| u8::from(x != y)),
+        address,
+        after_move(locality(a, b), 2),
+        after_move(both(&a.state, &b.state, |x, y| u8::from(x != y)), 1),
         both(&a.phone, &b.phone, identifier),
         both(&a.ssn, &b.ssn, identifier),
     ]
@@ -295,5 +308,10 @@ pub fn agrees(field: Field, outcome: Option<u8>) -> bool {
 
 /// Whether the outcome is the field's plain "disagree" level.
 pub fn disagrees(field: Field, outcome: Option<u8>) -> bool {
-    outcome.is_some_and(|o| usize::from(o) + 1 == field.outcomes().len())
+    outcome.is_some_and(|o| field.outcomes().get(usize::from(o)) == Some(&DISAGREE))
+}
+
+/// Whether the outcome level has a fixed weight of 0 (not estimated).
+pub fn is_neutral(field: Field, outcome: u8) -> bool {
+    field.outcomes().get(usize::from(outcome)) == Some(&MOVED)
 }

@@ -75,15 +75,15 @@ pub struct Decision {
 /// Guard: two records of one source domain with different local ids are two patients to that
 /// source (or a duplicate it must merge itself).
 pub const GUARD_SAME_DOMAIN: &str = "same-domain: both records come from one patient-ID domain with different local ids";
-/// Guard: same family name and date of birth, different given names.
-pub const GUARD_TWIN: &str =
-    "possible-twin: surname and date of birth agree but the given names differ";
+/// Guard: same family name and date of birth, different given names (or given names spelled
+/// differently at one address).
+pub const GUARD_TWIN: &str = "possible-twin: surname and date of birth agree but the given names differ (or are spelled differently at one address)";
 /// Guard: same names (often the same address) but dates of birth that no typo explains.
 pub const GUARD_PARENT_CHILD: &str =
     "possible-parent-child: names agree but the dates of birth differ beyond a typo";
-/// Guard: neither given name and date of birth, nor the national id and one name or the date of
-/// birth, agree.
-pub const GUARD_INSUFFICIENT_IDENTITY: &str = "insufficient-identity: auto-link needs given name and date of birth, or the national id and a name or the date of birth, to agree";
+/// Guard: neither given name and date of birth, nor the national id and one of name, date of
+/// birth or street address, agree.
+pub const GUARD_INSUFFICIENT_IDENTITY: &str = "insufficient-identity: auto-link needs given name and date of birth, or the national id and one of name, date of birth or street address, to agree";
 
 /// Blocking keys of a record: the service indexes them, and candidates for a match query are
 /// the stored records sharing at least one key.
@@ -237,12 +237,23 @@ fn guard(
     let surname_agrees = compare::agrees(Field::Surname, surname);
     let dob_agrees = compare::agrees(Field::DateOfBirth, dob);
     let national_id = compare::agrees(Field::SocSecId, ssn);
+    let given_spelled_differently = given.is_some_and(|g| g >= 2);
+    let address = outcome(Field::Address);
     if domain_a == domain_b && id_a != id_b {
         Some(GUARD_SAME_DOMAIN)
-    } else if national_id && (given_agrees || surname_agrees || dob_agrees) {
+    } else if national_id
+        && (given_agrees || surname_agrees || dob_agrees || matches!(address, Some(0 | 1)))
+    {
         // twins, parents and children hold different national ids
         None
     } else if surname_agrees && dob_agrees && given.is_some() && !given_agrees {
+        Some(GUARD_TWIN)
+    } else if surname_agrees
+        && dob_agrees
+        && given_spelled_differently
+        && matches!(address, Some(0 | 1))
+    {
+        // one letter apart at one address: a typo, or twins named alike (Catherine, Katherine)
         Some(GUARD_TWIN)
     } else if given_agrees && surname_agrees && compare::disagrees(Field::DateOfBirth, dob) {
         Some(GUARD_PARENT_CHILD)

@@ -1,5 +1,6 @@
 //! The Fellegi-Sunter model: m/u probabilities per field outcome, thresholds, and their estimation
-//! from the data (u by random sampling, m and the match prior by expectation-maximisation).
+//! from the data (u by random sampling, m and the match prior by expectation-maximisation in
+//! sessions over blocked candidate pairs).
 
 use super::compare::{self, Field, Prepared, Vector};
 use super::{Demographics, blocking_keys};
@@ -28,12 +29,12 @@ pub struct Model {
     pub fields: Vec<FieldModel>,
     pub upper_threshold: f64,
     pub lower_threshold: f64,
-    /// Share of matches among blocked candidate pairs (EM's lambda).
+    /// Share of matches among the candidate pairs of the last EM session (EM's lambda).
     pub prior: f64,
 }
 
 /// Default auto-link threshold (log2 Bayes factor).
-pub const DEFAULT_UPPER_THRESHOLD: f64 = 28.0;
+pub const DEFAULT_UPPER_THRESHOLD: f64 = 24.0;
 /// Default review threshold (log2 Bayes factor).
 pub const DEFAULT_LOWER_THRESHOLD: f64 = 12.0;
 
@@ -56,8 +57,8 @@ fn default_probabilities(field: Field) -> &'static [(f64, f64)] {
         ],
         Field::Sex => &[(0.97, 0.5), (0.03, 0.5)],
         Field::Address => &[(0.75, 0.0005), (0.08, 0.0005), (0.02, 0.002), (0.15, 0.997)],
-        Field::Locality => &[(0.82, 0.002), (0.08, 0.01), (0.10, 0.988)],
-        Field::State => &[(0.95, 0.3), (0.05, 0.7)],
+        Field::Locality => &[(0.82, 0.002), (0.08, 0.01), (0.10, 0.988), (1.0, 1.0)],
+        Field::State => &[(0.95, 0.3), (0.05, 0.7), (1.0, 1.0)],
         Field::PhoneNumber => &[(0.85, 0.0001), (0.07, 0.0002), (0.08, 0.9997)],
         Field::SocSecId => &[(0.85, 0.000_01), (0.08, 0.0001), (0.07, 0.999_89)],
     }
@@ -93,12 +94,13 @@ impl Default for Model {
 /// How an EM estimation went.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EmReport {
-    /// Candidate pairs from blocking that EM ran on.
+    /// Candidate pairs from blocking that EM ran on (summed over sessions).
     pub candidate_pairs: usize,
     /// Random pairs the u probabilities were counted on.
     pub random_pairs: usize,
+    /// Iterations of the longest session.
     pub iterations: usize,
-    /// Whether the largest change of an m probability fell below the tolerance.
+    /// Whether, in every session, the largest change of an m probability fell below the tolerance.
     pub converged: bool,
 }
 
@@ -118,30 +120,68 @@ impl Model {
     }
 
     /// [`Model::estimate`] and how the estimation went.
+    ///
+    /// u comes from random pairs (nearly all non-matches). m comes from EM sessions, as in
+    /// splink: each session runs on the pairs of one kind of blocking key and leaves the fields
+    /// of that key out (they agree by construction), so each field's m is estimated where it was
+    /// free to disagree; a field's m is the mean over the sessions that estimated it.
     pub fn estimate_with_report(records: &[Demographics]) -> (Model, EmReport) {
         let prepared: Vec<Prepared> = records.iter().map(Prepared::new).collect();
         let defaults = Model::default();
         let random = random_pairs(prepared.len());
         let u = count_u(&prepared, &random, &defaults);
-        let candidates: Vec<Vector> = candidate_pairs(records)
-            .into_iter()
-            .map(|(i, j)| compare::compare(&prepared[i], &prepared[j]))
-            .collect();
-        let (m, prior, iterations, converged) = expectation_maximisation(&candidates, &u, &defaults);
+        let table = defaults.table();
+        let mut m_sum: Vec<Vec<f64>> = table.iter().map(|f| vec![0.0; f.len()]).collect();
+        let mut sessions_of = vec![0usize; Field::ALL.len()];
+        let mut report = EmReport {
+            candidate_pairs: 0,
+            random_pairs: random.len(),
+            iterations: 0,
+            converged: true,
+        };
+        let mut prior = defaults.prior;
+        for (prefix, excluded) in SESSIONS {
+            let vectors: Vec<Vector> = candidate_pairs_of(records, Some(prefix))
+                .into_iter()
+                .map(|(i, j)| {
+                    let mut v = for_estimation(compare::compare(&prepared[i], &prepared[j]));
+                    for field in excluded {
+                        v[*field as usize] = None;
+                    }
+                    v
+                })
+                .collect();
+            if vectors.is_empty() {
+                continue;
+            }
+            let (m, session_prior, iterations, converged) =
+                expectation_maximisation(&vectors, &u, &defaults);
+            report.candidate_pairs += vectors.len();
+            report.iterations = report.iterations.max(iterations);
+            report.converged &= converged;
+            prior = session_prior;
+            for (f, field) in Field::ALL.iter().enumerate() {
+                if !excluded.contains(field) {
+                    sessions_of[f] += 1;
+                    for (sum, value) in m_sum[f].iter_mut().zip(&m[f]) {
+                        *sum += value;
+                    }
+                }
+            }
+        }
         let mut model = defaults;
-        for (f, field) in model.fields.iter_mut().enumerate() {
+        for ((f, field), kind) in model.fields.iter_mut().enumerate().zip(Field::ALL) {
             for (o, outcome) in field.outcomes.iter_mut().enumerate() {
-                outcome.m = m[f][o];
+                if u8::try_from(o).is_ok_and(|o| compare::is_neutral(kind, o)) {
+                    continue;
+                }
                 outcome.u = u[f][o];
+                if sessions_of[f] > 0 {
+                    outcome.m = m_sum[f][o] / sessions_of[f] as f64;
+                }
             }
         }
         model.prior = prior;
-        let report = EmReport {
-            candidate_pairs: candidates.len(),
-            random_pairs: random.len(),
-            iterations,
-            converged,
-        };
         (model, report)
     }
 
@@ -167,11 +207,26 @@ impl Model {
     }
 }
 
+/// EM sessions: the blocking-key kind (prefix) and the fields it fixes, left out of the session.
+const SESSIONS: [(&str, &[Field]); 2] = [
+    ("db:", &[Field::DateOfBirth]),
+    ("gs:", &[Field::GivenName, Field::Surname]),
+];
+
 /// Candidate pairs (i < j) of records sharing a blocking key, from blocks of at most `MAX_BLOCK`.
 pub fn candidate_pairs(records: &[Demographics]) -> Vec<(usize, usize)> {
+    candidate_pairs_of(records, None)
+}
+
+/// Candidate pairs from the keys starting with `prefix` (all keys for `None`).
+fn candidate_pairs_of(records: &[Demographics], prefix: Option<&str>) -> Vec<(usize, usize)> {
     let mut blocks: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, record) in records.iter().enumerate() {
-        for key in blocking_keys(record) {
+        let keys = blocking_keys(record);
+        for key in keys
+            .into_iter()
+            .filter(|k| prefix.is_none_or(|p| k.starts_with(p)))
+        {
             blocks.entry(key).or_default().push(i);
         }
     }
@@ -223,7 +278,8 @@ fn count_u(prepared: &[Prepared], pairs: &[(usize, usize)], defaults: &Model) ->
     let table = defaults.table();
     let mut counts: Vec<Vec<f64>> = table.iter().map(|f| vec![0.0; f.len()]).collect();
     for &(i, j) in pairs {
-        for (f, outcome) in compare::compare(&prepared[i], &prepared[j]).iter().enumerate() {
+        let vector = for_estimation(compare::compare(&prepared[i], &prepared[j]));
+        for (f, outcome) in vector.iter().enumerate() {
             if let Some(o) = outcome {
                 counts[f][usize::from(*o)] += 1.0;
             }
@@ -264,9 +320,6 @@ fn expectation_maximisation(
         .map(|f| f.iter().map(|&(m, _)| m).collect())
         .collect();
     let mut prior = defaults.prior;
-    if vectors.is_empty() {
-        return (m, prior, 0, true);
-    }
     for iteration in 1..=MAX_ITERATIONS {
         let mut counts: Vec<Vec<f64>> = table.iter().map(|f| vec![0.0; f.len()]).collect();
         let mut matches = 0.0;
@@ -278,7 +331,7 @@ fn expectation_maximisation(
                     log_ratio += (m[f][o] / u[f][o]).ln();
                 }
             }
-            let p = 1.0 / (1.0 + (-log_ratio).exp());
+            let p = 1.0 / (1.0 + (-log_ratio.clamp(-700.0, 700.0)).exp());
             matches += p;
             for (f, outcome) in vector.iter().enumerate() {
                 if let Some(o) = outcome {
@@ -294,10 +347,21 @@ fn expectation_maximisation(
             .map(|(a, b)| (a - b).abs())
             .fold(0.0, f64::max);
         m = next;
-        prior = (matches / vectors.len() as f64).clamp(1e-6, 1.0 - 1e-6);
+        prior = (matches / vectors.len().max(1) as f64).clamp(1e-6, 1.0 - 1e-6);
         if change < TOLERANCE {
             return (m, prior, iteration, true);
         }
     }
     (m, prior, MAX_ITERATIONS, false)
+}
+
+/// A comparison vector with the neutral (fixed-weight) levels left out of estimation.
+fn for_estimation(vector: Vector) -> Vector {
+    let mut out = vector;
+    for (slot, field) in out.iter_mut().zip(Field::ALL) {
+        if slot.is_some_and(|o| compare::is_neutral(field, o)) {
+            *slot = None;
+        }
+    }
+    out
 }
