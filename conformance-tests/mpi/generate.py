@@ -216,7 +216,7 @@ class Generator:
     def generate(self, target):
         while True:
             self.household()
-            records = sum(1 for _ in self.persons) * 1.6
+            records = len(self.persons) * 1.8  # expected registrations per person
             if records >= target:
                 break
         rows, clusters = [], []

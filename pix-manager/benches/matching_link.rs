@@ -4,7 +4,8 @@
 //! auto-link threshold for tuning).
 //! It runs the PIX Manager's incremental loop (`matching::linkage`) and writes every pair within
 //! each resulting person. Under `cargo bench` (no `--input`) it links
-//! `$HIE_SHARED_DIR/data/mpi/febrl3.csv` and prints the time and accuracy.
+//! `$HIE_SHARED_DIR/data/mpi/febrl3.csv` (default `<workspace root>/../shared`) and prints the
+//! time and accuracy.
 
 use pix_manager::matching::dataset::{accuracy, parse_links, parse_records};
 use pix_manager::matching::linkage::{SourceRecord, cluster_pairs, link_incrementally};
@@ -121,8 +122,11 @@ fn explain_missed(
 }
 
 fn bench() -> Result<(), LinkError> {
-    let shared = std::env::var("HIE_SHARED_DIR").unwrap_or_else(|_| "../shared".to_string());
-    let dir = PathBuf::from(shared).join("data/mpi");
+    let shared = std::env::var_os("HIE_SHARED_DIR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
+    let dir = shared.join("data/mpi");
     let input = dir.join("febrl3.csv");
     let truth_path = dir.join("febrl3_links.csv");
     let records =

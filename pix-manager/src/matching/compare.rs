@@ -66,7 +66,8 @@ impl Field {
             Field::State => &[AGREE, DISAGREE, MOVED],
             Field::Address => &[AGREE, CLOSE, "street", DISAGREE],
             Field::Locality => &[AGREE, "partial", DISAGREE, MOVED],
-            Field::PhoneNumber | Field::SocSecId => &[AGREE, CLOSE, DISAGREE],
+            Field::PhoneNumber => &[AGREE, CLOSE, DISAGREE, MOVED],
+            Field::SocSecId => &[AGREE, CLOSE, DISAGREE],
         }
     }
 
@@ -79,8 +80,8 @@ impl Field {
 const AGREE: &str = "agree";
 const CLOSE: &str = "close";
 const PHONETIC: &str = "phonetic";
-/// Locality or state disagreeing when the street address disagrees too: one move, counted once
-/// (by the address), so the level carries no weight of its own.
+/// Locality, state or phone disagreeing after an earlier residence field (street address,
+/// locality, state) disagreed: one move, counted once, so the level carries no weight.
 pub const MOVED: &str = "moved";
 const DISAGREE: &str = "disagree";
 
@@ -133,15 +134,22 @@ pub type Vector = [Option<u8>; 9];
 /// Compare two prepared records field by field.
 pub fn compare(a: &Prepared, b: &Prepared) -> Vector {
     let (given, surname) = names(a, b);
+    // A move changes street, locality, state and (landline) phone together: the first of these
+    // that disagrees carries the evidence, the later ones are "moved" and weigh nothing.
     let address = address(a, b);
-    let moved = address == Some(3);
-    let after_move = |outcome: Option<u8>, disagree: u8| {
-        if moved && outcome == Some(disagree) {
-            Some(disagree + 1)
-        } else {
-            outcome
+    let mut moved = address == Some(3);
+    let mut residence = |outcome: Option<u8>, disagree: u8| {
+        if outcome == Some(disagree) {
+            if moved {
+                return Some(disagree + 1);
+            }
+            moved = true;
         }
+        outcome
     };
+    let locality = residence(locality(a, b), 2);
+    let state = residence(both(&a.state, &b.state, |x, y| u8::from(x != y)), 1);
+    let phone = residence(both(&a.phone, &b.phone, identifier), 2);
     [
         given,
         surname,
@@ -151,9 +159,9 @@ pub fn compare(a: &Prepared, b: &Prepared) -> Vector {
             _ => None,
         },
         address,
-        after_move(locality(a, b), 2),
-        after_move(both(&a.state, &b.state, |x, y| u8::from(x != y)), 1),
-        both(&a.phone, &b.phone, identifier),
+        locality,
+        state,
+        phone,
         both(&a.ssn, &b.ssn, identifier),
     ]
 }
