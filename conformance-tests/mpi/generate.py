@@ -142,18 +142,29 @@ class Generator:
         parent_year = int(a["date_of_birth"][:4])
         children = self.rng.randint(1, 3)
         used = {a["given_name"], b["given_name"]}
+        years = set()
+
+        def birth_year():  # siblings (other than twins) are born in different years
+            while True:
+                year = min(parent_year + self.rng.randint(20, 40), 2024)
+                if year not in years or len(years) > 15:
+                    years.add(year)
+                    return year
+
+        junior = False
         for _ in range(children):
             sex = self.rng.choice("MF")
-            year = min(parent_year + self.rng.randint(20, 40), 2024)
-            if sex == "M" and self.rng.random() < 0.25:
+            year = birth_year()
+            if sex == "M" and not junior and self.rng.random() < 0.25:
                 given = a["given_name"]  # junior: same name as the father, same address
+                junior = True
             else:
                 given = self.given(sex, used)
             used.add(given)
             self.person(sex, given, surname, self.dob(year, year), home)
         if kind > 0.88:
             # twins: same dob, surname, address; different given names
-            year = min(parent_year + self.rng.randint(20, 40), 2024)
+            year = birth_year()
             dob = self.dob(year, year)
             for _ in range(2):
                 sex = self.rng.choice("MF")

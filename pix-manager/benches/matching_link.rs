@@ -1,6 +1,6 @@
 //! In-memory MPI linking of a records CSV, with the same command line as `hie mpi link`:
 //! `matching_link mpi link --input records.csv --output links.csv [--model em|default] [--explain TRUE_LINKS.csv]`
-//! (`--explain` prints the decision of every missed true link; `MATCHING_UPPER` overrides the
+//! (`--explain` prints the decision of every missed true link and false link; `MATCHING_UPPER` overrides the
 //! auto-link threshold for tuning).
 //! It runs the PIX Manager's incremental loop (`matching::linkage`) and writes every pair within
 //! each resulting person. Under `cargo bench` (no `--input`) it links
@@ -42,6 +42,19 @@ fn model(kind: &str, records: &[SourceRecord]) -> Model {
             report.converged,
             model.prior
         );
+        if std::env::var_os("MATCHING_PRINT_MODEL").is_some() {
+            let default = Matcher::default();
+            let estimated = Matcher::new(model.clone());
+            for (field, defaults) in model.fields.iter().zip(&Model::default().fields) {
+                for (o, d) in field.outcomes.iter().zip(&defaults.outcomes) {
+                    eprintln!(
+                        "{:>14} {:>9}: m {:.4} u {:.6} (default m {:.4} u {:.6})",
+                        field.field, o.outcome, o.m, o.u, d.m, d.u
+                    );
+                }
+            }
+            drop((default, estimated));
+        }
         model
     }
 }
@@ -71,7 +84,7 @@ fn link(
     std::fs::write(output, out).map_err(|e| LinkError::Io(output.clone(), e))
 }
 
-/// Print the decision of every true link the run missed (tuning aid).
+/// Print the decision of every true link the run missed and every false link (tuning aid).
 fn explain_missed(
     records: &[SourceRecord],
     persons: &[usize],
@@ -83,11 +96,16 @@ fn explain_missed(
         .enumerate()
         .map(|(i, r)| (r.rec_id.as_str(), i))
         .collect();
-    for (a, b) in truth {
+    let predicted = cluster_pairs(records, persons);
+    let false_links = predicted
+        .iter()
+        .filter(|(a, b)| !truth.contains(&(a.clone(), b.clone())) && !truth.contains(&(b.clone(), a.clone())));
+    for (a, b) in truth.iter().chain(false_links) {
         let (Some(&i), Some(&j)) = (position.get(a.as_str()), position.get(b.as_str())) else {
             continue;
         };
-        if persons[i] == persons[j] {
+        let linked = persons[i] == persons[j];
+        if linked == (truth.contains(&(a.clone(), b.clone()))) {
             continue;
         }
         let (ra, rb) = (&records[i], &records[j]);
@@ -112,7 +130,8 @@ fn explain_missed(
             .map(|f| format!("{}={}({:.1})", f.field, f.outcome, f.weight))
             .collect();
         println!(
-            "MISSED {a} {b} blocked={blocked} score={:.1} zone={:?} guard={:?} {}",
+            "{} {a} {b} blocked={blocked} score={:.1} zone={:?} guard={:?} {}",
+            if linked { "FALSE" } else { "MISSED" },
             d.score,
             d.zone,
             d.guard.as_deref().map(|g| g.split(':').next()),

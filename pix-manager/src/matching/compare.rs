@@ -133,13 +133,23 @@ pub type Vector = [Option<u8>; 9];
 
 /// Compare two prepared records field by field.
 pub fn compare(a: &Prepared, b: &Prepared) -> Vector {
+    compare_fields(a, b, true)
+}
+
+/// Compare field by field without the "moved" levels: every field on its own, as estimation
+/// needs it (a move's later residence fields then show their plain "disagree").
+pub fn compare_independently(a: &Prepared, b: &Prepared) -> Vector {
+    compare_fields(a, b, false)
+}
+
+fn compare_fields(a: &Prepared, b: &Prepared, count_moves_once: bool) -> Vector {
     let (given, surname) = names(a, b);
     // A move changes street, locality, state and (landline) phone together: the first of these
     // that disagrees carries the evidence, the later ones are "moved" and weigh nothing.
     let address = address(a, b);
     let mut moved = address == Some(3);
     let mut residence = |outcome: Option<u8>, disagree: u8| {
-        if outcome == Some(disagree) {
+        if count_moves_once && outcome == Some(disagree) {
             if moved {
                 return Some(disagree + 1);
             }

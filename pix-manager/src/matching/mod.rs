@@ -148,14 +148,15 @@ impl Default for Matcher {
 impl Matcher {
     /// A matcher with the given model.
     pub fn new(model: Model) -> Self {
+        // a partial agreement never weighs more than full agreement (a rare level, such as a
+        // day/month swap, gets an extreme u estimate from a sample)
         let weights = model
             .table()
             .iter()
             .map(|field| {
-                field
-                    .iter()
-                    .map(|&(m, u)| (m.max(1e-12) / u.max(1e-12)).log2())
-                    .collect()
+                let weight = |&(m, u): &(f64, f64)| (m.max(1e-12) / u.max(1e-12)).log2();
+                let agree = field.first().map_or(f64::INFINITY, weight);
+                field.iter().map(|level| weight(level).min(agree)).collect()
             })
             .collect();
         Matcher { model, weights }
@@ -248,12 +249,8 @@ fn guard(
         None
     } else if surname_agrees && dob_agrees && given.is_some() && !given_agrees {
         Some(GUARD_TWIN)
-    } else if surname_agrees
-        && dob_agrees
-        && given_spelled_differently
-        && matches!(address, Some(0 | 1))
-    {
-        // one letter apart at one address: a typo, or twins named alike (Catherine, Katherine)
+    } else if surname_agrees && dob_agrees && given_spelled_differently {
+        // a letter apart: a typo, or twins named alike (Catherine, Katherine)
         Some(GUARD_TWIN)
     } else if given_agrees && surname_agrees && compare::disagrees(Field::DateOfBirth, dob) {
         Some(GUARD_PARENT_CHILD)

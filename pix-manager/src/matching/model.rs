@@ -144,7 +144,7 @@ impl Model {
             let vectors: Vec<Vector> = candidate_pairs_of(records, Some(prefix))
                 .into_iter()
                 .map(|(i, j)| {
-                    let mut v = for_estimation(compare::compare(&prepared[i], &prepared[j]));
+                    let mut v = for_estimation(compare::compare_independently(&prepared[i], &prepared[j]));
                     for field in excluded {
                         v[*field as usize] = None;
                     }
@@ -278,7 +278,7 @@ fn count_u(prepared: &[Prepared], pairs: &[(usize, usize)], defaults: &Model) ->
     let table = defaults.table();
     let mut counts: Vec<Vec<f64>> = table.iter().map(|f| vec![0.0; f.len()]).collect();
     for &(i, j) in pairs {
-        let vector = for_estimation(compare::compare(&prepared[i], &prepared[j]));
+        let vector = for_estimation(compare::compare_independently(&prepared[i], &prepared[j]));
         for (f, outcome) in vector.iter().enumerate() {
             if let Some(o) = outcome {
                 counts[f][usize::from(*o)] += 1.0;
