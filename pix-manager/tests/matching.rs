@@ -151,7 +151,10 @@ fn missing_fields_weigh_nothing_and_do_not_block_a_link() {
     let d = compare(&a, &b);
     for field in ["sex", "address", "state", "phone_number", "soc_sec_id"] {
         let score = d.fields.iter().find(|f| f.field == field);
-        assert_eq!(score.map(|f| (f.outcome.as_str(), f.weight)), Some(("missing", 0.0)));
+        assert_eq!(
+            score.map(|f| (f.outcome.as_str(), f.weight)),
+            Some(("missing", 0.0))
+        );
     }
     assert_eq!(d.zone, Zone::AutoLink, "{d:?}");
 }
@@ -307,7 +310,10 @@ fn dataset_csv_round_trip_and_accuracy() -> Result<(), Box<dyn std::error::Error
          c,zoe,kaur,20010101\n",
     )?;
     assert_eq!(records.len(), 3);
-    assert_eq!(records[0].domain, "a", "no domain column: one domain per record");
+    assert_eq!(
+        records[0].domain, "a",
+        "no domain column: one domain per record"
+    );
     let persons = link_incrementally(&records, &Matcher::default());
     let truth = parse_links("rec_id_1,rec_id_2\nb,a\n")?;
     let a = accuracy(&cluster_pairs(&records, &persons), &truth);

@@ -163,7 +163,7 @@ fn compare_fields(a: &Prepared, b: &Prepared, count_moves_once: bool) -> Vector 
     [
         given,
         surname,
-        both(&a.dob, &b.dob, |x, y| date_of_birth(x, y)),
+        both(&a.dob, &b.dob, date_of_birth),
         match (a.sex, b.sex) {
             (Some(x), Some(y)) => Some(u8::from(x != y)),
             _ => None,
@@ -256,15 +256,22 @@ fn date_of_birth(a: &str, b: &str) -> u8 {
         && differing[1] == differing[0] + 1
         && a.as_bytes()[differing[0]] == b.as_bytes()[differing[1]]
         && a.as_bytes()[differing[1]] == b.as_bytes()[differing[0]];
-    if differing.len() == 1 || transposed { 2 } else { 3 }
+    if differing.len() == 1 || transposed {
+        2
+    } else {
+        3
+    }
 }
 
 fn address(a: &Prepared, b: &Prepared) -> Option<u8> {
     let (sa, sb) = (a.street.as_deref()?, b.street.as_deref()?);
-    let numbers_differ = matches!((&a.street_number, &b.street_number), (Some(x), Some(y)) if x != y);
-    let numbers_agree = matches!((&a.street_number, &b.street_number), (Some(x), Some(y)) if x == y);
+    let numbers_differ =
+        matches!((&a.street_number, &b.street_number), (Some(x), Some(y)) if x != y);
+    let numbers_agree =
+        matches!((&a.street_number, &b.street_number), (Some(x), Some(y)) if x == y);
     let street_same = sa == sb;
-    let street_close = street_same || damerau_levenshtein(sa, sb) <= 2 || jaro_winkler(sa, sb) >= 0.9;
+    let street_close =
+        street_same || damerau_levenshtein(sa, sb) <= 2 || jaro_winkler(sa, sb) >= 0.9;
     Some(if street_same && numbers_agree {
         0
     } else if street_close && !numbers_differ {

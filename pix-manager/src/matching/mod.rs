@@ -74,7 +74,8 @@ pub struct Decision {
 
 /// Guard: two records of one source domain with different local ids are two patients to that
 /// source (or a duplicate it must merge itself).
-pub const GUARD_SAME_DOMAIN: &str = "same-domain: both records come from one patient-ID domain with different local ids";
+pub const GUARD_SAME_DOMAIN: &str =
+    "same-domain: both records come from one patient-ID domain with different local ids";
 /// Guard: same family name and date of birth, different given names (or given names spelled
 /// differently at one address).
 pub const GUARD_TWIN: &str = "possible-twin: surname and date of birth agree but the given names differ (or are spelled differently at one address)";
@@ -237,7 +238,8 @@ fn guard(
     let given_agrees = compare::agrees(Field::GivenName, given);
     let surname_agrees = compare::agrees(Field::Surname, surname);
     let dob_agrees = compare::agrees(Field::DateOfBirth, dob);
-    let national_id = compare::agrees(Field::SocSecId, ssn);
+    // exact or one keying error away: twins, parents and children hold unrelated national ids
+    let national_id = matches!(ssn, Some(0 | 1));
     let given_spelled_differently = given.is_some_and(|g| g >= 2);
     let address = outcome(Field::Address);
     if domain_a == domain_b && id_a != id_b {
@@ -245,7 +247,6 @@ fn guard(
     } else if national_id
         && (given_agrees || surname_agrees || dob_agrees || matches!(address, Some(0 | 1)))
     {
-        // twins, parents and children hold different national ids
         None
     } else if surname_agrees && dob_agrees && given.is_some() && !given_agrees {
         Some(GUARD_TWIN)

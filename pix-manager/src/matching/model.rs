@@ -144,7 +144,8 @@ impl Model {
             let vectors: Vec<Vector> = candidate_pairs_of(records, Some(prefix))
                 .into_iter()
                 .map(|(i, j)| {
-                    let mut v = for_estimation(compare::compare_independently(&prepared[i], &prepared[j]));
+                    let mut v =
+                        for_estimation(compare::compare_independently(&prepared[i], &prepared[j]));
                     for field in excluded {
                         v[*field as usize] = None;
                     }
