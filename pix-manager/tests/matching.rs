@@ -4,7 +4,7 @@ use pix_manager::matching::dataset::{accuracy, parse_links, parse_records};
 use pix_manager::matching::linkage::{SourceRecord, cluster_pairs, link_incrementally};
 use pix_manager::matching::{
     Candidate, Decision, Demographics, GUARD_PARENT_CHILD, GUARD_SAME_DOMAIN, GUARD_TWIN, Matcher,
-    Model, Zone, blocking_keys,
+    Model, Zone, blocking_keys, soundex,
 };
 
 fn person(given: &str, surname: &str, dob: &str, sex: &str) -> Demographics {
@@ -99,6 +99,48 @@ fn date_of_birth_one_digit_typo_is_recognised() {
     let b = person("william", "nguyen", "19800513", "M");
     let d = compare(&a, &b);
     assert_eq!(outcome(&d, "date_of_birth"), "typo");
+    assert_eq!(d.zone, Zone::AutoLink, "{d:?}");
+}
+
+#[test]
+fn phonetic_code_is_american_soundex() {
+    for (name, code) in [
+        ("robert", "R163"),
+        ("rupert", "R163"),
+        ("tymczak", "T522"),
+        ("pfister", "P236"),
+        ("ashcraft", "A261"),
+        ("lee", "L000"),
+    ] {
+        assert_eq!(soundex(name).as_deref(), Some(code), "{name}");
+    }
+    assert_eq!(soundex(""), None);
+}
+
+#[test]
+fn a_move_counts_once_and_still_auto_links() {
+    let a = person("william", "nguyen", "19800512", "M");
+    let mut b = person("william", "nguyen", "19800512", "M");
+    b.street_number = Some("3".into());
+    b.address_1 = Some("banksia road".into());
+    b.suburb = Some("fremantle".into());
+    b.postcode = Some("6160".into());
+    b.state = Some("wa".into());
+    b.phone_number = Some("0891112222".into());
+    let d = compare(&a, &b);
+    assert_eq!(outcome(&d, "address"), "disagree");
+    for field in ["locality", "state", "phone_number"] {
+        assert_eq!(outcome(&d, field), "moved", "{field}");
+    }
+    assert_eq!(d.zone, Zone::AutoLink, "{d:?}");
+}
+
+#[test]
+fn married_name_change_at_one_address_is_auto_linked() {
+    let a = person("sophie", "nguyen", "19800512", "F");
+    let b = person("sophie", "clarke", "19800512", "F");
+    let d = compare(&a, &b);
+    assert_eq!(outcome(&d, "surname"), "disagree");
     assert_eq!(d.zone, Zone::AutoLink, "{d:?}");
 }
 
