@@ -1,7 +1,7 @@
 //! In-memory MPI linking of a records CSV, with the same command line as `hie mpi link`:
-//! `matching_link mpi link --input records.csv --output links.csv [--model default|em]`
-//! (`default`: `Model::default()`, the better of the two on the hard generated sets; `em`:
-//! `Model::estimate` on the input). It runs the PIX Manager's incremental loop
+//! `matching_link mpi link --input records.csv --output links.csv [--model default|tf|em]`
+//! (`default`: `Model::default()`, the best on the hard generated sets; `tf`: the default with
+//! name frequencies of the input; `em`: `Model::estimate` on the input). It runs the PIX Manager's incremental loop
 //! (`matching::linkage`) and writes every pair within each resulting person.
 //! Tuning aids: `--explain TRUE_LINKS.csv` prints the decision of every missed true link and
 //! false link; `MATCHING_UPPER` overrides the auto-link threshold; `MATCHING_PRINT_MODEL` prints
@@ -33,10 +33,12 @@ fn read(path: &PathBuf) -> Result<String, LinkError> {
 }
 
 fn model(kind: &str, records: &[SourceRecord]) -> Model {
+    let demographics: Vec<_> = records.iter().map(|r| r.demographics.clone()).collect();
     if kind == "default" {
         Model::default()
+    } else if kind == "tf" {
+        Model::default().with_name_frequencies(&demographics)
     } else {
-        let demographics: Vec<_> = records.iter().map(|r| r.demographics.clone()).collect();
         let (model, report) = Model::estimate_with_report(&demographics);
         eprintln!(
             "EM: {} candidate pairs, {} random pairs, {} iterations, converged {}, prior {:.4}",

@@ -145,6 +145,36 @@ fn married_name_change_at_one_address_is_auto_linked() {
 }
 
 #[test]
+fn agreement_on_a_rare_name_weighs_more_than_on_a_common_one() {
+    let mut population: Vec<Demographics> = (0..200)
+        .map(|i| person("james", "smith", &format!("19{:02}0101", i % 100), "M"))
+        .collect();
+    population.push(person("james", "quilliam", "19800512", "M"));
+    let matcher = Matcher::new(Model::default().with_name_frequencies(&population));
+    let surname_weight = |a: &Demographics| {
+        let d = matcher.compare(
+            &Candidate {
+                domain: "A",
+                local_id: "1",
+                demographics: a,
+            },
+            &Candidate {
+                domain: "B",
+                local_id: "1",
+                demographics: a,
+            },
+        );
+        d.fields
+            .iter()
+            .find(|f| f.field == "surname")
+            .map_or(f64::NAN, |f| f.weight)
+    };
+    let common = surname_weight(&population[0]);
+    let rare = surname_weight(&population[200]);
+    assert!(rare > common + 5.0, "rare {rare}, common {common}");
+}
+
+#[test]
 fn twins_are_not_auto_linked() {
     let a = person("oliver", "nguyen", "20150512", "M");
     let b = person("thomas", "nguyen", "20150512", "M");

@@ -105,6 +105,16 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// The normalised given name.
+    pub fn given_name(&self) -> Option<&str> {
+        self.given.as_deref()
+    }
+
+    /// The normalised surname.
+    pub fn surname(&self) -> Option<&str> {
+        self.surname.as_deref()
+    }
+
     /// Normalise a record's demographics.
     pub fn new(d: &Demographics) -> Self {
         let phone = normalize::digits(d.phone_number.as_deref()).map(|p| {

@@ -12,8 +12,8 @@ mod normalize;
 
 pub use compare::{Field, MISSING, Prepared};
 pub use model::{
-    DEFAULT_LOWER_THRESHOLD, DEFAULT_UPPER_THRESHOLD, EmReport, FieldModel, Model, OutcomeModel,
-    candidate_pairs,
+    DEFAULT_LOWER_THRESHOLD, DEFAULT_UPPER_THRESHOLD, EmReport, FieldModel, Model, NameFrequencies,
+    OutcomeModel, candidate_pairs,
 };
 pub use normalize::{nickname_equivalent, soundex};
 
@@ -138,7 +138,13 @@ pub struct Matcher {
     model: Model,
     /// log2(m/u) per field of [`Field::ALL`] and outcome.
     weights: Vec<Vec<f64>>,
+    /// m of exact agreement per field (term-frequency adjusted names).
+    m_agree: Vec<f64>,
 }
+
+/// The smallest name frequency used as u of an exact name match (a name seen once in a small
+/// population is not that strong evidence).
+const MIN_NAME_FREQUENCY: f64 = 0.001;
 
 impl Default for Matcher {
     fn default() -> Self {
@@ -160,7 +166,16 @@ impl Matcher {
                 field.iter().map(|level| weight(level).min(agree)).collect()
             })
             .collect();
-        Matcher { model, weights }
+        let m_agree = model
+            .table()
+            .iter()
+            .map(|field| field.first().map_or(1.0, |&(m, _)| m))
+            .collect();
+        Matcher {
+            model,
+            weights,
+            m_agree,
+        }
     }
 
     /// The model in use.
@@ -173,6 +188,42 @@ impl Matcher {
         let pa = Prepared::new(a.demographics);
         let pb = Prepared::new(b.demographics);
         self.compare_prepared((a.domain, a.local_id, &pa), (b.domain, b.local_id, &pb))
+    }
+
+    /// The weight of a field outcome; for names, agreement on a name of known frequency weighs
+    /// log2(m / frequency) (floored at `MIN_NAME_FREQUENCY`), and no level of a common name
+    /// weighs more than exact agreement on it.
+    fn name_weight(&self, field: Field, outcome: u8, a: &Prepared, b: &Prepared, f: usize) -> f64 {
+        let weight = self.weights[f][usize::from(outcome)];
+        let (table, value_a, value_b) = match field {
+            Field::GivenName => (
+                &self.model.name_frequencies.given_name,
+                a.given_name(),
+                b.given_name(),
+            ),
+            Field::Surname => (
+                &self.model.name_frequencies.surname,
+                a.surname(),
+                b.surname(),
+            ),
+            _ => return weight,
+        };
+        let frequency = [value_a, value_b]
+            .into_iter()
+            .flatten()
+            .filter_map(|v| table.get(v))
+            .fold(None, |acc: Option<f64>, &x| {
+                Some(acc.map_or(x, |a| a.max(x)))
+            });
+        let Some(frequency) = frequency else {
+            return weight;
+        };
+        let agree = (self.m_agree[f].max(1e-12) / frequency.max(MIN_NAME_FREQUENCY)).log2();
+        if outcome == 0 {
+            agree
+        } else {
+            weight.min(agree)
+        }
     }
 
     /// Compare two records normalised beforehand (domain, local id, prepared demographics).
@@ -190,7 +241,7 @@ impl Matcher {
                 Some(o) => FieldScore {
                     field: field.name().to_string(),
                     outcome: field.outcomes()[usize::from(*o)].to_string(),
-                    weight: self.weights[f][usize::from(*o)],
+                    weight: self.name_weight(*field, *o, a.2, b.2, f),
                 },
                 None => FieldScore {
                     field: field.name().to_string(),

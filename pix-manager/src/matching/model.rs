@@ -3,7 +3,7 @@
 //! sessions over blocked candidate pairs).
 
 use super::compare::{self, Field, Prepared, Vector};
-use super::{Demographics, blocking_keys};
+use super::{Demographics, blocking_keys, normalize};
 use std::collections::{HashMap, HashSet};
 
 /// m (probability among matches) and u (among non-matches) of one outcome level of a field.
@@ -31,6 +31,41 @@ pub struct Model {
     pub lower_threshold: f64,
     /// Share of matches among the candidate pairs of the last EM session (EM's lambda).
     pub prior: f64,
+    /// Name frequencies for term-frequency adjustment (empty: no adjustment).
+    #[serde(default)]
+    pub name_frequencies: NameFrequencies,
+}
+
+/// Share of records carrying each normalised given name and surname: agreement on a rare name
+/// weighs more than agreement on a common one (u of an exact match = the name's frequency).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NameFrequencies {
+    pub given_name: HashMap<String, f64>,
+    pub surname: HashMap<String, f64>,
+}
+
+impl NameFrequencies {
+    /// Count the names of a population.
+    pub fn of(records: &[Demographics]) -> Self {
+        let mut given: HashMap<String, f64> = HashMap::new();
+        let mut surname: HashMap<String, f64> = HashMap::new();
+        for d in records {
+            if let Some(g) = normalize::name(d.given_name.as_deref()) {
+                *given.entry(g).or_default() += 1.0;
+            }
+            if let Some(s) = normalize::name(d.surname.as_deref()) {
+                *surname.entry(s).or_default() += 1.0;
+            }
+        }
+        let n = records.len().max(1) as f64;
+        for count in given.values_mut().chain(surname.values_mut()) {
+            *count /= n;
+        }
+        NameFrequencies {
+            given_name: given,
+            surname,
+        }
+    }
 }
 
 /// Default auto-link threshold (log2 Bayes factor).
@@ -87,6 +122,7 @@ impl Default for Model {
             upper_threshold: DEFAULT_UPPER_THRESHOLD,
             lower_threshold: DEFAULT_LOWER_THRESHOLD,
             prior: 0.1,
+            name_frequencies: NameFrequencies::default(),
         }
     }
 }
@@ -114,9 +150,15 @@ const TOLERANCE: f64 = 1e-6;
 const PSEUDO_COUNT: f64 = 1.0;
 
 impl Model {
-    /// Estimate m/u from the records themselves (default thresholds kept).
+    /// Estimate m/u and name frequencies from the records themselves (default thresholds kept).
     pub fn estimate(records: &[Demographics]) -> Model {
         Self::estimate_with_report(records).0
+    }
+
+    /// This model with name frequencies counted on `records` (term-frequency adjustment).
+    pub fn with_name_frequencies(mut self, records: &[Demographics]) -> Model {
+        self.name_frequencies = NameFrequencies::of(records);
+        self
     }
 
     /// [`Model::estimate`] and how the estimation went.
@@ -183,7 +225,7 @@ impl Model {
             }
         }
         model.prior = prior;
-        (model, report)
+        (model.with_name_frequencies(records), report)
     }
 
     /// The probability table of a field, in the order of [`Field::ALL`] and [`Field::outcomes`];
