@@ -2,3 +2,5 @@
 //!
 //! Not built yet: its issue depends on the `schemas` crate. The crate exists so the workspace
 //! layout is the final one.
+
+pub mod matching;

@@ -1,0 +1,206 @@
+//! In-memory MPI linking of a records CSV, with the same command line as `hie mpi link`:
+//! `matching_link mpi link --input records.csv --output links.csv [--model default|tf|em]`
+//! (`default`: `Model::default()`, the best on the hard generated sets; `tf`: the default with
+//! name frequencies of the input; `em`: `Model::estimate` on the input). It runs the PIX Manager's incremental loop
+//! (`matching::linkage`) and writes every pair within each resulting person.
+//! Tuning aids: `--explain TRUE_LINKS.csv` prints the decision of every missed true link and
+//! false link; `MATCHING_UPPER` overrides the auto-link threshold; `MATCHING_PRINT_MODEL` prints
+//! the estimated m/u next to the defaults.
+//! Under `cargo bench` (no `--input`) it links `$HIE_SHARED_DIR/data/mpi/febrl3.csv` (default
+//! `<workspace root>/../shared`) with both models and prints the time and accuracy.
+
+use pix_manager::matching::dataset::{accuracy, parse_links, parse_records};
+use pix_manager::matching::linkage::{SourceRecord, cluster_pairs, link_incrementally};
+use pix_manager::matching::{Candidate, Matcher, Model, blocking_keys};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Debug, thiserror::Error)]
+enum LinkError {
+    #[error("{0}: {1}")]
+    Io(PathBuf, std::io::Error),
+    #[error("{0}: {1}")]
+    Dataset(PathBuf, pix_manager::matching::dataset::DatasetError),
+    #[error(
+        "usage: matching_link mpi link --input RECORDS.csv --output LINKS.csv [--model em|default]"
+    )]
+    Usage,
+}
+
+fn read(path: &PathBuf) -> Result<String, LinkError> {
+    std::fs::read_to_string(path).map_err(|e| LinkError::Io(path.clone(), e))
+}
+
+fn model(kind: &str, records: &[SourceRecord]) -> Model {
+    let demographics: Vec<_> = records.iter().map(|r| r.demographics.clone()).collect();
+    if kind == "default" {
+        Model::default()
+    } else if kind == "tf" {
+        Model::default().with_name_frequencies(&demographics)
+    } else {
+        let (model, report) = Model::estimate_with_report(&demographics);
+        eprintln!(
+            "EM: {} candidate pairs, {} random pairs, {} iterations, converged {}, prior {:.4}",
+            report.candidate_pairs,
+            report.random_pairs,
+            report.iterations,
+            report.converged,
+            model.prior
+        );
+        if std::env::var_os("MATCHING_PRINT_MODEL").is_some() {
+            for (field, defaults) in model.fields.iter().zip(&Model::default().fields) {
+                for (o, d) in field.outcomes.iter().zip(&defaults.outcomes) {
+                    eprintln!(
+                        "{:>14} {:>9}: m {:.4} u {:.6} (default m {:.4} u {:.6})",
+                        field.field, o.outcome, o.m, o.u, d.m, d.u
+                    );
+                }
+            }
+        }
+        model
+    }
+}
+
+fn link(
+    input: &PathBuf,
+    output: &PathBuf,
+    kind: &str,
+    explain: Option<&PathBuf>,
+) -> Result<(), LinkError> {
+    let records = parse_records(&read(input)?).map_err(|e| LinkError::Dataset(input.clone(), e))?;
+    let mut model = model(kind, &records);
+    if let Some(upper) = std::env::var("MATCHING_UPPER")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        model.upper_threshold = upper;
+    }
+    let matcher = Matcher::new(model);
+    let persons = link_incrementally(&records, &matcher);
+    if let Some(path) = explain {
+        let truth = parse_links(&read(path)?).map_err(|e| LinkError::Dataset(path.clone(), e))?;
+        explain_missed(&records, &persons, &truth, &matcher);
+    }
+    let mut out = String::from("rec_id_1,rec_id_2\n");
+    for (a, b) in cluster_pairs(&records, &persons) {
+        out.push_str(&format!("{a},{b}\n"));
+    }
+    std::fs::write(output, out).map_err(|e| LinkError::Io(output.clone(), e))
+}
+
+/// Print the decision of every true link the run missed and every false link (tuning aid).
+fn explain_missed(
+    records: &[SourceRecord],
+    persons: &[usize],
+    truth: &std::collections::HashSet<(String, String)>,
+    matcher: &Matcher,
+) {
+    let position: std::collections::HashMap<&str, usize> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.rec_id.as_str(), i))
+        .collect();
+    let predicted = cluster_pairs(records, persons);
+    let false_links = predicted.iter().filter(|(a, b)| {
+        !truth.contains(&(a.clone(), b.clone())) && !truth.contains(&(b.clone(), a.clone()))
+    });
+    for (a, b) in truth.iter().chain(false_links) {
+        let (Some(&i), Some(&j)) = (position.get(a.as_str()), position.get(b.as_str())) else {
+            continue;
+        };
+        let linked = persons[i] == persons[j];
+        if linked == (truth.contains(&(a.clone(), b.clone()))) {
+            continue;
+        }
+        let (ra, rb) = (&records[i], &records[j]);
+        let blocked = blocking_keys(&ra.demographics)
+            .iter()
+            .any(|k| blocking_keys(&rb.demographics).contains(k));
+        let d = matcher.compare(
+            &Candidate {
+                domain: &ra.domain,
+                local_id: &ra.rec_id,
+                demographics: &ra.demographics,
+            },
+            &Candidate {
+                domain: &rb.domain,
+                local_id: &rb.rec_id,
+                demographics: &rb.demographics,
+            },
+        );
+        let fields: Vec<String> = d
+            .fields
+            .iter()
+            .map(|f| format!("{}={}({:.1})", f.field, f.outcome, f.weight))
+            .collect();
+        println!(
+            "{} {a} {b} blocked={blocked} score={:.1} zone={:?} guard={:?} {}",
+            if linked { "FALSE" } else { "MISSED" },
+            d.score,
+            d.zone,
+            d.guard.as_deref().map(|g| g.split(':').next()),
+            fields.join(" ")
+        );
+    }
+}
+
+fn bench() -> Result<(), LinkError> {
+    let shared = std::env::var_os("HIE_SHARED_DIR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
+    let dir = shared.join("data/mpi");
+    let input = dir.join("febrl3.csv");
+    let truth_path = dir.join("febrl3_links.csv");
+    let records =
+        parse_records(&read(&input)?).map_err(|e| LinkError::Dataset(input.clone(), e))?;
+    let truth =
+        parse_links(&read(&truth_path)?).map_err(|e| LinkError::Dataset(truth_path.clone(), e))?;
+    for kind in ["default", "em"] {
+        let start = Instant::now();
+        let matcher = Matcher::new(model(kind, &records));
+        let persons = link_incrementally(&records, &matcher);
+        let pairs = cluster_pairs(&records, &persons);
+        let elapsed = start.elapsed();
+        let a = accuracy(&pairs, &truth);
+        println!(
+            "febrl3 model={kind}: {} records in {:.3} s; precision {:.5} recall {:.5} F1 {:.5}",
+            records.len(),
+            elapsed.as_secs_f64(),
+            a.precision,
+            a.recall,
+            a.f1
+        );
+    }
+    Ok(())
+}
+
+fn run() -> Result<(), LinkError> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+    };
+    match (value("--input"), value("--output")) {
+        (Some(input), Some(output)) => link(
+            &PathBuf::from(input),
+            &PathBuf::from(output),
+            value("--model").map_or("default", String::as_str),
+            value("--explain").map(PathBuf::from).as_ref(),
+        ),
+        (None, None) if args.iter().any(|a| a == "--bench") => bench(),
+        _ => Err(LinkError::Usage),
+    }
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,352 @@
+//! Field comparisons: each compared field of a record pair falls into one outcome level.
+
+use super::Demographics;
+use super::normalize;
+use strsim::{damerau_levenshtein, jaro_winkler};
+
+/// A compared field of the Fellegi-Sunter model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    /// Given name: exact, nickname, typo, phonetic.
+    GivenName,
+    /// Family name: exact, typo or contained (double-barrelled), phonetic.
+    Surname,
+    /// Date of birth: exact, day/month swapped, one-digit typo.
+    DateOfBirth,
+    /// Administrative sex (M/F only; U and O carry no evidence).
+    Sex,
+    /// Street number and street (`address_1`, else `address_2`).
+    Address,
+    /// Postcode and suburb.
+    Locality,
+    /// State.
+    State,
+    /// Phone number (last eight digits).
+    PhoneNumber,
+    /// National id (social-security number).
+    SocSecId,
+}
+
+impl Field {
+    /// Every compared field, in the order of a comparison vector.
+    pub const ALL: [Field; 9] = [
+        Field::GivenName,
+        Field::Surname,
+        Field::DateOfBirth,
+        Field::Sex,
+        Field::Address,
+        Field::Locality,
+        Field::State,
+        Field::PhoneNumber,
+        Field::SocSecId,
+    ];
+
+    /// The field's name in decisions and models.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::GivenName => "given_name",
+            Field::Surname => "surname",
+            Field::DateOfBirth => "date_of_birth",
+            Field::Sex => "sex",
+            Field::Address => "address",
+            Field::Locality => "locality",
+            Field::State => "state",
+            Field::PhoneNumber => "phone_number",
+            Field::SocSecId => "soc_sec_id",
+        }
+    }
+
+    /// The outcome levels of the field, strongest agreement first ("missing" is not a level).
+    pub fn outcomes(self) -> &'static [&'static str] {
+        match self {
+            Field::GivenName => &[AGREE, "nickname", CLOSE, PHONETIC, DISAGREE],
+            Field::Surname => &[AGREE, CLOSE, PHONETIC, DISAGREE],
+            Field::DateOfBirth => &[AGREE, "swap", "typo", DISAGREE],
+            Field::Sex => &[AGREE, DISAGREE],
+            Field::State => &[AGREE, DISAGREE, MOVED],
+            Field::Address => &[AGREE, CLOSE, "street", DISAGREE],
+            Field::Locality => &[AGREE, "partial", DISAGREE, MOVED],
+            Field::PhoneNumber => &[AGREE, CLOSE, DISAGREE, MOVED],
+            Field::SocSecId => &[AGREE, CLOSE, DISAGREE],
+        }
+    }
+
+    /// The index of a named outcome.
+    pub fn outcome_index(self, outcome: &str) -> Option<usize> {
+        self.outcomes().iter().position(|o| *o == outcome)
+    }
+}
+
+const AGREE: &str = "agree";
+const CLOSE: &str = "close";
+const PHONETIC: &str = "phonetic";
+/// Locality, state or phone disagreeing after an earlier residence field (street address,
+/// locality, state) disagreed: one move, counted once, so the level carries no weight.
+pub const MOVED: &str = "moved";
+const DISAGREE: &str = "disagree";
+
+/// The outcome name of a field whose value is absent on either side.
+pub const MISSING: &str = "missing";
+
+/// Demographics normalised once for many comparisons.
+#[derive(Debug, Clone, Default)]
+pub struct Prepared {
+    given: Option<String>,
+    surname: Option<String>,
+    dob: Option<String>,
+    sex: Option<char>,
+    street_number: Option<String>,
+    street: Option<String>,
+    suburb: Option<String>,
+    postcode: Option<String>,
+    state: Option<String>,
+    phone: Option<String>,
+    ssn: Option<String>,
+}
+
+impl Prepared {
+    /// The normalised given name.
+    pub fn given_name(&self) -> Option<&str> {
+        self.given.as_deref()
+    }
+
+    /// The normalised surname.
+    pub fn surname(&self) -> Option<&str> {
+        self.surname.as_deref()
+    }
+
+    /// Normalise a record's demographics.
+    pub fn new(d: &Demographics) -> Self {
+        let phone = normalize::digits(d.phone_number.as_deref()).map(|p| {
+            let skip = p.len().saturating_sub(8);
+            p[skip..].to_string()
+        });
+        Prepared {
+            given: normalize::name(d.given_name.as_deref()),
+            surname: normalize::name(d.surname.as_deref()),
+            dob: normalize::date_of_birth(d.date_of_birth.as_deref()),
+            sex: normalize::sex(d.sex.as_deref()),
+            street_number: normalize::text(d.street_number.as_deref()),
+            street: normalize::text(d.address_1.as_deref())
+                .or_else(|| normalize::text(d.address_2.as_deref())),
+            suburb: normalize::text(d.suburb.as_deref()),
+            postcode: normalize::text(d.postcode.as_deref()),
+            state: normalize::text(d.state.as_deref()),
+            phone,
+            ssn: normalize::digits(d.soc_sec_id.as_deref()),
+        }
+    }
+}
+
+/// The comparison vector of a pair: per field of [`Field::ALL`], the outcome index or `None` (missing).
+pub type Vector = [Option<u8>; 9];
+
+/// Compare two prepared records field by field.
+pub fn compare(a: &Prepared, b: &Prepared) -> Vector {
+    compare_fields(a, b, true)
+}
+
+/// Compare field by field without the "moved" levels: every field on its own, as estimation
+/// needs it (a move's later residence fields then show their plain "disagree").
+pub fn compare_independently(a: &Prepared, b: &Prepared) -> Vector {
+    compare_fields(a, b, false)
+}
+
+fn compare_fields(a: &Prepared, b: &Prepared, count_moves_once: bool) -> Vector {
+    let (given, surname) = names(a, b);
+    // A move changes street, locality, state and (landline) phone together: the first of these
+    // that disagrees carries the evidence, the later ones are "moved" and weigh nothing.
+    let address = address(a, b);
+    let mut moved = address == Some(3);
+    let mut residence = |outcome: Option<u8>, disagree: u8| {
+        if count_moves_once && outcome == Some(disagree) {
+            if moved {
+                return Some(disagree + 1);
+            }
+            moved = true;
+        }
+        outcome
+    };
+    let locality = residence(locality(a, b), 2);
+    let state = residence(both(&a.state, &b.state, |x, y| u8::from(x != y)), 1);
+    let phone = residence(both(&a.phone, &b.phone, identifier), 2);
+    [
+        given,
+        surname,
+        both(&a.dob, &b.dob, date_of_birth),
+        match (a.sex, b.sex) {
+            (Some(x), Some(y)) => Some(u8::from(x != y)),
+            _ => None,
+        },
+        address,
+        locality,
+        state,
+        phone,
+        both(&a.ssn, &b.ssn, identifier),
+    ]
+}
+
+fn both(a: &Option<String>, b: &Option<String>, f: impl Fn(&str, &str) -> u8) -> Option<u8> {
+    Some(f(a.as_deref()?, b.as_deref()?))
+}
+
+/// Names, allowing given and family name entered the wrong way round.
+fn names(a: &Prepared, b: &Prepared) -> (Option<u8>, Option<u8>) {
+    let straight = (
+        both(&a.given, &b.given, given_name),
+        both(&a.surname, &b.surname, surname),
+    );
+    let swapped = (
+        both(&a.given, &b.surname, given_name),
+        both(&a.surname, &b.given, surname),
+    );
+    let strength = |(g, s): (Option<u8>, Option<u8>)| {
+        // lower index is stronger agreement; an absent side counts as weak
+        let rank = |o: Option<u8>, worst: u8| o.map_or(worst, |v| v);
+        u16::from(rank(g, 4)) + u16::from(rank(s, 3))
+    };
+    if swapped.0 == Some(0) && swapped.1 == Some(0) && strength(swapped) < strength(straight) {
+        swapped
+    } else {
+        straight
+    }
+}
+
+fn given_name(a: &str, b: &str) -> u8 {
+    if a == b {
+        0
+    } else if normalize::nickname_equivalent(a, b) {
+        1
+    } else if typo(a, b) {
+        2
+    } else if normalize::soundex(a) == normalize::soundex(b) {
+        3
+    } else {
+        4
+    }
+}
+
+fn surname(a: &str, b: &str) -> u8 {
+    let contained = a.len().min(b.len()) >= 4 && (a.contains(b) || b.contains(a));
+    if a == b {
+        0
+    } else if typo(a, b) || contained {
+        1
+    } else if normalize::soundex(a) == normalize::soundex(b) {
+        2
+    } else {
+        3
+    }
+}
+
+/// A keying error: one edit (Damerau) or a Jaro-Winkler similarity of at least 0.92 on names
+/// long enough for the measure to mean something.
+fn typo(a: &str, b: &str) -> bool {
+    let shorter = a.chars().count().min(b.chars().count());
+    (shorter >= 3 && damerau_levenshtein(a, b) <= 1) || (shorter >= 5 && jaro_winkler(a, b) >= 0.92)
+}
+
+fn date_of_birth(a: &str, b: &str) -> u8 {
+    if a == b {
+        return 0;
+    }
+    let (ya, ma, da) = (&a[..4], &a[4..6], &a[6..8]);
+    let (yb, mb, db) = (&b[..4], &b[4..6], &b[6..8]);
+    if ya == yb && ma == db && da == mb {
+        return 1;
+    }
+    let differing: Vec<usize> = a
+        .bytes()
+        .zip(b.bytes())
+        .enumerate()
+        .filter(|(_, (x, y))| x != y)
+        .map(|(i, _)| i)
+        .collect();
+    let transposed = differing.len() == 2
+        && differing[1] == differing[0] + 1
+        && a.as_bytes()[differing[0]] == b.as_bytes()[differing[1]]
+        && a.as_bytes()[differing[1]] == b.as_bytes()[differing[0]];
+    if differing.len() == 1 || transposed {
+        2
+    } else {
+        3
+    }
+}
+
+fn address(a: &Prepared, b: &Prepared) -> Option<u8> {
+    let (sa, sb) = (a.street.as_deref()?, b.street.as_deref()?);
+    let numbers_differ =
+        matches!((&a.street_number, &b.street_number), (Some(x), Some(y)) if x != y);
+    let numbers_agree =
+        matches!((&a.street_number, &b.street_number), (Some(x), Some(y)) if x == y);
+    let street_same = sa == sb;
+    let street_close =
+        street_same || damerau_levenshtein(sa, sb) <= 2 || jaro_winkler(sa, sb) >= 0.9;
+    Some(if street_same && numbers_agree {
+        0
+    } else if street_close && !numbers_differ {
+        1
+    } else if street_close {
+        2
+    } else {
+        3
+    })
+}
+
+fn locality(a: &Prepared, b: &Prepared) -> Option<u8> {
+    let postcode = both(&a.postcode, &b.postcode, |x, y| {
+        if x == y {
+            0
+        } else if x.len() == y.len() && damerau_levenshtein(x, y) <= 1 {
+            1
+        } else {
+            2
+        }
+    });
+    let suburb = both(&a.suburb, &b.suburb, |x, y| {
+        if x == y || jaro_winkler(x, y) >= 0.9 {
+            0
+        } else {
+            2
+        }
+    });
+    match (postcode, suburb) {
+        (None, None) => None,
+        (Some(0), Some(0) | None) | (None, Some(0)) => Some(0),
+        (Some(0), _) | (Some(1), Some(0)) | (Some(2), Some(0)) => Some(1),
+        _ => Some(2),
+    }
+}
+
+/// Identifiers (phone, national id): exact, one edit, different.
+fn identifier(a: &str, b: &str) -> u8 {
+    if a == b {
+        0
+    } else if a.len() >= 5 && damerau_levenshtein(a, b) <= 1 {
+        1
+    } else {
+        2
+    }
+}
+
+/// Whether the outcome index of a field counts as agreement on identity (given name, surname,
+/// date of birth): everything stronger than "phonetic"/"disagree".
+pub fn agrees(field: Field, outcome: Option<u8>) -> bool {
+    match (field, outcome) {
+        (Field::GivenName, Some(o)) => o <= 2,
+        (Field::Surname, Some(o)) => o <= 1,
+        (Field::DateOfBirth, Some(o)) => o <= 2,
+        (_, Some(o)) => o == 0,
+        (_, None) => false,
+    }
+}
+
+/// Whether the outcome is the field's plain "disagree" level.
+pub fn disagrees(field: Field, outcome: Option<u8>) -> bool {
+    outcome.is_some_and(|o| field.outcomes().get(usize::from(o)) == Some(&DISAGREE))
+}
+
+/// Whether the outcome level has a fixed weight of 0 (not estimated).
+pub fn is_neutral(field: Field, outcome: u8) -> bool {
+    field.outcomes().get(usize::from(outcome)) == Some(&MOVED)
+}

@@ -1,0 +1,314 @@
+//! Patient matching engine of the MPI (no I/O): blocking keys, field comparisons, a
+//! Fellegi-Sunter model estimated by EM, three decision zones and patient-safety guards.
+//!
+//! A [`Decision`] carries the score, the zone and the per-field weights that sum to the score,
+//! so the service can store why two records were (not) linked.
+
+mod compare;
+pub mod dataset;
+pub mod linkage;
+mod model;
+mod normalize;
+
+pub use compare::{Field, MISSING, Prepared};
+pub use model::{
+    DEFAULT_LOWER_THRESHOLD, DEFAULT_UPPER_THRESHOLD, EmReport, FieldModel, Model, NameFrequencies,
+    OutcomeModel, candidate_pairs,
+};
+pub use normalize::{nickname_equivalent, soundex};
+
+/// Patient demographics as received in PID (ITI-8) / PRPA (ITI-44) messages.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Demographics {
+    pub given_name: Option<String>,
+    pub surname: Option<String>,
+    /// YYYYMMDD
+    pub date_of_birth: Option<String>,
+    /// HL7 administrative sex: M, F, O, U (compared case-insensitively).
+    pub sex: Option<String>,
+    pub street_number: Option<String>,
+    pub address_1: Option<String>,
+    pub address_2: Option<String>,
+    pub suburb: Option<String>,
+    pub postcode: Option<String>,
+    pub state: Option<String>,
+    pub phone_number: Option<String>,
+    pub soc_sec_id: Option<String>,
+}
+
+/// A record as the matcher sees it: its source patient-ID domain, local id and demographics.
+pub struct Candidate<'a> {
+    pub domain: &'a str,
+    pub local_id: &'a str,
+    pub demographics: &'a Demographics,
+}
+
+/// The decision zone of a compared pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Zone {
+    AutoLink,
+    Review,
+    NoLink,
+}
+
+/// One field's contribution to a decision.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FieldScore {
+    pub field: String,
+    /// "agree", "nickname", "close", "phonetic", "swap", "typo", "street", "partial",
+    /// "disagree" or "missing".
+    pub outcome: String,
+    /// log2(m/u) of the outcome; 0 when missing.
+    pub weight: f64,
+}
+
+/// The outcome of comparing two records: score (sum of the field weights), zone, field weights,
+/// and the safety rule that kept a pair scoring above the upper threshold out of AutoLink.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Decision {
+    pub score: f64,
+    pub zone: Zone,
+    pub fields: Vec<FieldScore>,
+    pub guard: Option<String>,
+}
+
+/// Guard: two records of one source domain with different local ids are two patients to that
+/// source (or a duplicate it must merge itself).
+pub const GUARD_SAME_DOMAIN: &str =
+    "same-domain: both records come from one patient-ID domain with different local ids";
+/// Guard: same family name and date of birth, different given names (or given names spelled
+/// differently at one address).
+pub const GUARD_TWIN: &str = "possible-twin: surname and date of birth agree but the given names differ (or are spelled differently at one address)";
+/// Guard: same names (often the same address) but dates of birth that no typo explains.
+pub const GUARD_PARENT_CHILD: &str =
+    "possible-parent-child: names agree but the dates of birth differ beyond a typo";
+/// Guard: neither given name and date of birth, nor the national id and one of name, date of
+/// birth or street address, agree.
+pub const GUARD_INSUFFICIENT_IDENTITY: &str = "insufficient-identity: auto-link needs given name and date of birth, or the national id and one of name, date of birth or street address, to agree";
+
+/// Blocking keys of a record: the service indexes them, and candidates for a match query are
+/// the stored records sharing at least one key.
+pub fn blocking_keys(d: &Demographics) -> Vec<String> {
+    let given = normalize::name(d.given_name.as_deref());
+    let surname = normalize::name(d.surname.as_deref());
+    let dob = normalize::date_of_birth(d.date_of_birth.as_deref());
+    let postcode = normalize::digits(d.postcode.as_deref());
+    let surname_code = surname.as_deref().and_then(normalize::soundex);
+    let mut keys = Vec::new();
+    if let (Some(g), Some(s)) = (&given, &surname_code) {
+        for formal in normalize::formal_names(g) {
+            if let Some(code) = normalize::soundex(formal) {
+                keys.push(format!("gs:{code}{s}"));
+            }
+        }
+    }
+    if let Some(dob) = &dob {
+        let (year, month, day) = (&dob[..4], &dob[4..6], &dob[6..8]);
+        let (lo, hi) = if month <= day {
+            (month, day)
+        } else {
+            (day, month)
+        };
+        keys.push(format!("db:{year}{lo}{hi}"));
+        if let Some(s) = &surname_code {
+            keys.push(format!("sy:{s}{year}"));
+        }
+    }
+    if let Some(p) = &postcode {
+        if let Some(s) = &surname_code {
+            keys.push(format!("ps:{p}{s}"));
+        }
+        if let Some(initial) = given.as_deref().and_then(|g| g.chars().next()) {
+            keys.push(format!("pg:{p}{initial}"));
+        }
+    }
+    if let Some(id) = normalize::digits(d.soc_sec_id.as_deref()) {
+        keys.push(format!("id:{id}"));
+    }
+    if let Some(phone) = normalize::digits(d.phone_number.as_deref()).filter(|p| p.len() >= 6) {
+        keys.push(format!("ph:{}", &phone[phone.len().saturating_sub(8)..]));
+    }
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// Compares records with a Fellegi-Sunter model and applies the safety guards.
+pub struct Matcher {
+    model: Model,
+    /// log2(m/u) per field of [`Field::ALL`] and outcome.
+    weights: Vec<Vec<f64>>,
+    /// m of exact agreement per field (term-frequency adjusted names).
+    m_agree: Vec<f64>,
+}
+
+/// The smallest name frequency used as u of an exact name match (a name seen once in a small
+/// population is not that strong evidence).
+const MIN_NAME_FREQUENCY: f64 = 0.001;
+
+impl Default for Matcher {
+    fn default() -> Self {
+        Matcher::new(Model::default())
+    }
+}
+
+impl Matcher {
+    /// A matcher with the given model.
+    pub fn new(model: Model) -> Self {
+        // a partial agreement never weighs more than full agreement (a rare level, such as a
+        // day/month swap, gets an extreme u estimate from a sample)
+        let weights = model
+            .table()
+            .iter()
+            .map(|field| {
+                let weight = |&(m, u): &(f64, f64)| (m.max(1e-12) / u.max(1e-12)).log2();
+                let agree = field.first().map_or(f64::INFINITY, weight);
+                field.iter().map(|level| weight(level).min(agree)).collect()
+            })
+            .collect();
+        let m_agree = model
+            .table()
+            .iter()
+            .map(|field| field.first().map_or(1.0, |&(m, _)| m))
+            .collect();
+        Matcher {
+            model,
+            weights,
+            m_agree,
+        }
+    }
+
+    /// The model in use.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// Compare two records.
+    pub fn compare(&self, a: &Candidate<'_>, b: &Candidate<'_>) -> Decision {
+        let pa = Prepared::new(a.demographics);
+        let pb = Prepared::new(b.demographics);
+        self.compare_prepared((a.domain, a.local_id, &pa), (b.domain, b.local_id, &pb))
+    }
+
+    /// The weight of a field outcome; for names, agreement on a name of known frequency weighs
+    /// log2(m / frequency) (floored at `MIN_NAME_FREQUENCY`), and no level of a common name
+    /// weighs more than exact agreement on it.
+    fn name_weight(&self, field: Field, outcome: u8, a: &Prepared, b: &Prepared, f: usize) -> f64 {
+        let weight = self.weights[f][usize::from(outcome)];
+        let (table, value_a, value_b) = match field {
+            Field::GivenName => (
+                &self.model.name_frequencies.given_name,
+                a.given_name(),
+                b.given_name(),
+            ),
+            Field::Surname => (
+                &self.model.name_frequencies.surname,
+                a.surname(),
+                b.surname(),
+            ),
+            _ => return weight,
+        };
+        let frequency = [value_a, value_b]
+            .into_iter()
+            .flatten()
+            .filter_map(|v| table.get(v))
+            .fold(None, |acc: Option<f64>, &x| {
+                Some(acc.map_or(x, |a| a.max(x)))
+            });
+        let Some(frequency) = frequency else {
+            return weight;
+        };
+        let agree = (self.m_agree[f].max(1e-12) / frequency.max(MIN_NAME_FREQUENCY)).log2();
+        if outcome == 0 {
+            agree
+        } else {
+            weight.min(agree)
+        }
+    }
+
+    /// Compare two records normalised beforehand (domain, local id, prepared demographics).
+    pub fn compare_prepared(
+        &self,
+        a: (&str, &str, &Prepared),
+        b: (&str, &str, &Prepared),
+    ) -> Decision {
+        let vector = compare::compare(a.2, b.2);
+        let fields: Vec<FieldScore> = Field::ALL
+            .iter()
+            .zip(vector.iter())
+            .enumerate()
+            .map(|(f, (field, outcome))| match outcome {
+                Some(o) => FieldScore {
+                    field: field.name().to_string(),
+                    outcome: field.outcomes()[usize::from(*o)].to_string(),
+                    weight: self.name_weight(*field, *o, a.2, b.2, f),
+                },
+                None => FieldScore {
+                    field: field.name().to_string(),
+                    outcome: MISSING.to_string(),
+                    weight: 0.0,
+                },
+            })
+            .collect();
+        let score: f64 = fields.iter().map(|f| f.weight).sum();
+        let guard = if score >= self.model.upper_threshold {
+            guard(a.0, a.1, b.0, b.1, &vector)
+        } else {
+            None
+        };
+        let zone = if score >= self.model.upper_threshold && guard.is_none() {
+            Zone::AutoLink
+        } else if score >= self.model.lower_threshold {
+            Zone::Review
+        } else {
+            Zone::NoLink
+        };
+        Decision {
+            score,
+            zone,
+            fields,
+            guard: guard.map(str::to_string),
+        }
+    }
+}
+
+/// The first safety rule that forbids auto-linking the pair, if any.
+fn guard(
+    domain_a: &str,
+    id_a: &str,
+    domain_b: &str,
+    id_b: &str,
+    v: &compare::Vector,
+) -> Option<&'static str> {
+    // Field::ALL lists the fields in declaration order, so a field's discriminant is its index.
+    let outcome = |field: Field| v[field as usize];
+    let given = outcome(Field::GivenName);
+    let surname = outcome(Field::Surname);
+    let dob = outcome(Field::DateOfBirth);
+    let ssn = outcome(Field::SocSecId);
+    let given_agrees = compare::agrees(Field::GivenName, given);
+    let surname_agrees = compare::agrees(Field::Surname, surname);
+    let dob_agrees = compare::agrees(Field::DateOfBirth, dob);
+    // exact or one keying error away: twins, parents and children hold unrelated national ids
+    let national_id = matches!(ssn, Some(0 | 1));
+    let given_spelled_differently = given.is_some_and(|g| g >= 2);
+    let address = outcome(Field::Address);
+    if domain_a == domain_b && id_a != id_b {
+        Some(GUARD_SAME_DOMAIN)
+    } else if national_id
+        && (given_agrees || surname_agrees || dob_agrees || matches!(address, Some(0 | 1)))
+    {
+        None
+    } else if surname_agrees && dob_agrees && given.is_some() && !given_agrees {
+        Some(GUARD_TWIN)
+    } else if surname_agrees && dob_agrees && given_spelled_differently {
+        // a letter apart: a typo, or twins named alike (Catherine, Katherine)
+        Some(GUARD_TWIN)
+    } else if given_agrees && surname_agrees && compare::disagrees(Field::DateOfBirth, dob) {
+        Some(GUARD_PARENT_CHILD)
+    } else if !(given_agrees && dob_agrees) {
+        Some(GUARD_INSUFFICIENT_IDENTITY)
+    } else {
+        None
+    }
+}

@@ -1,0 +1,395 @@
+//! Matching engine rules (tier 1: no I/O, no ../shared).
+
+use pix_manager::matching::dataset::{accuracy, parse_links, parse_records};
+use pix_manager::matching::linkage::{SourceRecord, cluster_pairs, link_incrementally};
+use pix_manager::matching::{
+    Candidate, Decision, Demographics, GUARD_PARENT_CHILD, GUARD_SAME_DOMAIN, GUARD_TWIN, Matcher,
+    Model, Zone, blocking_keys, soundex,
+};
+
+fn person(given: &str, surname: &str, dob: &str, sex: &str) -> Demographics {
+    Demographics {
+        given_name: Some(given.into()),
+        surname: Some(surname.into()),
+        date_of_birth: Some(dob.into()),
+        sex: Some(sex.into()),
+        street_number: Some("12".into()),
+        address_1: Some("wattle street".into()),
+        suburb: Some("richmond".into()),
+        postcode: Some("3121".into()),
+        state: Some("vic".into()),
+        phone_number: Some("0398765432".into()),
+        ..Demographics::default()
+    }
+}
+
+fn compare(a: &Demographics, b: &Demographics) -> Decision {
+    compare_in(("HOSP-A", "1"), a, ("HOSP-B", "7"), b)
+}
+
+fn compare_in(
+    (domain_a, id_a): (&str, &str),
+    a: &Demographics,
+    (domain_b, id_b): (&str, &str),
+    b: &Demographics,
+) -> Decision {
+    Matcher::default().compare(
+        &Candidate {
+            domain: domain_a,
+            local_id: id_a,
+            demographics: a,
+        },
+        &Candidate {
+            domain: domain_b,
+            local_id: id_b,
+            demographics: b,
+        },
+    )
+}
+
+fn outcome<'a>(d: &'a Decision, field: &str) -> &'a str {
+    d.fields
+        .iter()
+        .find(|f| f.field == field)
+        .map_or("absent", |f| f.outcome.as_str())
+}
+
+#[test]
+fn same_person_in_two_domains_is_auto_linked() {
+    let a = person("william", "nguyen", "19800512", "M");
+    let d = compare(&a, &a.clone());
+    assert_eq!(d.zone, Zone::AutoLink, "{d:?}");
+    assert_eq!(d.guard, None);
+}
+
+#[test]
+fn unrelated_people_are_not_linked() {
+    let a = person("william", "nguyen", "19800512", "M");
+    let mut b = person("sophie", "clarke", "19630101", "F");
+    b.address_1 = Some("banksia road".into());
+    b.street_number = Some("3".into());
+    b.postcode = Some("6160".into());
+    b.suburb = Some("fremantle".into());
+    b.state = Some("wa".into());
+    b.phone_number = Some("0891112222".into());
+    assert_eq!(compare(&a, &b).zone, Zone::NoLink);
+}
+
+#[test]
+fn nickname_equivalence_bill_is_william() {
+    let a = person("william", "nguyen", "19800512", "M");
+    let b = person("Bill", "Nguyen", "19800512", "m");
+    let d = compare(&a, &b);
+    assert_eq!(outcome(&d, "given_name"), "nickname");
+    assert_eq!(d.zone, Zone::AutoLink, "{d:?}");
+}
+
+#[test]
+fn date_of_birth_day_month_swap_is_recognised() {
+    let a = person("william", "nguyen", "19800512", "M");
+    let b = person("william", "nguyen", "19801205", "M");
+    let d = compare(&a, &b);
+    assert_eq!(outcome(&d, "date_of_birth"), "swap");
+    assert_eq!(d.zone, Zone::AutoLink, "{d:?}");
+}
+
+#[test]
+fn date_of_birth_one_digit_typo_is_recognised() {
+    let a = person("william", "nguyen", "19800512", "M");
+    let b = person("william", "nguyen", "19800513", "M");
+    let d = compare(&a, &b);
+    assert_eq!(outcome(&d, "date_of_birth"), "typo");
+    assert_eq!(d.zone, Zone::AutoLink, "{d:?}");
+}
+
+#[test]
+fn phonetic_code_is_american_soundex() {
+    for (name, code) in [
+        ("robert", "R163"),
+        ("rupert", "R163"),
+        ("tymczak", "T522"),
+        ("pfister", "P236"),
+        ("ashcraft", "A261"),
+        ("lee", "L000"),
+    ] {
+        assert_eq!(soundex(name).as_deref(), Some(code), "{name}");
+    }
+    assert_eq!(soundex(""), None);
+}
+
+#[test]
+fn a_move_counts_once_and_still_auto_links() {
+    let a = person("william", "nguyen", "19800512", "M");
+    let mut b = person("william", "nguyen", "19800512", "M");
+    b.street_number = Some("3".into());
+    b.address_1 = Some("banksia road".into());
+    b.suburb = Some("fremantle".into());
+    b.postcode = Some("6160".into());
+    b.state = Some("wa".into());
+    b.phone_number = Some("0891112222".into());
+    let d = compare(&a, &b);
+    assert_eq!(outcome(&d, "address"), "disagree");
+    for field in ["locality", "state", "phone_number"] {
+        assert_eq!(outcome(&d, field), "moved", "{field}");
+    }
+    assert_eq!(d.zone, Zone::AutoLink, "{d:?}");
+}
+
+#[test]
+fn married_name_change_at_one_address_is_auto_linked() {
+    let a = person("sophie", "nguyen", "19800512", "F");
+    let b = person("sophie", "clarke", "19800512", "F");
+    let d = compare(&a, &b);
+    assert_eq!(outcome(&d, "surname"), "disagree");
+    assert_eq!(d.zone, Zone::AutoLink, "{d:?}");
+}
+
+#[test]
+fn agreement_on_a_rare_name_weighs_more_than_on_a_common_one() {
+    let mut population: Vec<Demographics> = (0..200)
+        .map(|i| person("james", "smith", &format!("19{:02}0101", i % 100), "M"))
+        .collect();
+    population.push(person("james", "quilliam", "19800512", "M"));
+    let matcher = Matcher::new(Model::default().with_name_frequencies(&population));
+    let surname_weight = |a: &Demographics| {
+        let d = matcher.compare(
+            &Candidate {
+                domain: "A",
+                local_id: "1",
+                demographics: a,
+            },
+            &Candidate {
+                domain: "B",
+                local_id: "1",
+                demographics: a,
+            },
+        );
+        d.fields
+            .iter()
+            .find(|f| f.field == "surname")
+            .map_or(f64::NAN, |f| f.weight)
+    };
+    let common = surname_weight(&population[0]);
+    let rare = surname_weight(&population[200]);
+    assert!(rare > common + 5.0, "rare {rare}, common {common}");
+}
+
+#[test]
+fn twins_are_not_auto_linked() {
+    let a = person("oliver", "nguyen", "20150512", "M");
+    let b = person("thomas", "nguyen", "20150512", "M");
+    let d = compare(&a, &b);
+    assert_ne!(d.zone, Zone::AutoLink, "{d:?}");
+    assert_eq!(d.guard.as_deref(), Some(GUARD_TWIN));
+}
+
+#[test]
+fn twins_named_alike_at_one_address_are_not_auto_linked() {
+    let a = person("catherine", "davis", "20090212", "F");
+    let b = person("katherine", "davis", "20090212", "F");
+    let d = compare(&a, &b);
+    assert_ne!(d.zone, Zone::AutoLink, "{d:?}");
+    assert_eq!(d.guard.as_deref(), Some(GUARD_TWIN));
+}
+
+#[test]
+fn parent_and_child_with_the_same_name_are_not_auto_linked() {
+    let father = person("james", "wilson", "19650304", "M");
+    let son = person("james", "wilson", "19931117", "M");
+    let d = compare(&father, &son);
+    assert_ne!(d.zone, Zone::AutoLink, "{d:?}");
+    assert_eq!(d.guard.as_deref(), Some(GUARD_PARENT_CHILD));
+}
+
+#[test]
+fn same_domain_different_local_ids_are_not_auto_linked() {
+    let a = person("william", "nguyen", "19800512", "M");
+    let d = compare_in(("HOSP-A", "1"), &a, ("HOSP-A", "2"), &a.clone());
+    assert_eq!(d.zone, Zone::Review, "{d:?}");
+    assert_eq!(d.guard.as_deref(), Some(GUARD_SAME_DOMAIN));
+}
+
+#[test]
+fn missing_fields_weigh_nothing_and_do_not_block_a_link() {
+    let a = person("william", "nguyen", "19800512", "M");
+    let b = Demographics {
+        given_name: Some("william".into()),
+        surname: Some("nguyen".into()),
+        date_of_birth: Some("19800512".into()),
+        sex: Some("U".into()),
+        postcode: Some("3121".into()),
+        ..Demographics::default()
+    };
+    let d = compare(&a, &b);
+    for field in ["sex", "address", "state", "phone_number", "soc_sec_id"] {
+        let score = d.fields.iter().find(|f| f.field == field);
+        assert_eq!(
+            score.map(|f| (f.outcome.as_str(), f.weight)),
+            Some(("missing", 0.0))
+        );
+    }
+    assert_eq!(d.zone, Zone::AutoLink, "{d:?}");
+}
+
+#[test]
+fn missing_date_of_birth_keeps_same_name_at_one_address_out_of_auto_link() {
+    let a = person("james", "wilson", "19650304", "M");
+    let mut b = a.clone();
+    b.date_of_birth = None;
+    let d = compare(&a, &b);
+    assert_ne!(d.zone, Zone::AutoLink, "{d:?}");
+    assert!(d.guard.is_some());
+}
+
+#[test]
+fn decision_field_weights_sum_to_the_score() {
+    let a = person("william", "nguyen", "19800512", "M");
+    let mut b = person("bill", "nguyan", "19801205", "M");
+    b.postcode = Some("3122".into());
+    let d = compare(&a, &b);
+    assert_eq!(d.fields.len(), 9);
+    let sum: f64 = d.fields.iter().map(|f| f.weight).sum();
+    assert!((sum - d.score).abs() < 1e-9, "{sum} != {}", d.score);
+    assert!(d.fields.iter().any(|f| f.weight > 0.0));
+}
+
+#[test]
+fn blocking_keys_share_a_key_for_typo_variants() {
+    let a = person("william", "smith", "19800512", "M");
+    for b in [
+        person("william", "smyth", "19800512", "M"),
+        person("william", "smith", "19800513", "M"),
+        person("bill", "smith", "19810512", "M"),
+        person("wiliam", "schmidt", "19801205", "M"),
+    ] {
+        let keys_b = blocking_keys(&b);
+        assert!(
+            blocking_keys(&a).iter().any(|k| keys_b.contains(k)),
+            "{a:?} / {b:?}"
+        );
+    }
+    let stranger = Demographics {
+        given_name: Some("zoe".into()),
+        surname: Some("kaur".into()),
+        date_of_birth: Some("20010101".into()),
+        postcode: Some("6160".into()),
+        ..Demographics::default()
+    };
+    let keys = blocking_keys(&stranger);
+    assert!(!blocking_keys(&a).iter().any(|k| keys.contains(k)));
+}
+
+/// A deterministic synthetic population: 300 people, each registered twice, the second time with
+/// a typo in about one record in five.
+fn synthetic() -> Vec<Demographics> {
+    const GIVEN: [&str; 12] = [
+        "oliver", "james", "sophie", "grace", "liam", "mia", "noah", "ella", "lucas", "ruby",
+        "henry", "zoe",
+    ];
+    const SURNAME: [&str; 15] = [
+        "nguyen", "smith", "wilson", "kelly", "patel", "brown", "walker", "young", "wright",
+        "tran", "khan", "reid", "ward", "hall", "cook",
+    ];
+    let mut state: u64 = 7;
+    let mut next = move |n: u64| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) % n
+    };
+    let mut records = Vec::new();
+    for _ in 0..300 {
+        let mut p = person(
+            GIVEN[next(12) as usize],
+            SURNAME[next(15) as usize],
+            &format!("{}{:02}{:02}", 1930 + next(90), 1 + next(12), 1 + next(28)),
+            if next(2) == 0 { "M" } else { "F" },
+        );
+        p.street_number = Some((1 + next(200)).to_string());
+        p.postcode = Some((3000 + next(900)).to_string());
+        p.phone_number = Some(format!("03{:08}", next(100_000_000)));
+        let mut twin = p.clone();
+        if next(5) == 0 {
+            twin.given_name = twin.given_name.map(|g| format!("{g}e"));
+        }
+        if next(5) == 0 {
+            twin.street_number = Some((1 + next(200)).to_string());
+        }
+        records.push(p);
+        records.push(twin);
+    }
+    records
+}
+
+#[test]
+fn em_estimate_converges_on_a_small_synthetic_set() {
+    let records = synthetic();
+    let (model, report) = Model::estimate_with_report(&records);
+    assert!(report.converged, "{report:?}");
+    assert!(report.candidate_pairs > 0);
+    let dob = model
+        .fields
+        .iter()
+        .find(|f| f.field == "date_of_birth")
+        .and_then(|f| f.outcomes.iter().find(|o| o.outcome == "agree"));
+    let dob = dob.map(|o| (o.m, o.u));
+    assert!(
+        dob.is_some_and(|(m, u)| m > 0.8 && u < 0.01),
+        "date of birth agreement m/u: {dob:?}"
+    );
+    let matcher = Matcher::new(model);
+    let d = matcher.compare(
+        &Candidate {
+            domain: "A",
+            local_id: "1",
+            demographics: &records[0],
+        },
+        &Candidate {
+            domain: "B",
+            local_id: "1",
+            demographics: &records[1],
+        },
+    );
+    assert_eq!(d.zone, Zone::AutoLink, "{d:?}");
+}
+
+#[test]
+fn incremental_linking_never_joins_a_person_holding_the_same_domain() {
+    let a = person("william", "nguyen", "19800512", "M");
+    let records: Vec<SourceRecord> = [("r1", "HOSP-A"), ("r2", "HOSP-B"), ("r3", "HOSP-A")]
+        .iter()
+        .map(|(id, domain)| SourceRecord {
+            rec_id: (*id).into(),
+            domain: (*domain).into(),
+            demographics: a.clone(),
+        })
+        .collect();
+    let persons = link_incrementally(&records, &Matcher::default());
+    assert_eq!(persons[0], persons[1]);
+    assert_ne!(persons[0], persons[2]);
+    assert_eq!(
+        cluster_pairs(&records, &persons),
+        vec![("r1".to_string(), "r2".to_string())]
+    );
+}
+
+#[test]
+fn dataset_csv_round_trip_and_accuracy() -> Result<(), Box<dyn std::error::Error>> {
+    let records = parse_records(
+        "rec_id,given_name,surname,date_of_birth\n\
+         a,\"william\",nguyen,19800512\n\
+         b,bill,nguyen,19800512\n\
+         c,zoe,kaur,20010101\n",
+    )?;
+    assert_eq!(records.len(), 3);
+    assert_eq!(
+        records[0].domain, "a",
+        "no domain column: one domain per record"
+    );
+    let persons = link_incrementally(&records, &Matcher::default());
+    let truth = parse_links("rec_id_1,rec_id_2\nb,a\n")?;
+    let a = accuracy(&cluster_pairs(&records, &persons), &truth);
+    assert_eq!((a.precision, a.recall), (1.0, 1.0));
+    assert!(parse_records("given_name\nx\n").is_err());
+    Ok(())
+}

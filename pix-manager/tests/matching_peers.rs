@@ -1,0 +1,55 @@
+//! Matching accuracy on the shared FEBRL datasets (feature `peers`; needs `$HIE_SHARED_DIR`,
+//! default `<workspace root>/../shared`): precision at the auto-link threshold ≥ 0.999.
+#![cfg(feature = "peers")]
+
+use pix_manager::matching::dataset::{accuracy, parse_links, parse_records};
+use pix_manager::matching::linkage::{cluster_pairs, link_incrementally};
+use pix_manager::matching::{Matcher, Model};
+use std::path::PathBuf;
+
+fn mpi_data_dir() -> PathBuf {
+    let shared = std::env::var_os("HIE_SHARED_DIR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
+    let dir = shared.join("data/mpi");
+    assert!(
+        dir.join("febrl1.csv").is_file(),
+        "peer missing: {} has no febrl1.csv; set HIE_SHARED_DIR to the shared reference folder",
+        dir.display()
+    );
+    dir
+}
+
+fn read(path: PathBuf) -> String {
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("peer missing: cannot read {}: {e}", path.display()))
+}
+
+#[test]
+fn febrl_precision_at_auto_link_threshold_is_at_least_0_999() {
+    let dir = mpi_data_dir();
+    for name in ["febrl1", "febrl2", "febrl3"] {
+        let records = parse_records(&read(dir.join(format!("{name}.csv"))))
+            .unwrap_or_else(|e| panic!("{name}.csv: {e}"));
+        let truth = parse_links(&read(dir.join(format!("{name}_links.csv"))))
+            .unwrap_or_else(|e| panic!("{name}_links.csv: {e}"));
+        let demographics: Vec<_> = records.iter().map(|r| r.demographics.clone()).collect();
+        for (model_name, model) in [
+            ("default", Model::default()),
+            ("em", Model::estimate(&demographics)),
+        ] {
+            let persons = link_incrementally(&records, &Matcher::new(model));
+            let a = accuracy(&cluster_pairs(&records, &persons), &truth);
+            println!(
+                "{name} model={model_name}: precision {:.5} recall {:.5} F1 {:.5} (false links {}, missed {})",
+                a.precision, a.recall, a.f1, a.false_links, a.missed
+            );
+            assert!(
+                a.precision >= 0.999,
+                "{name} model={model_name}: precision {:.5} < 0.999",
+                a.precision
+            );
+        }
+    }
+}
