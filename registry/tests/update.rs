@@ -6,9 +6,13 @@ use registry::code_lists::CodeLists;
 use registry::config::DEFAULT_AFFINITY_DOMAIN;
 use registry::register::{RegisterContext, register};
 use registry::storage::{AvailabilityStatus, Database, StoredObject};
+use registry::stored_query::{QueryOptions, execute};
 use registry::update::update_document_set;
-use schemas::constants::error_code;
-use schemas::ebrim::{RegistryResponse, ResponseStatus};
+use schemas::constants::{error_code, stored_query};
+use schemas::ebrim::{
+    AdhocQueryRequest, Identifiable, RegistryObject, RegistryResponse, ResponseStatus, ReturnType,
+    Slot,
+};
 
 mod support;
 
@@ -252,7 +256,51 @@ async fn refused_update_applies_no_operation(db: &Database) {
     );
 }
 
+/// ITI-18 GetDocuments by `$XDSDocumentEntryLogicalID` answers every version of the logical
+/// DocumentEntry (Metadata Update option, ITI TF-2a 3.18.4.1.2.3.7.5).
+async fn get_documents_by_logical_id_answers_every_version(db: &Database) {
+    let registry = Registry::new(db).await;
+    assert_success(
+        &registry
+            .update(&document_update(ORIGINAL, DOC_UID, "1"))
+            .await,
+    );
+    let query = AdhocQueryRequest {
+        id: None,
+        comment: None,
+        request_slots: Vec::new(),
+        return_type: ReturnType::ObjectRef,
+        return_composed_objects: true,
+        federated: false,
+        federation: None,
+        start_index: 0,
+        max_results: None,
+        query: RegistryObject {
+            id: stored_query::GET_DOCUMENTS.to_owned(),
+            slots: vec![
+                Slot::new("$XDSDocumentEntryLogicalID", [format!("('{ORIGINAL}')")]),
+                Slot::new("$MetadataLevel", ["2".to_owned()]),
+            ],
+            ..RegistryObject::default()
+        },
+    };
+    let response = execute(&registry.db, &QueryOptions::default(), &query).await;
+    assert_eq!(response.response.status, ResponseStatus::Success);
+    let mut ids: Vec<&str> = response
+        .objects
+        .objects
+        .iter()
+        .map(|o| match o {
+            Identifiable::ObjectRef(r) => r.id.as_str(),
+            other => panic!("expected an ObjectRef, got {other:?}"),
+        })
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, [ORIGINAL, NEW_VERSION]);
+}
+
 on_both_backends!(
+    get_documents_by_logical_id_answers_every_version,
     document_update_approves_version_2_and_deprecates_version_1,
     previous_version_not_the_approved_one_is_metadata_version_error,
     updating_a_replaced_version_again_is_metadata_version_error,

@@ -528,6 +528,13 @@ async fn objects_by_ref(
     let found = match refs {
         ObjectRefs::EntryUuids(uuids) => db.objects_by_uuid(&entry_uuids(uuids)).await?,
         ObjectRefs::UniqueIds(ids) => db.objects_by_unique_id(ids).await?,
+        ObjectRefs::LogicalIds(lids) => {
+            let mut versions = Vec::new();
+            for lid in lids {
+                versions.extend(db.versions_of(lid.as_str()).await?);
+            }
+            versions
+        }
     };
     Ok(found.into_iter().filter(|o| o.kind == kind).collect())
 }

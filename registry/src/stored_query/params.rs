@@ -235,11 +235,14 @@ impl HomeCommunityId {
     }
 }
 
-/// Objects named by either their entryUUIDs or their uniqueIds ("one of" parameters).
+/// Objects named by their entryUUIDs, their uniqueIds or (GetDocuments and GetFolders, ITI-57
+/// Metadata Update) their logicalIDs: "one of" parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ObjectRefs {
     EntryUuids(Vec<EntryUuid>),
     UniqueIds(Vec<String>),
+    /// Every version of each logical object.
+    LogicalIds(Vec<EntryUuid>),
 }
 
 /// One object named by either its entryUUID or its uniqueId ("one of" parameters).

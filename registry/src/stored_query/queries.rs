@@ -27,6 +27,7 @@ const DE_TYPE: &str = "$XDSDocumentEntryType";
 const DE_REFERENCE_ID_LIST: &str = "$XDSDocumentEntryReferenceIdList";
 const DE_ENTRY_UUID: &str = "$XDSDocumentEntryEntryUUID";
 const DE_UNIQUE_ID: &str = "$XDSDocumentEntryUniqueId";
+const DE_LOGICAL_ID: &str = "$XDSDocumentEntryLogicalID";
 const SS_PATIENT_ID: &str = "$XDSSubmissionSetPatientId";
 const SS_STATUS: &str = "$XDSSubmissionSetStatus";
 const SS_SOURCE_ID: &str = "$XDSSubmissionSetSourceId";
@@ -43,6 +44,7 @@ const FOLDER_LAST_UPDATE_TIME_TO: &str = "$XDSFolderLastUpdateTimeTo";
 const FOLDER_CODE_LIST: &str = "$XDSFolderCodeList";
 const FOLDER_ENTRY_UUID: &str = "$XDSFolderEntryUUID";
 const FOLDER_UNIQUE_ID: &str = "$XDSFolderUniqueId";
+const FOLDER_LOGICAL_ID: &str = "$XDSFolderLogicalID";
 const PATIENT_ID: &str = "$patientId";
 const UUID: &str = "$uuid";
 const HOME_COMMUNITY_ID: &str = "$homeCommunityId";
@@ -93,11 +95,16 @@ pub(crate) fn parse_query(id: &str, slots: &[Slot]) -> Result<StoredQuery, Query
             entry_types: p.list(DE_TYPE, DocumentEntryType::parse)?,
         }),
         ids::GET_DOCUMENTS => StoredQuery::GetDocuments(GetDocuments {
-            documents: object_refs(&p, DE_ENTRY_UUID, DE_UNIQUE_ID)?,
+            documents: versioned_object_refs(&p, DE_ENTRY_UUID, DE_UNIQUE_ID, DE_LOGICAL_ID)?,
             home_community_id: home_community_id(&p)?,
         }),
         ids::GET_FOLDERS => StoredQuery::GetFolders(GetFolders {
-            folders: object_refs(&p, FOLDER_ENTRY_UUID, FOLDER_UNIQUE_ID)?,
+            folders: versioned_object_refs(
+                &p,
+                FOLDER_ENTRY_UUID,
+                FOLDER_UNIQUE_ID,
+                FOLDER_LOGICAL_ID,
+            )?,
             home_community_id: home_community_id(&p)?,
         }),
         ids::GET_ASSOCIATIONS => StoredQuery::GetAssociations(GetAssociations {
@@ -231,6 +238,29 @@ fn object_refs(
             p.list(by_unique_id, non_empty)?,
         )?))
     }
+}
+
+/// Several objects by entryUUID, uniqueId or logicalID ("one of", multi-valued): GetDocuments and
+/// GetFolders with the ITI-57 Metadata Update parameters (ITI TF-2a 3.18.4.1.2.3.7.5 and .6).
+fn versioned_object_refs(
+    p: &Params<'_>,
+    by_uuid: &'static str,
+    by_unique_id: &'static str,
+    by_logical_id: &'static str,
+) -> Result<ObjectRefs, QueryError> {
+    if !p.present(by_logical_id) {
+        return object_refs(p, by_uuid, by_unique_id);
+    }
+    if let Some(other) = [by_uuid, by_unique_id].into_iter().find(|n| p.present(n)) {
+        return Err(QueryError::param_number(
+            by_logical_id,
+            format!("and {other} are both given, only one of them is allowed"),
+        ));
+    }
+    Ok(ObjectRefs::LogicalIds(required(
+        by_logical_id,
+        p.list(by_logical_id, EntryUuid::parse)?,
+    )?))
 }
 
 /// One object by entryUUID or by uniqueId ("one of", single-valued).

@@ -864,6 +864,38 @@ fn get_folders_one_of_folder_uuid_or_unique_id() {
 }
 
 #[test]
+fn get_documents_and_get_folders_take_a_logical_id_as_third_one_of() {
+    let StoredQuery::GetDocuments(q) = run(
+        ids::GET_DOCUMENTS,
+        vec![slot(
+            "$XDSDocumentEntryLogicalID",
+            &[&format!("('{UUID_A}')")],
+        )],
+    )
+    .unwrap() else {
+        panic!()
+    };
+    assert_eq!(q.documents, ObjectRefs::LogicalIds(vec![uuid(UUID_A)]));
+    let StoredQuery::GetFolders(q) = run(
+        ids::GET_FOLDERS,
+        vec![slot("$XDSFolderLogicalID", &[&format!("('{UUID_B}')")])],
+    )
+    .unwrap() else {
+        panic!()
+    };
+    assert_eq!(q.folders, ObjectRefs::LogicalIds(vec![uuid(UUID_B)]));
+    let e = error(
+        ids::GET_DOCUMENTS,
+        vec![
+            slot("$XDSDocumentEntryLogicalID", &[&format!("('{UUID_A}')")]),
+            slot("$XDSDocumentEntryUniqueId", &["'1.2.3'"]),
+        ],
+    );
+    assert_eq!(e.code, error_code::XDS_STORED_QUERY_PARAM_NUMBER);
+    assert_eq!(e.location, "$XDSDocumentEntryLogicalID");
+}
+
+#[test]
 fn get_associations_requires_uuid() {
     let StoredQuery::GetAssociations(q) = run(
         ids::GET_ASSOCIATIONS,
