@@ -14,7 +14,7 @@
 //! every end tag matches its start tag.
 
 use quick_xml::Reader;
-use quick_xml::events::attributes::{Attribute, Attributes};
+use quick_xml::events::attributes::Attribute;
 use quick_xml::events::{BytesStart, Event};
 use std::borrow::Cow;
 use std::fmt;
@@ -535,6 +535,10 @@ impl<'a> XmlReader<'a> {
 
     /// The attributes of the tag `content` (name included, attributes from `name_len`), with
     /// its namespace declarations added to the bindings in scope instead.
+    ///
+    /// The tag is split here rather than by quick-xml's attribute iterator: one pass over the
+    /// bytes with `memchr` for the closing quote, and a value is only handed to quick-xml's
+    /// normalization when it holds a reference or a tab, CR or LF to replace.
     fn attributes(
         &mut self,
         position: u64,
@@ -544,12 +548,35 @@ impl<'a> XmlReader<'a> {
         let malformed = |message: String| XmlError::Malformed { position, message };
         let mut attributes = Vec::new();
         self.seen_keys.clear();
-        let mut iter = Attributes::new(content, name_len);
-        // Duplicates are checked below without the iterator's per-tag allocation.
-        iter.with_checks(false);
-        for attr in iter {
-            let attr: Attribute<'a> = attr.map_err(|e| malformed(e.to_string()))?;
-            let key: &'a str = attr.key.0;
+        let mut rest = content
+            .get(name_len..)
+            .ok_or_else(|| malformed("start tag name out of bounds".to_owned()))?;
+        loop {
+            rest = skip_xml_space(rest);
+            if rest.is_empty() {
+                return Ok(attributes);
+            }
+            let key_len = rest
+                .bytes()
+                .position(|b| b == b'=' || is_xml_space_byte(b))
+                .unwrap_or(rest.len());
+            let (key, after_key) = rest.split_at(key_len);
+            let Some(after_eq) = skip_xml_space(after_key).strip_prefix('=') else {
+                return Err(malformed(format!("attribute {key} has no value")));
+            };
+            if key.is_empty() {
+                return Err(malformed("attribute value without a name".to_owned()));
+            }
+            let quoted = skip_xml_space(after_eq);
+            let quote = match quoted.as_bytes().first() {
+                Some(&q @ (b'"' | b'\'')) => q,
+                _ => return Err(malformed(format!("value of attribute {key} is not quoted"))),
+            };
+            let quoted = quoted.get(1..).unwrap_or_default();
+            let end = memchr::memchr(quote, quoted.as_bytes())
+                .ok_or_else(|| malformed(format!("value of attribute {key} is not closed")))?;
+            let (raw, closing) = quoted.split_at(end);
+            rest = closing.get(1..).unwrap_or_default();
             if self.seen_keys.contains(&key) {
                 return Err(malformed(format!("duplicated attribute {key}")));
             }
@@ -561,29 +588,23 @@ impl<'a> XmlReader<'a> {
             };
             if let Some(prefix) = declared {
                 // Like quick-xml's resolver, the namespace is the attribute's literal value.
-                let Cow::Borrowed(uri) = attr.value else {
-                    return Err(malformed(format!(
-                        "namespace declaration {key} not in the document"
-                    )));
-                };
-                self.bind(prefix, uri).map_err(malformed)?;
+                self.bind(prefix, raw).map_err(malformed)?;
                 continue;
             }
             let name = match key.split_once(':') {
                 Some(("xml", _)) | None => key,
                 Some((_, local)) => local,
             };
-            let value = attr
-                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                .map_err(|e| match e {
+            attributes.push((
+                name,
+                attribute_value(key, raw).map_err(|e| match e {
                     quick_xml::Error::Escape(
                         quick_xml::escape::EscapeError::UnrecognizedEntity(_, name),
                     ) => XmlError::UnknownEntity(name),
                     other => malformed(other.to_string()),
-                })?;
-            attributes.push((name, value));
+                })?,
+            ));
         }
-        Ok(attributes)
     }
 
     /// Declares `prefix` (empty: the default namespace) as bound to `uri` for the element being
@@ -620,6 +641,36 @@ impl<'a> XmlReader<'a> {
                 .filter(|uri| !uri.is_empty()),
         }
     }
+}
+
+/// `text` without its leading white space (XML 1.0 production `S`).
+fn skip_xml_space(text: &str) -> &str {
+    let skipped = text
+        .bytes()
+        .position(|b| !is_xml_space_byte(b))
+        .unwrap_or(text.len());
+    text.get(skipped..).unwrap_or_default()
+}
+
+/// White space between the parts of a tag (XML 1.0 production `S`).
+fn is_xml_space_byte(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// The normalized value of attribute `key` written as `raw` (XML 1.0 §3.3.3): borrowed when it
+/// holds no reference and no white space other than spaces, otherwise normalized by quick-xml.
+fn attribute_value<'a>(key: &'a str, raw: &'a str) -> Result<Cow<'a, str>, quick_xml::Error> {
+    let bytes = raw.as_bytes();
+    if memchr::memchr3(b'&', b'\n', b'\r', bytes).is_none()
+        && memchr::memchr(b'\t', bytes).is_none()
+    {
+        return Ok(Cow::Borrowed(raw));
+    }
+    Attribute {
+        key: quick_xml::name::QName(key),
+        value: Cow::Borrowed(raw),
+    }
+    .normalized_value(quick_xml::XmlVersion::Implicit1_0)
 }
 
 /// The slice of `input` that `part` is, when `part` was cut out of `input`.
