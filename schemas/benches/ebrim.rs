@@ -1,6 +1,6 @@
 //! ITI-18 LeafClass answer: parse and write an AdhocQueryResponse of 1,000 DocumentEntries.
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use schemas::ebrim::AdhocQueryResponse;
 use schemas::xml::{Limits, XmlReader};
 use std::hint::black_box;
@@ -95,7 +95,7 @@ fn pull_all_nodes(bytes: &[u8]) -> usize {
     count
 }
 
-/// The ceiling of `XmlReader`'s engine: quick-xml namespace-resolved events, nothing allocated.
+/// The baseline: quick-xml's namespace-resolved events over the same bytes, nothing allocated.
 fn quick_xml_events(bytes: &[u8]) -> usize {
     let mut reader = quick_xml::NsReader::from_reader(bytes);
     let mut count = 0;
@@ -130,5 +130,33 @@ fn leaf_class(c: &mut Criterion) {
     group.finish();
 }
 
+/// One run of the operation named by `EBRIM_BENCH_ONCE` (`parse`, `pull`, `quick_xml`, `write`),
+/// outside criterion: `valgrind --tool=callgrind --toggle-collect='*measured_once*'` counts its
+/// instructions, a load-independent figure on a shared machine.
+#[inline(never)]
+fn measured_once(operation: &str, model: &AdhocQueryResponse, bytes: &[u8]) -> usize {
+    match operation {
+        "parse" => AdhocQueryResponse::from_xml(black_box(bytes), Limits::default())
+            .map_or(0, |m| m.objects.objects.len()),
+        "pull" => pull_all_nodes(black_box(bytes)),
+        "quick_xml" => quick_xml_events(black_box(bytes)),
+        "write" => black_box(model).to_xml().len(),
+        other => panic!("EBRIM_BENCH_ONCE={other}: expected parse, pull, quick_xml or write"),
+    }
+}
+
 criterion_group!(benches, leaf_class);
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(operation) = std::env::var("EBRIM_BENCH_ONCE") {
+        let (model, bytes) = leaf_class_answer();
+        println!(
+            "{operation}: {} ({} bytes)",
+            measured_once(&operation, &model, &bytes),
+            bytes.len()
+        );
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

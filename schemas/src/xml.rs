@@ -9,13 +9,14 @@
 //!
 //! The reader borrows from the input: element names, attribute values without references and
 //! text without references are handed out as slices of the document, so reading allocates only
-//! where unescaping forces a copy (and one vector per element that has attributes). Namespace
-//! prefixes are resolved here, on top of quick-xml's plain [`Reader`], which also checks that
-//! every end tag matches its start tag.
+//! where unescaping forces a copy (and one vector per element that has attributes).
+//!
+//! The document is checked as UTF-8 once, then tokenized here directly on the `&str` with
+//! `memchr` (a tag, a comment, a CDATA section or a processing instruction is found by its
+//! delimiters); end tags are checked against their start tags and namespace prefixes resolved
+//! here. quick-xml is only used to normalize the rare attribute value that needs it.
 
-use quick_xml::Reader;
-use quick_xml::events::attributes::{Attribute, Attributes};
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::attributes::Attribute;
 use std::borrow::Cow;
 use std::fmt;
 use std::ops::Deref;
@@ -264,6 +265,8 @@ pub enum Node<'a> {
 #[derive(Debug)]
 struct Open<'a> {
     name: Name<'a>,
+    /// The name as written in the start tag, which the end tag must repeat.
+    qualified: &'a str,
     /// Number of namespace bindings in scope before this element's own declarations.
     bindings: usize,
 }
@@ -279,7 +282,8 @@ struct Binding<'a> {
 /// A pull parser over an in-memory document that enforces [`Limits`] and the entity rules.
 pub struct XmlReader<'a> {
     input: &'a str,
-    inner: Reader<&'a [u8]>,
+    /// Byte offset of the next token in `input`.
+    pos: usize,
     limits: Limits,
     open: Vec<Open<'a>>,
     bindings: Vec<Binding<'a>>,
@@ -304,15 +308,15 @@ impl<'a> XmlReader<'a> {
             position: e.valid_up_to() as u64,
             message: format!("the document is not UTF-8: {e}"),
         })?;
-        let mut inner = Reader::from_str(input);
-        let config = inner.config_mut();
-        config.trim_text(false);
-        config.expand_empty_elements = false;
-        config.check_end_names = true;
-        config.allow_unmatched_ends = false;
+        // A UTF-8 byte order mark is not part of the document.
+        let pos = if input.starts_with('\u{feff}') {
+            '\u{feff}'.len_utf8()
+        } else {
+            0
+        };
         Ok(XmlReader {
             input,
-            inner,
+            pos,
             limits,
             open: Vec::new(),
             bindings: Vec::new(),
@@ -329,7 +333,7 @@ impl<'a> XmlReader<'a> {
 
     /// Byte offset of the parser in the input.
     pub fn position(&self) -> u64 {
-        self.inner.buffer_position()
+        self.pos as u64
     }
 
     /// The next node, or `None` at the end of the document. Adjacent text and entity
@@ -350,49 +354,36 @@ impl<'a> XmlReader<'a> {
             return Ok(Some(node));
         }
         loop {
-            let position = self.inner.buffer_position();
-            let event = self.inner.read_event().map_err(|e| XmlError::Malformed {
-                position,
-                message: e.to_string(),
-            })?;
-            let node = match event {
-                Event::Text(t) => {
-                    if keep_text {
-                        self.push_text(t.xml10_content());
-                    }
-                    continue;
-                }
-                Event::CData(c) => {
-                    if keep_text {
-                        self.push_text(c.xml10_content());
-                    }
-                    continue;
-                }
-                Event::GeneralRef(r) => {
-                    let text = resolve_entity(&r)?;
-                    if keep_text {
-                        self.push_text(text);
-                    }
-                    continue;
-                }
-                Event::DocType(_) => return Err(XmlError::DtdForbidden),
-                Event::Decl(_) | Event::PI(_) | Event::Comment(_) => continue,
-                Event::Start(s) => Node::Start(self.start(position, &s, false)?),
-                Event::Empty(s) => Node::Start(self.start(position, &s, true)?),
-                Event::End(_) => {
-                    // quick-xml has checked that this end tag matches the innermost start tag.
-                    let open = self.open.pop().ok_or_else(|| XmlError::Malformed {
-                        position,
-                        message: "end tag without a start tag".to_owned(),
-                    })?;
-                    self.bindings.truncate(open.bindings);
-                    Node::End(open.name)
-                }
-                Event::Eof => {
+            let position = self.pos;
+            let rest = self.input.get(position..).unwrap_or_default();
+            let node = match rest.as_bytes() {
+                [] => {
                     if let Some(open) = self.open.last() {
                         return Err(XmlError::UnexpectedEof(open.name.local.to_string()));
                     }
                     return Ok(self.pending_text.take().map(Node::Text));
+                }
+                [b'<', b'/', ..] => Node::End(self.end(position, rest)?),
+                [b'<', b'?', ..] => {
+                    self.pos += markup_len(position, rest, "?>", "processing instruction")?;
+                    continue;
+                }
+                [b'<', b'!', ..] => {
+                    self.markup(position, rest, keep_text)?;
+                    continue;
+                }
+                [b'<', ..] => Node::Start(self.start(position, rest)?),
+                _ => {
+                    let len = memchr::memchr(b'<', rest.as_bytes()).unwrap_or(rest.len());
+                    let raw = rest.get(..len).unwrap_or_default();
+                    self.pos += len;
+                    if keep_text {
+                        let text = text_content(position, raw)?;
+                        self.push_text(text);
+                    } else {
+                        check_references(position, raw)?;
+                    }
+                    continue;
                 }
             };
             if let Some(text) = self.pending_text.take() {
@@ -401,6 +392,62 @@ impl<'a> XmlReader<'a> {
             }
             return Ok(Some(node));
         }
+    }
+
+    /// Reads a `<!` markup at the start of `rest`: a comment (skipped), a CDATA section (text)
+    /// or a DOCTYPE declaration (refused).
+    fn markup(&mut self, position: usize, rest: &'a str, keep_text: bool) -> Result<(), XmlError> {
+        if rest.starts_with("<!--") {
+            self.pos += markup_len(position, rest, "-->", "comment")?;
+        } else if let Some(section) = rest.strip_prefix("<![CDATA[") {
+            let len = memchr::memmem::find(section.as_bytes(), b"]]>").ok_or_else(|| {
+                XmlError::Malformed {
+                    position: position as u64,
+                    message: "CDATA section not closed".to_owned(),
+                }
+            })?;
+            self.pos += "<![CDATA[".len() + len + "]]>".len();
+            if keep_text {
+                self.push_text(normalize_line_ends(section.get(..len).unwrap_or_default()));
+            }
+        } else if rest
+            .get(2..9)
+            .is_some_and(|keyword| keyword.eq_ignore_ascii_case("DOCTYPE"))
+        {
+            return Err(XmlError::DtdForbidden);
+        } else {
+            return Err(XmlError::Malformed {
+                position: position as u64,
+                message: "markup starting with <! is neither a comment nor a CDATA section"
+                    .to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Reads the end tag at the start of `rest`, which must close the innermost open element.
+    fn end(&mut self, position: usize, rest: &'a str) -> Result<Name<'a>, XmlError> {
+        let malformed = |message: String| XmlError::Malformed {
+            position: position as u64,
+            message,
+        };
+        let len = memchr::memchr(b'>', rest.as_bytes())
+            .ok_or_else(|| malformed("end tag not closed".to_owned()))?;
+        let written = rest.get(2..len).unwrap_or_default();
+        let written = written.trim_end_matches([' ', '\t', '\n', '\r']);
+        let open = self
+            .open
+            .pop()
+            .ok_or_else(|| malformed(format!("end tag </{written}> without a start tag")))?;
+        if open.qualified != written {
+            return Err(malformed(format!(
+                "expected </{}>, found </{written}>",
+                open.qualified
+            )));
+        }
+        self.pos += len + 1;
+        self.bindings.truncate(open.bindings);
+        Ok(open.name)
     }
 
     /// The root element of the document.
@@ -483,22 +530,28 @@ impl<'a> XmlReader<'a> {
         }
     }
 
-    /// Turns a start tag into an [`Element`]: declares its namespace bindings, resolves its
-    /// name, unescapes its attributes and, unless it is self-closing, opens it.
-    fn start(
-        &mut self,
-        position: u64,
-        start: &BytesStart<'_>,
-        empty: bool,
-    ) -> Result<Element<'a>, XmlError> {
-        let malformed = |message: String| XmlError::Malformed { position, message };
-        // The slice reader hands out tags borrowed from `input`; find that slice again to keep
-        // its lifetime.
-        let content = within(self.input, start)
-            .ok_or_else(|| malformed("start tag not found in the document".to_owned()))?;
-        let qualified = content
-            .get(..start.name().0.len())
-            .ok_or_else(|| malformed("start tag name out of bounds".to_owned()))?;
+    /// Turns the start tag at the start of `rest` into an [`Element`]: declares its namespace
+    /// bindings, resolves its name, unescapes its attributes and, unless it is self-closing,
+    /// opens it.
+    fn start(&mut self, position: usize, rest: &'a str) -> Result<Element<'a>, XmlError> {
+        let malformed = |message: String| XmlError::Malformed {
+            position: position as u64,
+            message,
+        };
+        let len = tag_len(rest.as_bytes()).ok_or_else(|| malformed("tag not closed".to_owned()))?;
+        let inside = rest.get(1..len).unwrap_or_default();
+        let (content, empty) = match inside.strip_suffix('/') {
+            Some(content) => (content, true),
+            None => (inside, false),
+        };
+        let name_len = content
+            .bytes()
+            .position(is_xml_space_byte)
+            .unwrap_or(content.len());
+        let qualified = content.get(..name_len).unwrap_or_default();
+        if qualified.is_empty() {
+            return Err(malformed("start tag without a name".to_owned()));
+        }
         let (prefix, local) = match qualified.split_once(':') {
             Some((prefix, local)) => (Some(prefix), local),
             None => (None, qualified),
@@ -510,7 +563,7 @@ impl<'a> XmlReader<'a> {
             });
         }
         let bindings = self.bindings.len();
-        let attributes = self.attributes(position, content, qualified.len())?;
+        let attributes = self.attributes(position as u64, content, name_len)?;
         let ns = self.resolve(prefix).ok_or_else(|| {
             malformed(format!(
                 "undeclared namespace prefix {}",
@@ -521,10 +574,15 @@ impl<'a> XmlReader<'a> {
             ns: NameStr(ns),
             local: NameStr(local),
         };
+        self.pos += len + 1;
         if empty {
             self.bindings.truncate(bindings);
         } else {
-            self.open.push(Open { name, bindings });
+            self.open.push(Open {
+                name,
+                qualified,
+                bindings,
+            });
         }
         Ok(Element {
             name,
@@ -535,6 +593,10 @@ impl<'a> XmlReader<'a> {
 
     /// The attributes of the tag `content` (name included, attributes from `name_len`), with
     /// its namespace declarations added to the bindings in scope instead.
+    ///
+    /// The tag is split here rather than by quick-xml's attribute iterator: one pass over the
+    /// bytes with `memchr` for the closing quote, and a value is only handed to quick-xml's
+    /// normalization when it holds a reference or a tab, CR or LF to replace.
     fn attributes(
         &mut self,
         position: u64,
@@ -544,12 +606,35 @@ impl<'a> XmlReader<'a> {
         let malformed = |message: String| XmlError::Malformed { position, message };
         let mut attributes = Vec::new();
         self.seen_keys.clear();
-        let mut iter = Attributes::new(content, name_len);
-        // Duplicates are checked below without the iterator's per-tag allocation.
-        iter.with_checks(false);
-        for attr in iter {
-            let attr: Attribute<'a> = attr.map_err(|e| malformed(e.to_string()))?;
-            let key: &'a str = attr.key.0;
+        let mut rest = content
+            .get(name_len..)
+            .ok_or_else(|| malformed("start tag name out of bounds".to_owned()))?;
+        loop {
+            rest = skip_xml_space(rest);
+            if rest.is_empty() {
+                return Ok(attributes);
+            }
+            let key_len = rest
+                .bytes()
+                .position(|b| b == b'=' || is_xml_space_byte(b))
+                .unwrap_or(rest.len());
+            let (key, after_key) = rest.split_at(key_len);
+            let Some(after_eq) = skip_xml_space(after_key).strip_prefix('=') else {
+                return Err(malformed(format!("attribute {key} has no value")));
+            };
+            if key.is_empty() {
+                return Err(malformed("attribute value without a name".to_owned()));
+            }
+            let quoted = skip_xml_space(after_eq);
+            let quote = match quoted.as_bytes().first() {
+                Some(&q @ (b'"' | b'\'')) => q,
+                _ => return Err(malformed(format!("value of attribute {key} is not quoted"))),
+            };
+            let quoted = quoted.get(1..).unwrap_or_default();
+            let end = memchr::memchr(quote, quoted.as_bytes())
+                .ok_or_else(|| malformed(format!("value of attribute {key} is not closed")))?;
+            let (raw, closing) = quoted.split_at(end);
+            rest = closing.get(1..).unwrap_or_default();
             if self.seen_keys.contains(&key) {
                 return Err(malformed(format!("duplicated attribute {key}")));
             }
@@ -561,29 +646,23 @@ impl<'a> XmlReader<'a> {
             };
             if let Some(prefix) = declared {
                 // Like quick-xml's resolver, the namespace is the attribute's literal value.
-                let Cow::Borrowed(uri) = attr.value else {
-                    return Err(malformed(format!(
-                        "namespace declaration {key} not in the document"
-                    )));
-                };
-                self.bind(prefix, uri).map_err(malformed)?;
+                self.bind(prefix, raw).map_err(malformed)?;
                 continue;
             }
             let name = match key.split_once(':') {
                 Some(("xml", _)) | None => key,
                 Some((_, local)) => local,
             };
-            let value = attr
-                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                .map_err(|e| match e {
+            attributes.push((
+                name,
+                attribute_value(key, raw).map_err(|e| match e {
                     quick_xml::Error::Escape(
                         quick_xml::escape::EscapeError::UnrecognizedEntity(_, name),
                     ) => XmlError::UnknownEntity(name),
                     other => malformed(other.to_string()),
-                })?;
-            attributes.push((name, value));
+                })?,
+            ));
         }
-        Ok(attributes)
     }
 
     /// Declares `prefix` (empty: the default namespace) as bound to `uri` for the element being
@@ -622,11 +701,112 @@ impl<'a> XmlReader<'a> {
     }
 }
 
-/// The slice of `input` that `part` is, when `part` was cut out of `input`.
-fn within<'a>(input: &'a str, part: &str) -> Option<&'a str> {
-    let offset = part.as_ptr().addr().checked_sub(input.as_ptr().addr())?;
-    let found = input.get(offset..offset.checked_add(part.len())?)?;
-    std::ptr::eq(found.as_ptr(), part.as_ptr()).then_some(found)
+/// `text` without its leading white space (XML 1.0 production `S`).
+fn skip_xml_space(text: &str) -> &str {
+    let skipped = text
+        .bytes()
+        .position(|b| !is_xml_space_byte(b))
+        .unwrap_or(text.len());
+    text.get(skipped..).unwrap_or_default()
+}
+
+/// White space between the parts of a tag (XML 1.0 production `S`).
+fn is_xml_space_byte(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// The normalized value of attribute `key` written as `raw` (XML 1.0 §3.3.3): borrowed when it
+/// holds no reference and no white space other than spaces, otherwise normalized by quick-xml.
+fn attribute_value<'a>(key: &'a str, raw: &'a str) -> Result<Cow<'a, str>, quick_xml::Error> {
+    let bytes = raw.as_bytes();
+    if memchr::memchr3(b'&', b'\n', b'\r', bytes).is_none()
+        && memchr::memchr(b'\t', bytes).is_none()
+    {
+        return Ok(Cow::Borrowed(raw));
+    }
+    Attribute {
+        key: quick_xml::name::QName(key),
+        value: Cow::Borrowed(raw),
+    }
+    .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+}
+
+/// Length of the tag at the start of `tag` up to its closing `>` (excluded), skipping a `>`
+/// inside a quoted attribute value; `None` when the tag is not closed.
+fn tag_len(tag: &[u8]) -> Option<usize> {
+    let mut at = 1;
+    loop {
+        let found = at + memchr::memchr3(b'>', b'"', b'\'', tag.get(at..)?)?;
+        match tag.get(found)? {
+            b'>' => return Some(found),
+            &quote => at = found + 1 + memchr::memchr(quote, tag.get(found + 1..)?)? + 1,
+        }
+    }
+}
+
+/// Length of the markup at the start of `rest` up to and including `close`.
+fn markup_len(position: usize, rest: &str, close: &str, what: &str) -> Result<usize, XmlError> {
+    memchr::memmem::find(
+        rest.as_bytes().get(2..).unwrap_or_default(),
+        close.as_bytes(),
+    )
+    .map(|len| 2 + len + close.len())
+    .ok_or_else(|| XmlError::Malformed {
+        position: position as u64,
+        message: format!("{what} not closed"),
+    })
+}
+
+/// Character data `raw` with its references resolved and its line ends normalized (XML 1.0
+/// §4.6, §2.11); borrowed when there is nothing to replace.
+fn text_content(position: usize, raw: &str) -> Result<Cow<'_, str>, XmlError> {
+    if memchr::memchr2(b'&', b'\r', raw.as_bytes()).is_none() {
+        return Ok(Cow::Borrowed(raw));
+    }
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(at) = memchr::memchr2(b'&', b'\r', rest.as_bytes()) {
+        out.push_str(rest.get(..at).unwrap_or_default());
+        let after = rest.get(at + 1..).unwrap_or_default();
+        if rest.as_bytes().get(at) == Some(&b'\r') {
+            out.push('\n');
+            rest = after.strip_prefix('\n').unwrap_or(after);
+        } else {
+            let (name, after) = reference(position, after)?;
+            out.push_str(&resolve_entity(name)?);
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    Ok(Cow::Owned(out))
+}
+
+/// Checks that every reference in the character data `raw` is known, without copying it.
+fn check_references(position: usize, raw: &str) -> Result<(), XmlError> {
+    let mut rest = raw;
+    while let Some(at) = memchr::memchr(b'&', rest.as_bytes()) {
+        let (name, after) = reference(position, rest.get(at + 1..).unwrap_or_default())?;
+        resolve_entity(name)?;
+        rest = after;
+    }
+    Ok(())
+}
+
+/// The name of the reference that `after` (the text after a `&`) starts with, and the text
+/// after its `;`.
+fn reference(position: usize, after: &str) -> Result<(&str, &str), XmlError> {
+    after.split_once(';').ok_or_else(|| XmlError::Malformed {
+        position: position as u64,
+        message: "reference without a closing ;".to_owned(),
+    })
+}
+
+/// CDATA content with CR LF and lone CR turned into LF (XML 1.0 §2.11).
+fn normalize_line_ends(raw: &str) -> Cow<'_, str> {
+    if memchr::memchr(b'\r', raw.as_bytes()).is_none() {
+        return Cow::Borrowed(raw);
+    }
+    Cow::Owned(raw.replace("\r\n", "\n").replace('\r', "\n"))
 }
 
 fn resolve_entity(name: &str) -> Result<Cow<'static, str>, XmlError> {
@@ -900,6 +1080,86 @@ mod tests {
         r.root().unwrap();
         assert!(matches!(r.next_child(), Err(XmlError::UnknownEntity(name)) if name == "xxe"));
     }
+    #[test]
+    fn comments_declarations_and_processing_instructions_are_skipped() {
+        let nodes = read_all(
+            "<?xml version=\"1.0\"?><!-- a > b --><a><?pi x?>t<!--c-->u</a>",
+            Limits::default(),
+        )
+        .unwrap();
+        assert!(matches!(&nodes[1], Node::Text(t) if t == "tu"));
+        assert_eq!(nodes.len(), 3);
+    }
+
+    #[test]
+    fn lowercase_doctype_is_refused_as_dtd() {
+        assert!(matches!(
+            read_all("<!doctype a><a/>", Limits::default()),
+            Err(XmlError::DtdForbidden)
+        ));
+    }
+
+    #[test]
+    fn unclosed_markup_is_malformed() {
+        for doc in [
+            "<a><!-- x</a>",
+            "<a><![CDATA[x</a>",
+            "<a><?pi</a>",
+            "<a b=\"1\"",
+            "<a></a",
+            "<a><!ELEMENT a ANY></a>",
+            "<a>x &amp y</a>",
+        ] {
+            assert!(
+                matches!(
+                    read_all(doc, Limits::default()),
+                    Err(XmlError::Malformed { .. })
+                ),
+                "{doc}"
+            );
+        }
+    }
+
+    #[test]
+    fn attribute_without_quoted_value_is_malformed() {
+        for doc in ["<a b/>", "<a b=1/>", "<a =\"1\"/>", "<a b=\"1/>"] {
+            assert!(
+                matches!(
+                    read_all(doc, Limits::default()),
+                    Err(XmlError::Malformed { .. })
+                ),
+                "{doc}"
+            );
+        }
+    }
+
+    #[test]
+    fn attribute_values_are_normalized_and_may_hold_a_greater_than() {
+        let mut r = XmlReader::new(
+            b"<a x = 'q\"t' y=\"1>2\" z=\"a\tb\r\nc&#10;\"/>",
+            Limits::default(),
+        )
+        .unwrap();
+        let a = r.root().unwrap();
+        assert!(a.empty);
+        assert_eq!(a.attr("x"), Some("q\"t"));
+        assert_eq!(a.attr("y"), Some("1>2"));
+        assert_eq!(a.attr("z"), Some("a b c\n"));
+    }
+
+    #[test]
+    fn line_ends_in_text_and_cdata_are_normalized() {
+        let mut r = XmlReader::new(b"<a>x\r\ny\rz<![CDATA[\r\n]]></a>", Limits::default()).unwrap();
+        let a = r.root().unwrap();
+        assert_eq!(r.text_of(&a).unwrap(), "x\ny\nz\n");
+    }
+
+    #[test]
+    fn end_tag_may_end_with_white_space() {
+        let nodes = read_all("<p:a xmlns:p=\"urn:p\"></p:a >", Limits::default()).unwrap();
+        assert!(matches!(nodes.last(), Some(Node::End(name)) if name.local == "a"));
+    }
+
     #[test]
     fn utf8_byte_order_mark_is_accepted() {
         let mut r = XmlReader::new(b"\xEF\xBB\xBF<a/>", Limits::default()).unwrap();
