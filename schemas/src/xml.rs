@@ -850,6 +850,46 @@ mod tests {
         Ok(nodes)
     }
 
+    /// Truncations and byte mutations of a real message: the tokenizer answers Ok or an
+    /// `XmlError`, never a panic (bad input gets an error, not a crashed worker).
+    #[test]
+    fn mutated_input_never_panics() {
+        let sample = br#"<?xml version="1.0"?><!-- c --><s:Envelope xmlns:s="urn:s" xmlns:r="urn:r"><s:Body><r:A id="x" v='a&amp;b'>t &lt; u<![CDATA[<z>]]><?pi x?><r:B/></r:A></s:Body></s:Envelope>"#;
+        let specials = [
+            b'<', b'>', b'&', b'"', b'\'', b'/', b'!', b'?', b'[', b']', b';', 0xC3, b'\r',
+        ];
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for cut in 0..=sample.len() {
+            let _ = XmlReader::new(&sample[..cut], Limits::default())
+                .and_then(|mut r| while_nodes(&mut r));
+        }
+        for _ in 0..20_000 {
+            let mut input = sample.to_vec();
+            for _ in 0..=(next() % 4) {
+                let at = (next() % input.len() as u64) as usize;
+                match next() % 3 {
+                    0 => input[at] = specials[(next() % specials.len() as u64) as usize],
+                    1 => {
+                        input.remove(at);
+                    }
+                    _ => input.insert(at, specials[(next() % specials.len() as u64) as usize]),
+                }
+            }
+            let _ = XmlReader::new(&input, Limits::default()).and_then(|mut r| while_nodes(&mut r));
+        }
+    }
+
+    fn while_nodes(reader: &mut XmlReader<'_>) -> Result<(), XmlError> {
+        while reader.next_node()?.is_some() {}
+        Ok(())
+    }
+
     #[test]
     fn billion_laughs_is_refused_as_dtd() {
         let payload = r#"<?xml version="1.0"?>
