@@ -7,9 +7,13 @@ use registry::code_lists::CodeLists;
 use registry::config::DEFAULT_AFFINITY_DOMAIN;
 use registry::register::{RegisterContext, register};
 use registry::storage::{AvailabilityStatus, Database, StoredAssociation, StoredObject};
+use registry::stored_query::{QueryOptions, execute};
 use registry::update::update_document_set;
-use schemas::constants::error_code;
-use schemas::ebrim::{RegistryResponse, ResponseStatus};
+use schemas::constants::{error_code, stored_query};
+use schemas::ebrim::{
+    AdhocQueryRequest, AdhocQueryResponse, RegistryObject, RegistryResponse, ResponseStatus,
+    ReturnType, Slot,
+};
 
 mod support;
 
@@ -423,6 +427,69 @@ async fn update_availability_status_deprecates_an_association(db: &Database) {
     assert!(registry.memberships(FOLDER, DOC).await.is_empty());
 }
 
+/// ITI-18 GetRelatedDocuments of `LONE_DOC` by APND, with optional `$XDSAssociationStatus`.
+async fn related_by_apnd(db: &Database, association_status: Option<&str>) -> AdhocQueryResponse {
+    let mut slots = vec![
+        Slot::new("$XDSDocumentEntryEntryUUID", [format!("'{LONE_DOC}'")]),
+        Slot::new("$AssociationTypes", [format!("('{APND}')")]),
+    ];
+    if let Some(status) = association_status {
+        slots.push(Slot::new(
+            "$XDSAssociationStatus",
+            [format!("('{status}')")],
+        ));
+    }
+    let query = AdhocQueryRequest {
+        id: None,
+        comment: None,
+        request_slots: Vec::new(),
+        return_type: ReturnType::ObjectRef,
+        return_composed_objects: true,
+        federated: false,
+        federation: None,
+        start_index: 0,
+        max_results: None,
+        query: RegistryObject {
+            id: stored_query::GET_RELATED_DOCUMENTS.to_owned(),
+            slots,
+            ..RegistryObject::default()
+        },
+    };
+    execute(db, &QueryOptions::default(), &query).await
+}
+
+/// ITI-18 after ITI-57: a Deprecated Association is left out of GetRelatedDocuments unless
+/// `$XDSAssociationStatus` asks for Deprecated ones (Metadata Update option).
+async fn deprecated_association_is_only_answered_when_association_status_asks_for_it(
+    db: &Database,
+) {
+    let registry = Registry::new(db).await;
+    assert_success(
+        &registry
+            .update(&submit_association(APND, LONE_DOC, DOC))
+            .await,
+    );
+    assert_eq!(related_by_apnd(db, None).await.objects.objects.len(), 3);
+    let appended = registry
+        .db
+        .associations_of(&[LONE_DOC.to_owned()])
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.association_type == APND)
+        .unwrap();
+    let parts = vec![
+        submission_set("SubmissionSet02", "1.2.3.58.201", PATIENT),
+        status_association("as-status", &appended.entry_uuid, APPROVED, DEPRECATED),
+    ];
+    assert_success(&registry.update(&parts).await);
+    let default = related_by_apnd(db, None).await;
+    assert_eq!(default.response.status, ResponseStatus::Success);
+    assert!(default.objects.objects.is_empty());
+    let asked = related_by_apnd(db, Some(DEPRECATED)).await;
+    assert_eq!(asked.objects.objects.len(), 3);
+}
+
 async fn submission_set_cannot_be_updated(db: &Database) {
     let registry = Registry::new(db).await;
     let parts = vec![
@@ -582,6 +649,7 @@ impl LastUpdateTime for StoredObject {
 }
 
 on_both_backends!(
+    deprecated_association_is_only_answered_when_association_status_asks_for_it,
     folder_update_without_submission_set_status_is_accepted,
     document_update_without_submission_set_status_is_metadata_update_operation_error,
     submit_association_of_an_unknown_type_is_registry_metadata_error,

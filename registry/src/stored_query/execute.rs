@@ -848,11 +848,12 @@ async fn get_related_documents(
     };
     let origin = document.entry_uuid.clone();
     let wanted: HashSet<&str> = q.association_types.iter().map(|t| t.urn()).collect();
+    let statuses = storage_statuses(&q.association_statuses);
     let relations: Vec<StoredAssociation> = db
         .associations_of(std::slice::from_ref(&origin))
         .await?
         .into_iter()
-        .filter(|a| wanted.contains(a.association_type.as_str()))
+        .filter(|a| wanted.contains(a.association_type.as_str()) && statuses.contains(&a.status))
         .collect();
     let other_end = |a: &StoredAssociation| {
         if a.source_uuid == origin {

@@ -386,6 +386,8 @@ pub struct GetFoldersForDocument {
 pub struct GetRelatedDocuments {
     pub document: ObjectRefOne,
     pub association_types: Vec<AssociationType>,
+    /// `$XDSAssociationStatus` (ITI-57 Metadata Update); Approved when absent.
+    pub association_statuses: Vec<AvailabilityStatus>,
     pub entry_types: Option<Vec<DocumentEntryType>>,
     pub home_community_id: Option<HomeCommunityId>,
 }

@@ -49,6 +49,7 @@ const PATIENT_ID: &str = "$patientId";
 const UUID: &str = "$uuid";
 const HOME_COMMUNITY_ID: &str = "$homeCommunityId";
 const ASSOCIATION_TYPES: &str = "$AssociationTypes";
+const ASSOCIATION_STATUS: &str = "$XDSAssociationStatus";
 
 /// Reads the parameters of the query `id`; an unknown id is XDSUnknownStoredQuery.
 pub(crate) fn parse_query(id: &str, slots: &[Slot]) -> Result<StoredQuery, QueryError> {
@@ -149,6 +150,9 @@ pub(crate) fn parse_query(id: &str, slots: &[Slot]) -> Result<StoredQuery, Query
                 ASSOCIATION_TYPES,
                 p.list(ASSOCIATION_TYPES, AssociationType::parse)?,
             )?,
+            association_statuses: p
+                .statuses(ASSOCIATION_STATUS)?
+                .unwrap_or_else(|| vec![AvailabilityStatus::Approved]),
             entry_types: p.list(DE_TYPE, DocumentEntryType::parse)?,
             home_community_id: home_community_id(&p)?,
         }),
