@@ -5,6 +5,8 @@
 #![allow(dead_code)]
 
 pub mod counting;
+#[cfg(feature = "s3-tests")]
+pub mod moto;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
