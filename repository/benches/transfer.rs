@@ -35,11 +35,7 @@ const CHUNK: usize = 256 * 1024;
 
 /// `total` bytes as `CHUNK`-sized clones of one buffer (no generation cost in the client).
 fn body(total: usize) -> BodyStream {
-    let block = Bytes::from(
-        (0..CHUNK)
-            .map(|i| (i * 7 % 251) as u8)
-            .collect::<Vec<u8>>(),
-    );
+    let block = Bytes::from((0..CHUNK).map(|i| (i * 7 % 251) as u8).collect::<Vec<u8>>());
     let count = total.div_ceil(CHUNK);
     Box::pin(futures::stream::iter(0..count).map(move |n| {
         let len = CHUNK.min(total - n * CHUNK);
@@ -124,7 +120,10 @@ async fn retrieve_raw(client: &reqwest::Client, url: &str, uid: &str) -> usize {
         soap::write_request_envelope(action::RETRIEVE_DOCUMENT_SET, url, &request.to_xml());
     let response = client
         .post(url)
-        .header("content-type", soap::content_type(action::RETRIEVE_DOCUMENT_SET))
+        .header(
+            "content-type",
+            soap::content_type(action::RETRIEVE_DOCUMENT_SET),
+        )
         .body(envelope)
         .send()
         .await
@@ -179,7 +178,13 @@ async fn static_server(root: &Path) -> (Child, String) {
         .expect("port")
         .port();
     let child = Command::new("python3")
-        .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1"])
+        .args([
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+        ])
         .arg("--directory")
         .arg(root)
         .stdout(Stdio::null())
@@ -279,7 +284,9 @@ async fn main() {
         let gets = small_paths.iter().map(|path| {
             let client = client.clone();
             let target = format!("{base}/{}", path.display());
-            tokio::spawn(async move { consume(client.get(target).send().await.expect("GET")).await })
+            tokio::spawn(
+                async move { consume(client.get(target).send().await.expect("GET")).await },
+            )
         });
         for got in futures::future::join_all(gets).await {
             assert_eq!(got.expect("GET task"), SMALL);
@@ -299,8 +306,18 @@ async fn main() {
     }
 
     let rows = [
-        ("ITI-41 one 150 MB document", median(iti41), "dd bs=1MB conv=fsync", median(dd)),
-        ("ITI-43 one 150 MB document", median(iti43), "http.server GET of the stored file", median(http)),
+        (
+            "ITI-41 one 150 MB document",
+            median(iti41),
+            "dd bs=1MB conv=fsync",
+            median(dd),
+        ),
+        (
+            "ITI-43 one 150 MB document",
+            median(iti43),
+            "http.server GET of the stored file",
+            median(http),
+        ),
         (
             "32 concurrent ITI-43 of 1 MB",
             median(iti43_concurrent),
