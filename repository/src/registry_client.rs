@@ -100,10 +100,7 @@ impl RegistryClient {
         &self,
         unique_id: &str,
     ) -> Result<Vec<DocumentEntry>, RegisterError> {
-        let query = format!(
-            r#"<query:AdhocQueryRequest xmlns:query="{NS_QUERY}" xmlns:rim="{NS_RIM}"><query:ResponseOption returnComposedObjects="true" returnType="LeafClass"/><rim:AdhocQuery id="{GET_DOCUMENTS}"><rim:Slot name="$XDSDocumentEntryUniqueId"><rim:ValueList><rim:Value>('{}')</rim:Value></rim:ValueList></rim:Slot></rim:AdhocQuery></query:AdhocQueryRequest>"#,
-            xml::escape(&unique_id.replace('\'', "''"))
-        );
+        let query = get_documents_query(unique_id);
         let envelope = self.call(action::REGISTRY_STORED_QUERY, &query).await?;
         let mut message = self.read_message(&envelope)?;
         if !message.body.is(NS_QUERY, "AdhocQueryResponse") {
@@ -229,6 +226,15 @@ impl RegistryClient {
             reason,
         }
     }
+}
+
+/// The ITI-18 `query:AdhocQueryRequest` of [`RegistryClient::find_documents`]: GetDocuments,
+/// LeafClass, `$XDSDocumentEntryUniqueId` = `unique_id`.
+pub fn get_documents_query(unique_id: &str) -> String {
+    format!(
+        r#"<query:AdhocQueryRequest xmlns:query="{NS_QUERY}" xmlns:rim="{NS_RIM}"><query:ResponseOption returnComposedObjects="true" returnType="LeafClass"/><rim:AdhocQuery id="{GET_DOCUMENTS}"><rim:Slot name="$XDSDocumentEntryUniqueId"><rim:ValueList><rim:Value>('{}')</rim:Value></rim:ValueList></rim:Slot></rim:AdhocQuery></query:AdhocQueryRequest>"#,
+        xml::escape(&unique_id.replace('\'', "''"))
+    )
 }
 
 /// An error with its sources ("error sending request: connection refused").
