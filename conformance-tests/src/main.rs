@@ -1,10 +1,11 @@
-//! `conformance-tests nist`: replays the NIST XDS Toolkit testkit against the registry.
+//! `conformance-tests nist`: replays the NIST XDS Toolkit testkit against the registry, the
+//! repository and the imaging document source.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use conformance_tests::nist::engine::Target;
+use conformance_tests::nist::engine::{Target, Verdict};
 use conformance_tests::nist::{junit, runner};
 use conformance_tests::shared::shared_dir;
 
@@ -17,36 +18,41 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Replay NIST testkit tests; prints one line per section and `N passed, M failed`.
-    Nist {
-        /// Run the tests of this collection (collections.txt), e.g. `reg`.
-        #[arg(long)]
-        filter: Option<String>,
-        /// Run this test (repeatable).
-        #[arg(long = "test")]
-        tests: Vec<String>,
-        /// Registry SOAP endpoint to test instead of an in-process registry.
-        #[arg(long)]
-        url: Option<String>,
-        /// MLLP address (host:port) of the registry's ITI-8 feed, with --url; ITI-44 otherwise.
-        #[arg(long)]
-        mllp: Option<std::net::SocketAddr>,
-        /// Write a JUnit XML report here.
-        #[arg(long)]
-        junit: Option<PathBuf>,
-    },
+    /// Replay NIST testkit tests; prints one line per section, a table per collection and
+    /// `N passed, M failed`.
+    Nist(NistArgs),
+}
+
+#[derive(clap::Args)]
+struct NistArgs {
+    /// Run the tests of these collections (collections.txt tags), comma-separated, e.g.
+    /// `reg,rep`; every collection in scope (reg, reg_mu, reg_rm, rep, rep_rd, ids) by default.
+    #[arg(long, value_delimiter = ',')]
+    filter: Vec<String>,
+    /// Run this test (repeatable).
+    #[arg(long = "test")]
+    tests: Vec<String>,
+    /// Registry SOAP endpoint to test instead of an in-process registry.
+    #[arg(long)]
+    url: Option<String>,
+    /// MLLP address (host:port) of the registry's ITI-8 feed, with --url; ITI-44 otherwise.
+    #[arg(long)]
+    mllp: Option<std::net::SocketAddr>,
+    /// Repository SOAP endpoint (ITI-41/43/86) to test instead of the in-process repository.
+    #[arg(long)]
+    repository_url: Option<String>,
+    /// Imaging Document Source SOAP endpoint (RAD-69); none runs in-process.
+    #[arg(long)]
+    imaging_source_url: Option<String>,
+    /// Write a JUnit XML report here.
+    #[arg(long)]
+    junit: Option<PathBuf>,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let Command::Nist {
-        filter,
-        tests,
-        url,
-        mllp,
-        junit,
-    } = Cli::parse().command;
-    match nist(filter, tests, url, mllp, junit).await {
+    let Command::Nist(args) = Cli::parse().command;
+    match nist(args).await {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(message) => {
@@ -56,57 +62,67 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn nist(
-    filter: Option<String>,
-    tests: Vec<String>,
-    url: Option<String>,
-    mllp: Option<std::net::SocketAddr>,
-    junit_path: Option<PathBuf>,
-) -> Result<bool, String> {
+async fn nist(args: NistArgs) -> Result<bool, String> {
     let tests_dir = shared_dir()
         .map_err(|e| e.to_string())?
         .join("nist-testkit/tests");
     let excluded = runner::parse_excluded(runner::EXCLUDED).map_err(|e| e.to_string())?;
-    let collection = match (&filter, tests.is_empty()) {
-        (None, true) => Some("reg".to_owned()),
-        _ => filter,
+    let collections = if args.filter.is_empty() && args.tests.is_empty() {
+        runner::SCOPE.iter().map(|c| (*c).to_owned()).collect()
+    } else {
+        args.filter
     };
-    let selection = runner::Selection { collection, tests };
+    let selection = runner::Selection {
+        collections: collections.clone(),
+        tests: args.tests,
+    };
     let (selected, left_out) =
         runner::select(&tests_dir, &selection, &excluded).map_err(|e| e.to_string())?;
     let data = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let (target, in_process) = match url {
+    let (mut target, in_process) = match args.url {
         Some(registry_url) => (
             Target {
                 registry_url,
-                registry_mllp: mllp,
+                registry_mllp: args.mllp,
                 affinity_domain: registry::config::DEFAULT_AFFINITY_DOMAIN.to_owned(),
+                repository_url: None,
+                imaging_source_url: None,
             },
             None,
         ),
         None => {
-            let registry = runner::start_registry(data.path())
+            let services = runner::start_services(data.path())
                 .await
-                .map_err(|e| format!("cannot start the registry: {e}"))?;
-            (registry.target.clone(), Some(registry))
+                .map_err(|e| format!("cannot start the services: {e}"))?;
+            (services.target.clone(), Some(services))
         }
     };
-    let report = runner::run(tests_dir, target, &selected, left_out).await;
-    if let Some(registry) = in_process {
-        registry.stop().await;
+    if let Some(url) = args.repository_url {
+        target.repository_url = Some(url);
+    }
+    target.imaging_source_url = args.imaging_source_url;
+    let report = runner::run(tests_dir.clone(), target, &selected, left_out).await;
+    if let Some(services) = in_process {
+        services.stop().await;
     }
     for line in report.lines() {
         println!("{line}");
     }
-    if let Some(path) = junit_path {
+    if let Some(path) = args.junit {
         std::fs::write(&path, junit::report(&report.outcomes, &report.excluded))
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
+    let table: Vec<String> = if collections.is_empty() {
+        runner::SCOPE.iter().map(|c| (*c).to_owned()).collect()
+    } else {
+        collections
+    };
+    for line in report.collection_table(&tests_dir, &table) {
+        println!("{line}");
+    }
     println!("{}", report.summary());
-    Ok(report.outcomes.iter().all(|o| {
-        matches!(
-            o.verdict,
-            conformance_tests::nist::engine::Verdict::Pass { .. }
-        )
-    }))
+    Ok(report
+        .outcomes
+        .iter()
+        .all(|o| matches!(o.verdict, Verdict::Pass { .. })))
 }

@@ -1,6 +1,8 @@
 //! Reading a NIST testkit `testplan.xml`: its `TestStep`s, each with the expected outcome and
 //! one transaction element with its instructions.
 
+use super::tree::Element;
+
 /// Why a test plan could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
@@ -39,6 +41,8 @@ pub struct TestStep {
     pub new_patient_id: bool,
     /// `WaitBefore` in milliseconds.
     pub wait_before_ms: Option<u64>,
+    /// `Standard/ResponseBody`: the response a later `XmlDetailTransaction` compares with.
+    pub standard_response: Option<String>,
     pub transaction: Option<Transaction>,
 }
 
@@ -51,10 +55,44 @@ pub enum TransactionKind {
     StoredQuery,
     /// ITI-8 / ITI-44 patient identity feed.
     PatientIdentityFeed,
+    /// ITI-41 Provide and Register Document Set-b.
+    ProvideAndRegister,
+    /// ITI-43 Retrieve Document Set.
+    Retrieve,
+    /// ITI-86 Remove Documents (`RdTransaction`).
+    RemoveDocuments,
+    /// ITI-57 Update Document Set (`MuTransaction`).
+    Update,
+    /// ITI-62 Delete Document Set (`RemoveMetadataTransaction`).
+    RemoveMetadata,
+    /// RAD-69 Retrieve Imaging Document Set.
+    ImagingDocSetRetrieve,
+    /// Checks on an earlier step's response against the step's `Standard` (`XmlDetailTransaction`).
+    XmlDetail,
     /// Assertions on earlier results only.
     Null,
     /// Any other transaction, by element name.
     Other(String),
+}
+
+impl TransactionKind {
+    /// The test plan element (`RegisterTransaction`, `MuTransaction`, ...), as the log names it.
+    pub fn element_name(&self) -> &str {
+        match self {
+            TransactionKind::Register => "RegisterTransaction",
+            TransactionKind::StoredQuery => "StoredQueryTransaction",
+            TransactionKind::PatientIdentityFeed => "PatientIdentityFeedTransaction",
+            TransactionKind::ProvideAndRegister => "ProvideAndRegisterTransaction",
+            TransactionKind::Retrieve => "RetrieveTransaction",
+            TransactionKind::RemoveDocuments => "RdTransaction",
+            TransactionKind::Update => "MuTransaction",
+            TransactionKind::RemoveMetadata => "RemoveMetadataTransaction",
+            TransactionKind::ImagingDocSetRetrieve => "ImagingDocSetRetrieveTransaction",
+            TransactionKind::XmlDetail => "XmlDetailTransaction",
+            TransactionKind::Null => "NullTransaction",
+            TransactionKind::Other(name) => name,
+        }
+    }
 }
 
 /// `UseId`: replace `symbol` by the id recorded for object `id` in another step's log section.
@@ -99,6 +137,24 @@ pub struct ExpectedContent {
 pub struct Assert {
     pub id: String,
     pub xpath: String,
+    /// `process`: a named toolkit check (`sameRetImgs`, `sameKOSDcm`, ...) instead of an XPath.
+    pub process: Option<String>,
+    /// `TestResponse testDir step`: the earlier step whose response the process checks.
+    pub test_response: Option<StepRef>,
+}
+
+/// A step of another section (`testdir` relative to the current section) or of this one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepRef {
+    pub testdir: Option<String>,
+    pub step: String,
+}
+
+/// `ReferenceDocument uid="..."`: the file a retrieved document must equal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferenceDocument {
+    pub unique_id: String,
+    pub file: String,
 }
 
 /// A transaction and its instructions.
@@ -120,6 +176,12 @@ pub struct Transaction {
     pub reports: Vec<Report>,
     pub expected_contents: Vec<ExpectedContent>,
     pub assertions: Vec<Assert>,
+    /// `Document id="Document01"`: symbolic id of a DocumentEntry → file sent as its content.
+    pub documents: Vec<(String, String)>,
+    /// `ReferenceDocument`s a retrieved document is compared with.
+    pub reference_documents: Vec<ReferenceDocument>,
+    /// `ReferenceMetadata`: the query step whose DocumentEntries describe retrieved documents.
+    pub reference_metadata: Option<StepRef>,
 }
 
 impl TestPlan {
@@ -150,6 +212,7 @@ fn read_step(node: roxmltree::Node<'_, '_>) -> Result<TestStep, PlanError> {
         alt_patient_id: false,
         new_patient_id: false,
         wait_before_ms: None,
+        standard_response: None,
         transaction: None,
     };
     for child in node.children().filter(roxmltree::Node::is_element) {
@@ -172,6 +235,13 @@ fn read_step(node: roxmltree::Node<'_, '_>) -> Result<TestStep, PlanError> {
             "AltPatientId" => step.alt_patient_id = true,
             "NewPatientId" => step.new_patient_id = true,
             "WaitBefore" => step.wait_before_ms = text_of(child).parse().ok(),
+            "Standard" => {
+                step.standard_response = child
+                    .children()
+                    .find(|c| c.has_tag_name("ResponseBody"))
+                    .and_then(|body| body.children().find(roxmltree::Node::is_element))
+                    .map(|response| Element::from_node(response).to_xml());
+            }
             "Rule" | "Goal" => {}
             name if name.ends_with("Transaction") => {
                 step.transaction = Some(read_transaction(child))
@@ -187,6 +257,13 @@ fn read_transaction(node: roxmltree::Node<'_, '_>) -> Transaction {
         "RegisterTransaction" => TransactionKind::Register,
         "StoredQueryTransaction" => TransactionKind::StoredQuery,
         "PatientIdentityFeedTransaction" => TransactionKind::PatientIdentityFeed,
+        "ProvideAndRegisterTransaction" => TransactionKind::ProvideAndRegister,
+        "RetrieveTransaction" => TransactionKind::Retrieve,
+        "RdTransaction" => TransactionKind::RemoveDocuments,
+        "MuTransaction" => TransactionKind::Update,
+        "RemoveMetadataTransaction" => TransactionKind::RemoveMetadata,
+        "ImagingDocSetRetrieveTransaction" => TransactionKind::ImagingDocSetRetrieve,
+        "XmlDetailTransaction" => TransactionKind::XmlDetail,
         "NullTransaction" => TransactionKind::Null,
         other => TransactionKind::Other(other.to_owned()),
     };
@@ -203,6 +280,9 @@ fn read_transaction(node: roxmltree::Node<'_, '_>) -> Transaction {
         reports: Vec::new(),
         expected_contents: Vec::new(),
         assertions: Vec::new(),
+        documents: Vec::new(),
+        reference_documents: Vec::new(),
+        reference_metadata: None,
     };
     let attr = |n: roxmltree::Node<'_, '_>, name: &str| n.attribute(name).map(str::to_owned);
     for child in node.children().filter(roxmltree::Node::is_element) {
@@ -250,9 +330,35 @@ fn read_transaction(node: roxmltree::Node<'_, '_>) -> Transaction {
                     .filter(|c| c.has_tag_name("Assert"))
                     .map(|c| Assert {
                         id: attr(c, "id").unwrap_or_default(),
-                        xpath: text_of(c),
+                        xpath: c
+                            .children()
+                            .filter(roxmltree::Node::is_text)
+                            .filter_map(|t| t.text())
+                            .collect::<String>()
+                            .trim()
+                            .to_owned(),
+                        process: attr(c, "process"),
+                        test_response: c.children().find(|r| r.has_tag_name("TestResponse")).map(
+                            |r| StepRef {
+                                testdir: attr(r, "testDir"),
+                                step: attr(r, "step").unwrap_or_default(),
+                            },
+                        ),
                     })
                     .collect();
+            }
+            "Document" => transaction
+                .documents
+                .push((attr(child, "id").unwrap_or_default(), text_of(child))),
+            "ReferenceDocument" => transaction.reference_documents.push(ReferenceDocument {
+                unique_id: attr(child, "uid").unwrap_or_default(),
+                file: text_of(child),
+            }),
+            "ReferenceMetadata" => {
+                transaction.reference_metadata = Some(StepRef {
+                    testdir: attr(child, "testdir"),
+                    step: attr(child, "step").unwrap_or_default(),
+                });
             }
             _ => {}
         }
@@ -310,12 +416,65 @@ mod tests {
 
     #[test]
     fn a_transaction_the_harness_does_not_know_is_named() {
-        let plan =
-            "<TestPlan><TestStep id=\"s\"><ProvideAndRegisterTransaction/></TestStep></TestPlan>";
+        let plan = "<TestPlan><TestStep id=\"s\"><WADOTransaction/></TestStep></TestPlan>";
         let step = &TestPlan::parse(plan).unwrap().steps[0];
         assert_eq!(
             step.transaction.as_ref().unwrap().kind,
-            TransactionKind::Other("ProvideAndRegisterTransaction".to_owned())
+            TransactionKind::Other("WADOTransaction".to_owned())
         );
+    }
+
+    const PNR_AND_RETRIEVE: &str = r#"<TestPlan>
+      <TestStep id="submit"><ProvideAndRegisterTransaction><XDSb/><MetadataFile>m.xml</MetadataFile>
+        <Document id="Document01">my_document.txt</Document></ProvideAndRegisterTransaction></TestStep>
+      <TestStep id="retrieve"><RetrieveTransaction><MetadataFile>q.xml</MetadataFile>
+        <ReferenceMetadata testdir="../query" step="by_uid"/>
+        <ReferenceDocument uid="$docuid1$">submit/my_document.txt</ReferenceDocument></RetrieveTransaction></TestStep>
+      <TestStep id="check">
+        <Standard><ResponseBody><x:R xmlns:x="urn:x" status="s"/></ResponseBody></Standard>
+        <XmlDetailTransaction><Assertions><Assert id="a" process="sameRetImgs">
+          <TestResponse testDir="../r" step="r"/></Assert></Assertions></XmlDetailTransaction></TestStep>
+    </TestPlan>"#;
+
+    #[test]
+    fn provide_and_register_names_its_documents() {
+        let plan = TestPlan::parse(PNR_AND_RETRIEVE).unwrap();
+        let submit = plan.steps[0].transaction.as_ref().unwrap();
+        assert_eq!(submit.kind, TransactionKind::ProvideAndRegister);
+        assert_eq!(
+            submit.documents,
+            [("Document01".to_owned(), "my_document.txt".to_owned())]
+        );
+    }
+
+    #[test]
+    fn retrieve_reads_its_reference_document_and_metadata() {
+        let plan = TestPlan::parse(PNR_AND_RETRIEVE).unwrap();
+        let retrieve = plan.steps[1].transaction.as_ref().unwrap();
+        assert_eq!(retrieve.kind, TransactionKind::Retrieve);
+        assert_eq!(retrieve.reference_documents[0].unique_id, "$docuid1$");
+        assert_eq!(
+            retrieve.reference_documents[0].file,
+            "submit/my_document.txt"
+        );
+        let reference = retrieve.reference_metadata.as_ref().unwrap();
+        assert_eq!(reference.testdir.as_deref(), Some("../query"));
+        assert_eq!(reference.step, "by_uid");
+    }
+
+    #[test]
+    fn xml_detail_reads_the_standard_and_the_process() {
+        let plan = TestPlan::parse(PNR_AND_RETRIEVE).unwrap();
+        let step = &plan.steps[2];
+        assert!(
+            step.standard_response
+                .as_deref()
+                .unwrap()
+                .contains("status=\"s\"")
+        );
+        let assert = &step.transaction.as_ref().unwrap().assertions[0];
+        assert_eq!(assert.process.as_deref(), Some("sameRetImgs"));
+        assert_eq!(assert.xpath, "");
+        assert_eq!(assert.test_response.as_ref().unwrap().step, "r");
     }
 }

@@ -1,9 +1,22 @@
 //! The `nist` command: selecting tests by collection or id, leaving out the excluded ones,
-//! running them against an in-process registry (or a given URL), and summarising.
+//! running them against the in-process registry and repository (or given URLs), and summarising
+//! per collection.
 
 use std::path::{Path, PathBuf};
 
 use super::engine::{Engine, SectionOutcome, Target, Verdict, collections_of};
+
+/// The sections of `expected` that belong to `tests` (to check one collection's expected passes).
+pub fn expected_among(expected: &[String], tests: &[String]) -> Vec<String> {
+    expected
+        .iter()
+        .filter(|name| {
+            name.split_once('/')
+                .is_some_and(|(test, _)| tests.iter().any(|t| t == test))
+        })
+        .cloned()
+        .collect()
+}
 
 /// A test deliberately not run, with the reason (a line `ID: reason` of nist-excluded.txt).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,11 +72,32 @@ pub fn parse_expected_pass(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// The collections in scope: the actor options the broker implements (registry, metadata update,
+/// remove metadata, repository, remove documents, imaging document source).
+pub const SCOPE: [&str; 6] = ["reg", "reg_mu", "reg_rm", "rep", "rep_rd", "ids"];
+
+/// Whether a collections.txt tag belongs to the collection `name`: the tag itself, or the tag
+/// with its profile (`ids` is `ids(xds-i)`). A tag starting with `#` is commented out in the
+/// toolkit and belongs to no collection.
+pub fn tag_matches(tag: &str, name: &str) -> bool {
+    tag == name
+        || tag
+            .strip_prefix(name)
+            .is_some_and(|rest| rest.starts_with('(') && rest.ends_with(')'))
+}
+
+/// Whether `test` is tagged with the collection `name`.
+pub fn in_collection(tests_dir: &Path, test: &str, name: &str) -> bool {
+    collections_of(tests_dir, test)
+        .iter()
+        .any(|tag| tag_matches(tag, name))
+}
+
 /// What to run.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
-    /// A collection name (`reg`); every test tagged with it.
-    pub collection: Option<String>,
+    /// Collection names (`reg`, `rep`); every test tagged with one of them.
+    pub collections: Vec<String>,
     /// Explicit test ids.
     pub tests: Vec<String>,
 }
@@ -75,12 +109,13 @@ pub fn select(
     excluded: &[Excluded],
 ) -> std::io::Result<(Vec<String>, Vec<Excluded>)> {
     let mut chosen: Vec<String> = selection.tests.clone();
-    if let Some(collection) = &selection.collection {
+    if !selection.collections.is_empty() {
         for entry in std::fs::read_dir(tests_dir)? {
             let name = entry?.file_name().to_string_lossy().into_owned();
-            if collections_of(tests_dir, &name)
+            if selection
+                .collections
                 .iter()
-                .any(|c| c == collection)
+                .any(|c| in_collection(tests_dir, &name, c))
             {
                 chosen.push(name);
             }
@@ -151,6 +186,51 @@ impl RunReport {
         line
     }
 
+    /// One line per collection: `rep: 20 passed, 3 failed, 0 excluded` (sections; excluded tests),
+    /// then one for the fixtures in none of them (tests others rely on, e.g. the patient feed).
+    pub fn collection_table(&self, tests_dir: &Path, collections: &[String]) -> Vec<String> {
+        let (mut fixtures_passed, mut fixtures_failed) = (0, 0);
+        for outcome in &self.outcomes {
+            if collections
+                .iter()
+                .any(|c| in_collection(tests_dir, &outcome.test, c))
+            {
+                continue;
+            }
+            match outcome.verdict {
+                Verdict::Pass { .. } => fixtures_passed += 1,
+                Verdict::Fail { .. } => fixtures_failed += 1,
+            }
+        }
+        let fixtures = (fixtures_passed + fixtures_failed > 0).then(|| {
+            format!(
+                "fixtures outside these collections: {fixtures_passed} passed, {fixtures_failed} failed"
+            )
+        });
+        collections
+            .iter()
+            .map(|name| {
+                let (mut passed, mut failed) = (0, 0);
+                for outcome in &self.outcomes {
+                    if !in_collection(tests_dir, &outcome.test, name) {
+                        continue;
+                    }
+                    match outcome.verdict {
+                        Verdict::Pass { .. } => passed += 1,
+                        Verdict::Fail { .. } => failed += 1,
+                    }
+                }
+                let excluded = self
+                    .excluded
+                    .iter()
+                    .filter(|e| in_collection(tests_dir, &e.test, name))
+                    .count();
+                format!("{name}: {passed} passed, {failed} failed, {excluded} excluded")
+            })
+            .chain(fixtures)
+            .collect()
+    }
+
     /// Sections of `expected` that did not pass (a regression), with what happened.
     pub fn regressions(&self, expected: &[String]) -> Vec<String> {
         expected
@@ -189,20 +269,32 @@ pub async fn run(
     }
 }
 
-/// A registry started in-process; it serves until [`InProcessRegistry::stop`] (or drop).
-pub struct InProcessRegistry {
+/// The registry and the repository started in-process; they serve until
+/// [`InProcessServices::stop`] (or drop).
+pub struct InProcessServices {
     pub target: Target,
     /// Holding the tasks keeps them running (dropping a `JoinSet` aborts them).
-    running: registry::server::Registry,
+    registry: registry::server::Registry,
+    repository: repository::server::RunningRepository,
     shutdown: tokio_util::sync::CancellationToken,
 }
 
-impl InProcessRegistry {
+impl InProcessServices {
     /// Stops serving and waits for the tasks to end.
     pub async fn stop(mut self) {
         self.shutdown.cancel();
-        while self.running.tasks.join_next().await.is_some() {}
+        while self.registry.tasks.join_next().await.is_some() {}
+        while self.repository.tasks.join_next().await.is_some() {}
     }
+}
+
+/// Why the in-process services could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("registry: {0}")]
+    Registry(#[from] registry::server::StartError),
+    #[error("repository: {0}")]
+    Repository(#[from] repository::server::StartError),
 }
 
 /// Code lists of the NIST affinity domain for the in-process registry: open (no attribute
@@ -211,13 +303,12 @@ impl InProcessRegistry {
 pub const NIST_CODE_LISTS: &str =
     "# NIST testkit affinity domain: every coded attribute open (codes.xml is not shipped).\n";
 
-/// Starts the registry in-process on free loopback ports (SQLite and the code lists in
-/// `data_dir`).
-pub async fn start_registry(
-    data_dir: &Path,
-) -> Result<InProcessRegistry, registry::server::StartError> {
+/// Starts the registry (SQLite and the code lists in `data_dir`) and the repository wired to it
+/// (as `hie up` does) on free loopback ports. The Imaging Document Source is not started:
+/// imaging-source serves no RAD-69 endpoint yet.
+pub async fn start_services(data_dir: &Path) -> Result<InProcessServices, StartError> {
     let code_lists = data_dir.join("nist-code-lists.toml");
-    std::fs::write(&code_lists, NIST_CODE_LISTS)?;
+    std::fs::write(&code_lists, NIST_CODE_LISTS).map_err(registry::server::StartError::from)?;
     let config = registry::config::Config {
         http_port: 0,
         mllp_port: 0,
@@ -225,16 +316,31 @@ pub async fn start_registry(
         ..registry::config::Config::default()
     };
     let shutdown = tokio_util::sync::CancellationToken::new();
-    let running =
-        registry::server::start(&config, [127, 0, 0, 1].into(), data_dir, shutdown.clone()).await?;
-    let target = Target {
-        registry_url: running.endpoint_url(),
-        registry_mllp: Some(running.mllp_addr),
-        affinity_domain: config.affinity_domain.clone(),
+    let loopback = std::net::IpAddr::from([127, 0, 0, 1]);
+    let registry = registry::server::start(&config, loopback, data_dir, shutdown.clone()).await?;
+    let repository_config = repository::config::Config {
+        http_port: 0,
+        registry_url: registry.endpoint_url(),
+        ..repository::config::Config::default()
     };
-    Ok(InProcessRegistry {
+    let repository = repository::server::start(
+        &repository_config,
+        loopback,
+        &data_dir.join("repository"),
+        shutdown.clone(),
+    )
+    .await?;
+    let target = Target {
+        registry_url: registry.endpoint_url(),
+        registry_mllp: Some(registry.mllp_addr),
+        affinity_domain: config.affinity_domain.clone(),
+        repository_url: Some(repository.endpoint_url()),
+        imaging_source_url: None,
+    };
+    Ok(InProcessServices {
         target,
-        running,
+        registry,
+        repository,
         shutdown,
     })
 }
@@ -292,6 +398,50 @@ mod tests {
         };
         assert_eq!(report.summary(), "1 passed, 1 failed, 1 excluded");
         assert_eq!(report.lines()[1], "FAIL 1/b: r");
+    }
+
+    #[test]
+    fn a_tag_with_its_profile_belongs_to_the_collection() {
+        assert!(tag_matches("ids(xds-i)", "ids"));
+        assert!(tag_matches("rep", "rep"));
+        assert!(!tag_matches("#ids(xds-i)", "ids"));
+        assert!(!tag_matches("rep_rd", "rep"));
+        assert!(!tag_matches("reg_xua", "reg"));
+    }
+
+    #[test]
+    fn the_collection_table_counts_sections_per_collection_and_fixtures_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        for (test, tags) in [("1", "PR.b rep"), ("2", "ids(xds-i)"), ("3", "")] {
+            std::fs::create_dir(dir.path().join(test)).unwrap();
+            std::fs::write(dir.path().join(test).join("collections.txt"), tags).unwrap();
+        }
+        let report = RunReport {
+            outcomes: vec![
+                outcome("1/a", true),
+                outcome("1/b", false),
+                outcome("2/c", false),
+                outcome("3/pif", true),
+            ],
+            excluded: vec![Excluded {
+                test: "2".into(),
+                reason: "why".into(),
+            }],
+        };
+        assert_eq!(
+            report.collection_table(dir.path(), &["rep".to_owned(), "ids".to_owned()]),
+            [
+                "rep: 1 passed, 1 failed, 0 excluded",
+                "ids: 0 passed, 1 failed, 1 excluded",
+                "fixtures outside these collections: 1 passed, 0 failed",
+            ]
+        );
+    }
+
+    #[test]
+    fn expected_passes_are_narrowed_to_the_tests_run() {
+        let expected = vec!["1/a".to_owned(), "2/b".to_owned()];
+        assert_eq!(expected_among(&expected, &["2".to_owned()]), ["2/b"]);
     }
 
     #[test]
