@@ -29,8 +29,15 @@ pub struct Config {
     pub max_envelope_bytes: usize,
     /// Deepest XML nesting accepted.
     pub max_xml_depth: usize,
-    /// Folder of the stored documents; `<data_dir>/documents` when absent.
+    /// How often documents a crash left pending are asked about again while the registry does
+    /// not answer (ITI-18), in seconds.
+    pub recovery_interval_seconds: u64,
+    /// Where document content lives: the local file store or an S3-compatible object store.
+    pub storage: StorageKind,
+    /// Folder of the stored documents (file store); `<data_dir>/documents` when absent.
     pub storage_root: Option<PathBuf>,
+    /// The S3-compatible object store (`storage = "s3"`).
+    pub s3: S3Config,
     /// SQLite file of the document index; `<data_dir>/repository.db` when absent.
     pub index_path: Option<PathBuf>,
 }
@@ -45,8 +52,57 @@ impl Default for Config {
             registry_timeout_seconds: 60,
             max_envelope_bytes: 64 * 1024 * 1024,
             max_xml_depth: 64,
+            recovery_interval_seconds: 30,
+            storage: StorageKind::File,
             storage_root: None,
+            s3: S3Config::default(),
             index_path: None,
+        }
+    }
+}
+
+/// Which document store the repository uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageKind {
+    /// One file per document under `storage_root`.
+    #[default]
+    File,
+    /// One object per document in an S3-compatible bucket (`[repository.s3]`).
+    S3,
+}
+
+/// `[repository.s3]`: the bucket of an S3-compatible object store.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct S3Config {
+    /// Bucket holding the documents (it must exist).
+    pub bucket: String,
+    /// Region of the bucket.
+    pub region: String,
+    /// Endpoint of an S3-compatible server (MinIO, Ceph, ...); AWS S3 when absent.
+    pub endpoint: Option<String>,
+    /// Access key; the `AWS_ACCESS_KEY_ID` environment variable when absent.
+    pub access_key_id: Option<String>,
+    /// Secret key; the `AWS_SECRET_ACCESS_KEY` environment variable when absent.
+    pub secret_access_key: Option<String>,
+    /// Allows a plain `http://` endpoint (a server on loopback); refused otherwise.
+    pub allow_http: bool,
+    /// Size of the parts of a multipart upload, in bytes (at least 5 MiB): the memory one upload
+    /// holds.
+    pub part_size_bytes: usize,
+}
+
+impl Default for S3Config {
+    fn default() -> Self {
+        S3Config {
+            bucket: "hie-documents".to_owned(),
+            region: "us-east-1".to_owned(),
+            endpoint: None,
+            access_key_id: None,
+            secret_access_key: None,
+            allow_http: false,
+            part_size_bytes: 5 * 1024 * 1024,
         }
     }
 }
@@ -62,6 +118,20 @@ mod tests {
         assert_eq!(config.http_port, 8082);
         assert_eq!(config.registry_url, DEFAULT_REGISTRY_URL);
         assert_eq!(config.repository_unique_id, DEFAULT_REPOSITORY_UNIQUE_ID);
+    }
+
+    #[test]
+    fn s3_storage_is_chosen_with_its_bucket() {
+        let raw = RawConfig::parse(
+            "[repository]\nstorage = \"s3\"\n[repository.s3]\nbucket = \"docs\"\nendpoint = \"http://127.0.0.1:9000\"\nallow_http = true\n",
+        )
+        .unwrap();
+        let config: Config = raw.section("repository").unwrap();
+        assert_eq!(config.storage, StorageKind::S3);
+        assert_eq!(config.s3.bucket, "docs");
+        assert_eq!(config.s3.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert!(config.s3.allow_http);
+        assert_eq!(config.s3.region, "us-east-1");
     }
 
     #[test]

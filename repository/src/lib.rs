@@ -1,6 +1,7 @@
 //! XDS Document Repository: ITI-41 Provide and Register Document Set-b (documents streamed from
 //! MTOM parts into a document store, metadata registered with ITI-42, all or nothing) and ITI-43
-//! Retrieve Document Set (documents streamed from the store into an MTOM answer).
+//! Retrieve Document Set (documents streamed from the store into an MTOM answer) and ITI-86
+//! Remove Documents; documents a crash left pending are reconciled with the registry.
 
 use std::sync::Arc;
 
@@ -8,7 +9,9 @@ use schemas::xml::Limits;
 
 pub mod config;
 pub mod provide;
+pub mod recovery;
 pub mod registry_client;
+pub mod remove;
 pub mod retrieve;
 pub mod server;
 pub mod service;
@@ -17,7 +20,7 @@ pub mod storage;
 use registry_client::RegistryClient;
 use storage::{DocumentIndex, DocumentStore};
 
-/// What ITI-41 and ITI-43 work on, shared by all connections.
+/// What ITI-41, ITI-43 and ITI-86 work on, shared by all connections.
 pub struct Repository {
     /// Where document content lives.
     pub store: Arc<dyn DocumentStore>,

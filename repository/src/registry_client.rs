@@ -1,20 +1,23 @@
-//! ITI-42 Register Document Set-b as the repository sends it to the Document Registry
-//! (SOAP 1.2, plain `application/soap+xml`; the answer may be plain or MTOM).
+//! What the repository asks of the Document Registry (SOAP 1.2, plain `application/soap+xml`;
+//! the answer may be plain or MTOM): ITI-42 Register Document Set-b, and ITI-18 GetDocuments to
+//! learn whether a document left pending by a crash was registered.
 
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 use schemas::constants::error_code;
+use schemas::constants::stored_query::GET_DOCUMENTS;
 use schemas::ebrim::{
-    NS_RS, RegistryError, RegistryResponse, ResponseStatus, Severity, SubmitObjectsRequest,
-    read_registry_response,
+    Identifiable, NS_QUERY, NS_RIM, NS_RS, RegistryError, RegistryResponse, ResponseStatus,
+    Severity, SubmitObjectsRequest, read_adhoc_query_response, read_registry_response,
 };
 use schemas::mtom::{MtomReader, SoapContentType};
 use schemas::soap::{self, SoapError, action};
-use schemas::xml::Limits;
+use schemas::xds::DocumentEntry;
+use schemas::xml::{self, Limits};
 
-/// Why the registry did not give a RegistryResponse.
+/// Why the registry did not give a usable answer.
 #[derive(Debug, thiserror::Error)]
 pub enum RegisterError {
     /// No connection, timeout, or an HTTP answer that is not SOAP (XDSRegistryNotAvailable).
@@ -84,11 +87,57 @@ impl RegistryClient {
         &self,
         submit: &SubmitObjectsRequest,
     ) -> Result<RegistryResponse, RegisterError> {
-        let (envelope, _) = soap::write_request_envelope(
-            action::REGISTER_DOCUMENT_SET_B,
-            &self.url,
-            &submit.to_xml(),
-        );
+        let envelope = self
+            .call(action::REGISTER_DOCUMENT_SET_B, &submit.to_xml())
+            .await?;
+        self.read_answer(&envelope)
+    }
+
+    /// ITI-18 GetDocuments by DocumentEntry uniqueId (LeafClass): the DocumentEntries the
+    /// registry holds under `unique_id`, whatever their status. The repository asks it of the
+    /// documents a previous process stored but did not record as registered.
+    pub async fn find_documents(
+        &self,
+        unique_id: &str,
+    ) -> Result<Vec<DocumentEntry>, RegisterError> {
+        let query = get_documents_query(unique_id);
+        let envelope = self.call(action::REGISTRY_STORED_QUERY, &query).await?;
+        let mut message = self.read_message(&envelope)?;
+        if !message.body.is(NS_QUERY, "AdhocQueryResponse") {
+            return Err(self.invalid(format!(
+                "body is <{}> instead of query:AdhocQueryResponse",
+                message.body.name.local
+            )));
+        }
+        let answer = read_adhoc_query_response(&mut message.reader, &message.body)
+            .map_err(|e| self.invalid(e.to_string()))?;
+        if answer.response.status != ResponseStatus::Success {
+            let codes: Vec<&str> = answer
+                .response
+                .errors
+                .iter()
+                .map(|e| e.error_code.as_str())
+                .collect();
+            return Err(self.invalid(format!(
+                "ITI-18 GetDocuments answered {:?} ({})",
+                answer.response.status,
+                codes.join(", ")
+            )));
+        }
+        Ok(answer
+            .objects
+            .objects
+            .iter()
+            .filter_map(|object| match object {
+                Identifiable::ExtrinsicObject(eo) => DocumentEntry::from_rim(eo).ok(),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Sends one SOAP request; the answer's envelope (plain, or the MTOM root part).
+    async fn call(&self, soap_action: &str, body: &str) -> Result<Bytes, RegisterError> {
+        let (envelope, _) = soap::write_request_envelope(soap_action, &self.url, body);
         let unavailable = |reason: String| RegisterError::Unavailable {
             url: self.url.clone(),
             reason,
@@ -98,7 +147,7 @@ impl RegistryClient {
             .post(&self.url)
             .header(
                 reqwest::header::CONTENT_TYPE,
-                soap::content_type(action::REGISTER_DOCUMENT_SET_B),
+                soap::content_type(soap_action),
             )
             .body(envelope)
             .send()
@@ -116,11 +165,9 @@ impl RegistryClient {
                 "HTTP {status} with Content-Type {content_type:?} instead of a SOAP message"
             )));
         };
-        let envelope = self
-            .read_envelope(soap_type, response)
+        self.read_envelope(soap_type, response)
             .await
-            .map_err(|reason| self.invalid(reason))?;
-        self.read_answer(&envelope)
+            .map_err(|reason| self.invalid(reason))
     }
 
     async fn read_envelope(
@@ -150,17 +197,19 @@ impl RegistryClient {
         }
     }
 
+    fn read_message<'a>(&self, envelope: &'a [u8]) -> Result<soap::SoapRequest<'a>, RegisterError> {
+        match soap::read_response_envelope(envelope, self.limits) {
+            Ok(message) => Ok(message),
+            Err(SoapError::Fault(fault)) => Err(RegisterError::Fault {
+                url: self.url.clone(),
+                reason: fault.reason.clone(),
+            }),
+            Err(e) => Err(self.invalid(e.to_string())),
+        }
+    }
+
     fn read_answer(&self, envelope: &[u8]) -> Result<RegistryResponse, RegisterError> {
-        let mut message = match soap::read_response_envelope(envelope, self.limits) {
-            Ok(message) => message,
-            Err(SoapError::Fault(fault)) => {
-                return Err(RegisterError::Fault {
-                    url: self.url.clone(),
-                    reason: fault.reason.clone(),
-                });
-            }
-            Err(e) => return Err(self.invalid(e.to_string())),
-        };
+        let mut message = self.read_message(envelope)?;
         if !message.body.is(NS_RS, "RegistryResponse") {
             return Err(self.invalid(format!(
                 "body is <{}> instead of rs:RegistryResponse",
@@ -177,6 +226,15 @@ impl RegistryClient {
             reason,
         }
     }
+}
+
+/// The ITI-18 `query:AdhocQueryRequest` of [`RegistryClient::find_documents`]: GetDocuments,
+/// LeafClass, `$XDSDocumentEntryUniqueId` = `unique_id`.
+pub fn get_documents_query(unique_id: &str) -> String {
+    format!(
+        r#"<query:AdhocQueryRequest xmlns:query="{NS_QUERY}" xmlns:rim="{NS_RIM}"><query:ResponseOption returnComposedObjects="true" returnType="LeafClass"/><rim:AdhocQuery id="{GET_DOCUMENTS}"><rim:Slot name="$XDSDocumentEntryUniqueId"><rim:ValueList><rim:Value>('{}')</rim:Value></rim:ValueList></rim:Slot></rim:AdhocQuery></query:AdhocQueryRequest>"#,
+        xml::escape(&unique_id.replace('\'', "''"))
+    )
 }
 
 /// An error with its sources ("error sending request: connection refused").

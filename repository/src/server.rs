@@ -12,12 +12,13 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::Repository;
-use crate::config::Config;
+use crate::config::{Config, StorageKind};
+use crate::recovery;
 use crate::registry_client::RegistryClient;
 use crate::service;
 use crate::storage::{
-    DocumentIndex, DocumentStore, FileStore, IndexError, StorageError, StoreError, now_millis,
-    sweep_pending,
+    DocumentIndex, DocumentStore, FileStore, IndexError, S3Store, StorageError, StoreError,
+    now_millis, sweep_pending,
 };
 
 /// Name of the service in logs and metrics.
@@ -74,20 +75,24 @@ pub fn index_path(config: &Config, data_dir: &Path) -> PathBuf {
         .unwrap_or_else(|| data_dir.join("repository.db"))
 }
 
-/// Starts the repository on the local file store.
+/// Starts the repository on the configured document store (`[repository] storage`).
 pub async fn start(
     config: &Config,
     default_bind: IpAddr,
     data_dir: &Path,
     shutdown: CancellationToken,
 ) -> Result<RunningRepository, StartError> {
-    let store = FileStore::open(storage_root(config, data_dir)).await?;
-    start_with_store(config, default_bind, data_dir, Arc::new(store), shutdown).await
+    let store: Arc<dyn DocumentStore> = match config.storage {
+        StorageKind::File => Arc::new(FileStore::open(storage_root(config, data_dir)).await?),
+        StorageKind::S3 => Arc::new(S3Store::open(&config.s3)?),
+    };
+    start_with_store(config, default_bind, data_dir, store, shutdown).await
 }
 
-/// Starts the repository on `store`: opens the index, sweeps documents stored but never
-/// registered, binds the port (failing before anything is served when it is taken), and serves
-/// until `shutdown` is cancelled.
+/// Starts the repository on `store`: opens the index, sweeps what a previous process left half
+/// done, binds the port (failing before anything is served when it is taken), serves until
+/// `shutdown` is cancelled, and meanwhile asks the registry about the documents a previous
+/// process left pending after offering them (see [`recovery`]).
 pub async fn start_with_store(
     config: &Config,
     default_bind: IpAddr,
@@ -120,6 +125,12 @@ pub async fn start_with_store(
         limits,
     });
     let mut tasks = JoinSet::new();
+    let recovering = repository.clone();
+    let interval = Duration::from_secs(config.recovery_interval_seconds.max(1));
+    let recovery_shutdown = shutdown.clone();
+    tasks.spawn(async move {
+        recovery::run(&recovering, started_at, interval, recovery_shutdown).await;
+    });
     let router = service::router(repository.clone());
     tasks.spawn(async move {
         if let Err(error) = http::serve(SERVICE, listener, router, shutdown).await {

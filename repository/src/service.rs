@@ -1,4 +1,4 @@
-//! The repository's SOAP 1.2 endpoint, `/xds/repository`: reads the envelope (plain SOAP or the
+//! The repository's SOAP 1.2 endpoint, `/xds/repository` (ITI-41, ITI-43, ITI-86): reads the envelope (plain SOAP or the
 //! MTOM root part, bounded), dispatches on the WS-Addressing action, and writes the answer
 //! (MTOM for ITI-43, and for ITI-41 when the request was MTOM). Attachments are never buffered:
 //! ITI-41 parts are streamed into the store, ITI-43 documents out of it.
@@ -16,7 +16,7 @@ use schemas::constants::error_code;
 use schemas::ebrim::{RegistryError, RegistryResponse, ResponseStatus, Severity};
 use schemas::ihe::{
     RetrieveDocumentSetResponse, read_provide_and_register_document_set_request,
-    read_retrieve_document_set_request,
+    read_remove_documents_request, read_retrieve_document_set_request,
 };
 use schemas::mtom::{Attachment, MtomReader, MtomWriter, SoapContentType};
 use schemas::soap::{self, AddressingHeaders, Fault, ResponseHeaders, SoapError, action};
@@ -25,7 +25,7 @@ use tracing::Instrument;
 
 use crate::Repository;
 use crate::provide::{self, Attachments, NoAttachments};
-use crate::retrieve;
+use crate::{remove, retrieve};
 
 /// Path of the SOAP endpoint.
 pub const ENDPOINT_PATH: &str = "/xds/repository";
@@ -132,6 +132,28 @@ async fn handle<A: Attachments>(
                 &retrieved.response.to_xml(),
                 retrieved.attachments,
             )
+        }
+        action::REMOVE_DOCUMENTS => {
+            let span = tracing::info_span!("ITI-86", message_id = headers.message_id.as_deref());
+            let parsed = read_remove_documents_request(&mut request.reader, &request.body);
+            drop(request);
+            let answer = match parsed {
+                Ok(remove_request) => {
+                    remove::remove_documents(repository, &remove_request)
+                        .instrument(span)
+                        .await
+                }
+                Err(error) => match body_error(&error) {
+                    Some(answer) => answer,
+                    None => return xml_fault(error, &headers),
+                },
+            };
+            let response_action = action::REMOVE_DOCUMENTS_RESPONSE;
+            if mtom {
+                mtom_response(&headers, response_action, &answer.to_xml(), Vec::new())
+            } else {
+                soap_response(&headers, response_action, &answer.to_xml())
+            }
         }
         other => fault_response(
             &SoapError::ActionNotSupported {

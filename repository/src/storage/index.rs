@@ -59,6 +59,8 @@ pub enum DocumentState {
     Pending,
     /// The registry accepted the submission: the document is served.
     Registered,
+    /// ITI-86 is removing it: no longer served, content being deleted.
+    Removing,
 }
 
 impl DocumentState {
@@ -66,6 +68,7 @@ impl DocumentState {
         match self {
             DocumentState::Pending => "pending",
             DocumentState::Registered => "registered",
+            DocumentState::Removing => "removing",
         }
     }
 
@@ -73,6 +76,7 @@ impl DocumentState {
         match value {
             "pending" => Ok(DocumentState::Pending),
             "registered" => Ok(DocumentState::Registered),
+            "removing" => Ok(DocumentState::Removing),
             other => Err(IndexError::UnknownState(other.to_owned())),
         }
     }
@@ -301,8 +305,9 @@ impl DocumentIndex {
         rows.into_iter().map(Row::into_document).collect()
     }
 
-    /// Keys of the `pending` rows created before `cutoff_millis` (the start sweep).
-    pub async fn pending_created_before(
+    /// Keys of the `pending` rows created before `cutoff_millis` whose content was never
+    /// recorded: they were never offered to the registry (the start sweep removes them).
+    pub async fn pending_unoffered_before(
         &self,
         cutoff_millis: i64,
     ) -> Result<Vec<StorageKey>, IndexError> {
@@ -310,14 +315,84 @@ impl DocumentIndex {
             documents::table
                 .filter(documents::state.eq(DocumentState::Pending.as_str()))
                 .filter(documents::created_at.lt(cutoff_millis))
+                .filter(documents::hash.is_null())
                 .select(documents::storage_key)
                 .load(conn)
                 .await?
         });
-        keys.iter()
-            .map(|k| StorageKey::parse(k).map_err(IndexError::from))
-            .collect()
+        parse_keys(&keys)
     }
+
+    /// The `pending` rows created before `cutoff_millis` whose content was recorded: the
+    /// registry may have accepted them before the process that stored them stopped.
+    pub async fn pending_offered_before(
+        &self,
+        cutoff_millis: i64,
+    ) -> Result<Vec<IndexedDocument>, IndexError> {
+        let rows: Vec<Row> = with_conn!(self, |conn| {
+            documents::table
+                .filter(documents::state.eq(DocumentState::Pending.as_str()))
+                .filter(documents::created_at.lt(cutoff_millis))
+                .filter(documents::hash.is_not_null())
+                .order(documents::created_at.asc())
+                .select(Row::as_select())
+                .load(conn)
+                .await?
+        });
+        rows.into_iter().map(Row::into_document).collect()
+    }
+
+    /// ITI-86: the keys of every registered copy of this document in this repository.
+    pub async fn registered_keys(
+        &self,
+        repository_unique_id: &str,
+        document_unique_id: &str,
+    ) -> Result<Vec<StorageKey>, IndexError> {
+        let keys: Vec<String> = with_conn!(self, |conn| {
+            documents::table
+                .filter(documents::repository_unique_id.eq(repository_unique_id))
+                .filter(documents::document_unique_id.eq(document_unique_id))
+                .filter(documents::state.eq(DocumentState::Registered.as_str()))
+                .select(documents::storage_key)
+                .load(conn)
+                .await?
+        });
+        parse_keys(&keys)
+    }
+
+    /// ITI-86: `keys` stop being served (state `removing`) before their content is deleted;
+    /// returns how many rows changed.
+    pub async fn mark_removing(&self, keys: &[StorageKey]) -> Result<usize, IndexError> {
+        let keys: Vec<&str> = keys.iter().map(StorageKey::as_str).collect();
+        with_conn!(self, |conn| {
+            Ok(diesel::update(
+                documents::table
+                    .filter(documents::storage_key.eq_any(&keys))
+                    .filter(documents::state.eq(DocumentState::Registered.as_str())),
+            )
+            .set(documents::state.eq(DocumentState::Removing.as_str()))
+            .execute(conn)
+            .await?)
+        })
+    }
+
+    /// Keys of the rows an ITI-86 removal left in state `removing` (a crash during it).
+    pub async fn removing(&self) -> Result<Vec<StorageKey>, IndexError> {
+        let keys: Vec<String> = with_conn!(self, |conn| {
+            documents::table
+                .filter(documents::state.eq(DocumentState::Removing.as_str()))
+                .select(documents::storage_key)
+                .load(conn)
+                .await?
+        });
+        parse_keys(&keys)
+    }
+}
+
+fn parse_keys(keys: &[String]) -> Result<Vec<StorageKey>, IndexError> {
+    keys.iter()
+        .map(|k| StorageKey::parse(k).map_err(IndexError::from))
+        .collect()
 }
 
 /// One SQLite connection: WAL journal and `synchronous = FULL`, so that a committed state change

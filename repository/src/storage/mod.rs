@@ -10,6 +10,7 @@
 
 mod file;
 mod index;
+mod s3;
 mod schema;
 
 use std::io;
@@ -21,6 +22,7 @@ use futures::stream::BoxStream;
 
 pub use file::FileStore;
 pub use index::{DocumentIndex, DocumentState, IndexError, IndexedDocument, NewDocument};
+pub use s3::{MIN_PART_BYTES, S3Store};
 
 /// A document's content as a stream of chunks.
 pub type ContentStream = BoxStream<'static, io::Result<Bytes>>;
@@ -84,9 +86,19 @@ pub enum StoreError {
     NotFound { key: StorageKey },
     #[error("document store: invalid storage key {0:?}")]
     InvalidKey(String),
+    #[error("object store: cannot {operation} {key}: {source}")]
+    Object {
+        operation: &'static str,
+        key: StorageKey,
+        #[source]
+        source: Box<object_store::Error>,
+    },
+    #[error("document store configuration: {reason}")]
+    Config { reason: String },
 }
 
-/// Where document content lives (the local file system here; S3-compatible storage later).
+/// Where document content lives: the local file system ([`FileStore`], the default) or an
+/// S3-compatible object store ([`S3Store`]).
 /// Methods return boxed futures so that the store can be chosen at run time
 /// (`Arc<dyn DocumentStore>`).
 pub trait DocumentStore: Send + Sync + 'static {
@@ -126,17 +138,20 @@ pub enum StorageError {
     Index(#[from] IndexError),
 }
 
-/// Removes the documents a previous process left `pending` (stored, never registered), created
-/// before `started_at_millis`, and the uncommitted writes: content first, then the index row, so
-/// a crash during the sweep leaves rows that the next sweep finds again. Returns the number of
-/// pending documents removed.
+/// The start sweep, before anything is served or written: removes the uncommitted writes, the
+/// documents a previous process left `pending` without having recorded their content (so never
+/// offered to the registry), and those an ITI-86 removal left half done. Content goes first,
+/// then the index row, so a crash during the sweep leaves rows that the next sweep finds again.
+/// Pending documents that were offered to the registry are not touched here: whether they are
+/// kept is the registry's answer ([`crate::recovery`]). Returns the number of documents removed.
 pub async fn sweep_pending(
     store: &dyn DocumentStore,
     index: &DocumentIndex,
     started_at_millis: i64,
 ) -> Result<usize, StorageError> {
     store.sweep_uncommitted().await?;
-    let stale = index.pending_created_before(started_at_millis).await?;
+    let mut stale = index.pending_unoffered_before(started_at_millis).await?;
+    stale.extend(index.removing().await?);
     for key in &stale {
         store.remove(key).await?;
         index.remove(std::slice::from_ref(key)).await?;
@@ -144,7 +159,7 @@ pub async fn sweep_pending(
     if !stale.is_empty() {
         tracing::info!(
             count = stale.len(),
-            "removed documents stored but never registered"
+            "removed documents stored but never offered to the registry, or half removed"
         );
     }
     Ok(stale.len())

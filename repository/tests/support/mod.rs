@@ -5,6 +5,8 @@
 #![allow(dead_code)]
 
 pub mod counting;
+#[cfg(feature = "s3-tests")]
+pub mod moto;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,7 +22,8 @@ use schemas::ebrim::{
 };
 use schemas::ihe::{
     Document, DocumentContent, DocumentRequest, ProvideAndRegisterDocumentSetRequest,
-    RetrieveDocumentSetRequest, RetrieveDocumentSetResponse, read_retrieve_document_set_response,
+    RemoveDocumentsRequest, RetrieveDocumentSetRequest, RetrieveDocumentSetResponse,
+    read_retrieve_document_set_response,
 };
 use schemas::mtom::{Attachment, BodyStream, MtomReader, MtomWriter, SoapContentType};
 use schemas::soap::{self, action};
@@ -66,22 +69,7 @@ impl Setup {
         let dir = tempfile::tempdir().unwrap();
         let shutdown = CancellationToken::new();
         let (registry, registry_url) = if registry_up {
-            let config = registry::config::Config {
-                http_port: 0,
-                mllp_port: 0,
-                accept_unknown_patients: true,
-                ..registry::config::Config::default()
-            };
-            let registry_dir = dir.path().join("registry");
-            std::fs::create_dir_all(&registry_dir).unwrap();
-            let registry = registry::server::start(
-                &config,
-                [127, 0, 0, 1].into(),
-                &registry_dir,
-                shutdown.clone(),
-            )
-            .await
-            .expect("registry starts");
+            let registry = start_registry(&dir.path().join("registry"), &shutdown).await;
             let url = registry.endpoint_url();
             (Some(registry), url)
         } else {
@@ -158,6 +146,20 @@ impl Setup {
             .unwrap()
             .document_entries
     }
+}
+
+/// A real registry in-process on loopback, its data under `dir`, accepting unknown patients.
+pub async fn start_registry(dir: &Path, shutdown: &CancellationToken) -> Registry {
+    let config = registry::config::Config {
+        http_port: 0,
+        mllp_port: 0,
+        accept_unknown_patients: true,
+        ..registry::config::Config::default()
+    };
+    std::fs::create_dir_all(dir).unwrap();
+    registry::server::start(&config, [127, 0, 0, 1].into(), dir, shutdown.clone())
+        .await
+        .expect("registry starts")
 }
 
 /// Starts a repository on `data_dir` and `store`, registering with `registry_url`.
@@ -317,6 +319,24 @@ pub async fn provide_and_register(
     submit: SubmitObjectsRequest,
     documents: Vec<(&str, Content)>,
 ) -> RegistryResponse {
+    let response = send_provide_and_register(url, submit, documents)
+        .await
+        .unwrap();
+    let (envelope, _) = read_answer(response).await;
+    let mut message = soap::read_response_envelope(&envelope, Limits::default()).unwrap();
+    assert_eq!(
+        message.headers.action,
+        action::PROVIDE_AND_REGISTER_DOCUMENT_SET_B_RESPONSE
+    );
+    read_registry_response(&mut message.reader, &message.body).unwrap()
+}
+
+/// ITI-41 over MTOM, the HTTP answer as it comes (or why none came).
+pub async fn send_provide_and_register(
+    url: &str,
+    submit: SubmitObjectsRequest,
+    documents: Vec<(&str, Content)>,
+) -> reqwest::Result<reqwest::Response> {
     let mut attachments = Vec::new();
     let mut docs = Vec::new();
     for (id, content) in documents {
@@ -354,20 +374,12 @@ pub async fn provide_and_register(
         .unwrap();
     let content_type = writer.content_type();
     let body = writer.into_body(envelope, attachments).unwrap();
-    let response = reqwest::Client::new()
+    reqwest::Client::new()
         .post(url)
         .header("content-type", content_type)
         .body(reqwest::Body::wrap_stream(body))
         .send()
         .await
-        .unwrap();
-    let (envelope, _) = read_answer(response).await;
-    let mut message = soap::read_response_envelope(&envelope, Limits::default()).unwrap();
-    assert_eq!(
-        message.headers.action,
-        action::PROVIDE_AND_REGISTER_DOCUMENT_SET_B_RESPONSE
-    );
-    read_registry_response(&mut message.reader, &message.body).unwrap()
 }
 
 /// ITI-41 as plain SOAP (inline documents only).
@@ -455,6 +467,33 @@ pub async fn retrieve(
     );
     let answer = read_retrieve_document_set_response(&mut message.reader, &message.body).unwrap();
     (answer, parts)
+}
+
+/// ITI-86 Remove Documents for `(repositoryUniqueId, uniqueId)` pairs: the RegistryResponse.
+pub async fn remove_documents(url: &str, wanted: &[(&str, &str)]) -> RegistryResponse {
+    let request = RemoveDocumentsRequest {
+        documents: wanted
+            .iter()
+            .map(|(repository, document)| DocumentRequest {
+                home_community_id: Some(HOME.to_owned()),
+                repository_unique_id: (*repository).to_owned(),
+                document_unique_id: (*document).to_owned(),
+            })
+            .collect(),
+    };
+    let (envelope, _) =
+        soap::write_request_envelope(action::REMOVE_DOCUMENTS, url, &request.to_xml());
+    let response = reqwest::Client::new()
+        .post(url)
+        .header("content-type", soap::content_type(action::REMOVE_DOCUMENTS))
+        .body(envelope)
+        .send()
+        .await
+        .unwrap();
+    let (envelope, _) = read_answer(response).await;
+    let mut message = soap::read_response_envelope(&envelope, Limits::default()).unwrap();
+    assert_eq!(message.headers.action, action::REMOVE_DOCUMENTS_RESPONSE);
+    read_registry_response(&mut message.reader, &message.body).unwrap()
 }
 
 /// The envelope of an answer (plain or MTOM) and its attachments, hashed as they stream in.

@@ -1,0 +1,354 @@
+//! Repository transfer benchmark over HTTP on loopback, with its floors measured in the same run:
+//! - ITI-41 of one 150 MB document (MTOM) vs writing 150 MB to the same disk (`dd conv=fsync`);
+//! - ITI-43 of that document vs `python3 -m http.server` serving the very file the store holds;
+//! - 32 concurrent ITI-43 of 1 MB documents vs 32 concurrent GETs of those files;
+//! - peak RSS (VmHWM) of the repository process while it moves 150 MB (goal: under 64 MB).
+//!
+//! The repository runs as its own process (the `repository` binary), the registry in-process.
+//! Run: `cargo bench -p repository --bench transfer` (needs `dd` and `python3`).
+//!
+//! One run on the shared 2-core machine (load average about 19, client and server on the same
+//! cores): ITI-41 360 MB/s vs dd 960 MB/s (38 %), ITI-43 662 MB/s vs http.server 1107 MB/s
+//! (60 %), 32 concurrent ITI-43 1172 MB/s vs http.server 11 MB/s (python's server listens with
+//! a backlog of 5, so 32 simultaneous connections wait for SYN retries: not a usable floor for
+//! that row), peak RSS 47 MiB.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::StreamExt;
+use schemas::ebrim::ResponseStatus;
+use schemas::ihe::{DocumentRequest, RetrieveDocumentSetRequest};
+use schemas::mtom::BodyStream;
+use schemas::soap::{self, action};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio_util::sync::CancellationToken;
+
+use support::{Content, REPOSITORY_UID};
+
+const MB: usize = 1_000_000;
+const LARGE: usize = 150 * MB;
+const SMALL: usize = MB;
+const CONCURRENT: usize = 32;
+const RUNS: usize = 3;
+const CHUNK: usize = 256 * 1024;
+
+/// `total` bytes as `CHUNK`-sized clones of one buffer (no generation cost in the client).
+fn body(total: usize) -> BodyStream {
+    let block = Bytes::from((0..CHUNK).map(|i| (i * 7 % 251) as u8).collect::<Vec<u8>>());
+    let count = total.div_ceil(CHUNK);
+    Box::pin(futures::stream::iter(0..count).map(move |n| {
+        let len = CHUNK.min(total - n * CHUNK);
+        Ok(block.slice(0..len))
+    }))
+}
+
+struct RepositoryProcess {
+    child: Child,
+    url: String,
+}
+
+impl RepositoryProcess {
+    async fn start(data_dir: &Path, registry_url: &str) -> Self {
+        let config = data_dir.join("hie.toml");
+        std::fs::create_dir_all(data_dir).expect("data folder");
+        std::fs::write(
+            &config,
+            format!(
+                "[general]\ndata_dir = {:?}\n\n[repository]\nhttp_port = 0\nregistry_url = {registry_url:?}\nmax_envelope_bytes = 16777216\n",
+                data_dir.display().to_string()
+            ),
+        )
+        .expect("config written");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_repository"))
+            .arg(&config)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the repository binary starts");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let mut url = String::new();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(rest) = line.strip_prefix("repository: SOAP ") {
+                url = rest.split(' ').next().unwrap_or_default().to_owned();
+                break;
+            }
+        }
+        assert!(!url.is_empty(), "the repository did not print its endpoint");
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        RepositoryProcess { child, url }
+    }
+
+    /// Peak resident set size (VmHWM) so far, in bytes.
+    fn peak_rss(&self) -> u64 {
+        let pid = self.child.id().expect("running");
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kb| kb * 1024)
+            .expect("VmHWM")
+    }
+}
+
+/// ITI-41 of `size` bytes; the uniqueId.
+async fn provide(url: &str, size: usize) -> String {
+    let uid = support::new_unique_id();
+    let answer = support::provide_and_register(
+        url,
+        support::one_document_submission(&uid),
+        vec![("Document01", Content::Part(body(size)))],
+    )
+    .await;
+    assert_eq!(answer.status, ResponseStatus::Success, "{answer:?}");
+    uid
+}
+
+/// ITI-43 of one document, the answer consumed as it streams in; the bytes received.
+async fn retrieve_raw(client: &reqwest::Client, url: &str, uid: &str) -> usize {
+    let request = RetrieveDocumentSetRequest {
+        requests: vec![DocumentRequest {
+            home_community_id: None,
+            repository_unique_id: REPOSITORY_UID.to_owned(),
+            document_unique_id: uid.to_owned(),
+        }],
+    };
+    let (envelope, _) =
+        soap::write_request_envelope(action::RETRIEVE_DOCUMENT_SET, url, &request.to_xml());
+    let response = client
+        .post(url)
+        .header(
+            "content-type",
+            soap::content_type(action::RETRIEVE_DOCUMENT_SET),
+        )
+        .body(envelope)
+        .send()
+        .await
+        .expect("ITI-43 answered");
+    consume(response).await
+}
+
+async fn consume(response: reqwest::Response) -> usize {
+    assert!(response.status().is_success(), "{response:?}");
+    let mut stream = response.bytes_stream();
+    let mut total = 0;
+    while let Some(chunk) = stream.next().await {
+        total += chunk.expect("body chunk").len();
+    }
+    total
+}
+
+fn mb_per_s(bytes: usize, elapsed: Duration) -> f64 {
+    bytes as f64 / MB as f64 / elapsed.as_secs_f64()
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// `dd` of `size` bytes into `dir` with fsync: the disk's write floor, MB/s.
+async fn dd_floor(dir: &Path, size: usize) -> f64 {
+    let target = dir.join("dd-floor.bin");
+    let started = Instant::now();
+    let status = Command::new("dd")
+        .arg("if=/dev/zero")
+        .arg(format!("of={}", target.display()))
+        .arg("bs=1000000")
+        .arg(format!("count={}", size / MB))
+        .arg("conv=fsync")
+        .stderr(Stdio::null())
+        .status()
+        .await
+        .expect("dd runs");
+    let elapsed = started.elapsed();
+    assert!(status.success(), "dd failed");
+    std::fs::remove_file(&target).expect("dd file removed");
+    mb_per_s(size, elapsed)
+}
+
+/// `python3 -m http.server` serving `root` on a free loopback port.
+async fn static_server(root: &Path) -> (Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("free port")
+        .local_addr()
+        .expect("port")
+        .port();
+    let child = Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+        ])
+        .arg("--directory")
+        .arg(root)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("python3 -m http.server starts");
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    for _ in 0..300 {
+        if client.get(&base).send().await.is_ok() {
+            return (child, base);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("python3 -m http.server did not answer");
+}
+
+/// The file the store holds for `uid`, relative to the store root.
+async fn stored_file(data_dir: &Path, uid: &str) -> PathBuf {
+    let index = repository::storage::DocumentIndex::open(&data_dir.join("repository.db"))
+        .await
+        .expect("index");
+    let row = index
+        .find_registered(REPOSITORY_UID, uid)
+        .await
+        .expect("index query")
+        .expect("registered row");
+    let key = row.key.as_str();
+    PathBuf::from(&key[0..2]).join(&key[2..4]).join(key)
+}
+
+#[tokio::main]
+async fn main() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let shutdown = CancellationToken::new();
+    let registry = support::start_registry(&dir.path().join("registry"), &shutdown).await;
+    let data_dir = dir.path().join("repository");
+    let repository = RepositoryProcess::start(&data_dir, &registry.endpoint_url()).await;
+    let url = repository.url.clone();
+    let client = reqwest::Client::new();
+    let rss_start = repository.peak_rss();
+
+    // ITI-41 of 150 MB, against dd with fsync on the same disk.
+    let mut iti41 = Vec::new();
+    let mut dd = Vec::new();
+    let mut large = String::new();
+    for _ in 0..RUNS {
+        dd.push(dd_floor(&data_dir, LARGE).await);
+        let started = Instant::now();
+        large = provide(&url, LARGE).await;
+        iti41.push(mb_per_s(LARGE, started.elapsed()));
+    }
+    let rss_after_iti41 = repository.peak_rss();
+
+    // ITI-43 of 150 MB, against http.server serving the stored file.
+    let store_root = data_dir.join("documents");
+    let (_server, base) = static_server(&store_root).await;
+    let large_path = stored_file(&data_dir, &large).await;
+    let mut iti43 = Vec::new();
+    let mut http = Vec::new();
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        let got = consume(
+            client
+                .get(format!("{base}/{}", large_path.display()))
+                .send()
+                .await
+                .expect("GET"),
+        )
+        .await;
+        http.push(mb_per_s(got, started.elapsed()));
+        assert_eq!(got, LARGE);
+        let started = Instant::now();
+        let got = retrieve_raw(&client, &url, &large).await;
+        assert!(got > LARGE, "ITI-43 returned only {got} bytes");
+        iti43.push(mb_per_s(LARGE, started.elapsed()));
+    }
+    let rss_after_iti43 = repository.peak_rss();
+
+    // 32 concurrent ITI-43 of 1 MB, against 32 concurrent GETs of the same files.
+    let mut small = Vec::new();
+    for _ in 0..CONCURRENT {
+        small.push(provide(&url, SMALL).await);
+    }
+    let mut small_paths = Vec::new();
+    for uid in &small {
+        small_paths.push(stored_file(&data_dir, uid).await);
+    }
+    let (check, parts) = support::retrieve(&url, &[(REPOSITORY_UID, &small[0])]).await;
+    assert_eq!(check.response.status, ResponseStatus::Success);
+    assert_eq!(parts[0].size, SMALL as u64);
+    let mut iti43_concurrent = Vec::new();
+    let mut http_concurrent = Vec::new();
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        let gets = small_paths.iter().map(|path| {
+            let client = client.clone();
+            let target = format!("{base}/{}", path.display());
+            tokio::spawn(
+                async move { consume(client.get(target).send().await.expect("GET")).await },
+            )
+        });
+        for got in futures::future::join_all(gets).await {
+            assert_eq!(got.expect("GET task"), SMALL);
+        }
+        http_concurrent.push(mb_per_s(CONCURRENT * SMALL, started.elapsed()));
+        let started = Instant::now();
+        let retrievals = small.iter().map(|uid| {
+            let client = client.clone();
+            let url = url.clone();
+            let uid = uid.clone();
+            tokio::spawn(async move { retrieve_raw(&client, &url, &uid).await })
+        });
+        for got in futures::future::join_all(retrievals).await {
+            assert!(got.expect("ITI-43 task") > SMALL);
+        }
+        iti43_concurrent.push(mb_per_s(CONCURRENT * SMALL, started.elapsed()));
+    }
+
+    let rows = [
+        (
+            "ITI-41 one 150 MB document",
+            median(iti41),
+            "dd bs=1MB conv=fsync",
+            median(dd),
+        ),
+        (
+            "ITI-43 one 150 MB document",
+            median(iti43),
+            "http.server GET of the stored file",
+            median(http),
+        ),
+        (
+            "32 concurrent ITI-43 of 1 MB",
+            median(iti43_concurrent),
+            "http.server, 32 concurrent GETs",
+            median(http_concurrent),
+        ),
+    ];
+    println!("repository transfer benchmark (median of {RUNS} runs, MB = 10^6 bytes, loopback)");
+    println!(
+        "| {:<30} | {:>10} | {:<36} | {:>10} | {:>6} |",
+        "operation", "MB/s", "floor", "MB/s", "ratio"
+    );
+    for (name, value, floor_name, floor) in rows {
+        println!(
+            "| {name:<30} | {value:>10.1} | {floor_name:<36} | {floor:>10.1} | {:>5.0}% |",
+            100.0 * value / floor
+        );
+    }
+    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+    println!(
+        "repository peak RSS (VmHWM): {:.1} MiB at start, {:.1} MiB after ITI-41 150 MB, {:.1} MiB after ITI-43 150 MB (goal < 64 MiB)",
+        mib(rss_start),
+        mib(rss_after_iti41),
+        mib(rss_after_iti43)
+    );
+    drop(repository);
+    shutdown.cancel();
+}
