@@ -1,4 +1,6 @@
 //! Imaging Document Source and Consumer (RAD-68, RAD-69, WADO-RS, WADO-URI, import reconciliation).
 //!
-//! Not built yet: its issue depends on the registry, repository and PIX manager. The crate exists
-//! so the workspace layout is the final one.
+//! Publish side: `study` (the study model read from DICOM headers), `kos` (the RAD-68 manifest).
+
+pub mod kos;
+pub mod study;
