@@ -2,5 +2,8 @@
 //!
 //! Publish side: `study` (the study model read from DICOM headers), `kos` (the RAD-68 manifest).
 
+pub mod cd;
+pub mod instance_store;
 pub mod kos;
+pub mod metadata;
 pub mod study;

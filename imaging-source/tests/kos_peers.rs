@@ -36,6 +36,7 @@ fn errors(report: &str) -> Vec<&str> {
 #[test]
 fn manifest_passes_dciodvfy_key_object_selection_iod() {
     let report = dciodvfy(None, false);
+    assert!(report.contains("KeyObjectSelectionDocument"), "{report}");
     assert!(errors(&report).is_empty(), "{report}");
     assert!(!report.contains("Warning"), "{report}");
 }
@@ -43,6 +44,7 @@ fn manifest_passes_dciodvfy_key_object_selection_iod() {
 #[test]
 fn manifest_passes_dciodvfy_ihe_xdsi_manifest_profile() {
     let report = dciodvfy(Some("IHEXDSIManifest"), false);
+    assert!(report.contains("KeyObjectSelectionDocumentIHEXDSIManifest"), "{report}");
     assert!(errors(&report).is_empty(), "{report}");
     assert!(!report.contains("Warning"), "{report}");
 }
