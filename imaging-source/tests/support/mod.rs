@@ -148,3 +148,29 @@ pub fn run_peer(program: &str, args: &[&str]) -> std::process::Output {
         .output()
         .unwrap_or_else(|e| panic!("peer {program} is required (see .ci/run): {e}"))
 }
+
+/// The shared reference folder: `$HIE_SHARED_DIR`, else `<workspace root>/../shared`.
+pub fn shared_dir() -> std::path::PathBuf {
+    let dir = std::env::var_os("HIE_SHARED_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
+    assert!(
+        dir.join("tools/make_study.py").is_file(),
+        "../shared (or $HIE_SHARED_DIR) with tools/make_study.py is required: {}",
+        dir.display()
+    );
+    dir
+}
+
+/// Runs `make_study.py` (python3 + pydicom + numpy) with `args`, writing into `out`.
+pub fn make_study(out: &Path, args: &[&str]) {
+    let script = shared_dir().join("tools/make_study.py");
+    let mut all = vec![script.to_str().unwrap(), "--quiet", "--out", out.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let output = run_peer("python3", &all);
+    assert!(
+        output.status.success(),
+        "make_study.py failed (python3 with pydicom and numpy is required, see .ci/run): {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
