@@ -66,13 +66,10 @@ pub fn scan_folder(dir: &Path) -> Result<FolderScan, CdError> {
         path: dir.to_path_buf(),
         source,
     })?;
-    let dicomdir = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .find(|p| {
-            p.file_name()
-                .is_some_and(|n| n.eq_ignore_ascii_case("DICOMDIR"))
-        });
+    let dicomdir = entries.filter_map(Result::ok).map(|e| e.path()).find(|p| {
+        p.file_name()
+            .is_some_and(|n| n.eq_ignore_ascii_case("DICOMDIR"))
+    });
     let mut problems = Vec::new();
     if let Some(dicomdir) = dicomdir {
         match dicomdir_files(dir, &dicomdir) {
@@ -121,7 +118,9 @@ fn dicomdir_files(dir: &Path, dicomdir: &Path) -> Result<Vec<(PathBuf, String)>,
         for component in components.iter() {
             let component = component.trim_end_matches('\0').trim();
             if component.is_empty() || component == "." || component == ".." {
-                return Err(format!("Referenced File ID {components:?} is not a plain path"));
+                return Err(format!(
+                    "Referenced File ID {components:?} is not a plain path"
+                ));
             }
             path = resolve_case(&path, component);
         }
@@ -155,7 +154,11 @@ fn resolve_case(dir: &Path, component: &str) -> PathBuf {
         .unwrap_or(exact)
 }
 
-fn walk(dir: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<FileProblem>) -> Result<(), CdError> {
+fn walk(
+    dir: &Path,
+    files: &mut Vec<PathBuf>,
+    problems: &mut Vec<FileProblem>,
+) -> Result<(), CdError> {
     let entries = std::fs::read_dir(dir).map_err(|source| CdError::Folder {
         path: dir.to_path_buf(),
         source,
@@ -282,7 +285,11 @@ pub fn describe(study: &Study) -> String {
         "study {uid}: patient {name} (id {id}{issuer}, born {birth}), date {date}, accession {acc}, {modalities}, {series} series, {images} instances{desc}",
         uid = study.study_instance_uid,
         name = patient.name.as_deref().unwrap_or("?"),
-        id = if patient.id.is_empty() { "?" } else { &patient.id },
+        id = if patient.id.is_empty() {
+            "?"
+        } else {
+            &patient.id
+        },
         issuer = patient
             .issuer
             .as_deref()

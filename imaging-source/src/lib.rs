@@ -6,4 +6,6 @@ pub mod cd;
 pub mod instance_store;
 pub mod kos;
 pub mod metadata;
+pub mod pix_client;
+pub mod publish;
 pub mod study;

@@ -75,13 +75,18 @@ pub struct CodeMappings {
 
 impl Default for CodeMappings {
     fn default() -> Self {
-        let modality = |code: &str, name: &str| (code.to_owned(), CodeSpec::new(code, DCM_SCHEME, name));
+        let modality =
+            |code: &str, name: &str| (code.to_owned(), CodeSpec::new(code, DCM_SCHEME, name));
         let region = |part: &str, code: &str, name: &str| {
             (part.to_owned(), CodeSpec::new(code, SNOMED_SCHEME, name))
         };
         CodeMappings {
             class_code: CodeSpec::new("IMAGES", "1.3.6.1.4.1.19376.1.2.6.1", "Images"),
-            type_code: CodeSpec::new("18748-4", "2.16.840.1.113883.6.1", "Diagnostic imaging study"),
+            type_code: CodeSpec::new(
+                "18748-4",
+                "2.16.840.1.113883.6.1",
+                "Diagnostic imaging study",
+            ),
             type_code_by_modality: BTreeMap::new(),
             confidentiality_code: CodeSpec::new("N", "2.16.840.1.113883.5.25", "Normal"),
             healthcare_facility_type_code: CodeSpec::new("22232009", SNOMED_SCHEME, "Hospital"),
@@ -379,7 +384,10 @@ mod tests {
 
     #[test]
     fn service_start_time_is_study_date_and_time_without_fraction() {
-        assert_eq!(service_start_time(&study()).as_deref(), Some("20261101093015"));
+        assert_eq!(
+            service_start_time(&study()).as_deref(),
+            Some("20261101093015")
+        );
     }
 
     #[test]

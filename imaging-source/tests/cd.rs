@@ -10,9 +10,30 @@ use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
 use imaging_source::cd::{ProblemKind, describe, scan_folder};
 
 fn two_series(dir: &std::path::Path) {
-    support::write_instance(&dir.join("A/1.dcm"), "2.25.50", "2.25.50.1", "2.25.50.1.1", "CT", 1);
-    support::write_instance(&dir.join("A/2.dcm"), "2.25.50", "2.25.50.1", "2.25.50.1.2", "CT", 2);
-    support::write_instance(&dir.join("B/1.dcm"), "2.25.50", "2.25.50.2", "2.25.50.2.1", "MR", 1);
+    support::write_instance(
+        &dir.join("A/1.dcm"),
+        "2.25.50",
+        "2.25.50.1",
+        "2.25.50.1.1",
+        "CT",
+        1,
+    );
+    support::write_instance(
+        &dir.join("A/2.dcm"),
+        "2.25.50",
+        "2.25.50.1",
+        "2.25.50.1.2",
+        "CT",
+        2,
+    );
+    support::write_instance(
+        &dir.join("B/1.dcm"),
+        "2.25.50",
+        "2.25.50.2",
+        "2.25.50.2.1",
+        "MR",
+        1,
+    );
 }
 
 /// A DICOMDIR naming `files` (each: path components, SOP Instance UID).
@@ -21,19 +42,31 @@ fn write_dicomdir(dir: &std::path::Path, files: &[(&[&str], &str)]) {
         .iter()
         .map(|(components, sop)| {
             InMemDicomObject::from_element_iter([
-                DataElement::new(tags::DIRECTORY_RECORD_TYPE, VR::CS, PrimitiveValue::from("IMAGE")),
+                DataElement::new(
+                    tags::DIRECTORY_RECORD_TYPE,
+                    VR::CS,
+                    PrimitiveValue::from("IMAGE"),
+                ),
                 DataElement::new(
                     tags::REFERENCED_FILE_ID,
                     VR::CS,
                     PrimitiveValue::Strs(components.iter().map(|c| c.to_string()).collect()),
                 ),
-                DataElement::new(tags::REFERENCED_SOP_INSTANCE_UID_IN_FILE, VR::UI, PrimitiveValue::from(*sop)),
+                DataElement::new(
+                    tags::REFERENCED_SOP_INSTANCE_UID_IN_FILE,
+                    VR::UI,
+                    PrimitiveValue::from(*sop),
+                ),
             ])
         })
         .collect();
     let obj = InMemDicomObject::from_element_iter([
         DataElement::new(tags::FILE_SET_ID, VR::CS, PrimitiveValue::from("TEST")),
-        DataElement::new(tags::DIRECTORY_RECORD_SEQUENCE, VR::SQ, DataSetSequence::from(records)),
+        DataElement::new(
+            tags::DIRECTORY_RECORD_SEQUENCE,
+            VR::SQ,
+            DataSetSequence::from(records),
+        ),
     ]);
     obj.with_meta(
         FileMetaTableBuilder::new()
@@ -60,7 +93,13 @@ fn file_scan_groups_instances_into_one_study_with_its_files() {
     assert_eq!(study.modalities(), ["CT", "MR"]);
     assert_eq!(study.patient.issuer.as_deref(), Some(support::LOCAL_OID));
     let line = describe(study);
-    assert!(line.contains("Doe^Jane") && line.contains("19700101") && line.contains("CT/MR") && line.contains("3 instances"), "{line}");
+    assert!(
+        line.contains("Doe^Jane")
+            && line.contains("19700101")
+            && line.contains("CT/MR")
+            && line.contains("3 instances"),
+        "{line}"
+    );
 }
 
 #[test]
@@ -116,7 +155,13 @@ fn consistent_dicomdir_is_followed() {
     let dir = tempfile::tempdir().unwrap();
     two_series(dir.path());
     // the DICOMDIR names two of the three files: only those are read
-    write_dicomdir(dir.path(), &[(&["A", "1.dcm"], "2.25.50.1.1"), (&["b", "1.DCM"], "2.25.50.2.1")]);
+    write_dicomdir(
+        dir.path(),
+        &[
+            (&["A", "1.dcm"], "2.25.50.1.1"),
+            (&["b", "1.DCM"], "2.25.50.2.1"),
+        ],
+    );
     let scan = scan_folder(dir.path()).unwrap();
     assert!(scan.from_dicomdir);
     assert!(scan.problems.is_empty(), "{:?}", scan.problems);
@@ -127,7 +172,13 @@ fn consistent_dicomdir_is_followed() {
 fn dicomdir_naming_a_missing_file_falls_back_to_a_file_scan() {
     let dir = tempfile::tempdir().unwrap();
     two_series(dir.path());
-    write_dicomdir(dir.path(), &[(&["A", "1.dcm"], "2.25.50.1.1"), (&["C", "9.dcm"], "2.25.50.9")]);
+    write_dicomdir(
+        dir.path(),
+        &[
+            (&["A", "1.dcm"], "2.25.50.1.1"),
+            (&["C", "9.dcm"], "2.25.50.9"),
+        ],
+    );
     let scan = scan_folder(dir.path()).unwrap();
     assert!(!scan.from_dicomdir);
     assert_eq!(scan.studies[0].0.instance_count(), 3);

@@ -41,13 +41,27 @@ fn folder_with_broken_files_lists_the_good_ones_and_reports_the_others() {
     let mut kinds: Vec<(ProblemKind, String)> = scan
         .problems
         .iter()
-        .map(|p| (p.kind, p.path.file_name().unwrap().to_string_lossy().into_owned()))
+        .map(|p| {
+            (
+                p.kind,
+                p.path.file_name().unwrap().to_string_lossy().into_owned(),
+            )
+        })
         .collect();
     kinds.sort_by(|a, b| a.1.cmp(&b.1));
     // study.json is make_study's fixture list, not DICOM: it is reported too
-    assert!(kinds.contains(&(ProblemKind::NotDicom, "notes.txt".into())), "{kinds:?}");
-    assert!(kinds.contains(&(ProblemKind::NotDicom, "study.json".into())), "{kinds:?}");
-    assert!(kinds.iter().any(|(k, name)| *k == ProblemKind::Unreadable
-        && name == broken.file_name().unwrap().to_str().unwrap()), "{kinds:?}");
+    assert!(
+        kinds.contains(&(ProblemKind::NotDicom, "notes.txt".into())),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&(ProblemKind::NotDicom, "study.json".into())),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.iter().any(|(k, name)| *k == ProblemKind::Unreadable
+            && name == broken.file_name().unwrap().to_str().unwrap()),
+        "{kinds:?}"
+    );
     assert_eq!(kinds.len(), 3, "{kinds:?}");
 }

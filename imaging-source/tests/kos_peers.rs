@@ -44,7 +44,10 @@ fn manifest_passes_dciodvfy_key_object_selection_iod() {
 #[test]
 fn manifest_passes_dciodvfy_ihe_xdsi_manifest_profile() {
     let report = dciodvfy(Some("IHEXDSIManifest"), false);
-    assert!(report.contains("KeyObjectSelectionDocumentIHEXDSIManifest"), "{report}");
+    assert!(
+        report.contains("KeyObjectSelectionDocumentIHEXDSIManifest"),
+        "{report}"
+    );
     assert!(errors(&report).is_empty(), "{report}");
     assert!(!report.contains("Warning"), "{report}");
 }

@@ -2,6 +2,9 @@
 // Each test crate uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod pix;
+pub mod xds;
+
 use std::path::Path;
 
 use dicom_core::value::DataSetSequence;
@@ -165,7 +168,12 @@ pub fn shared_dir() -> std::path::PathBuf {
 /// Runs `make_study.py` (python3 + pydicom + numpy) with `args`, writing into `out`.
 pub fn make_study(out: &Path, args: &[&str]) {
     let script = shared_dir().join("tools/make_study.py");
-    let mut all = vec![script.to_str().unwrap(), "--quiet", "--out", out.to_str().unwrap()];
+    let mut all = vec![
+        script.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ];
     all.extend_from_slice(args);
     let output = run_peer("python3", &all);
     assert!(
