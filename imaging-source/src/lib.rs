@@ -3,6 +3,7 @@
 //! Publish side: `study` (the study model read from DICOM headers), `kos` (the RAD-68 manifest).
 
 pub mod cd;
+pub mod dicomweb;
 pub mod instance_store;
 pub mod kos;
 pub mod metadata;

@@ -2,6 +2,7 @@
 // Each test crate uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod orthanc;
 pub mod pix;
 pub mod xds;
 
