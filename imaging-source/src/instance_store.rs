@@ -106,6 +106,40 @@ impl InstanceStore {
     }
 }
 
+impl InstanceStore {
+    /// Copies the instance files of `study` (as listed by [`crate::cd::scan_folder`], one file per
+    /// instance in instance order) into the store, calling `on_file` with each file's size.
+    /// Returns the total number of bytes copied.
+    pub async fn import_study(
+        &self,
+        study: &crate::study::Study,
+        files: &[PathBuf],
+        mut on_file: impl FnMut(u64),
+    ) -> Result<u64, InstanceStoreError> {
+        let mut total = 0;
+        let instances = study
+            .series
+            .iter()
+            .flat_map(|s| s.instances.iter().map(move |i| (s, i)));
+        for ((series, instance), file) in instances.zip(files) {
+            let reader = tokio::fs::File::open(file)
+                .await
+                .map_err(io("open", file))?;
+            let size = self
+                .put(
+                    &study.study_instance_uid,
+                    &series.series_instance_uid,
+                    &instance.sop_instance_uid,
+                    tokio::io::BufReader::with_capacity(256 * 1024, reader),
+                )
+                .await?;
+            total += size;
+            on_file(size);
+        }
+        Ok(total)
+    }
+}
+
 async fn write_temp(
     temp: &Path,
     reader: &mut (impl AsyncRead + Unpin),

@@ -190,3 +190,35 @@ fn dicomdir_naming_a_missing_file_falls_back_to_a_file_scan() {
 fn missing_folder_is_an_error() {
     assert!(scan_folder(std::path::Path::new("/nonexistent/cd")).is_err());
 }
+
+#[tokio::test]
+async fn imported_study_lands_in_the_instance_store_and_scans_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let disc = dir.path().join("disc");
+    two_series(&disc);
+    let scan = scan_folder(&disc).unwrap();
+    let (study, files) = &scan.studies[0];
+    let store = imaging_source::instance_store::InstanceStore::new(dir.path().join("store"));
+    let mut count = 0;
+    let total = store
+        .import_study(study, files, |_| count += 1)
+        .await
+        .unwrap();
+    assert_eq!(count, 3);
+    assert_eq!(
+        total,
+        files
+            .iter()
+            .map(|f| std::fs::metadata(f).unwrap().len())
+            .sum::<u64>()
+    );
+    assert!(
+        store
+            .path("2.25.50", "2.25.50.2", "2.25.50.2.1")
+            .unwrap()
+            .is_file()
+    );
+    let rescan = scan_folder(&store.study_dir("2.25.50").unwrap()).unwrap();
+    assert!(rescan.problems.is_empty());
+    assert_eq!(rescan.studies[0].0.instance_count(), 3);
+}

@@ -17,9 +17,7 @@ pub async fn fake_pix_manager(table: Vec<(String, String)>) -> String {
                     let local = query.get("QPD-3.1").unwrap_or_default().to_owned();
                     let domain = query.get("QPD-4.4.2").unwrap_or_default().to_owned();
                     let tag = query.get("QPD-2").unwrap_or_default().to_owned();
-                    let head = format!(
-                        "MSH|^~\\&|PIX_MANAGER|HIE|HIE_IDS|HIE|20261102||RSP^K23^RSP_K23|r1|P|2.5\r"
-                    );
+                    let head = "MSH|^~\\&|PIX_MANAGER|HIE|HIE_IDS|HIE|20261102||RSP^K23^RSP_K23|r1|P|2.5\r";
                     let answer = match table.iter().find(|(l, _)| *l == local) {
                         Some((_, ad)) => format!(
                             "{head}MSA|AA|{}\rQAK|{tag}|OK\rQPD|IHE PIX Query|{tag}\rPID|||{ad}^^^&{domain}&ISO\r",
