@@ -95,7 +95,8 @@ async fn run() {
     // Publish from a PACS: WADO-RS metadata → Study → KOS → ITI-41.
     let orthanc = support::orthanc::Orthanc::start(&dir.path().join("orthanc"));
     let t = Instant::now();
-    assert_eq!(orthanc.upload_folder(&disc).await, 300);
+    let scan = scan_folder(&disc).unwrap();
+    assert_eq!(orthanc.upload_files(&scan.studies[0].1).await, 300);
     println!(
         "Orthanc REST upload of 300 files: {:.1} s",
         t.elapsed().as_secs_f64()

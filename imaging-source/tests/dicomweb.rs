@@ -18,7 +18,11 @@ const BOUNDARY: &str = "wado-boundary-1";
 fn instance_file(sop: &str) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("i.dcm");
-    let series = if sop.starts_with("2.25.60.2") { "2.25.60.2" } else { "2.25.60.1" };
+    let series = if sop.starts_with("2.25.60.2") {
+        "2.25.60.2"
+    } else {
+        "2.25.60.1"
+    };
     support::write_instance(&path, "2.25.60", series, sop, "CT", 1);
     std::fs::read(path).unwrap()
 }
@@ -31,11 +35,17 @@ async fn metadata(Path(study): Path<String>) -> impl IntoResponse {
         .iter()
         .map(|sop| {
             let file = instance_file(sop);
-            let obj: InMemDicomObject = dicom_object::from_reader(&file[128..]).unwrap().into_inner();
+            let obj: InMemDicomObject = dicom_object::from_reader(&file[128..])
+                .unwrap()
+                .into_inner();
             dicom_json::to_value(obj).unwrap()
         })
         .collect();
-    ([(header::CONTENT_TYPE, "application/dicom+json")], serde_json::to_string(&values).unwrap()).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/dicom+json")],
+        serde_json::to_string(&values).unwrap(),
+    )
+        .into_response()
 }
 
 async fn instance(Path((_, _, sop)): Path<(String, String, String)>) -> impl IntoResponse {
@@ -43,7 +53,10 @@ async fn instance(Path((_, _, sop)): Path<(String, String, String)>) -> impl Int
     body.extend_from_slice(&instance_file(&sop));
     body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
     (
-        [(header::CONTENT_TYPE, format!("multipart/related; type=\"application/dicom\"; boundary={BOUNDARY}"))],
+        [(
+            header::CONTENT_TYPE,
+            format!("multipart/related; type=\"application/dicom\"; boundary={BOUNDARY}"),
+        )],
         body,
     )
 }
@@ -56,7 +69,10 @@ async fn server() -> String {
     let app = Router::new()
         .route("/dicom-web/studies", get(studies))
         .route("/dicom-web/studies/{study}/metadata", get(metadata))
-        .route("/dicom-web/studies/{study}/series/{series}/instances/{sop}", get(instance));
+        .route(
+            "/dicom-web/studies/{study}/series/{series}/instances/{sop}",
+            get(instance),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -77,19 +93,31 @@ async fn wado_rs_metadata_builds_the_study() {
 #[tokio::test]
 async fn unknown_study_is_not_found() {
     let client = DicomWebClient::new(&server().await).unwrap();
-    assert!(matches!(client.study("2.25.61").await, Err(DicomWebError::NotFound { .. })));
+    assert!(matches!(
+        client.study("2.25.61").await,
+        Err(DicomWebError::NotFound { .. })
+    ));
 }
 
 #[tokio::test]
 async fn qido_rs_no_content_is_an_empty_list() {
     let client = DicomWebClient::new(&server().await).unwrap();
-    assert!(client.find_studies(&[("PatientID", "NOBODY")]).await.unwrap().is_empty());
+    assert!(
+        client
+            .find_studies(&[("PatientID", "NOBODY")])
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
 async fn wado_rs_instance_is_streamed_out_of_the_multipart_answer_unchanged() {
     let client = DicomWebClient::new(&server().await).unwrap();
-    let mut stream = client.retrieve_instance("2.25.60", "2.25.60.1", "2.25.60.1.2").await.unwrap();
+    let mut stream = client
+        .retrieve_instance("2.25.60", "2.25.60.1", "2.25.60.1.2")
+        .await
+        .unwrap();
     let mut bytes = Vec::new();
     while let Some(chunk) = stream.next().await {
         bytes.extend_from_slice(&chunk.unwrap());

@@ -83,10 +83,15 @@ impl Orthanc {
 
     /// Uploads every Part-10 file below `folder` through the REST API (`POST /instances`).
     pub async fn upload_folder(&self, folder: &Path) -> usize {
+        self.upload_files(&dcm_files(folder)).await
+    }
+
+    /// Uploads these Part-10 files through the REST API (`POST /instances`).
+    pub async fn upload_files(&self, files: &[PathBuf]) -> usize {
         let client = reqwest::Client::new();
         let mut count = 0;
-        for path in dcm_files(folder) {
-            let bytes = std::fs::read(&path).unwrap();
+        for path in files {
+            let bytes = std::fs::read(path).unwrap();
             let response = client
                 .post(format!("{}/instances", self.rest_url()))
                 .body(bytes)
