@@ -43,6 +43,10 @@ pub struct PublishArgs {
     /// Retrieve AE Title written in the manifest.
     #[arg(long, default_value = "HIE_IDS")]
     retrieve_ae_title: String,
+    /// WADO-RS root of this Imaging Document Source written as Retrieve URL per series (left out:
+    /// consumers map the Retrieve AE Title / Retrieve Location UID).
+    #[arg(long)]
+    retrieve_url: Option<String>,
     /// HTTP timeout in seconds.
     #[arg(long, default_value_t = 60)]
     timeout: u64,
@@ -64,9 +68,7 @@ pub async fn publish_from_pacs(
     spinner.finish_and_clear();
     println!("{}", describe(&study));
     let patient = affinity_patient(&study, args).await?;
-    let mut ctx = context(args, patient);
-    ctx.retrieve_url = Some(pacs.trim_end_matches('/').to_owned());
-    let published = publish_one(&study, &ctx).await?;
+    let published = publish_one(&study, &context(args, patient)).await?;
     print_summary(&[published], study.instance_count(), 0, started.elapsed());
     Ok(())
 }
@@ -191,7 +193,7 @@ fn context(args: &PublishArgs, patient: AffinityPatient) -> PublishContext {
         imaging_source_unique_id: args.imaging_source_uid.clone(),
         source_id: args.source_id.clone(),
         retrieve_ae_title: args.retrieve_ae_title.clone(),
-        retrieve_url: None,
+        retrieve_url: args.retrieve_url.clone(),
         codes: CodeMappings::default(),
         report: None,
         timeout: Duration::from_secs(args.timeout),
