@@ -1,6 +1,7 @@
 //! `hie`: the broker's launcher and command-line client.
 
 mod config;
+mod imaging_cli;
 
 use std::path::PathBuf;
 
@@ -30,6 +31,28 @@ enum Command {
     Up,
     /// Print the documented default configuration.
     Config,
+    /// RAD-68: publish a study held by a PACS (DICOMweb) as an XDS-I.b manifest.
+    Publish {
+        /// DICOMweb root of the PACS (e.g. http://pacs:8042/dicom-web).
+        #[arg(long)]
+        pacs: String,
+        /// Study Instance UID.
+        #[arg(long)]
+        study: String,
+        #[command(flatten)]
+        publish: imaging_cli::PublishArgs,
+    },
+    /// Import a CD/DVD folder: list it, or with --patient copy it into the instance store and
+    /// publish its manifest (RAD-68).
+    ImportCd {
+        /// The disc's folder (with or without DICOMDIR).
+        dir: PathBuf,
+        /// Instance store of the imaging source.
+        #[arg(long, default_value = "./hie-data/imaging-source/instances")]
+        store: PathBuf,
+        #[command(flatten)]
+        publish: imaging_cli::PublishArgs,
+    },
 }
 
 /// mimalloc: about a quarter of an ebRIM parse is allocation, and it is faster there than the
@@ -45,6 +68,16 @@ async fn main() -> anyhow::Result<()> {
             print!("{}", config::EXAMPLE);
             Ok(())
         }
+        Command::Publish {
+            pacs,
+            study,
+            publish,
+        } => imaging_cli::publish_from_pacs(&pacs, &study, &publish).await,
+        Command::ImportCd {
+            dir,
+            store,
+            publish,
+        } => imaging_cli::import_cd(dir, store, &publish).await,
         Command::Up => {
             service_kit::telemetry::init_tracing();
             let raw = RawConfig::load(cli.config.as_deref())?;

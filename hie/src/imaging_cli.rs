@@ -1,0 +1,225 @@
+//! `hie publish` and `hie import-cd`: the Imaging Document Source's command-line side (RAD-68
+//! from a PACS over DICOMweb, or from a CD/DVD folder copied into the instance store).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use imaging_source::cd::{FolderScan, describe, scan_folder};
+use imaging_source::dicomweb::DicomWebClient;
+use imaging_source::instance_store::InstanceStore;
+use imaging_source::kos::AffinityPatient;
+use imaging_source::metadata::{CodeMappings, source_patient_id};
+use imaging_source::pix_client::PixClient;
+use imaging_source::publish::{PublishContext, Published, publish};
+use imaging_source::study::Study;
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Where and as whom to publish.
+#[derive(Args, Debug, Clone)]
+pub struct PublishArgs {
+    /// Affinity-domain patient id (CX `id^^^&oid&ISO`); without it the PIX Manager is asked.
+    #[arg(long)]
+    patient: Option<String>,
+    /// PIX Manager (ITI-9, MLLP `host:port`) to ask for the affinity-domain id.
+    #[arg(long)]
+    pix: Option<String>,
+    /// Assigning authority (OID) of the affinity domain, for the PIX query.
+    #[arg(long, default_value = "1.3.6.1.4.1.21367.2005.13.20.1000")]
+    affinity_domain: String,
+    /// ITI-41 endpoint of the Document Repository.
+    #[arg(long, default_value = "http://127.0.0.1:8082/xds/repository")]
+    repository: String,
+    /// ITI-18 endpoint of the Document Registry (finds the manifest a republication replaces).
+    #[arg(long, default_value = "http://127.0.0.1:8081/xds/registry")]
+    registry: String,
+    /// repositoryUniqueId of this Imaging Document Source (KOS Retrieve Location UID).
+    #[arg(long, default_value = "1.3.6.1.4.1.21367.13.80.110")]
+    imaging_source_uid: String,
+    /// SubmissionSet.sourceId (OID of this source).
+    #[arg(long, default_value = "1.3.6.1.4.1.21367.13.80.111")]
+    source_id: String,
+    /// Retrieve AE Title written in the manifest.
+    #[arg(long, default_value = "HIE_IDS")]
+    retrieve_ae_title: String,
+    /// WADO-RS root of this Imaging Document Source written as Retrieve URL per series (left out:
+    /// consumers map the Retrieve AE Title / Retrieve Location UID).
+    #[arg(long)]
+    retrieve_url: Option<String>,
+    /// HTTP timeout in seconds.
+    #[arg(long, default_value_t = 60)]
+    timeout: u64,
+}
+
+/// `hie publish --pacs URL --study UID`.
+pub async fn publish_from_pacs(
+    pacs: &str,
+    study_uid: &str,
+    args: &PublishArgs,
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let client = DicomWebClient::new(pacs)?;
+    let spinner = spinner(format!("WADO-RS metadata of {study_uid}"));
+    let study = client
+        .study(study_uid)
+        .await
+        .with_context(|| format!("cannot read study {study_uid} from {pacs}"))?;
+    spinner.finish_and_clear();
+    println!("{}", describe(&study));
+    let patient = affinity_patient(&study, args).await?;
+    let published = publish_one(&study, &context(args, patient)).await?;
+    print_summary(&[published], study.instance_count(), 0, started.elapsed());
+    Ok(())
+}
+
+/// `hie import-cd DIR [--patient CX]`: without `--patient`, list the disc and the identity it
+/// would use (asking the PIX Manager when `--pix` is given) and publish nothing; with it, copy
+/// into the instance store and publish.
+pub async fn import_cd(dir: PathBuf, store: PathBuf, args: &PublishArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let spinner = spinner(format!("reading {}", dir.display()));
+    let scan_dir = dir.clone();
+    let scan: FolderScan = tokio::task::spawn_blocking(move || scan_folder(&scan_dir))
+        .await
+        .context("folder scan stopped")??;
+    spinner.finish_and_clear();
+    println!(
+        "{}: {} stud{} ({}), {} problem file(s)",
+        dir.display(),
+        scan.studies.len(),
+        if scan.studies.len() == 1 { "y" } else { "ies" },
+        if scan.from_dicomdir {
+            "from DICOMDIR"
+        } else {
+            "file scan"
+        },
+        scan.problems.len()
+    );
+    for problem in &scan.problems {
+        println!(
+            "  problem: {} ({:?}): {}",
+            problem.path.display(),
+            problem.kind,
+            problem.detail
+        );
+    }
+    for (study, _) in &scan.studies {
+        println!("  {}", describe(study));
+        match source_patient_id(study) {
+            Some(cx) => println!("    local identity: {cx}"),
+            None => println!(
+                "    local identity: {} (issuer {:?} is not an OID)",
+                study.patient.id, study.patient.issuer
+            ),
+        }
+        if let Some(patient) = &args.patient {
+            println!("    would publish as: {patient}");
+        } else if args.pix.is_some() {
+            match affinity_patient(study, args).await {
+                Ok(p) => println!("    affinity-domain identity (PIX): {}", p.to_cx()),
+                Err(e) => println!("    affinity-domain identity (PIX): none: {e:#}"),
+            }
+        }
+    }
+    if args.patient.is_none() {
+        println!("nothing published (give --patient CX to import and publish)");
+        return Ok(());
+    }
+    if scan.studies.is_empty() {
+        bail!("no study to import in {}", dir.display());
+    }
+    let store = InstanceStore::new(store);
+    let total_files: usize = scan.studies.iter().map(|(_, f)| f.len()).sum();
+    let bar = ProgressBar::new(total_files as u64).with_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} files, {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message("copying into the instance store");
+    let mut bytes = 0;
+    for (study, files) in &scan.studies {
+        bytes += store
+            .import_study(study, files, |_| bar.inc(1))
+            .await
+            .with_context(|| format!("cannot copy study {}", study.study_instance_uid))?;
+    }
+    bar.finish_and_clear();
+    let mut published = Vec::new();
+    let mut instances = 0;
+    for (study, _) in &scan.studies {
+        let patient = affinity_patient(study, args).await?;
+        published.push(publish_one(study, &context(args, patient)).await?);
+        instances += study.instance_count();
+    }
+    print_summary(&published, instances, bytes, started.elapsed());
+    Ok(())
+}
+
+async fn publish_one(study: &Study, ctx: &PublishContext) -> anyhow::Result<Published> {
+    let spinner = spinner(format!(
+        "RAD-68 manifest of {} ({} instances)",
+        study.study_instance_uid,
+        study.instance_count()
+    ));
+    let published = publish(study, ctx)
+        .await
+        .with_context(|| format!("cannot publish study {}", study.study_instance_uid))?;
+    spinner.finish_and_clear();
+    println!("DocumentEntry uniqueId {}", published.manifest_unique_id);
+    Ok(published)
+}
+
+/// The affinity-domain patient: `--patient`, else ITI-9 with `--pix`.
+async fn affinity_patient(study: &Study, args: &PublishArgs) -> anyhow::Result<AffinityPatient> {
+    if let Some(cx) = &args.patient {
+        return AffinityPatient::parse_cx(cx).with_context(|| format!("--patient {cx:?}"));
+    }
+    let Some(pix) = &args.pix else {
+        bail!("no affinity-domain patient: give --patient CX or --pix HOST:PORT");
+    };
+    let issuer = study.patient.issuer.as_deref().unwrap_or_default();
+    PixClient::new(pix)
+        .affinity_id(&study.patient.id, issuer, &args.affinity_domain)
+        .await
+        .context("ITI-9 PIX query: nothing published")
+}
+
+fn context(args: &PublishArgs, patient: AffinityPatient) -> PublishContext {
+    PublishContext {
+        affinity_patient: patient,
+        source_patient_id: None,
+        repository_url: args.repository.clone(),
+        registry_url: Some(args.registry.clone()),
+        imaging_source_unique_id: args.imaging_source_uid.clone(),
+        source_id: args.source_id.clone(),
+        retrieve_ae_title: args.retrieve_ae_title.clone(),
+        retrieve_url: args.retrieve_url.clone(),
+        codes: CodeMappings::default(),
+        report: None,
+        timeout: Duration::from_secs(args.timeout),
+    }
+}
+
+fn spinner(message: String) -> ProgressBar {
+    let spinner = ProgressBar::new_spinner().with_message(message);
+    spinner.enable_steady_tick(Duration::from_millis(120));
+    spinner
+}
+
+fn print_summary(published: &[Published], instances: usize, bytes: u64, elapsed: Duration) {
+    println!(
+        "summary: {} manifest(s) published for {} instance(s){}, {} replaced, in {:.2} s",
+        published.len(),
+        instances,
+        if bytes > 0 {
+            format!(" ({:.1} MB copied)", bytes as f64 / 1e6)
+        } else {
+            String::new()
+        },
+        published
+            .iter()
+            .filter(|p| p.replaced_entry_uuid.is_some())
+            .count(),
+        elapsed.as_secs_f64()
+    );
+}

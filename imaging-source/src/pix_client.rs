@@ -1,0 +1,285 @@
+//! ITI-9 PIX Query (HL7 v2.5 QBP^Q23 / RSP^K23 over MLLP) as the Patient Identifier
+//! Cross-reference Consumer: the affinity-domain identifier of a study's local Patient ID.
+
+use std::time::Duration;
+
+use schemas::hl7v2::message::{Hl7Error, Message};
+use schemas::hl7v2::mllp::{MllpError, MllpReader, write_frame};
+use schemas::hl7v2::{Cx, Hd, is_oid, utc_now};
+use tokio::net::TcpStream;
+use tracing::Instrument;
+
+use crate::kos::AffinityPatient;
+
+/// Why there is no affinity-domain identifier.
+#[derive(Debug, thiserror::Error)]
+pub enum PixError {
+    /// The PIX Manager does not know the patient (or its assigning authority): AE with ERR.
+    #[error("PIX Manager does not know patient {patient}: {reason}")]
+    UnknownPatient { patient: String, reason: String },
+    /// The patient is known but has no identifier in the affinity domain (QAK-2 NF).
+    #[error("patient {patient} has no identifier in the affinity domain {domain}")]
+    NotInDomain { patient: String, domain: String },
+    /// The local identifier cannot be queried (no OID issuer, empty id).
+    #[error("patient {patient} cannot be queried: {reason}")]
+    InvalidQuery { patient: String, reason: String },
+    /// The PIX Manager rejected the query or answered something else.
+    #[error("PIX Manager {address} answered {reason}")]
+    Rejected { address: String, reason: String },
+    /// No connection, timeout, framing error.
+    #[error("PIX Manager {address} not available: {reason}")]
+    Unavailable { address: String, reason: String },
+}
+
+/// The querying and receiving applications (MSH-3..6).
+#[derive(Debug, Clone)]
+pub struct PixClient {
+    /// `host:port` of the PIX Manager's MLLP listener.
+    pub address: String,
+    /// MSH-3 sending application.
+    pub sending_application: String,
+    /// MSH-4 sending facility.
+    pub sending_facility: String,
+    /// MSH-5 receiving application.
+    pub receiving_application: String,
+    /// MSH-6 receiving facility.
+    pub receiving_facility: String,
+    /// Timeout of the whole exchange.
+    pub timeout: Duration,
+}
+
+impl PixClient {
+    /// A client of the PIX Manager at `address` with default application names.
+    pub fn new(address: impl Into<String>) -> Self {
+        PixClient {
+            address: address.into(),
+            sending_application: "HIE_IDS".to_owned(),
+            sending_facility: "HIE".to_owned(),
+            receiving_application: "PIX_MANAGER".to_owned(),
+            receiving_facility: "HIE".to_owned(),
+            timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// ITI-9: the identifier of the patient `local_id` (issued by `local_issuer_oid`) in the
+    /// affinity domain `domain_oid`.
+    pub async fn affinity_id(
+        &self,
+        local_id: &str,
+        local_issuer_oid: &str,
+        domain_oid: &str,
+    ) -> Result<AffinityPatient, PixError> {
+        let span = tracing::info_span!("ITI-9", patient = local_id);
+        self.query(local_id, local_issuer_oid, domain_oid)
+            .instrument(span)
+            .await
+    }
+
+    async fn query(
+        &self,
+        local_id: &str,
+        local_issuer_oid: &str,
+        domain_oid: &str,
+    ) -> Result<AffinityPatient, PixError> {
+        let patient = Cx::patient_id(local_id, local_issuer_oid).to_string();
+        if local_id.is_empty() || !is_oid(local_issuer_oid) {
+            return Err(PixError::InvalidQuery {
+                patient,
+                reason: "a Patient ID and an ISO OID assigning authority are required".to_owned(),
+            });
+        }
+        let query_tag = uuid::Uuid::new_v4().simple().to_string();
+        let request = self
+            .query_message(&patient, domain_oid, &query_tag)
+            .map_err(|e| PixError::InvalidQuery {
+                patient: patient.clone(),
+                reason: e.to_string(),
+            })?;
+        let answer = tokio::time::timeout(self.timeout, self.exchange(request.encode()))
+            .await
+            .map_err(|_| self.unavailable(format!("no answer within {:?}", self.timeout)))??;
+        interpret_response(&answer, &patient, domain_oid, &self.address)
+    }
+
+    /// QBP^Q23 (ITI TF-2a 3.9.4.1.2).
+    fn query_message(
+        &self,
+        patient: &str,
+        domain_oid: &str,
+        tag: &str,
+    ) -> Result<Message, Hl7Error> {
+        let mut what_domains = Cx::default();
+        what_domains.assigning_authority = Hd::iso(domain_oid);
+        Message::builder()
+            .field(3, &self.sending_application)
+            .field(4, &self.sending_facility)
+            .field(5, &self.receiving_application)
+            .field(6, &self.receiving_facility)
+            .field(7, &utc_now())
+            .field_er7(9, "QBP^Q23^QBP_Q21")
+            .field(10, &uuid::Uuid::new_v4().simple().to_string())
+            .field(11, "P")
+            .field(12, "2.5")
+            .segment("QPD")
+            .field_er7(1, "IHE PIX Query")
+            .field(2, tag)
+            .field_er7(3, patient)
+            .field_er7(4, &what_domains.to_string())
+            .segment("RCP")
+            .field(1, "I")
+            .build()
+    }
+
+    async fn exchange(&self, request: String) -> Result<Message, PixError> {
+        let mut stream = TcpStream::connect(&self.address)
+            .await
+            .map_err(|e| self.unavailable(e.to_string()))?;
+        let _ = stream.set_nodelay(true);
+        write_frame(&mut stream, request.as_bytes())
+            .await
+            .map_err(|e| self.unavailable(e.to_string()))?;
+        let mut reader = MllpReader::new(stream);
+        let frame = reader
+            .next_frame()
+            .await
+            .map_err(|e: MllpError| self.unavailable(e.to_string()))?
+            .ok_or_else(|| self.unavailable("connection closed without an answer".to_owned()))?;
+        Message::parse(&frame).map_err(|e| PixError::Rejected {
+            address: self.address.clone(),
+            reason: format!("an unreadable message: {e}"),
+        })
+    }
+
+    fn unavailable(&self, reason: String) -> PixError {
+        PixError::Unavailable {
+            address: self.address.clone(),
+            reason,
+        }
+    }
+}
+
+/// Reads RSP^K23 (ITI TF-2a 3.9.4.2): AA/OK with PID-3 in the domain, AA/NF (not in the
+/// domain), AE with ERR (unknown patient or domain), anything else a rejection.
+pub fn interpret_response(
+    answer: &Message,
+    patient: &str,
+    domain_oid: &str,
+    address: &str,
+) -> Result<AffinityPatient, PixError> {
+    let ack = answer.get("MSA-1").unwrap_or_default();
+    let status = answer.get("QAK-2").unwrap_or_default();
+    let rejected = |reason: String| PixError::Rejected {
+        address: address.to_owned(),
+        reason,
+    };
+    match (ack, status) {
+        ("AA", "OK") => {
+            let pid3 = answer
+                .segment("PID")
+                .and_then(|s| s.field(3))
+                .ok_or_else(|| rejected("OK without PID-3".to_owned()))?;
+            pid3.repetitions()
+                .iter()
+                .find(|r| {
+                    r.component(4)
+                        .and_then(|c| c.subcomponent(2))
+                        .is_some_and(|oid| oid == domain_oid)
+                })
+                .map(|r| AffinityPatient {
+                    id: r.value(1).to_owned(),
+                    assigning_authority: domain_oid.to_owned(),
+                })
+                .filter(|p| !p.id.is_empty())
+                .ok_or_else(|| PixError::NotInDomain {
+                    patient: patient.to_owned(),
+                    domain: domain_oid.to_owned(),
+                })
+        }
+        ("AA", "NF") => Err(PixError::NotInDomain {
+            patient: patient.to_owned(),
+            domain: domain_oid.to_owned(),
+        }),
+        ("AE", _) => Err(PixError::UnknownPatient {
+            patient: patient.to_owned(),
+            reason: format!(
+                "ERR {} {}",
+                answer.get("ERR-3").unwrap_or_default(),
+                answer.get("ERR-8").unwrap_or_default()
+            )
+            .trim()
+            .to_owned(),
+        }),
+        (ack, status) => Err(rejected(format!(
+            "MSA-1 {ack:?} QAK-2 {status:?} ({})",
+            answer.get("MSA-3").unwrap_or_default()
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOMAIN: &str = "1.3.6.1.4.1.21367.2005.13.20.1000";
+
+    fn parse(er7: &str) -> Message {
+        Message::parse(er7.replace('\n', "\r").as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn query_is_qbp_q23_with_the_local_id_and_the_domain() {
+        let client = PixClient::new("127.0.0.1:1");
+        let message = client
+            .query_message("PAT-1^^^&1.2.3&ISO", DOMAIN, "q1")
+            .unwrap();
+        let parsed = Message::parse(message.encode().as_bytes()).unwrap();
+        assert_eq!(parsed.get("MSH-9.1"), Some("QBP"));
+        assert_eq!(parsed.get("MSH-9.2"), Some("Q23"));
+        assert_eq!(parsed.get("QPD-1"), Some("IHE PIX Query"));
+        assert_eq!(parsed.get("QPD-3.1"), Some("PAT-1"));
+        assert_eq!(parsed.get("QPD-3.4.2"), Some("1.2.3"));
+        assert_eq!(parsed.get("QPD-4.4.2"), Some(DOMAIN));
+        assert_eq!(parsed.get("RCP-1"), Some("I"));
+    }
+
+    #[test]
+    fn ok_answer_gives_the_id_in_the_domain() {
+        let answer = parse(&format!(
+            "MSH|^~\\&|PIX|HIE|IDS|HIE|20261102||RSP^K23^RSP_K23|1|P|2.5\nMSA|AA|x\nQAK|q1|OK\nQPD|IHE PIX Query|q1|PAT-1^^^&1.2.3&ISO\nPID|||OTHER^^^&9.9&ISO~IHE-7^^^&{DOMAIN}&ISO||~^^^^^^S"
+        ));
+        let p = interpret_response(&answer, "PAT-1", DOMAIN, "pix").unwrap();
+        assert_eq!(p.id, "IHE-7");
+        assert_eq!(p.assigning_authority, DOMAIN);
+    }
+
+    #[test]
+    fn ae_answer_is_unknown_patient() {
+        let answer = parse(
+            "MSH|^~\\&|PIX|HIE|IDS|HIE|20261102||RSP^K23^RSP_K23|1|P|2.5\nMSA|AE|x\nERR||QPD^1^3^1^1|204^Unknown Key Identifier^HL70357|E\nQAK|q1|AE",
+        );
+        assert!(matches!(
+            interpret_response(&answer, "PAT-1", DOMAIN, "pix"),
+            Err(PixError::UnknownPatient { .. })
+        ));
+    }
+
+    #[test]
+    fn nf_answer_is_not_in_domain() {
+        let answer = parse(
+            "MSH|^~\\&|PIX|HIE|IDS|HIE|20261102||RSP^K23^RSP_K23|1|P|2.5\nMSA|AA|x\nQAK|q1|NF",
+        );
+        assert!(matches!(
+            interpret_response(&answer, "PAT-1", DOMAIN, "pix"),
+            Err(PixError::NotInDomain { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn local_issuer_must_be_an_oid() {
+        let client = PixClient::new("127.0.0.1:1");
+        assert!(matches!(
+            client.affinity_id("PAT-1", "HOSP", DOMAIN).await,
+            Err(PixError::InvalidQuery { .. })
+        ));
+    }
+}
