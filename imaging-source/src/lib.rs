@@ -1,4 +1,13 @@
-//! Imaging Document Source and Consumer (RAD-68, RAD-69, WADO-RS, WADO-URI, import reconciliation).
-//!
-//! Not built yet: its issue depends on the registry, repository and PIX manager. The crate exists
-//! so the workspace layout is the final one.
+//! XDS-I.b Imaging Document Source: RAD-69 Retrieve Imaging Document Set (instances streamed
+//! from the local instance store or the hospital PACS into an MTOM answer), WADO-RS and
+//! WADO-URI, and a C-STORE SCP feeding the instance store.
+
+pub mod config;
+pub mod dicomweb;
+pub mod instance_store;
+pub mod rad69;
+pub mod server;
+pub mod service;
+pub mod source;
+pub mod study;
+pub mod wado;
