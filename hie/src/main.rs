@@ -122,6 +122,12 @@ async fn up(config: HieConfig) -> anyhow::Result<()> {
         imaging_source.wado_rs_url()
     );
     println!(
+        "  {:<34} {} on {}",
+        "Imaging Document Source (C-STORE)",
+        config.imaging_source.scp_ae_title,
+        imaging_source.scp_addr
+    );
+    println!(
         "  {:<34} /healthz and /metrics on each HTTP port",
         "health, metrics"
     );

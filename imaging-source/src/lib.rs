@@ -9,5 +9,6 @@ pub mod rad69;
 pub mod server;
 pub mod service;
 pub mod source;
+pub mod store_scp;
 pub mod study;
 pub mod wado;

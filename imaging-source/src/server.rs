@@ -4,9 +4,11 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use schemas::xml::Limits;
 use service_kit::http;
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -15,6 +17,7 @@ use crate::dicomweb::{DicomWebClient, DicomWebError};
 use crate::instance_store::InstanceStore;
 use crate::service;
 use crate::source::ImagingSource;
+use crate::store_scp;
 
 /// Name of the service in logs and metrics.
 pub const SERVICE: &str = "imaging-source";
@@ -32,6 +35,11 @@ pub enum StartError {
 /// shutdown).
 pub struct RunningImagingSource {
     pub http_addr: SocketAddr,
+    /// Where the C-STORE SCP listens.
+    pub scp_addr: SocketAddr,
+    /// StudyComplete: the Study Instance UID of each study received by C-STORE, once a quiet
+    /// period has passed without a new instance of it.
+    pub study_complete: mpsc::UnboundedReceiver<String>,
     pub source: Arc<ImagingSource>,
     pub tasks: JoinSet<()>,
 }
@@ -56,8 +64,8 @@ pub fn instance_store_root(config: &Config, data_dir: &Path) -> PathBuf {
         .unwrap_or_else(|| data_dir.join("instances"))
 }
 
-/// Binds the HTTP port (failing before anything is served when it is taken) and serves until
-/// `shutdown` is cancelled.
+/// Binds the HTTP and DICOM ports (failing before anything is served when one is taken) and
+/// serves until `shutdown` is cancelled.
 pub async fn start(
     config: &Config,
     default_bind: IpAddr,
@@ -70,9 +78,10 @@ pub async fn start(
     };
     let root = instance_store_root(config, data_dir);
     tokio::fs::create_dir_all(&root).await?;
+    let store = Arc::new(InstanceStore::new(root.clone()));
     let source = Arc::new(ImagingSource {
         repository_unique_id: config.repository_unique_id.clone(),
-        store: InstanceStore::new(root),
+        store: store.clone(),
         pacs,
         limits: Limits {
             max_bytes: config.max_envelope_bytes,
@@ -82,7 +91,27 @@ pub async fn start(
     let bind = config.bind_address.unwrap_or(default_bind);
     let listener = http::bind(SERVICE, SocketAddr::new(bind, config.http_port)).await?;
     let http_addr = listener.local_addr()?;
+    let scp_listener = tokio::net::TcpListener::bind(SocketAddr::new(bind, config.scp_port))
+        .await
+        .map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!(
+                    "{SERVICE}: C-STORE SCP cannot listen on {bind}:{}: {e}",
+                    config.scp_port
+                ),
+            )
+        })?;
+    let scp_addr = scp_listener.local_addr()?;
+    let (scp, study_complete) = store_scp::new(
+        config.scp_ae_title.clone(),
+        store,
+        root.join(".incoming"),
+        Duration::from_secs(config.quiet_period_seconds),
+        shutdown.clone(),
+    );
     let mut tasks = JoinSet::new();
+    tasks.spawn(store_scp::serve(scp, scp_listener, shutdown.clone()));
     let router = service::router(source.clone());
     tasks.spawn(async move {
         if let Err(error) = http::serve(SERVICE, listener, router, shutdown).await {
@@ -91,6 +120,8 @@ pub async fn start(
     });
     Ok(RunningImagingSource {
         http_addr,
+        scp_addr,
+        study_complete,
         source,
         tasks,
     })

@@ -28,7 +28,7 @@ pub struct ImagingSource {
     /// repositoryUniqueId (OID) of this source: the Retrieve Location UID of its manifests.
     pub repository_unique_id: String,
     /// Instances received by C-STORE or imported, looked up first.
-    pub store: InstanceStore,
+    pub store: Arc<InstanceStore>,
     /// The hospital PACS, for the instances not in the store.
     pub pacs: Option<Arc<DicomWebClient>>,
     /// Bounds of the SOAP envelopes read.

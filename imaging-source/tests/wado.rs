@@ -4,8 +4,6 @@
 #[path = "support/serve.rs"]
 mod serve;
 
-use bytes::Bytes;
-use futures::StreamExt;
 use serve::{EXPLICIT_LE, IMPLICIT_LE, SERIES_A, SERIES_B, STUDY, Setup};
 
 const SOP_1: &str = "1.2.826.0.1.3680043.8.498.1.1.1";
@@ -25,7 +23,7 @@ async fn multipart_parts(response: reqwest::Response) -> Vec<(String, Vec<u8>)> 
     );
     let mime: mime::Mime = content_type.parse().unwrap();
     let boundary = mime.get_param("boundary").unwrap().as_str().to_owned();
-    let stream = response.bytes_stream().map(|c| c.map(Bytes::from));
+    let stream = response.bytes_stream();
     let mut multipart = multer::Multipart::new(stream, boundary);
     let mut parts = Vec::new();
     while let Some(field) = multipart.next_field().await.unwrap() {

@@ -43,12 +43,20 @@ impl Setup {
 
     /// The source with a PACS DICOMweb root.
     pub async fn with_pacs(pacs: Option<String>) -> Setup {
+        Setup::with_config(Config {
+            pacs_dicomweb_url: pacs,
+            ..Config::default()
+        })
+        .await
+    }
+
+    /// The source with this configuration, on free ports.
+    pub async fn with_config(config: Config) -> Setup {
         let dir = tempfile::tempdir().unwrap();
         let config = Config {
             http_port: 0,
             scp_port: 0,
-            pacs_dicomweb_url: pacs,
-            ..Config::default()
+            ..config
         };
         let shutdown = CancellationToken::new();
         let running = imaging_source::server::start(
@@ -64,6 +72,11 @@ impl Setup {
             shutdown,
             _dir: dir,
         }
+    }
+
+    /// Where the store keeps an instance.
+    pub fn stored_path(&self, study: &str, series: &str, sop: &str) -> std::path::PathBuf {
+        self.running.source.store.path(study, series, sop).unwrap()
     }
 
     pub fn url(&self) -> String {
