@@ -236,6 +236,14 @@ pub async fn post_soap(url: &str, soap_action: &str, envelope: String) -> reqwes
 
 /// Reads an MTOM RAD-69 answer: the response body and every attachment.
 pub async fn read_answer(response: reqwest::Response) -> (RetrieveDocumentSetResponse, Vec<Part>) {
+    let (answer, parts, _) = read_answer_with_envelope(response).await;
+    (answer, parts)
+}
+
+/// [`read_answer`], plus the SOAP envelope as sent.
+pub async fn read_answer_with_envelope(
+    response: reqwest::Response,
+) -> (RetrieveDocumentSetResponse, Vec<Part>, String) {
     let content_type = response
         .headers()
         .get("content-type")
@@ -271,7 +279,8 @@ pub async fn read_answer(response: reqwest::Response) -> (RetrieveDocumentSetRes
         action::RETRIEVE_IMAGING_DOCUMENT_SET_RESPONSE
     );
     let answer = read_retrieve_document_set_response(&mut message.reader, &message.body).unwrap();
-    (answer, parts)
+    drop(message);
+    (answer, parts, String::from_utf8(envelope.to_vec()).unwrap())
 }
 
 /// The bytes of the attachment a DocumentResponse references.
