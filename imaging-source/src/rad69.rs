@@ -31,7 +31,7 @@ pub async fn retrieve_imaging_document_set(
 ) -> Retrieved {
     let mut errors = Vec::new();
     let mut documents = Vec::new();
-    let mut attachments = Vec::new();
+    let mut served: Vec<(String, Located)> = Vec::new();
     let mut catalogs = HashMap::new();
     for study in &request.studies {
         for series in &study.series {
@@ -56,17 +56,23 @@ pub async fn retrieve_imaging_document_set(
                                 content_id: content_id.clone(),
                             },
                         });
-                        attachments.push(Attachment {
-                            content_id,
-                            content_type: DICOM_MEDIA_TYPE.to_owned(),
-                            body: source.open(&located),
-                        });
+                        served.push((content_id, located));
                     }
                     Err(error) => errors.push(error),
                 }
             }
         }
     }
+    let located: Vec<Located> = served.iter().map(|(_, l)| l.clone()).collect();
+    let attachments = served
+        .into_iter()
+        .zip(source.open_all(&located))
+        .map(|((content_id, _), body)| Attachment {
+            content_id,
+            content_type: DICOM_MEDIA_TYPE.to_owned(),
+            body,
+        })
+        .collect();
     let status = if errors.is_empty() {
         ResponseStatus::Success
     } else if documents.is_empty() {

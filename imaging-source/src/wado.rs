@@ -273,11 +273,11 @@ async fn instance_located(
 fn multipart_response(source: &ImagingSource, instances: Vec<Located>) -> Response {
     let boundary = format!("DICOMwebBoundary_{}", uuid::Uuid::new_v4().simple());
     let mut segments: Vec<BodyStream> = Vec::with_capacity(2 * instances.len() + 1);
-    for (index, located) in instances.iter().enumerate() {
+    for (index, body) in source.open_all(&instances).into_iter().enumerate() {
         let lead = if index == 0 { "" } else { "\r\n" };
         let head = format!("{lead}--{boundary}\r\nContent-Type: {DICOM_MEDIA_TYPE}\r\n\r\n");
         segments.push(stream::iter([Ok(Bytes::from(head))]).boxed());
-        segments.push(source.open(located));
+        segments.push(body);
     }
     segments.push(stream::iter([Ok(Bytes::from(format!("\r\n--{boundary}--\r\n")))]).boxed());
     let content_type =
