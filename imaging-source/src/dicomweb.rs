@@ -61,7 +61,24 @@ impl DicomWebClient {
     pub async fn study(&self, study_uid: &str) -> Result<Study, DicomWebError> {
         let url = format!("{}/studies/{study_uid}/metadata", self.base);
         let response = self.get(&url, "application/dicom+json", &[]).await?;
-        let instances = json_array(&url, response).await?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|source| DicomWebError::Http {
+                url: url.clone(),
+                source,
+            })?;
+        // Only the attributes the model needs are kept: the rest is skipped while parsing.
+        let instances: Vec<MetadataObject> =
+            serde_json::from_slice(&body).map_err(|e| DicomWebError::Answer {
+                url: url.clone(),
+                reason: e.to_string(),
+            })?;
+        drop(body);
+        let instances: Vec<Value> = instances
+            .into_iter()
+            .map(MetadataObject::into_value)
+            .collect();
         study_from_metadata(study_uid, &instances).ok_or_else(|| DicomWebError::Answer {
             url,
             reason: "no instance of the study in the metadata".to_owned(),
@@ -157,6 +174,100 @@ async fn json_array(url: &str, response: reqwest::Response) -> Result<Vec<Value>
         url: url.to_owned(),
         reason: e.to_string(),
     })
+}
+
+/// The attributes of a WADO-RS metadata object that the study model reads; every other
+/// attribute (sequences, bulk data) is skipped while parsing, unallocated.
+#[derive(serde::Deserialize)]
+struct MetadataObject {
+    #[serde(rename = "00020010")]
+    t00020010: Option<Attribute>,
+    #[serde(rename = "00080016")]
+    t00080016: Option<Attribute>,
+    #[serde(rename = "00080018")]
+    t00080018: Option<Attribute>,
+    #[serde(rename = "00080020")]
+    t00080020: Option<Attribute>,
+    #[serde(rename = "00080030")]
+    t00080030: Option<Attribute>,
+    #[serde(rename = "00080050")]
+    t00080050: Option<Attribute>,
+    #[serde(rename = "00080060")]
+    t00080060: Option<Attribute>,
+    #[serde(rename = "00080080")]
+    t00080080: Option<Attribute>,
+    #[serde(rename = "00080090")]
+    t00080090: Option<Attribute>,
+    #[serde(rename = "0008103E")]
+    t0008103e: Option<Attribute>,
+    #[serde(rename = "00081030")]
+    t00081030: Option<Attribute>,
+    #[serde(rename = "00100010")]
+    t00100010: Option<Attribute>,
+    #[serde(rename = "00100020")]
+    t00100020: Option<Attribute>,
+    #[serde(rename = "00100021")]
+    t00100021: Option<Attribute>,
+    #[serde(rename = "00100030")]
+    t00100030: Option<Attribute>,
+    #[serde(rename = "00100040")]
+    t00100040: Option<Attribute>,
+    #[serde(rename = "00180015")]
+    t00180015: Option<Attribute>,
+    #[serde(rename = "0020000D")]
+    t0020000d: Option<Attribute>,
+    #[serde(rename = "0020000E")]
+    t0020000e: Option<Attribute>,
+    #[serde(rename = "00200010")]
+    t00200010: Option<Attribute>,
+    #[serde(rename = "00200011")]
+    t00200011: Option<Attribute>,
+    #[serde(rename = "00200013")]
+    t00200013: Option<Attribute>,
+}
+
+/// One DICOM JSON attribute's values.
+#[derive(serde::Deserialize)]
+struct Attribute {
+    #[serde(rename = "Value", default)]
+    value: Vec<Value>,
+}
+
+impl MetadataObject {
+    fn into_value(self) -> Value {
+        let pairs = [
+            ("00020010", self.t00020010),
+            ("00080016", self.t00080016),
+            ("00080018", self.t00080018),
+            ("00080020", self.t00080020),
+            ("00080030", self.t00080030),
+            ("00080050", self.t00080050),
+            ("00080060", self.t00080060),
+            ("00080080", self.t00080080),
+            ("00080090", self.t00080090),
+            ("0008103E", self.t0008103e),
+            ("00081030", self.t00081030),
+            ("00100010", self.t00100010),
+            ("00100020", self.t00100020),
+            ("00100021", self.t00100021),
+            ("00100030", self.t00100030),
+            ("00100040", self.t00100040),
+            ("00180015", self.t00180015),
+            ("0020000D", self.t0020000d),
+            ("0020000E", self.t0020000e),
+            ("00200010", self.t00200010),
+            ("00200011", self.t00200011),
+            ("00200013", self.t00200013),
+        ];
+        Value::Object(
+            pairs
+                .into_iter()
+                .filter_map(|(tag, attribute)| {
+                    attribute.map(|a| (tag.to_owned(), serde_json::json!({ "Value": a.value })))
+                })
+                .collect(),
+        )
+    }
 }
 
 /// The first value of a tag (`"0020000D"`) of a DICOM JSON object, as text.

@@ -21,7 +21,7 @@ pub const DICOM_MEDIA_TYPE: &str = "application/dicom";
 /// Size of the chunks read from the instance store.
 const CHUNK_BYTES: usize = 256 * 1024;
 /// PACS instances fetched ahead of the one being sent (hides the PACS's per-request latency).
-const PACS_PREFETCH: usize = 4;
+const PACS_PREFETCH: usize = 8;
 /// Chunks buffered per prefetched PACS instance: what bounds the memory of a prefetch.
 const PACS_CHUNKS_AHEAD: usize = 8;
 /// Length of the Part-10 preamble before the `DICM` magic code.
