@@ -13,6 +13,7 @@ pub struct HieConfig {
     pub general: General,
     pub registry: registry::config::Config,
     pub repository: repository::config::Config,
+    pub imaging_source: imaging_source::config::Config,
 }
 
 #[cfg(test)]

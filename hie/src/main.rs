@@ -120,6 +120,15 @@ async fn up(config: HieConfig) -> anyhow::Result<()> {
     .await
     .context("cannot start the document repository")?;
 
+    let mut imaging_source = imaging_source::server::start(
+        &config.imaging_source,
+        general.bind_address,
+        &general.data_dir,
+        shutdown.clone(),
+    )
+    .await
+    .context("cannot start the imaging document source")?;
+
     println!("hie: data in {}", general.data_dir.display());
     println!(
         "  {:<34} {}",
@@ -136,6 +145,22 @@ async fn up(config: HieConfig) -> anyhow::Result<()> {
         repository.endpoint_url()
     );
     println!(
+        "  {:<34} {}",
+        "Imaging Document Source (RAD-69)",
+        imaging_source.endpoint_url()
+    );
+    println!(
+        "  {:<34} {}",
+        "Imaging Document Source (WADO-RS)",
+        imaging_source.wado_rs_url()
+    );
+    println!(
+        "  {:<34} {} on {}",
+        "Imaging Document Source (C-STORE)",
+        config.imaging_source.scp_ae_title,
+        imaging_source.scp_addr
+    );
+    println!(
         "  {:<34} /healthz and /metrics on each HTTP port",
         "health, metrics"
     );
@@ -143,6 +168,7 @@ async fn up(config: HieConfig) -> anyhow::Result<()> {
 
     while registry.tasks.join_next().await.is_some() {}
     while repository.tasks.join_next().await.is_some() {}
+    while imaging_source.tasks.join_next().await.is_some() {}
     println!("hie: stopped");
     Ok(())
 }

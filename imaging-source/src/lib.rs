@@ -1,15 +1,26 @@
-//! Imaging Document Source and Consumer (RAD-68, RAD-69, WADO-RS, WADO-URI, import reconciliation).
+//! XDS-I.b Imaging Document Source and Consumer (RAD-68, RAD-69, WADO-RS, WADO-URI).
 //!
 //! Publish side: `study` (the study model read from DICOM headers), `kos` (the RAD-68 manifest),
 //! `metadata` (its XDS metadata), `publish` (RAD-68 / ITI-41 with RPLC), `pix_client` (ITI-9),
 //! `dicomweb` (QIDO-RS/WADO-RS client of a PACS), `cd` (DICOMDIR / folder import) and
 //! `instance_store` (the source's own Part-10 store).
+//! Serving side: `rad69` (RAD-69 Retrieve Imaging Document Set, instances streamed from the
+//! instance store or the PACS into an MTOM answer), `wado` (WADO-RS, WADO-URI), `store_scp`
+//! (C-STORE SCP feeding the instance store), `source` (where an instance is found), `service`,
+//! `server`, `config`.
 
 pub mod cd;
+pub mod config;
 pub mod dicomweb;
 pub mod instance_store;
 pub mod kos;
 pub mod metadata;
 pub mod pix_client;
 pub mod publish;
+pub mod rad69;
+pub mod server;
+pub mod service;
+pub mod source;
+pub mod store_scp;
 pub mod study;
+pub mod wado;

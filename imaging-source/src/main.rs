@@ -1,0 +1,31 @@
+//! `imaging-source`: the Imaging Document Source as its own process (`hie up` runs it in-process).
+
+use std::path::PathBuf;
+
+use imaging_source::config::Config;
+use service_kit::config::{General, RawConfig};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    service_kit::telemetry::init_tracing();
+    let config_file = std::env::args_os().nth(1).map(PathBuf::from);
+    let raw = RawConfig::load(config_file.as_deref())?;
+    let general: General = raw.section("general")?;
+    let config: Config = raw.section("imaging_source")?;
+    std::fs::create_dir_all(&general.data_dir)?;
+    let shutdown = service_kit::shutdown::on_signal();
+    let mut running =
+        imaging_source::server::start(&config, general.bind_address, &general.data_dir, shutdown)
+            .await?;
+    println!(
+        "imaging-source: RAD-69 {} ; WADO-RS {} (repositoryUniqueId {})",
+        running.endpoint_url(),
+        running.wado_rs_url(),
+        config.repository_unique_id,
+    );
+    while running.tasks.join_next().await.is_some() {}
+    Ok(())
+}

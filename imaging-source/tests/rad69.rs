@@ -1,0 +1,340 @@
+//! RAD-69 Retrieve Imaging Document Set (RAD TF-3 4.69): instances returned byte-identical as MTOM
+//! attachments, one RegistryError per instance not returned, SOAP Faults for what is not RAD-69.
+
+#[path = "support/serve.rs"]
+mod serve;
+
+use schemas::constants::error_code;
+use schemas::ebrim::ResponseStatus;
+use schemas::soap::{self, action};
+use serve::{
+    EXPLICIT_LE, IMPLICIT_LE, REPOSITORY_UID, SERIES_A, SERIES_B, STUDY, Setup, dicom_instance,
+    document_bytes, errors, fake_pacs, rad69, request,
+};
+
+const SOP_1: &str = "1.2.826.0.1.3680043.8.498.1.1.1";
+const SOP_2: &str = "1.2.826.0.1.3680043.8.498.1.1.2";
+const SOP_3: &str = "1.2.826.0.1.3680043.8.498.1.2.1";
+const UNKNOWN_SOP: &str = "1.2.826.0.1.3680043.8.498.1.1.99";
+
+#[tokio::test]
+async fn stored_instances_of_several_series_are_returned_byte_identical() {
+    let setup = Setup::new().await;
+    let one = setup.stored(SERIES_A, SOP_1, EXPLICIT_LE).await;
+    let two = setup.stored(SERIES_A, SOP_2, EXPLICIT_LE).await;
+    let three = setup.stored(SERIES_B, SOP_3, EXPLICIT_LE).await;
+    let wanted = request(
+        REPOSITORY_UID,
+        &[
+            (STUDY, SERIES_A, SOP_1),
+            (STUDY, SERIES_A, SOP_2),
+            (STUDY, SERIES_B, SOP_3),
+        ],
+        &[EXPLICIT_LE],
+    );
+    let (answer, parts) = rad69(&setup.url(), &wanted).await;
+    assert_eq!(answer.response.status, ResponseStatus::Success);
+    assert!(answer.response.errors.is_empty());
+    assert_eq!(answer.documents.len(), 3);
+    for document in &answer.documents {
+        assert_eq!(document.repository_unique_id, REPOSITORY_UID);
+        assert_eq!(document.mime_type, "application/dicom");
+    }
+    assert!(parts.iter().all(|p| p.content_type == "application/dicom"));
+    assert_eq!(document_bytes(&answer, &parts, SOP_1), one);
+    assert_eq!(document_bytes(&answer, &parts, SOP_2), two);
+    assert_eq!(document_bytes(&answer, &parts, SOP_3), three);
+}
+
+#[tokio::test]
+async fn large_instance_is_returned_byte_identical() {
+    let setup = Setup::new().await;
+    let big = dicom_instance(STUDY, SERIES_A, SOP_1, EXPLICIT_LE, 3 * 1024 * 1024 + 17);
+    setup.put(STUDY, SERIES_A, SOP_1, &big).await;
+    let (answer, parts) = rad69(
+        &setup.url(),
+        &request(REPOSITORY_UID, &[(STUDY, SERIES_A, SOP_1)], &[EXPLICIT_LE]),
+    )
+    .await;
+    assert_eq!(answer.response.status, ResponseStatus::Success);
+    assert!(document_bytes(&answer, &parts, SOP_1) == big.as_slice());
+}
+
+#[tokio::test]
+async fn other_repository_unique_id_is_xds_unknown_repository_id() {
+    let setup = Setup::new().await;
+    setup.stored(SERIES_A, SOP_1, EXPLICIT_LE).await;
+    let (answer, parts) = rad69(
+        &setup.url(),
+        &request("1.2.3.4.5", &[(STUDY, SERIES_A, SOP_1)], &[EXPLICIT_LE]),
+    )
+    .await;
+    assert_eq!(answer.response.status, ResponseStatus::Failure);
+    assert_eq!(
+        errors(&answer),
+        [(
+            error_code::XDS_UNKNOWN_REPOSITORY_ID.to_owned(),
+            Some(SOP_1.to_owned())
+        )]
+    );
+    assert!(answer.documents.is_empty() && parts.is_empty());
+}
+
+#[tokio::test]
+async fn unknown_instance_is_xds_missing_document_with_partial_success() {
+    let setup = Setup::new().await;
+    let one = setup.stored(SERIES_A, SOP_1, EXPLICIT_LE).await;
+    let (answer, parts) = rad69(
+        &setup.url(),
+        &request(
+            REPOSITORY_UID,
+            &[(STUDY, SERIES_A, SOP_1), (STUDY, SERIES_A, UNKNOWN_SOP)],
+            &[EXPLICIT_LE],
+        ),
+    )
+    .await;
+    assert_eq!(answer.response.status, ResponseStatus::PartialSuccess);
+    assert_eq!(
+        errors(&answer),
+        [(
+            error_code::XDS_MISSING_DOCUMENT.to_owned(),
+            Some(UNKNOWN_SOP.to_owned())
+        )]
+    );
+    assert_eq!(answer.documents.len(), 1);
+    assert_eq!(document_bytes(&answer, &parts, SOP_1), one);
+}
+
+#[tokio::test]
+async fn instance_in_a_series_other_than_the_requested_one_is_missing() {
+    let setup = Setup::new().await;
+    setup.stored(SERIES_A, SOP_1, EXPLICIT_LE).await;
+    let (answer, _) = rad69(
+        &setup.url(),
+        &request(REPOSITORY_UID, &[(STUDY, SERIES_B, SOP_1)], &[EXPLICIT_LE]),
+    )
+    .await;
+    assert_eq!(answer.response.status, ResponseStatus::Failure);
+    assert_eq!(
+        errors(&answer),
+        [(
+            error_code::XDS_MISSING_DOCUMENT.to_owned(),
+            Some(SOP_1.to_owned())
+        )]
+    );
+}
+
+#[tokio::test]
+async fn transfer_syntax_not_in_the_list_is_xds_repository_error_for_that_instance() {
+    let setup = Setup::new().await;
+    let one = setup.stored(SERIES_A, SOP_1, EXPLICIT_LE).await;
+    setup.stored(SERIES_A, SOP_2, IMPLICIT_LE).await;
+    let (answer, parts) = rad69(
+        &setup.url(),
+        &request(
+            REPOSITORY_UID,
+            &[(STUDY, SERIES_A, SOP_1), (STUDY, SERIES_A, SOP_2)],
+            &[EXPLICIT_LE],
+        ),
+    )
+    .await;
+    assert_eq!(answer.response.status, ResponseStatus::PartialSuccess);
+    assert_eq!(
+        errors(&answer),
+        [(
+            error_code::XDS_REPOSITORY_ERROR.to_owned(),
+            Some(SOP_2.to_owned())
+        )]
+    );
+    assert!(
+        answer.response.errors[0]
+            .code_context
+            .contains("transfer syntax not supported"),
+        "{}",
+        answer.response.errors[0].code_context
+    );
+    assert_eq!(parts.len(), 1);
+    assert_eq!(document_bytes(&answer, &parts, SOP_1), one);
+}
+
+#[tokio::test]
+async fn stored_transfer_syntax_anywhere_in_the_list_is_served() {
+    let setup = Setup::new().await;
+    let two = setup.stored(SERIES_A, SOP_2, IMPLICIT_LE).await;
+    let (answer, parts) = rad69(
+        &setup.url(),
+        &request(
+            REPOSITORY_UID,
+            &[(STUDY, SERIES_A, SOP_2)],
+            &["1.2.840.10008.1.2.4.70", EXPLICIT_LE, IMPLICIT_LE],
+        ),
+    )
+    .await;
+    assert_eq!(answer.response.status, ResponseStatus::Success);
+    assert_eq!(document_bytes(&answer, &parts, SOP_2), two);
+}
+
+#[tokio::test]
+async fn home_community_id_is_echoed() {
+    let setup = Setup::new().await;
+    setup.stored(SERIES_A, SOP_1, EXPLICIT_LE).await;
+    let mut wanted = request(REPOSITORY_UID, &[(STUDY, SERIES_A, SOP_1)], &[EXPLICIT_LE]);
+    wanted.studies[0].series[0].documents[0].home_community_id = Some("urn:oid:1.2.3".into());
+    let (answer, _) = rad69(&setup.url(), &wanted).await;
+    assert_eq!(
+        answer.documents[0].home_community_id.as_deref(),
+        Some("urn:oid:1.2.3")
+    );
+}
+
+#[tokio::test]
+async fn instance_not_stored_is_streamed_from_the_pacs_and_the_store_is_looked_up_first() {
+    let from_pacs = dicom_instance(STUDY, SERIES_A, SOP_2, EXPLICIT_LE, 4096);
+    let pacs_copy_of_one = dicom_instance(STUDY, SERIES_A, SOP_1, IMPLICIT_LE, 8);
+    let pacs = fake_pacs(vec![
+        (
+            STUDY.into(),
+            SERIES_A.into(),
+            SOP_1.into(),
+            IMPLICIT_LE.into(),
+            pacs_copy_of_one,
+        ),
+        (
+            STUDY.into(),
+            SERIES_A.into(),
+            SOP_2.into(),
+            EXPLICIT_LE.into(),
+            from_pacs.clone(),
+        ),
+    ])
+    .await;
+    let setup = Setup::with_pacs(Some(pacs)).await;
+    let stored = setup.stored(SERIES_A, SOP_1, EXPLICIT_LE).await;
+    let (answer, parts) = rad69(
+        &setup.url(),
+        &request(
+            REPOSITORY_UID,
+            &[
+                (STUDY, SERIES_A, SOP_1),
+                (STUDY, SERIES_A, SOP_2),
+                (STUDY, SERIES_A, UNKNOWN_SOP),
+            ],
+            &[EXPLICIT_LE],
+        ),
+    )
+    .await;
+    assert_eq!(answer.response.status, ResponseStatus::PartialSuccess);
+    assert_eq!(
+        errors(&answer),
+        [(
+            error_code::XDS_MISSING_DOCUMENT.to_owned(),
+            Some(UNKNOWN_SOP.to_owned())
+        )]
+    );
+    assert_eq!(document_bytes(&answer, &parts, SOP_1), stored);
+    assert_eq!(document_bytes(&answer, &parts, SOP_2), from_pacs);
+}
+
+#[tokio::test]
+async fn pacs_instance_in_a_transfer_syntax_not_requested_is_xds_repository_error() {
+    let pacs = fake_pacs(vec![(
+        STUDY.into(),
+        SERIES_A.into(),
+        SOP_1.into(),
+        IMPLICIT_LE.into(),
+        dicom_instance(STUDY, SERIES_A, SOP_1, IMPLICIT_LE, 16),
+    )])
+    .await;
+    let setup = Setup::with_pacs(Some(pacs)).await;
+    let (answer, parts) = rad69(
+        &setup.url(),
+        &request(REPOSITORY_UID, &[(STUDY, SERIES_A, SOP_1)], &[EXPLICIT_LE]),
+    )
+    .await;
+    assert_eq!(answer.response.status, ResponseStatus::Failure);
+    assert_eq!(
+        errors(&answer),
+        [(
+            error_code::XDS_REPOSITORY_ERROR.to_owned(),
+            Some(SOP_1.to_owned())
+        )]
+    );
+    assert!(parts.is_empty());
+}
+
+#[tokio::test]
+async fn unknown_soap_action_gets_an_action_not_supported_fault() {
+    let setup = Setup::new().await;
+    let (envelope, _) = soap::write_request_envelope(
+        action::RETRIEVE_DOCUMENT_SET,
+        &setup.url(),
+        &request(REPOSITORY_UID, &[(STUDY, SERIES_A, SOP_1)], &[EXPLICIT_LE]).to_xml(),
+    );
+    let response = serve::post_soap(&setup.url(), action::RETRIEVE_DOCUMENT_SET, envelope).await;
+    assert!(response.status().is_client_error(), "{}", response.status());
+    let body = response.text().await.unwrap();
+    assert!(
+        body.contains("Fault") && body.contains("ActionNotSupported"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn request_without_transfer_syntax_list_is_a_failure_with_metadata_error() {
+    let setup = Setup::new().await;
+    let xml = request(REPOSITORY_UID, &[(STUDY, SERIES_A, SOP_1)], &[EXPLICIT_LE]).to_xml();
+    let start = xml.find("<xdsi:TransferSyntaxUIDList>").unwrap();
+    let end =
+        xml.find("</xdsi:TransferSyntaxUIDList>").unwrap() + "</xdsi:TransferSyntaxUIDList>".len();
+    let without = format!("{}{}", &xml[..start], &xml[end..]);
+    let (envelope, _) = soap::write_request_envelope(
+        action::RETRIEVE_IMAGING_DOCUMENT_SET,
+        &setup.url(),
+        &without,
+    );
+    let response = serve::post_soap(
+        &setup.url(),
+        action::RETRIEVE_IMAGING_DOCUMENT_SET,
+        envelope,
+    )
+    .await;
+    let (answer, parts) = serve::read_answer(response).await;
+    assert_eq!(answer.response.status, ResponseStatus::Failure);
+    assert_eq!(
+        answer.response.errors[0].error_code,
+        error_code::XDS_REPOSITORY_METADATA_ERROR
+    );
+    assert!(parts.is_empty());
+}
+
+#[tokio::test]
+async fn envelope_that_is_not_well_formed_gets_a_sender_fault() {
+    let setup = Setup::new().await;
+    let response = serve::post_soap(
+        &setup.url(),
+        action::RETRIEVE_IMAGING_DOCUMENT_SET,
+        "<env:Envelope xmlns:env=\"http://www.w3.org/2003/05/soap-envelope\"><env:Body>".into(),
+    )
+    .await;
+    assert!(response.status().is_client_error(), "{}", response.status());
+    assert!(response.text().await.unwrap().contains("Sender"));
+}
+
+#[tokio::test]
+async fn healthz_and_metrics_are_served() {
+    let setup = Setup::new().await;
+    let client = reqwest::Client::new();
+    let health = client
+        .get(format!("{}/healthz", setup.base()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    assert!(health.text().await.unwrap().contains("imaging-source"));
+    let metrics = client
+        .get(format!("{}/metrics", setup.base()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), 200);
+}
