@@ -1,4 +1,9 @@
-//! PIX Manager and Master Patient Index (ITI-8/9/10/21, ITI-44/45).
+//! PIX Manager and Master Patient Index: ITI-8 Patient Identity Feed, ITI-9 PIX Query, ITI-10
+//! PIX Update Notification and ITI-21 Patient Demographics Query over HL7 v2 / MLLP, with the
+//! review-queue HTTP API.
 //!
-//! Not built yet: its issue depends on the `schemas` crate. The crate exists so the workspace
-//! layout is the final one.
+//! - [`storage`]: records, persons, links, decisions, review queue, history (SQLite/PostgreSQL).
+//! - [`matching`]: the record matcher the feed calls.
+
+pub mod matching;
+pub mod storage;
