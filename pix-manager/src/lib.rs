@@ -7,3 +7,7 @@
 
 pub mod matching;
 pub mod storage;
+pub mod config;
+pub mod manager;
+pub mod notify;
+pub mod v2;
