@@ -5,9 +5,11 @@
 //! - [`storage`]: records, persons, links, decisions, review queue, history (SQLite/PostgreSQL).
 //! - [`matching`]: the record matcher the feed calls.
 
-pub mod matching;
-pub mod storage;
 pub mod config;
 pub mod manager;
+pub mod matching;
 pub mod notify;
+pub mod server;
+pub mod service;
+pub mod storage;
 pub mod v2;

@@ -128,10 +128,12 @@ async fn send_loop(
         };
         let mut outcome = Err("not sent".to_owned());
         for _attempt in 0..2 {
-            outcome =
-                tokio::time::timeout(SUBSCRIBER_TIMEOUT, send_one(&address, &mut connection, &message))
-                    .await
-                    .unwrap_or_else(|_| Err("timed out".to_owned()));
+            outcome = tokio::time::timeout(
+                SUBSCRIBER_TIMEOUT,
+                send_one(&address, &mut connection, &message),
+            )
+            .await
+            .unwrap_or_else(|_| Err("timed out".to_owned()));
             if outcome.is_ok() {
                 break;
             }

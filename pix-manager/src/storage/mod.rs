@@ -26,8 +26,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use error::{BoxError, StorageError};
 pub use model::{
-    FeedOutcome, HistoryEntry, PatientKey, PersonIdentity, ReviewItem, StoredDecision,
-    StoredRecord,
+    FeedOutcome, HistoryEntry, PatientKey, PersonIdentity, ReviewItem, StoredDecision, StoredRecord,
 };
 
 /// Async SQLite connection: diesel's sync `SqliteConnection` run on tokio's blocking pool.
@@ -225,7 +224,11 @@ impl Database {
     }
 
     /// Manual unlink: `key` gets a person of its own.
-    pub async fn unlink(&self, key: &PatientKey, reason: &str) -> Result<FeedOutcome, StorageError> {
+    pub async fn unlink(
+        &self,
+        key: &PatientKey,
+        reason: &str,
+    ) -> Result<FeedOutcome, StorageError> {
         dispatch!(self, unlink(key, reason))
     }
 

@@ -59,12 +59,17 @@ macro_rules! backend_ops {
 
             type Conn = $conn;
 
-            fn to_json<T: serde::Serialize>(record_id: i32, value: &T) -> Result<String, StorageError> {
-                serde_json::to_string(value).map_err(|source| StorageError::Json { record_id, source })
+            fn to_json<T: serde::Serialize>(
+                record_id: i32,
+                value: &T,
+            ) -> Result<String, StorageError> {
+                serde_json::to_string(value)
+                    .map_err(|source| StorageError::Json { record_id, source })
             }
 
             fn demographics_of(record_id: i32, json: &str) -> Result<Demographics, StorageError> {
-                serde_json::from_str(json).map_err(|source| StorageError::Json { record_id, source })
+                serde_json::from_str(json)
+                    .map_err(|source| StorageError::Json { record_id, source })
             }
 
             /// (id, merged_into) of the record with this key, merged or not.
@@ -124,7 +129,10 @@ macro_rules! backend_ops {
                     .await?)
             }
 
-            async fn identity(conn: &mut Conn, person: i32) -> Result<PersonIdentity, StorageError> {
+            async fn identity(
+                conn: &mut Conn,
+                person: i32,
+            ) -> Result<PersonIdentity, StorageError> {
                 let affinity_id: String = persons::table
                     .find(person)
                     .select(persons::affinity_id)
@@ -313,23 +321,19 @@ macro_rules! backend_ops {
                 let keys = blocking_keys(demographics);
                 conn.transaction(async |conn| {
                     let ts = now();
-                    let (id, merged_into): (i32, Option<i32>) =
-                        diesel::insert_into(records::table)
-                            .values((
-                                records::domain.eq(&key.domain),
-                                records::local_id.eq(&key.local_id),
-                                records::demographics.eq(&json),
-                                records::updated_at.eq(ts),
-                            ))
-                            .on_conflict((records::domain, records::local_id))
-                            .do_update()
-                            .set((
-                                records::demographics.eq(&json),
-                                records::updated_at.eq(ts),
-                            ))
-                            .returning((records::id, records::merged_into))
-                            .get_result(conn)
-                            .await?;
+                    let (id, merged_into): (i32, Option<i32>) = diesel::insert_into(records::table)
+                        .values((
+                            records::domain.eq(&key.domain),
+                            records::local_id.eq(&key.local_id),
+                            records::demographics.eq(&json),
+                            records::updated_at.eq(ts),
+                        ))
+                        .on_conflict((records::domain, records::local_id))
+                        .do_update()
+                        .set((records::demographics.eq(&json), records::updated_at.eq(ts)))
+                        .returning((records::id, records::merged_into))
+                        .get_result(conn)
+                        .await?;
                     if merged_into.is_some() {
                         return Err(StorageError::MergedRecord {
                             domain: key.domain.clone(),
@@ -468,11 +472,16 @@ macro_rules! backend_ops {
                     };
                     let surv_person = person_of(conn, surv_id).await?;
                     diesel::update(records::table.find(surv_id))
-                        .set((records::demographics.eq(&json), records::updated_at.eq(now())))
+                        .set((
+                            records::demographics.eq(&json),
+                            records::updated_at.eq(now()),
+                        ))
                         .execute(conn)
                         .await?;
                     set_blocking_keys(conn, surv_id, &keys).await?;
-                    diesel::delete(links::table.find(sub_id)).execute(conn).await?;
+                    diesel::delete(links::table.find(sub_id))
+                        .execute(conn)
+                        .await?;
                     diesel::delete(keys_t::table.filter(keys_t::record_id.eq(sub_id)))
                         .execute(conn)
                         .await?;
@@ -768,11 +777,7 @@ macro_rules! backend_ops {
                         ))
                         .load(conn)
                         .await?;
-                let ids: BTreeSet<i32> = rows
-                    .iter()
-                    .flat_map(|r| [r.1, r.2])
-                    .flatten()
-                    .collect();
+                let ids: BTreeSet<i32> = rows.iter().flat_map(|r| [r.1, r.2]).flatten().collect();
                 let ids: Vec<i32> = ids.into_iter().collect();
                 let names: BTreeMap<i32, String> = persons::table
                     .filter(persons::id.eq_any(&ids))
