@@ -1,6 +1,6 @@
 //! Shared test support: databases on both backends, managers and HL7 v2 messages.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_macros, unused_imports)]
 
 pub mod database;
 
