@@ -13,6 +13,7 @@ pub struct HieConfig {
     pub general: General,
     pub registry: registry::config::Config,
     pub repository: repository::config::Config,
+    pub pix_manager: pix_manager::config::Config,
 }
 
 #[cfg(test)]

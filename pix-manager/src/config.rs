@@ -43,7 +43,6 @@ impl Default for Config {
             database_url: String::new(),
             affinity_domain: DEFAULT_AFFINITY_DOMAIN.to_owned(),
             domains: vec![
-                "1.3.6.1.4.1.21367.2005.13.20.1000".to_owned(),
                 "1.3.6.1.4.1.21367.2005.13.20.2000".to_owned(),
                 "1.3.6.1.4.1.21367.2005.13.20.3000".to_owned(),
             ],

@@ -5,6 +5,7 @@
 //! - [`storage`]: records, persons, links, decisions, review queue, history (SQLite/PostgreSQL).
 //! - [`matching`]: the record matcher the feed calls.
 
+pub mod batch;
 pub mod config;
 pub mod manager;
 pub mod matching;
