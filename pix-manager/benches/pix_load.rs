@@ -37,7 +37,9 @@ fn env(name: &str, default: usize) -> usize {
 
 /// Deterministic synthetic patient `i`: (surname, given, dob).
 fn patient(i: usize) -> (String, &'static str, String) {
-    let mut x = (i as u64).wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut x = (i as u64)
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     let mut next = |n: usize| {
         x ^= x >> 33;
         x = x.wrapping_mul(0xff51afd7ed558ccd);
@@ -121,7 +123,12 @@ async fn main() {
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for c in 0..connections {
-        let chunk: Vec<String> = messages.iter().skip(c).step_by(connections).cloned().collect();
+        let chunk: Vec<String> = messages
+            .iter()
+            .skip(c)
+            .step_by(connections)
+            .cloned()
+            .collect();
         tasks.spawn(async move {
             let mut reader = connect(addr).await;
             for message in chunk {

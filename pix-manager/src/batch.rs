@@ -165,10 +165,15 @@ pub async fn link_csv(input: &Path, output: &Path) -> Result<LinkSummary, BatchE
     }
 
     let dir = tempfile::tempdir().map_err(io("temporary directory"))?;
-    let db = Database::connect(&format!("sqlite://{}", dir.path().join("mpi.db").display()))
-        .await?;
+    let db =
+        Database::connect(&format!("sqlite://{}", dir.path().join("mpi.db").display())).await?;
     let config = Config {
-        domains: rows.iter().map(|r| r.2.clone()).collect::<BTreeSet<_>>().into_iter().collect(),
+        domains: rows
+            .iter()
+            .map(|r| r.2.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
         subscribers: Vec::new(),
         ..Config::default()
     };
@@ -237,7 +242,10 @@ mod tests {
 
     #[test]
     fn csv_quoting_follows_rfc_4180() {
-        assert_eq!(split_csv(r#"a,"b,c","d""e",,f"#), ["a", "b,c", "d\"e", "", "f"]);
+        assert_eq!(
+            split_csv(r#"a,"b,c","d""e",,f"#),
+            ["a", "b,c", "d\"e", "", "f"]
+        );
         assert_eq!(csv_cell("x,y"), "\"x,y\"");
     }
 
@@ -271,7 +279,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let input = dir.path().join("records.csv");
         std::fs::write(&input, "id,surname\n1,moore\n").unwrap();
-        let error = link_csv(&input, &dir.path().join("out.csv")).await.unwrap_err();
+        let error = link_csv(&input, &dir.path().join("out.csv"))
+            .await
+            .unwrap_err();
         assert!(matches!(error, BatchError::NoRecId { .. }));
     }
 }

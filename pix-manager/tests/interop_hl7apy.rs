@@ -61,7 +61,9 @@ async fn hl7apy_feeds_and_queries_over_mllp() {
         .stdin(Stdio::null())
         .output()
         .await
-        .unwrap_or_else(|e| panic!("cannot run python3 ({e}): install Python 3, then {HL7APY_INSTALL}"));
+        .unwrap_or_else(|e| {
+            panic!("cannot run python3 ({e}): install Python 3, then {HL7APY_INSTALL}")
+        });
     let stderr = String::from_utf8_lossy(&output.stderr);
     match output.status.code() {
         Some(0) => {}

@@ -53,7 +53,11 @@ async fn mllp_framing_error_keeps_the_connection() {
     let ack = exchange(&mut reader, &adt("A01", "2.5", "G1", GREEN, &ALICE)).await;
     assert_eq!(ack.get("MSA-1"), Some("AA"));
     let ack = exchange(&mut reader, &adt("A01", "2.5", "X", "9.9", &ALICE)).await;
-    assert_eq!(ack.get("MSA-1"), Some("AE"), "same connection, next message");
+    assert_eq!(
+        ack.get("MSA-1"),
+        Some("AE"),
+        "same connection, next message"
+    );
 }
 
 /// ITI-10: after a feed the registry's identity feed receives an A31 carrying the
@@ -151,13 +155,19 @@ async fn review_api_lists_and_accepts_pairs() {
     assert_eq!(again.status(), reqwest::StatusCode::NOT_FOUND);
     let db = &pix.manager.db;
     assert_eq!(
-        db.person_by_key(&PatientKey::new(GREEN, "G1")).await.unwrap(),
-        db.person_by_key(&PatientKey::new(GREEN, "G2")).await.unwrap()
+        db.person_by_key(&PatientKey::new(GREEN, "G1"))
+            .await
+            .unwrap(),
+        db.person_by_key(&PatientKey::new(GREEN, "G2"))
+            .await
+            .unwrap()
     );
     let unknown = client
         .post(format!("{base}/unlink"))
         .header("content-type", "application/json")
-        .body(format!(r#"{{"record":{{"domain":"{BLUE}","local_id":"nobody"}}}}"#))
+        .body(format!(
+            r#"{{"record":{{"domain":"{BLUE}","local_id":"nobody"}}}}"#
+        ))
         .send()
         .await
         .unwrap();

@@ -277,7 +277,7 @@ async fn demographics_query(msg: &Message, manager: &PixManager) -> Result<Found
     let query = read_parameters(msg)?;
     let wanted = what_domains_returned(msg, 8, manager)?;
     let keys = blocking_keys(&query.demographics);
-    let limit = i64::try_from(manager.max_candidates.max(1) * 50).unwrap_or(i64::MAX);
+    let limit = manager.max_candidates.max(1).saturating_mul(50);
     let records = manager
         .db
         .records_for_keys(&keys, limit)
