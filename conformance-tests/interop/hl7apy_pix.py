@@ -25,7 +25,7 @@ HL7APY_VERSION = "1.3.5"
 
 try:
     from hl7apy.core import Message
-    from hl7apy.parser import parse_message
+    from hl7apy.parser import parse_message, parse_segment
 except ImportError as missing:
     sys.stderr.write(f"hl7apy_pix.py needs hl7apy: pip install hl7apy=={HL7APY_VERSION} ({missing})\n")
     sys.exit(3)
@@ -76,9 +76,8 @@ def qbp(control_id, trigger, query_name, parameters):
     m = Message("QBP_Q21", version="2.5")
     header(m, control_id)
     m.msh.msh_9 = f"QBP^{trigger}^QBP_Q21"
-    m.qpd.qpd_1 = query_name
-    m.qpd.qpd_2 = f"TAG-{control_id}"
-    m.qpd.qpd_3 = parameters
+    # QPD-3 is a varies field whose repetitions (ITI-21 parameters) hl7apy takes from ER7.
+    m.add(parse_segment(f"QPD|{query_name}|TAG-{control_id}|{parameters}", version="2.5"))
     m.rcp.rcp_1 = "I"
     return m
 
@@ -101,9 +100,9 @@ def summary(answer):
     msa = segment(answer, "MSA")
     qak = segment(answer, "QAK")
     err = segment(answer, "ERR")
-    pid = segment(answer, "PID")
+    pids = [child for child in answer.children if child.name == "PID"]
     ids = []
-    if pid is not None:
+    for pid in pids:
         for cx in pid.pid_3:
             parts = cx.to_er7().split("^")
             authority = parts[3].split("&") if len(parts) > 3 else []
