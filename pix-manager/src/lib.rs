@@ -4,6 +4,10 @@
 //!
 //! - [`storage`]: records, persons, links, decisions, review queue, history (SQLite/PostgreSQL).
 //! - [`matching`]: the record matcher the feed calls.
+//! - [`v2`]: ITI-8 / ITI-9 / ITI-21 interpretation, answers and the MLLP listener.
+//! - [`manager`]: identity operations, each followed by ITI-10 ([`notify`]).
+//! - [`service`]: the `/pix` JSON API; [`server`]: start everything; [`config`]: `[pix_manager]`.
+//! - [`batch`]: `hie mpi link`, CSV record linkage through the ITI-8 handler.
 
 pub mod batch;
 pub mod config;
