@@ -14,6 +14,7 @@ pub struct HieConfig {
     pub registry: registry::config::Config,
     pub repository: repository::config::Config,
     pub imaging_source: imaging_source::config::Config,
+    pub pix_manager: pix_manager::config::Config,
 }
 
 #[cfg(test)]

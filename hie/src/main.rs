@@ -53,6 +53,23 @@ enum Command {
         #[command(flatten)]
         publish: imaging_cli::PublishArgs,
     },
+    /// Master patient index tools.
+    #[command(subcommand)]
+    Mpi(MpiCommand),
+}
+
+#[derive(Subcommand)]
+enum MpiCommand {
+    /// Record linkage of a CSV file through the PIX manager (each row an ITI-8 ADT^A04 into a
+    /// fresh temporary MPI); writes every pair of rows linked to one person.
+    Link {
+        /// Input CSV: rec_id required; domain and the demographic columns by header name.
+        #[arg(long)]
+        input: PathBuf,
+        /// Output CSV: `rec_id_1,rec_id_2`, one linked pair per line.
+        #[arg(long)]
+        output: PathBuf,
+    },
 }
 
 /// mimalloc: about a quarter of an ebRIM parse is allocation, and it is faster there than the
@@ -78,6 +95,17 @@ async fn main() -> anyhow::Result<()> {
             store,
             publish,
         } => imaging_cli::import_cd(dir, store, &publish).await,
+        Command::Mpi(MpiCommand::Link { input, output }) => {
+            let summary = pix_manager::batch::link_csv(&input, &output).await?;
+            eprintln!(
+                "hie mpi link: {} records, {} persons, {} pairs written to {}",
+                summary.records,
+                summary.persons,
+                summary.pairs,
+                output.display()
+            );
+            Ok(())
+        }
         Command::Up => {
             service_kit::telemetry::init_tracing();
             let raw = RawConfig::load(cli.config.as_deref())?;
@@ -129,6 +157,15 @@ async fn up(config: HieConfig) -> anyhow::Result<()> {
     .await
     .context("cannot start the imaging document source")?;
 
+    let mut pix_manager = pix_manager::server::start(
+        &config.pix_manager,
+        general.bind_address,
+        &general.data_dir,
+        shutdown.clone(),
+    )
+    .await
+    .context("cannot start the PIX manager")?;
+
     println!("hie: data in {}", general.data_dir.display());
     println!(
         "  {:<34} {}",
@@ -161,6 +198,15 @@ async fn up(config: HieConfig) -> anyhow::Result<()> {
         imaging_source.scp_addr
     );
     println!(
+        "  {:<34} mllp://{}",
+        "PIX Manager (ITI-8/9/21)", pix_manager.mllp_addr
+    );
+    println!(
+        "  {:<34} {}",
+        "PIX Manager review queue (JSON)",
+        pix_manager.http_url()
+    );
+    println!(
         "  {:<34} /healthz and /metrics on each HTTP port",
         "health, metrics"
     );
@@ -169,6 +215,7 @@ async fn up(config: HieConfig) -> anyhow::Result<()> {
     while registry.tasks.join_next().await.is_some() {}
     while repository.tasks.join_next().await.is_some() {}
     while imaging_source.tasks.join_next().await.is_some() {}
+    while pix_manager.tasks.join_next().await.is_some() {}
     println!("hie: stopped");
     Ok(())
 }

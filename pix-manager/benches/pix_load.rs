@@ -1,0 +1,190 @@
+//! PIX manager load: feeds N synthetic patients through ITI-8 over MLLP (matching on), then
+//! measures ITI-9 and ITI-21 latency (p50/p99) on the loaded MPI.
+//!
+//! `PIX_BENCH_N` patients (default 2000), fed over `PIX_BENCH_CONNECTIONS` connections (default
+//! 4); `PIX_BENCH_QUERIES` of each query (default 500); `PIX_BENCH_DATABASE_URL` to run on
+//! PostgreSQL instead of a temporary SQLite file. Goal at 1,000,000 patients: ≥ 2,000 msg/s on
+//! 2 cores, ITI-9 p99 < 5 ms, ITI-21 p99 < 20 ms.
+//!
+//!     cargo bench -p pix-manager --bench pix_load
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use pix_manager::config::Config;
+use schemas::hl7v2::message::Message;
+use schemas::hl7v2::mllp::{MllpReader, write_frame};
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+
+const GREEN: &str = "1.3.6.1.4.1.21367.2005.13.20.2000";
+const BLUE: &str = "1.3.6.1.4.1.21367.2005.13.20.3000";
+const SYLLABLES: &[&str] = &[
+    "ka", "lo", "mi", "ne", "ro", "sa", "ti", "vu", "be", "da", "fo", "gu", "ha", "ji", "ku", "le",
+    "mo", "nu", "pa", "qui", "ri", "so", "ta", "we",
+];
+const GIVEN: &[&str] = &[
+    "ALICE", "BOB", "CAROL", "DAVID", "EMMA", "FRANK", "GRACE", "HENRY", "IRIS", "JACK", "KATE",
+    "LIAM", "MAYA", "NOAH", "OLIVIA", "PAUL",
+];
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Deterministic synthetic patient `i`: (surname, given, dob).
+fn patient(i: usize) -> (String, &'static str, String) {
+    let mut x = (i as u64)
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut next = |n: usize| {
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xff51afd7ed558ccd);
+        (x % n as u64) as usize
+    };
+    let surname: String = (0..3)
+        .map(|_| SYLLABLES[next(SYLLABLES.len())])
+        .collect::<String>()
+        .to_uppercase();
+    let given = GIVEN[next(GIVEN.len())];
+    let dob = format!("19{:02}{:02}{:02}", next(100), 1 + next(12), 1 + next(28));
+    (surname, given, dob)
+}
+
+fn adt(i: usize, domain: &str) -> String {
+    let (surname, given, dob) = patient(i);
+    format!(
+        "MSH|^~\\&|BENCH|FAC|PIX|HIE|20260101120000||ADT^A04^ADT_A01|{domain}-{i}|P|2.5\r\
+         EVN|A04|20260101120000\r\
+         PID|||P{i}^^^&{domain}&ISO||{surname}^{given}||{dob}|F\r\
+         PV1||O\r"
+    )
+}
+
+async fn exchange(reader: &mut MllpReader<TcpStream>, message: &str) -> Message {
+    write_frame(reader.get_mut(), message.as_bytes())
+        .await
+        .expect("send");
+    let frame = reader.next_frame().await.expect("answer").expect("a frame");
+    Message::parse(&frame).expect("answer parses")
+}
+
+async fn connect(addr: SocketAddr) -> MllpReader<TcpStream> {
+    MllpReader::new(TcpStream::connect(addr).await.expect("connect"))
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+#[tokio::main]
+async fn main() {
+    let n = env("PIX_BENCH_N", 2000);
+    let connections = env("PIX_BENCH_CONNECTIONS", 4).max(1);
+    let queries = env("PIX_BENCH_QUERIES", 500).max(1);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = Config {
+        mllp_port: 0,
+        http_port: 0,
+        subscribers: Vec::new(),
+        database_url: std::env::var("PIX_BENCH_DATABASE_URL").unwrap_or_default(),
+        ..Config::default()
+    };
+    let shutdown = CancellationToken::new();
+    let server = pix_manager::server::start(
+        &config,
+        IpAddr::V4(Ipv4Addr::LOCALHOST),
+        dir.path(),
+        shutdown.clone(),
+    )
+    .await
+    .expect("PIX manager starts");
+    let addr = server.mllp_addr;
+    println!(
+        "pix_load: {n} patients (+10% duplicates in a second domain), {connections} MLLP connections, {}",
+        server.manager.db.backend_name()
+    );
+
+    // ITI-8 feed: patient i in GREEN, every tenth also in BLUE (an exact duplicate: AutoLink).
+    let messages: Vec<String> = (0..n)
+        .flat_map(|i| {
+            let mut m = vec![adt(i, GREEN)];
+            if i % 10 == 0 {
+                m.push(adt(i, BLUE));
+            }
+            m
+        })
+        .collect();
+    let total = messages.len();
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for c in 0..connections {
+        let chunk: Vec<String> = messages
+            .iter()
+            .skip(c)
+            .step_by(connections)
+            .cloned()
+            .collect();
+        tasks.spawn(async move {
+            let mut reader = connect(addr).await;
+            for message in chunk {
+                let ack = exchange(&mut reader, &message).await;
+                assert_eq!(ack.get("MSA-1"), Some("AA"), "{}", ack.encode());
+            }
+        });
+    }
+    while let Some(result) = tasks.join_next().await {
+        result.expect("feeder");
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "ITI-8 feed: {total} messages in {:.2} s = {:.0} msg/s",
+        elapsed.as_secs_f64(),
+        total as f64 / elapsed.as_secs_f64()
+    );
+
+    // ITI-9 and ITI-21 latency, one connection, sequential.
+    let mut reader = connect(addr).await;
+    let step = (n / 10).max(1) * 10;
+    let mut pix = Vec::with_capacity(queries);
+    let mut pdq = Vec::with_capacity(queries);
+    for q in 0..queries {
+        let i = (q * 7919 * 10) % step.max(10);
+        let i = i.min(n.saturating_sub(1));
+        let query = format!(
+            "MSH|^~\\&|BENCH|FAC|PIX|HIE|20260101120000||QBP^Q23^QBP_Q21|Q{q}|P|2.5\r\
+             QPD|IHE PIX Query|T{q}|P{i}^^^&{GREEN}&ISO|\rRCP|I\r"
+        );
+        let t = Instant::now();
+        let rsp = exchange(&mut reader, &query).await;
+        pix.push(t.elapsed());
+        assert_eq!(rsp.get("MSA-1"), Some("AA"));
+        let (surname, given, dob) = patient(i);
+        let query = format!(
+            "MSH|^~\\&|BENCH|FAC|PIX|HIE|20260101120000||QBP^Q22^QBP_Q21|D{q}|P|2.5\r\
+             QPD|IHE PDQ Query|D{q}|@PID.5.1^{surname}~@PID.5.2^{given}~@PID.7^{dob}\rRCP|I\r"
+        );
+        let t = Instant::now();
+        let rsp = exchange(&mut reader, &query).await;
+        pdq.push(t.elapsed());
+        assert_eq!(rsp.get("QAK-2"), Some("OK"), "{}", rsp.encode());
+    }
+    pix.sort();
+    pdq.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "ITI-9  PIX query: {queries} queries, p50 {:.2} ms, p99 {:.2} ms",
+        ms(percentile(&pix, 0.5)),
+        ms(percentile(&pix, 0.99))
+    );
+    println!(
+        "ITI-21 PDQ query: {queries} queries, p50 {:.2} ms, p99 {:.2} ms",
+        ms(percentile(&pdq, 0.5)),
+        ms(percentile(&pdq, 0.99))
+    );
+    shutdown.cancel();
+}

@@ -1,0 +1,56 @@
+//! Typed storage errors.
+
+/// A boxed error from a lower layer (pool, migration harness).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Everything the MPI storage layer can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The database URL names no supported backend.
+    #[error(
+        "unsupported database URL {url:?}: expected postgres://..., sqlite://PATH, sqlite::memory: or a file path"
+    )]
+    UnsupportedUrl { url: String },
+    /// The connection pool could not be built or could not hand out a connection.
+    #[error("{backend} connection pool: {source}")]
+    Pool {
+        backend: &'static str,
+        #[source]
+        source: BoxError,
+    },
+    /// Embedded migrations failed to run.
+    #[error("{backend} migrations failed: {source}")]
+    Migration {
+        backend: &'static str,
+        #[source]
+        source: BoxError,
+    },
+    /// No active record has this identifier in this domain.
+    #[error("no patient {local_id} in domain {domain}")]
+    UnknownRecord { domain: String, local_id: String },
+    /// The identifier was merged into another one (ITI-8 A40) and is no longer fed.
+    #[error("patient {local_id} of domain {domain} was merged away")]
+    MergedRecord { domain: String, local_id: String },
+    /// No review-queue entry has this id, or it is no longer pending.
+    #[error("no pending review {id}")]
+    UnknownReview { id: i32 },
+    /// Stored demographics or decision JSON could not be read or written.
+    #[error("stored JSON of record {record_id}: {source}")]
+    Json {
+        record_id: i32,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Query(#[from] diesel::result::Error),
+}
+
+impl StorageError {
+    pub(crate) fn pool(backend: &'static str, source: impl Into<BoxError>) -> Self {
+        Self::Pool {
+            backend,
+            source: source.into(),
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! MPI storage: records of each identifier domain, persons with their affinity-domain ids, links,
+//! blocking keys, matching decisions, the review queue and the link history, on SQLite (embedded
+//! default) or PostgreSQL with the same diesel code.
+//!
+//! Every operation that changes identities runs in one database transaction, so a message is
+//! stored whole or not at all. SQLite transactions write before they read, so concurrent feeds
+//! serialise on the write lock and each sees the records fed before it.
+
+mod error;
+mod model;
+mod ops;
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::SqliteConnection;
+use diesel::result::ConnectionError;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::pooled_connection::deadpool::Pool;
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+pub use error::{BoxError, StorageError};
+pub use model::{
+    FeedOutcome, HistoryEntry, PatientKey, PersonIdentity, ReviewItem, StoredDecision, StoredRecord,
+};
+
+/// Async SQLite connection: diesel's sync `SqliteConnection` run on tokio's blocking pool.
+pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+const SQLITE: &str = "SQLite";
+const POSTGRES: &str = "PostgreSQL";
+
+/// Connections per pool for a SQLite file.
+const SQLITE_POOL_SIZE: usize = 4;
+/// Connections per pool for PostgreSQL.
+const POSTGRES_POOL_SIZE: usize = 16;
+/// How long a SQLite writer waits for the write lock before failing with SQLITE_BUSY.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The MPI database: a connection pool on one of the supported backends.
+#[derive(Clone)]
+pub enum Database {
+    /// Embedded SQLite (file or in-memory).
+    Sqlite(Pool<SqliteConn>),
+    /// PostgreSQL over tokio-postgres.
+    Postgres(Pool<AsyncPgConnection>),
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Sqlite(_) => "Database::Sqlite",
+            Self::Postgres(_) => "Database::Postgres",
+        })
+    }
+}
+
+/// Runs `$ops::$function(conn, args...)` on a pooled connection of whichever backend `$db`
+/// holds; `ops::sqlite` and `ops::postgres` are the same code compiled once per backend.
+macro_rules! dispatch {
+    ($db:expr, $function:ident($($arg:expr),* $(,)?)) => {{
+        match $db {
+            $crate::storage::Database::Sqlite(pool) => {
+                let mut pooled = pool
+                    .get()
+                    .await
+                    .map_err(|e| $crate::storage::StorageError::pool("SQLite", e))?;
+                $crate::storage::ops::sqlite::$function(&mut pooled, $($arg),*).await
+            }
+            $crate::storage::Database::Postgres(pool) => {
+                let mut pooled = pool
+                    .get()
+                    .await
+                    .map_err(|e| $crate::storage::StorageError::pool("PostgreSQL", e))?;
+                $crate::storage::ops::postgres::$function(&mut pooled, $($arg),*).await
+            }
+        }
+    }};
+}
+
+impl Database {
+    /// Opens the database named by `url` and runs pending migrations.
+    ///
+    /// `postgres://...` / `postgresql://...` select PostgreSQL; `sqlite://PATH`, `sqlite::memory:`
+    /// or a plain file path select SQLite (WAL journal, busy timeout, foreign keys on).
+    pub async fn connect(url: &str) -> Result<Self, StorageError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::connect_postgres(url).await
+        } else if url == "sqlite::memory:" {
+            Self::connect_sqlite(":memory:", 1).await
+        } else if let Some(path) = url.strip_prefix("sqlite://") {
+            Self::connect_sqlite(path, SQLITE_POOL_SIZE).await
+        } else if url.contains("://") || url.is_empty() {
+            Err(StorageError::UnsupportedUrl {
+                url: url.to_owned(),
+            })
+        } else {
+            Self::connect_sqlite(url, SQLITE_POOL_SIZE).await
+        }
+    }
+
+    /// The backend's name, for logs.
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => SQLITE,
+            Self::Postgres(_) => POSTGRES,
+        }
+    }
+
+    async fn connect_sqlite(path: &str, pool_size: usize) -> Result<Self, StorageError> {
+        let mut config = ManagerConfig::<SqliteConn>::default();
+        config.recycling_method = RecyclingMethod::Fast;
+        config.custom_setup = Box::new(|path| Box::pin(open_sqlite(path.to_owned())));
+        let manager = AsyncDieselConnectionManager::<SqliteConn>::new_with_config(path, config);
+        let pool = Pool::builder(manager)
+            .max_size(pool_size)
+            .build()
+            .map_err(|e| StorageError::pool(SQLITE, e))?;
+        let mut conn = pool
+            .get()
+            .await
+            .map_err(|e| StorageError::pool(SQLITE, e))?;
+        let outcome = conn
+            .spawn_blocking(|sync_conn| {
+                Ok(sync_conn
+                    .run_pending_migrations(SQLITE_MIGRATIONS)
+                    .map(|_| ()))
+            })
+            .await?;
+        outcome.map_err(|source| StorageError::Migration {
+            backend: SQLITE,
+            source,
+        })?;
+        drop(conn);
+        Ok(Self::Sqlite(pool))
+    }
+
+    async fn connect_postgres(url: &str) -> Result<Self, StorageError> {
+        let migration_url = url.to_owned();
+        tokio::task::spawn_blocking(move || -> Result<(), StorageError> {
+            let mut conn =
+                <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(
+                    &migration_url,
+                )
+                .map_err(|e| StorageError::pool(POSTGRES, e))?;
+            conn.run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|_| ())
+                .map_err(|source| StorageError::Migration {
+                    backend: POSTGRES,
+                    source,
+                })
+        })
+        .await
+        .map_err(|e| StorageError::Migration {
+            backend: POSTGRES,
+            source: e.into(),
+        })??;
+
+        let mut config = ManagerConfig::<AsyncPgConnection>::default();
+        config.recycling_method = RecyclingMethod::Fast;
+        let manager =
+            AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
+        let pool = Pool::builder(manager)
+            .max_size(POSTGRES_POOL_SIZE)
+            .build()
+            .map_err(|e| StorageError::pool(POSTGRES, e))?;
+        Ok(Self::Postgres(pool))
+    }
+}
+
+/// Opens one SQLite connection with the MPI's pragmas.
+async fn open_sqlite(path: String) -> Result<SqliteConn, ConnectionError> {
+    let mut conn = SqliteConn::establish(&path).await?;
+    let pragmas = format!(
+        "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+        SQLITE_BUSY_TIMEOUT.as_millis()
+    );
+    conn.batch_execute(&pragmas)
+        .await
+        .map_err(ConnectionError::CouldntSetupConfiguration)?;
+    Ok(conn)
+}
+
+/// The MPI operations, each one transaction (see `ops`).
+impl Database {
+    /// ITI-8 register/update of `key` with `demographics`, matched by `matcher` against at most
+    /// `max_candidates` candidates.
+    pub async fn feed(
+        &self,
+        key: &PatientKey,
+        demographics: &crate::matching::Demographics,
+        matcher: &crate::matching::Matcher,
+        max_candidates: i64,
+    ) -> Result<FeedOutcome, StorageError> {
+        dispatch!(self, feed(key, demographics, matcher, max_candidates))
+    }
+
+    /// ITI-8 A40: `subsumed` merged into `surviving`.
+    pub async fn merge(
+        &self,
+        surviving: &PatientKey,
+        subsumed: &PatientKey,
+        demographics: &crate::matching::Demographics,
+    ) -> Result<FeedOutcome, StorageError> {
+        dispatch!(self, merge(surviving, subsumed, demographics))
+    }
+
+    /// Manual link: `key` joins the person of `target`.
+    pub async fn link(
+        &self,
+        key: &PatientKey,
+        target: &PatientKey,
+        reason: &str,
+    ) -> Result<FeedOutcome, StorageError> {
+        dispatch!(self, link(key, target, reason))
+    }
+
+    /// Manual unlink: `key` gets a person of its own.
+    pub async fn unlink(
+        &self,
+        key: &PatientKey,
+        reason: &str,
+    ) -> Result<FeedOutcome, StorageError> {
+        dispatch!(self, unlink(key, reason))
+    }
+
+    /// ITI-9: the person of the record `key`.
+    pub async fn person_by_key(
+        &self,
+        key: &PatientKey,
+    ) -> Result<Option<PersonIdentity>, StorageError> {
+        dispatch!(self, person_by_key(key))
+    }
+
+    /// ITI-9: the person with this affinity-domain id.
+    pub async fn person_by_affinity_id(
+        &self,
+        affinity_id: &str,
+    ) -> Result<Option<PersonIdentity>, StorageError> {
+        dispatch!(self, person_by_affinity_id(affinity_id))
+    }
+
+    /// ITI-21: active records sharing a blocking key (all when `keys` is empty), at most `limit`.
+    pub async fn records_for_keys(
+        &self,
+        keys: &[String],
+        limit: i64,
+    ) -> Result<Vec<StoredRecord>, StorageError> {
+        dispatch!(self, records_for_keys(keys, limit))
+    }
+
+    /// Pending review-queue entries, oldest first.
+    pub async fn pending_reviews(&self, limit: i64) -> Result<Vec<ReviewItem>, StorageError> {
+        dispatch!(self, pending_reviews(limit))
+    }
+
+    /// Accepts or rejects a pending review; returns the persons that changed.
+    pub async fn resolve_review(
+        &self,
+        id: i32,
+        accept: bool,
+    ) -> Result<Vec<PersonIdentity>, StorageError> {
+        dispatch!(self, resolve_review(id, accept))
+    }
+
+    /// The link history of a record.
+    pub async fn history(&self, key: &PatientKey) -> Result<Vec<HistoryEntry>, StorageError> {
+        dispatch!(self, history(key))
+    }
+
+    /// Every active record with its person's affinity-domain id, grouped by person.
+    pub async fn all_links(&self) -> Result<Vec<(String, PatientKey)>, StorageError> {
+        dispatch!(self, all_links())
+    }
+}

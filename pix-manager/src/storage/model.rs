@@ -1,0 +1,76 @@
+//! What the MPI storage hands out.
+
+use serde::Serialize;
+
+use crate::matching::{Decision, Demographics};
+
+/// A patient identifier: the local id within an identifier domain (assigning authority OID).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+pub struct PatientKey {
+    pub domain: String,
+    pub local_id: String,
+}
+
+impl PatientKey {
+    pub fn new(domain: impl Into<String>, local_id: impl Into<String>) -> Self {
+        PatientKey {
+            domain: domain.into(),
+            local_id: local_id.into(),
+        }
+    }
+}
+
+/// A person of the affinity domain and every active record linked to it (ITI-9 answer, ITI-10
+/// notification content).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PersonIdentity {
+    /// The person's stable affinity-domain id.
+    pub affinity_id: String,
+    /// Its records, sorted.
+    pub records: Vec<PatientKey>,
+}
+
+/// A stored record with its person.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredRecord {
+    #[serde(skip)]
+    pub id: i32,
+    pub key: PatientKey,
+    pub demographics: Demographics,
+    /// Affinity-domain id of the record's person.
+    pub affinity_id: String,
+}
+
+/// What an identity change did: the record's person, and every person whose set of records
+/// changed (to notify, ITI-10).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedOutcome {
+    pub affinity_id: String,
+    pub changed: Vec<PersonIdentity>,
+}
+
+/// A comparison as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredDecision {
+    pub id: i32,
+    pub decision: Decision,
+}
+
+/// A pending review-queue entry: both records and the field-by-field comparison.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReviewItem {
+    pub id: i32,
+    pub record: StoredRecord,
+    pub candidate: StoredRecord,
+    pub decision: Decision,
+}
+
+/// One change of a record's person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryEntry {
+    pub action: String,
+    pub from_person: Option<String>,
+    pub to_person: Option<String>,
+    pub reason: String,
+    pub at: i64,
+}

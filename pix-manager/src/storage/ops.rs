@@ -1,0 +1,823 @@
+//! Storage operations, written once in `backend_ops!` and compiled for each backend
+//! (`ops::sqlite`, `ops::postgres`); [`super::Database`] dispatches to them.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::matching::Zone;
+
+/// Seconds since the Unix epoch (0 if the clock is before 1970).
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// The zone as stored in `decisions.zone`.
+fn zone_name(zone: Zone) -> &'static str {
+    match zone {
+        Zone::AutoLink => "AutoLink",
+        Zone::Review => "Review",
+        Zone::NoLink => "NoLink",
+    }
+}
+
+/// A stored zone name read back (anything unknown reads as NoLink).
+fn zone_from(name: &str) -> Zone {
+    match name {
+        "AutoLink" => Zone::AutoLink,
+        "Review" => Zone::Review,
+        _ => Zone::NoLink,
+    }
+}
+
+/// Review-queue statuses.
+const PENDING: &str = "pending";
+const ACCEPTED: &str = "accepted";
+const REJECTED: &str = "rejected";
+
+macro_rules! backend_ops {
+    ($module:ident, $conn:ty) => {
+        pub mod $module {
+            use std::collections::{BTreeMap, BTreeSet};
+
+            use diesel::prelude::*;
+            use diesel_async::{AsyncConnection, RunQueryDsl};
+
+            use super::{ACCEPTED, PENDING, REJECTED, now, zone_from, zone_name};
+            use crate::matching::{
+                Candidate, Decision, Demographics, FieldScore, Matcher, Zone, blocking_keys,
+            };
+            use crate::storage::error::StorageError;
+            use crate::storage::model::{
+                FeedOutcome, HistoryEntry, PatientKey, PersonIdentity, ReviewItem, StoredRecord,
+            };
+            use crate::storage::schema::{
+                blocking_keys as keys_t, decisions, link_history, links, persons, records,
+                review_queue,
+            };
+
+            type Conn = $conn;
+
+            fn to_json<T: serde::Serialize>(
+                record_id: i32,
+                value: &T,
+            ) -> Result<String, StorageError> {
+                serde_json::to_string(value)
+                    .map_err(|source| StorageError::Json { record_id, source })
+            }
+
+            fn demographics_of(record_id: i32, json: &str) -> Result<Demographics, StorageError> {
+                serde_json::from_str(json)
+                    .map_err(|source| StorageError::Json { record_id, source })
+            }
+
+            /// (id, merged_into) of the record with this key, merged or not.
+            async fn record_row(
+                conn: &mut Conn,
+                key: &PatientKey,
+            ) -> Result<Option<(i32, Option<i32>)>, StorageError> {
+                Ok(records::table
+                    .filter(records::domain.eq(&key.domain))
+                    .filter(records::local_id.eq(&key.local_id))
+                    .select((records::id, records::merged_into))
+                    .first(conn)
+                    .await
+                    .optional()?)
+            }
+
+            /// The error for a key that names no active record.
+            async fn missing_record(conn: &mut Conn, key: &PatientKey) -> StorageError {
+                match record_row(conn, key).await {
+                    Ok(Some((_, Some(_)))) => StorageError::MergedRecord {
+                        domain: key.domain.clone(),
+                        local_id: key.local_id.clone(),
+                    },
+                    Ok(_) => StorageError::UnknownRecord {
+                        domain: key.domain.clone(),
+                        local_id: key.local_id.clone(),
+                    },
+                    Err(error) => error,
+                }
+            }
+
+            /// Touches the active record with this key (a write first, so SQLite takes its write
+            /// lock before anything is read) and returns its id.
+            async fn touch_active(conn: &mut Conn, key: &PatientKey) -> Result<i32, StorageError> {
+                let id: Option<i32> = diesel::update(
+                    records::table
+                        .filter(records::domain.eq(&key.domain))
+                        .filter(records::local_id.eq(&key.local_id))
+                        .filter(records::merged_into.is_null()),
+                )
+                .set(records::updated_at.eq(now()))
+                .returning(records::id)
+                .get_result(conn)
+                .await
+                .optional()?;
+                match id {
+                    Some(id) => Ok(id),
+                    None => Err(missing_record(conn, key).await),
+                }
+            }
+
+            async fn person_of(conn: &mut Conn, record: i32) -> Result<i32, StorageError> {
+                Ok(links::table
+                    .find(record)
+                    .select(links::person_id)
+                    .first(conn)
+                    .await?)
+            }
+
+            async fn identity(
+                conn: &mut Conn,
+                person: i32,
+            ) -> Result<PersonIdentity, StorageError> {
+                let affinity_id: String = persons::table
+                    .find(person)
+                    .select(persons::affinity_id)
+                    .first(conn)
+                    .await?;
+                let rows: Vec<(String, String)> = links::table
+                    .inner_join(records::table)
+                    .filter(links::person_id.eq(person))
+                    .select((records::domain, records::local_id))
+                    .order((records::domain, records::local_id))
+                    .load(conn)
+                    .await?;
+                Ok(PersonIdentity {
+                    affinity_id,
+                    records: rows
+                        .into_iter()
+                        .map(|(domain, local_id)| PatientKey { domain, local_id })
+                        .collect(),
+                })
+            }
+
+            /// A new person with a new affinity-domain id.
+            async fn new_person(conn: &mut Conn) -> Result<i32, StorageError> {
+                let affinity_id = uuid::Uuid::new_v4().simple().to_string();
+                Ok(diesel::insert_into(persons::table)
+                    .values((
+                        persons::affinity_id.eq(affinity_id),
+                        persons::created_at.eq(now()),
+                    ))
+                    .returning(persons::id)
+                    .get_result(conn)
+                    .await?)
+            }
+
+            async fn record_history(
+                conn: &mut Conn,
+                record: i32,
+                action: &str,
+                from: Option<i32>,
+                to: Option<i32>,
+                reason: &str,
+            ) -> Result<(), StorageError> {
+                diesel::insert_into(link_history::table)
+                    .values((
+                        link_history::record_id.eq(record),
+                        link_history::action.eq(action),
+                        link_history::from_person.eq(from),
+                        link_history::to_person.eq(to),
+                        link_history::reason.eq(reason),
+                        link_history::at.eq(now()),
+                    ))
+                    .execute(conn)
+                    .await?;
+                Ok(())
+            }
+
+            /// Links `record` to `to` (replacing its link), with a history entry; returns the
+            /// person it left.
+            async fn move_record(
+                conn: &mut Conn,
+                record: i32,
+                to: i32,
+                action: &str,
+                reason: &str,
+            ) -> Result<Option<i32>, StorageError> {
+                let from: Option<i32> = links::table
+                    .find(record)
+                    .select(links::person_id)
+                    .first(conn)
+                    .await
+                    .optional()?;
+                diesel::insert_into(links::table)
+                    .values((links::record_id.eq(record), links::person_id.eq(to)))
+                    .on_conflict(links::record_id)
+                    .do_update()
+                    .set(links::person_id.eq(to))
+                    .execute(conn)
+                    .await?;
+                record_history(conn, record, action, from, Some(to), reason).await?;
+                Ok(from)
+            }
+
+            async fn set_blocking_keys(
+                conn: &mut Conn,
+                record: i32,
+                keys: &[String],
+            ) -> Result<(), StorageError> {
+                diesel::delete(keys_t::table.filter(keys_t::record_id.eq(record)))
+                    .execute(conn)
+                    .await?;
+                let unique: BTreeSet<&String> = keys.iter().collect();
+                for key in unique {
+                    diesel::insert_into(keys_t::table)
+                        .values((keys_t::key.eq(key), keys_t::record_id.eq(record)))
+                        .execute(conn)
+                        .await?;
+                }
+                Ok(())
+            }
+
+            /// Active records sharing a blocking key with `keys`, other than `exclude`, at most
+            /// `limit`: (id, domain, local id, demographics JSON, person).
+            async fn candidates(
+                conn: &mut Conn,
+                keys: &[String],
+                exclude: i32,
+                limit: i64,
+            ) -> Result<Vec<(i32, String, String, String, i32)>, StorageError> {
+                if keys.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let ids: Vec<i32> = keys_t::table
+                    .filter(keys_t::key.eq_any(keys))
+                    .filter(keys_t::record_id.ne(exclude))
+                    .select(keys_t::record_id)
+                    .distinct()
+                    .limit(limit)
+                    .load(conn)
+                    .await?;
+                Ok(records::table
+                    .inner_join(links::table)
+                    .filter(records::id.eq_any(&ids))
+                    .select((
+                        records::id,
+                        records::domain,
+                        records::local_id,
+                        records::demographics,
+                        links::person_id,
+                    ))
+                    .load(conn)
+                    .await?)
+            }
+
+            async fn person_has_domain(
+                conn: &mut Conn,
+                person: i32,
+                domain: &str,
+                except: i32,
+            ) -> Result<bool, StorageError> {
+                let n: i64 = links::table
+                    .inner_join(records::table)
+                    .filter(links::person_id.eq(person))
+                    .filter(records::domain.eq(domain))
+                    .filter(records::id.ne(except))
+                    .count()
+                    .get_result(conn)
+                    .await?;
+                Ok(n > 0)
+            }
+
+            async fn insert_decision(
+                conn: &mut Conn,
+                record: i32,
+                candidate: i32,
+                decision: &Decision,
+            ) -> Result<i32, StorageError> {
+                let fields = to_json(record, &decision.fields)?;
+                Ok(diesel::insert_into(decisions::table)
+                    .values((
+                        decisions::record_id.eq(record),
+                        decisions::candidate_id.eq(candidate),
+                        decisions::score.eq(decision.score),
+                        decisions::zone.eq(zone_name(decision.zone)),
+                        decisions::fields.eq(fields),
+                        decisions::guard.eq(decision.guard.as_deref()),
+                        decisions::created_at.eq(now()),
+                    ))
+                    .returning(decisions::id)
+                    .get_result(conn)
+                    .await?)
+            }
+
+            /// ITI-8 register or update: stores the record and its blocking keys; a new record is
+            /// compared with the candidates sharing a key (every decision stored) and joins the
+            /// best AutoLink candidate's person unless that person already holds a record of the
+            /// same domain; Review pairs go to the review queue; otherwise a new person is made.
+            /// An update (A08, or a known id fed again) keeps the record's person.
+            pub async fn feed(
+                conn: &mut Conn,
+                key: &PatientKey,
+                demographics: &Demographics,
+                matcher: &Matcher,
+                max_candidates: i64,
+            ) -> Result<FeedOutcome, StorageError> {
+                let json = to_json(0, demographics)?;
+                let keys = blocking_keys(demographics);
+                conn.transaction(async |conn| {
+                    let ts = now();
+                    let (id, merged_into): (i32, Option<i32>) = diesel::insert_into(records::table)
+                        .values((
+                            records::domain.eq(&key.domain),
+                            records::local_id.eq(&key.local_id),
+                            records::demographics.eq(&json),
+                            records::updated_at.eq(ts),
+                        ))
+                        .on_conflict((records::domain, records::local_id))
+                        .do_update()
+                        .set((records::demographics.eq(&json), records::updated_at.eq(ts)))
+                        .returning((records::id, records::merged_into))
+                        .get_result(conn)
+                        .await?;
+                    if merged_into.is_some() {
+                        return Err(StorageError::MergedRecord {
+                            domain: key.domain.clone(),
+                            local_id: key.local_id.clone(),
+                        });
+                    }
+                    set_blocking_keys(conn, id, &keys).await?;
+                    let linked: Option<i32> = links::table
+                        .find(id)
+                        .select(links::person_id)
+                        .first(conn)
+                        .await
+                        .optional()?;
+                    if let Some(person) = linked {
+                        let identity = identity(conn, person).await?;
+                        return Ok(FeedOutcome {
+                            affinity_id: identity.affinity_id.clone(),
+                            changed: vec![identity],
+                        });
+                    }
+                    let me = Candidate {
+                        domain: &key.domain,
+                        local_id: &key.local_id,
+                        demographics,
+                    };
+                    let mut scored = Vec::new();
+                    for (cid, domain, local_id, demo_json, person) in
+                        candidates(conn, &keys, id, max_candidates).await?
+                    {
+                        let other = demographics_of(cid, &demo_json)?;
+                        let decision = matcher.compare(
+                            &me,
+                            &Candidate {
+                                domain: &domain,
+                                local_id: &local_id,
+                                demographics: &other,
+                            },
+                        );
+                        let decision_id = insert_decision(conn, id, cid, &decision).await?;
+                        scored.push((decision_id, cid, person, decision.zone, decision.score));
+                    }
+                    scored.sort_by(|a, b| b.4.total_cmp(&a.4));
+                    let mut chosen = None;
+                    let mut blocked = BTreeSet::new();
+                    for (decision_id, _, person, zone, score) in &scored {
+                        if *zone != Zone::AutoLink || chosen.is_some() {
+                            continue;
+                        }
+                        if person_has_domain(conn, *person, &key.domain, id).await? {
+                            blocked.insert(*decision_id);
+                        } else {
+                            chosen = Some((*person, *score));
+                        }
+                    }
+                    let (person, action, reason) = match chosen {
+                        Some((person, score)) => {
+                            (person, "link", format!("auto-link, score {score:.3}"))
+                        }
+                        None => (
+                            new_person(conn).await?,
+                            "new",
+                            "no auto-link candidate".to_owned(),
+                        ),
+                    };
+                    move_record(conn, id, person, action, &reason).await?;
+                    for (decision_id, cid, other_person, zone, _) in &scored {
+                        let review = *zone == Zone::Review || blocked.contains(decision_id);
+                        if review && *other_person != person {
+                            diesel::insert_into(review_queue::table)
+                                .values((
+                                    review_queue::decision_id.eq(decision_id),
+                                    review_queue::record_id.eq(id),
+                                    review_queue::candidate_id.eq(cid),
+                                    review_queue::status.eq(PENDING),
+                                ))
+                                .execute(conn)
+                                .await?;
+                        }
+                    }
+                    let identity = identity(conn, person).await?;
+                    Ok(FeedOutcome {
+                        affinity_id: identity.affinity_id.clone(),
+                        changed: vec![identity],
+                    })
+                })
+                .await
+            }
+
+            /// ITI-8 A40 merge: `subsumed` is retired into `surviving` (which gets
+            /// `demographics`); the subsumed record's person joins the surviving person, which
+            /// keeps its affinity-domain id. A surviving id not yet known renames the subsumed
+            /// record.
+            pub async fn merge(
+                conn: &mut Conn,
+                surviving: &PatientKey,
+                subsumed: &PatientKey,
+                demographics: &Demographics,
+            ) -> Result<FeedOutcome, StorageError> {
+                let json = to_json(0, demographics)?;
+                let keys = blocking_keys(demographics);
+                conn.transaction(async |conn| {
+                    let sub_id = touch_active(conn, subsumed).await?;
+                    let sub_person = person_of(conn, sub_id).await?;
+                    let reason = format!(
+                        "A40: {} merged into {}",
+                        subsumed.local_id, surviving.local_id
+                    );
+                    let surv_id = match record_row(conn, surviving).await? {
+                        Some((_, Some(_))) => return Err(missing_record(conn, surviving).await),
+                        Some((surv_id, None)) => surv_id,
+                        None => {
+                            diesel::update(records::table.find(sub_id))
+                                .set((
+                                    records::domain.eq(&surviving.domain),
+                                    records::local_id.eq(&surviving.local_id),
+                                    records::demographics.eq(&json),
+                                ))
+                                .execute(conn)
+                                .await?;
+                            set_blocking_keys(conn, sub_id, &keys).await?;
+                            record_history(
+                                conn,
+                                sub_id,
+                                "renamed",
+                                Some(sub_person),
+                                Some(sub_person),
+                                &reason,
+                            )
+                            .await?;
+                            let identity = identity(conn, sub_person).await?;
+                            return Ok(FeedOutcome {
+                                affinity_id: identity.affinity_id.clone(),
+                                changed: vec![identity],
+                            });
+                        }
+                    };
+                    let surv_person = person_of(conn, surv_id).await?;
+                    diesel::update(records::table.find(surv_id))
+                        .set((
+                            records::demographics.eq(&json),
+                            records::updated_at.eq(now()),
+                        ))
+                        .execute(conn)
+                        .await?;
+                    set_blocking_keys(conn, surv_id, &keys).await?;
+                    diesel::delete(links::table.find(sub_id))
+                        .execute(conn)
+                        .await?;
+                    diesel::delete(keys_t::table.filter(keys_t::record_id.eq(sub_id)))
+                        .execute(conn)
+                        .await?;
+                    diesel::update(records::table.find(sub_id))
+                        .set(records::merged_into.eq(Some(surv_id)))
+                        .execute(conn)
+                        .await?;
+                    record_history(
+                        conn,
+                        sub_id,
+                        "merged",
+                        Some(sub_person),
+                        Some(surv_person),
+                        &reason,
+                    )
+                    .await?;
+                    if sub_person != surv_person {
+                        let others: Vec<i32> = links::table
+                            .filter(links::person_id.eq(sub_person))
+                            .select(links::record_id)
+                            .load(conn)
+                            .await?;
+                        for other in others {
+                            move_record(conn, other, surv_person, "merged", &reason).await?;
+                        }
+                        diesel::update(persons::table.find(sub_person))
+                            .set(persons::merged_into.eq(Some(surv_person)))
+                            .execute(conn)
+                            .await?;
+                    }
+                    let identity = identity(conn, surv_person).await?;
+                    Ok(FeedOutcome {
+                        affinity_id: identity.affinity_id.clone(),
+                        changed: vec![identity],
+                    })
+                })
+                .await
+            }
+
+            /// Moves the record `key` to the person of `target` (manual link).
+            pub async fn link(
+                conn: &mut Conn,
+                key: &PatientKey,
+                target: &PatientKey,
+                reason: &str,
+            ) -> Result<FeedOutcome, StorageError> {
+                conn.transaction(async |conn| {
+                    let record = touch_active(conn, key).await?;
+                    let target_record = touch_active(conn, target).await?;
+                    let to = person_of(conn, target_record).await?;
+                    let from = move_record(conn, record, to, "link", reason).await?;
+                    changed_persons(conn, to, from).await
+                })
+                .await
+            }
+
+            /// Gives the record `key` a person of its own (manual unlink).
+            pub async fn unlink(
+                conn: &mut Conn,
+                key: &PatientKey,
+                reason: &str,
+            ) -> Result<FeedOutcome, StorageError> {
+                conn.transaction(async |conn| {
+                    let record = touch_active(conn, key).await?;
+                    let to = new_person(conn).await?;
+                    let from = move_record(conn, record, to, "unlink", reason).await?;
+                    changed_persons(conn, to, from).await
+                })
+                .await
+            }
+
+            async fn changed_persons(
+                conn: &mut Conn,
+                to: i32,
+                from: Option<i32>,
+            ) -> Result<FeedOutcome, StorageError> {
+                let identity_to = identity(conn, to).await?;
+                let mut changed = vec![identity_to.clone()];
+                if let Some(from) = from.filter(|f| *f != to) {
+                    changed.push(identity(conn, from).await?);
+                }
+                Ok(FeedOutcome {
+                    affinity_id: identity_to.affinity_id,
+                    changed,
+                })
+            }
+
+            /// ITI-9: the person of an active record.
+            pub async fn person_by_key(
+                conn: &mut Conn,
+                key: &PatientKey,
+            ) -> Result<Option<PersonIdentity>, StorageError> {
+                let person: Option<i32> = records::table
+                    .inner_join(links::table)
+                    .filter(records::domain.eq(&key.domain))
+                    .filter(records::local_id.eq(&key.local_id))
+                    .select(links::person_id)
+                    .first(conn)
+                    .await
+                    .optional()?;
+                match person {
+                    Some(person) => Ok(Some(identity(conn, person).await?)),
+                    None => Ok(None),
+                }
+            }
+
+            /// ITI-9 by affinity-domain id: the person (a merged person answers as the one it
+            /// was merged into).
+            pub async fn person_by_affinity_id(
+                conn: &mut Conn,
+                affinity_id: &str,
+            ) -> Result<Option<PersonIdentity>, StorageError> {
+                let row: Option<(i32, Option<i32>)> = persons::table
+                    .filter(persons::affinity_id.eq(affinity_id))
+                    .select((persons::id, persons::merged_into))
+                    .first(conn)
+                    .await
+                    .optional()?;
+                match row {
+                    Some((id, merged_into)) => {
+                        Ok(Some(identity(conn, merged_into.unwrap_or(id)).await?))
+                    }
+                    None => Ok(None),
+                }
+            }
+
+            async fn stored_records(
+                conn: &mut Conn,
+                ids: &[i32],
+            ) -> Result<Vec<StoredRecord>, StorageError> {
+                let rows: Vec<(i32, String, String, String, String)> = records::table
+                    .inner_join(links::table.inner_join(persons::table))
+                    .filter(records::id.eq_any(ids))
+                    .select((
+                        records::id,
+                        records::domain,
+                        records::local_id,
+                        records::demographics,
+                        persons::affinity_id,
+                    ))
+                    .load(conn)
+                    .await?;
+                rows.into_iter()
+                    .map(|(id, domain, local_id, json, affinity_id)| {
+                        Ok(StoredRecord {
+                            id,
+                            key: PatientKey { domain, local_id },
+                            demographics: demographics_of(id, &json)?,
+                            affinity_id,
+                        })
+                    })
+                    .collect()
+            }
+
+            /// ITI-21 candidates: active records sharing one of `keys` (every active record when
+            /// `keys` is empty), at most `limit`.
+            pub async fn records_for_keys(
+                conn: &mut Conn,
+                keys: &[String],
+                limit: i64,
+            ) -> Result<Vec<StoredRecord>, StorageError> {
+                let ids: Vec<i32> = if keys.is_empty() {
+                    links::table
+                        .select(links::record_id)
+                        .order(links::record_id)
+                        .limit(limit)
+                        .load(conn)
+                        .await?
+                } else {
+                    keys_t::table
+                        .filter(keys_t::key.eq_any(keys))
+                        .select(keys_t::record_id)
+                        .distinct()
+                        .limit(limit)
+                        .load(conn)
+                        .await?
+                };
+                stored_records(conn, &ids).await
+            }
+
+            /// Pending review-queue entries with both records and the stored decision, oldest
+            /// first (entries whose record was merged away are left out).
+            pub async fn pending_reviews(
+                conn: &mut Conn,
+                limit: i64,
+            ) -> Result<Vec<ReviewItem>, StorageError> {
+                let rows: Vec<(i32, i32, i32, i32)> = review_queue::table
+                    .filter(review_queue::status.eq(PENDING))
+                    .order(review_queue::id)
+                    .limit(limit)
+                    .select((
+                        review_queue::id,
+                        review_queue::decision_id,
+                        review_queue::record_id,
+                        review_queue::candidate_id,
+                    ))
+                    .load(conn)
+                    .await?;
+                let mut items = Vec::with_capacity(rows.len());
+                for (id, decision_id, record_id, candidate_id) in rows {
+                    let mut found: BTreeMap<i32, StoredRecord> =
+                        stored_records(conn, &[record_id, candidate_id])
+                            .await?
+                            .into_iter()
+                            .map(|r| (r.id, r))
+                            .collect();
+                    let (Some(record), Some(candidate)) =
+                        (found.remove(&record_id), found.remove(&candidate_id))
+                    else {
+                        continue;
+                    };
+                    let (score, zone, fields, guard): (f64, String, String, Option<String>) =
+                        decisions::table
+                            .find(decision_id)
+                            .select((
+                                decisions::score,
+                                decisions::zone,
+                                decisions::fields,
+                                decisions::guard,
+                            ))
+                            .first(conn)
+                            .await?;
+                    let fields: Vec<FieldScore> = serde_json::from_str(&fields)
+                        .map_err(|source| StorageError::Json { record_id, source })?;
+                    items.push(ReviewItem {
+                        id,
+                        record,
+                        candidate,
+                        decision: Decision {
+                            score,
+                            zone: zone_from(&zone),
+                            fields,
+                            guard,
+                        },
+                    });
+                }
+                Ok(items)
+            }
+
+            /// Accepts (the record joins the candidate's person) or rejects a pending review.
+            pub async fn resolve_review(
+                conn: &mut Conn,
+                id: i32,
+                accept: bool,
+            ) -> Result<Vec<PersonIdentity>, StorageError> {
+                conn.transaction(async |conn| {
+                    let status = if accept { ACCEPTED } else { REJECTED };
+                    let pair: Option<(i32, i32)> = diesel::update(
+                        review_queue::table
+                            .filter(review_queue::id.eq(id))
+                            .filter(review_queue::status.eq(PENDING)),
+                    )
+                    .set((
+                        review_queue::status.eq(status),
+                        review_queue::resolved_at.eq(Some(now())),
+                    ))
+                    .returning((review_queue::record_id, review_queue::candidate_id))
+                    .get_result(conn)
+                    .await
+                    .optional()?;
+                    let Some((record, candidate)) = pair else {
+                        return Err(StorageError::UnknownReview { id });
+                    };
+                    if !accept {
+                        return Ok(Vec::new());
+                    }
+                    let to = person_of(conn, candidate).await?;
+                    let reason = format!("review {id} accepted");
+                    let from = move_record(conn, record, to, "link", &reason).await?;
+                    Ok(changed_persons(conn, to, from).await?.changed)
+                })
+                .await
+            }
+
+            /// The link history of a record, oldest first.
+            pub async fn history(
+                conn: &mut Conn,
+                key: &PatientKey,
+            ) -> Result<Vec<HistoryEntry>, StorageError> {
+                let Some((record, _)) = record_row(conn, key).await? else {
+                    return Err(missing_record(conn, key).await);
+                };
+                let rows: Vec<(String, Option<i32>, Option<i32>, String, i64)> =
+                    link_history::table
+                        .filter(link_history::record_id.eq(record))
+                        .order(link_history::id)
+                        .select((
+                            link_history::action,
+                            link_history::from_person,
+                            link_history::to_person,
+                            link_history::reason,
+                            link_history::at,
+                        ))
+                        .load(conn)
+                        .await?;
+                let ids: BTreeSet<i32> = rows.iter().flat_map(|r| [r.1, r.2]).flatten().collect();
+                let ids: Vec<i32> = ids.into_iter().collect();
+                let names: BTreeMap<i32, String> = persons::table
+                    .filter(persons::id.eq_any(&ids))
+                    .select((persons::id, persons::affinity_id))
+                    .load::<(i32, String)>(conn)
+                    .await?
+                    .into_iter()
+                    .collect();
+                let name = |p: Option<i32>| p.and_then(|p| names.get(&p).cloned());
+                Ok(rows
+                    .into_iter()
+                    .map(|(action, from, to, reason, at)| HistoryEntry {
+                        action,
+                        from_person: name(from),
+                        to_person: name(to),
+                        reason,
+                        at,
+                    })
+                    .collect())
+            }
+
+            /// Every active record with its person's affinity-domain id.
+            pub async fn all_links(
+                conn: &mut Conn,
+            ) -> Result<Vec<(String, PatientKey)>, StorageError> {
+                let rows: Vec<(String, String, String)> = links::table
+                    .inner_join(records::table)
+                    .inner_join(persons::table)
+                    .select((persons::affinity_id, records::domain, records::local_id))
+                    .order((links::person_id, records::id))
+                    .load(conn)
+                    .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(person, domain, local_id)| (person, PatientKey { domain, local_id }))
+                    .collect())
+            }
+        }
+    };
+}
+
+backend_ops!(sqlite, crate::storage::SqliteConn);
+backend_ops!(postgres, diesel_async::AsyncPgConnection);

@@ -1,0 +1,439 @@
+//! ITI-8, ITI-9, ITI-21 and the identity operations, each rule run on SQLite always and on
+//! PostgreSQL with `--features postgres-tests`.
+
+mod support;
+
+use pix_manager::storage::{Database, PatientKey};
+use support::database::on_both_backends;
+use support::{
+    AFFINITY, ALICE, BLUE, BOB, GREEN, Person, a40, adt, answer, manager, pdq, pid3, pix_query,
+};
+
+fn ids(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(i, d)| ((*i).to_owned(), (*d).to_owned()))
+        .collect()
+}
+
+/// ITI-8: a new patient is acknowledged AA and gets a person with an affinity-domain id.
+async fn iti8_new_patient_gets_an_affinity_domain_id(db: &Database) {
+    let m = manager(db);
+    let ack = answer(&adt("A01", "2.5", "G1", GREEN, &ALICE), &m).await;
+    assert_eq!(ack.get("MSA-1"), Some("AA"));
+    assert_eq!(ack.get("MSA-2"), Some("MSG-G1-A01"));
+    let person = db
+        .person_by_key(&PatientKey::new(GREEN, "G1"))
+        .await
+        .unwrap()
+        .expect("the record has a person");
+    assert!(!person.affinity_id.is_empty());
+    assert_eq!(person.records, vec![PatientKey::new(GREEN, "G1")]);
+}
+
+/// ITI-8 in v2.3.1 (A04) is accepted too.
+async fn iti8_accepts_version_2_3_1(db: &Database) {
+    let m = manager(db);
+    let ack = answer(&adt("A04", "2.3.1", "G1", GREEN, &ALICE), &m).await;
+    assert_eq!(ack.get("MSA-1"), Some("AA"));
+    assert_eq!(ack.get("MSH-12"), Some("2.3.1"));
+}
+
+/// ITI-8: the same person fed by another domain joins the first record's person (AutoLink).
+async fn iti8_duplicate_in_another_domain_is_linked(db: &Database) {
+    let m = manager(db);
+    answer(&adt("A01", "2.5", "G1", GREEN, &ALICE), &m).await;
+    answer(&adt("A04", "2.5", "B7", BLUE, &ALICE), &m).await;
+    let green = db
+        .person_by_key(&PatientKey::new(GREEN, "G1"))
+        .await
+        .unwrap();
+    let blue = db
+        .person_by_key(&PatientKey::new(BLUE, "B7"))
+        .await
+        .unwrap();
+    assert_eq!(green, blue);
+}
+
+/// ITI-8: a different person gets a person of its own.
+async fn iti8_different_person_is_not_linked(db: &Database) {
+    let m = manager(db);
+    answer(&adt("A01", "2.5", "G1", GREEN, &ALICE), &m).await;
+    answer(&adt("A01", "2.5", "B1", BLUE, &BOB), &m).await;
+    let green = db
+        .person_by_key(&PatientKey::new(GREEN, "G1"))
+        .await
+        .unwrap()
+        .unwrap();
+    let blue = db
+        .person_by_key(&PatientKey::new(BLUE, "B1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(green.affinity_id, blue.affinity_id);
+}
+
+/// ITI-8: an auto-link candidate whose person already holds a record of the same domain is not
+/// joined; the pair goes to the review queue.
+async fn iti8_same_domain_duplicate_goes_to_review(db: &Database) {
+    let m = manager(db);
+    answer(&adt("A01", "2.5", "G1", GREEN, &ALICE), &m).await;
+    answer(&adt("A01", "2.5", "G2", GREEN, &ALICE), &m).await;
+    let one = db
+        .person_by_key(&PatientKey::new(GREEN, "G1"))
+        .await
+        .unwrap()
+        .unwrap();
+    let two = db
+        .person_by_key(&PatientKey::new(GREEN, "G2"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(one.affinity_id, two.affinity_id);
+    let reviews = db.pending_reviews(10).await.unwrap();
+    assert_eq!(reviews.len(), 1);
+    assert_eq!(reviews[0].record.key, PatientKey::new(GREEN, "G2"));
+    assert_eq!(reviews[0].candidate.key, PatientKey::new(GREEN, "G1"));
+    assert!(
+        !reviews[0].decision.fields.is_empty(),
+        "field-by-field comparison"
+    );
+}
+
+/// Review accepted: the record joins the candidate's person, with a history entry.
+async fn review_accept_links_the_pair(db: &Database) {
+    let m = manager(db);
+    answer(&adt("A01", "2.5", "G1", GREEN, &ALICE), &m).await;
+    answer(&adt("A01", "2.5", "G2", GREEN, &ALICE), &m).await;
+    let review = db.pending_reviews(10).await.unwrap().remove(0);
+    m.resolve_review(review.id, true).await.unwrap();
+    let one = db
+        .person_by_key(&PatientKey::new(GREEN, "G1"))
+        .await
+        .unwrap();
+    let two = db
+        .person_by_key(&PatientKey::new(GREEN, "G2"))
+        .await
+        .unwrap();
+    assert_eq!(one, two);
+    assert!(db.pending_reviews(10).await.unwrap().is_empty());
+    let history = db.history(&PatientKey::new(GREEN, "G2")).await.unwrap();
+    assert_eq!(
+        history
+            .iter()
+            .map(|h| h.action.as_str())
+            .collect::<Vec<_>>(),
+        ["new", "link"]
+    );
+    assert!(matches!(
+        m.resolve_review(review.id, true).await,
+        Err(pix_manager::storage::StorageError::UnknownReview { .. })
+    ));
+}
+
+/// Review rejected: both records keep their persons.
+async fn review_reject_keeps_the_pair_apart(db: &Database) {
+    let m = manager(db);
+    answer(&adt("A01", "2.5", "G1", GREEN, &ALICE), &m).await;
+    answer(&adt("A01", "2.5", "G2", GREEN, &ALICE), &m).await;
+    let review = db.pending_reviews(10).await.unwrap().remove(0);
+    m.resolve_review(review.id, false).await.unwrap();
+    let one = db
+        .person_by_key(&PatientKey::new(GREEN, "G1"))
+        .await
+        .unwrap();
+    let two = db
+        .person_by_key(&PatientKey::new(GREEN, "G2"))
+        .await
+        .unwrap();
+    assert_ne!(one, two);
+    assert!(db.pending_reviews(10).await.unwrap().is_empty());
+}
+
+/// ITI-8 A08: an update keeps the record's person and affinity-domain id.
+async fn iti8_a08_update_keeps_the_person(db: &Database) {
+    let m = manager(db);
+    answer(&adt("A01", "2.5", "G1", GREEN, &ALICE), &m).await;
+    let before = db
+        .person_by_key(&PatientKey::new(GREEN, "G1"))
+        .await
+        .unwrap();
+    let renamed = Person {
+        surname: "MOORE-SMITH",
+        ..ALICE
+    };
+    let ack = answer(&adt("A08", "2.5", "G1", GREEN, &renamed), &m).await;
+    assert_eq!(ack.get("MSA-1"), Some("AA"));
+    let after = db
+        .person_by_key(&PatientKey::new(GREEN, "G1"))
+        .await
+        .unwrap();
+    assert_eq!(before, after);
+}
+
+/// ITI-8 A40: the subsumed record is retired; its person's other records join the surviving
+/// person, which keeps its affinity-domain id.
+async fn iti8_a40_merge_keeps_the_surviving_affinity_id(db: &Database) {
+    let m = manager(db);
+    answer(&adt("A01", "2.5", "G1", GREEN, &ALICE), &m).await;
+    answer(&adt("A01", "2.5", "G2", GREEN, &BOB), &m).await;
+    answer(&adt("A01", "2.5", "B2", BLUE, &BOB), &m).await;
+    let surviving = db
+        .person_by_key(&PatientKey::new(GREEN, "G1"))
+        .await
+        .unwrap()
+        .unwrap();
+    let ack = answer(&a40("G1", "G2", GREEN, &ALICE), &m).await;
+    assert_eq!(ack.get("MSA-1"), Some("AA"));
+    let merged = db
+        .person_by_key(&PatientKey::new(BLUE, "B2"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(merged.affinity_id, surviving.affinity_id);
+    assert_eq!(
+        merged.records,
+        vec![PatientKey::new(GREEN, "G1"), PatientKey::new(BLUE, "B2")]
+    );
+    assert_eq!(
+        db.person_by_key(&PatientKey::new(GREEN, "G2"))
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+/// ITI-8 A40 naming an unknown subsumed id: AE 204 at MRG-1, nothing changed.
+async fn iti8_a40_unknown_subsumed_id_is_ae_204(db: &Database) {
+    let m = manager(db);
+    answer(&adt("A01", "2.5", "G1", GREEN, &ALICE), &m).await;
+    let ack = answer(&a40("G1", "G404", GREEN, &ALICE), &m).await;
+    assert_eq!(ack.get("MSA-1"), Some("AE"));
+    assert_eq!(ack.get("ERR-3"), Some("204"));
+    assert_eq!(ack.get("ERR-2"), Some("MRG"));
+    assert_eq!(ack.get("ERR-2.3"), Some("1"));
+}
+
+/// ITI-8 with an identifier of an unconfigured domain: AE 204 at PID-3, nothing stored.
+async fn iti8_unknown_domain_is_ae_204_and_stores_nothing(db: &Database) {
+    let m = manager(db);
+    let ack = answer(&adt("A01", "2.5", "X1", "1.2.3.4.5", &ALICE), &m).await;
+    assert_eq!(ack.get("MSA-1"), Some("AE"));
+    assert_eq!(ack.get("ERR-2"), Some("PID"));
+    assert_eq!(ack.get("ERR-2.3"), Some("3"));
+    assert_eq!(ack.get("ERR-3"), Some("204"));
+    assert!(db.all_links().await.unwrap().is_empty());
+}
+
+/// ITI-8 without PID-3: AE 101 naming PID-3.
+async fn iti8_missing_pid3_is_ae_101(db: &Database) {
+    let m = manager(db);
+    let message = adt("A01", "2.5", "G1", GREEN, &ALICE).replace(&format!("G1^^^&{GREEN}&ISO"), "");
+    let ack = answer(&message, &m).await;
+    assert_eq!(ack.get("MSA-1"), Some("AE"));
+    assert_eq!(ack.get("ERR-3"), Some("101"));
+    assert_eq!(ack.get("ERR-2"), Some("PID"));
+    assert_eq!(ack.get("ERR-2.3"), Some("3"));
+    assert!(db.all_links().await.unwrap().is_empty());
+}
+
+/// ITI-8 with an event the feed does not take: AR 201.
+async fn iti8_unsupported_event_is_ar_201(db: &Database) {
+    let m = manager(db);
+    let ack = answer(&adt("A03", "2.5", "G1", GREEN, &ALICE), &m).await;
+    assert_eq!(ack.get("MSA-1"), Some("AR"));
+    assert_eq!(ack.get("ERR-3"), Some("201"));
+}
+
+/// A message type the manager does not take: AR 200.
+async fn unsupported_message_type_is_ar_200(db: &Database) {
+    let m = manager(db);
+    let message = adt("A01", "2.5", "G1", GREEN, &ALICE).replace("ADT^A01^ADT_A01", "ORM^O01");
+    let ack = answer(&message, &m).await;
+    assert_eq!(ack.get("MSA-1"), Some("AR"));
+    assert_eq!(ack.get("ERR-3"), Some("200"));
+}
+
+/// A frame that is not HL7 v2: AR with ERR 100, and nothing stored.
+async fn frame_without_msh_is_ar_100(db: &Database) {
+    let m = manager(db);
+    let ack = answer("PID|||G1^^^&1.2&ISO\r", &m).await;
+    assert_eq!(ack.get("MSA-1"), Some("AR"));
+    assert_eq!(ack.get("ERR-3"), Some("100"));
+}
+
+/// ITI-9: the person's other identifiers and its affinity-domain id, the queried one left out.
+async fn iti9_returns_the_other_identifiers(db: &Database) {
+    let m = manager(db);
+    answer(&adt("A01", "2.5", "G1", GREEN, &ALICE), &m).await;
+    answer(&adt("A01", "2.5", "B1", BLUE, &ALICE), &m).await;
+    let person = db
+        .person_by_key(&PatientKey::new(GREEN, "G1"))
+        .await
+        .unwrap()
+        .unwrap();
+    let rsp = answer(&pix_query("G1", GREEN, &[]), &m).await;
+    assert_eq!(rsp.get("MSH-9"), Some("RSP"));
+    assert_eq!(rsp.get("MSH-9.2"), Some("K23"));
+    assert_eq!(rsp.get("MSA-1"), Some("AA"));
+    assert_eq!(rsp.get("QAK-1"), Some("TAG-G1"));
+    assert_eq!(rsp.get("QAK-2"), Some("OK"));
+    assert_eq!(rsp.get("QPD-2"), Some("TAG-G1"), "QPD echoed");
+    assert_eq!(
+        pid3(&rsp),
+        ids(&[("B1", BLUE), (person.affinity_id.as_str(), AFFINITY)]),
+        "sorted by domain, then the affinity-domain id"
+    );
+}
+
+/// ITI-9 with what-domains-returned: only identifiers of those domains.
+async fn iti9_what_domains_returned_filters(db: &Database) {
+    let m = manager(db);
+    answer(&adt("A01", "2.5", "G1", GREEN, &ALICE), &m).await;
+    answer(&adt("A01", "2.5", "B1", BLUE, &ALICE), &m).await;
+    let rsp = answer(&pix_query("G1", GREEN, &[BLUE]), &m).await;
+    assert_eq!(pid3(&rsp), ids(&[("B1", BLUE)]));
+}
+
+/// ITI-9 by affinity-domain id: the person's source identifiers.
+async fn iti9_query_by_affinity_id(db: &Database) {
+    let m = manager(db);
+    answer(&adt("A01", "2.5", "G1", GREEN, &ALICE), &m).await;
+    let person = db
+        .person_by_key(&PatientKey::new(GREEN, "G1"))
+        .await
+        .unwrap()
+        .unwrap();
+    let rsp = answer(&pix_query(&person.affinity_id, AFFINITY, &[]), &m).await;
+    assert_eq!(pid3(&rsp), ids(&[("G1", GREEN)]));
+}
+
+/// ITI-9 with an unknown identifier of a known domain: AA, QAK-2 NF, no PID.
+async fn iti9_unknown_identifier_is_aa_nf(db: &Database) {
+    let m = manager(db);
+    let rsp = answer(&pix_query("G404", GREEN, &[]), &m).await;
+    assert_eq!(rsp.get("MSA-1"), Some("AA"));
+    assert_eq!(rsp.get("QAK-2"), Some("NF"));
+    assert!(rsp.segment("PID").is_none());
+}
+
+/// ITI-9 when the person has no identifier in the requested domains: AA, NF.
+async fn iti9_no_identifier_in_requested_domains_is_aa_nf(db: &Database) {
+    let m = manager(db);
+    answer(&adt("A01", "2.5", "G1", GREEN, &ALICE), &m).await;
+    let rsp = answer(&pix_query("G1", GREEN, &[BLUE]), &m).await;
+    assert_eq!(rsp.get("MSA-1"), Some("AA"));
+    assert_eq!(rsp.get("QAK-2"), Some("NF"));
+}
+
+/// ITI-9 with an unknown domain in QPD-3: AE, QAK-2 AE, ERR 204 at QPD-3 component 4.
+async fn iti9_unknown_domain_is_ae_204(db: &Database) {
+    let m = manager(db);
+    let rsp = answer(&pix_query("G1", "9.9.9", &[]), &m).await;
+    assert_eq!(rsp.get("MSH-9.2"), Some("K23"));
+    assert_eq!(rsp.get("MSA-1"), Some("AE"));
+    assert_eq!(rsp.get("QAK-2"), Some("AE"));
+    assert_eq!(rsp.get("ERR-2"), Some("QPD"));
+    assert_eq!(rsp.get("ERR-2.3"), Some("3"));
+    assert_eq!(rsp.get("ERR-2.5"), Some("4"));
+    assert_eq!(rsp.get("ERR-3"), Some("204"));
+}
+
+/// ITI-9 with an unknown domain in QPD-4: AE 204 at QPD-4.
+async fn iti9_unknown_what_domain_is_ae_204(db: &Database) {
+    let m = manager(db);
+    answer(&adt("A01", "2.5", "G1", GREEN, &ALICE), &m).await;
+    let rsp = answer(&pix_query("G1", GREEN, &["9.9.9"]), &m).await;
+    assert_eq!(rsp.get("MSA-1"), Some("AE"));
+    assert_eq!(rsp.get("ERR-2.3"), Some("4"));
+    assert_eq!(rsp.get("ERR-3"), Some("204"));
+}
+
+/// ITI-21: records agreeing with every parameter, each a PID and a QRI with the score.
+async fn iti21_returns_matching_records(db: &Database) {
+    let m = manager(db);
+    answer(&adt("A01", "2.5", "G1", GREEN, &ALICE), &m).await;
+    answer(&adt("A01", "2.5", "B9", BLUE, &BOB), &m).await;
+    let rsp = answer(&pdq(&["@PID.5.1^MOORE", "@PID.7^19700312"]), &m).await;
+    assert_eq!(rsp.get("MSH-9.2"), Some("K22"));
+    assert_eq!(rsp.get("MSA-1"), Some("AA"));
+    assert_eq!(rsp.get("QAK-2"), Some("OK"));
+    assert_eq!(rsp.segments("PID").count(), 1);
+    assert_eq!(pid3(&rsp), ids(&[("G1", GREEN)]));
+    assert_eq!(rsp.get("PID-5.2"), Some("ALICE"));
+    assert!(rsp.segment("QRI").is_some());
+}
+
+/// ITI-21 with no matching record: AA, NF.
+async fn iti21_no_match_is_aa_nf(db: &Database) {
+    let m = manager(db);
+    answer(&adt("A01", "2.5", "G1", GREEN, &ALICE), &m).await;
+    let rsp = answer(&pdq(&["@PID.5.1^ZZZ"]), &m).await;
+    assert_eq!(rsp.get("MSA-1"), Some("AA"));
+    assert_eq!(rsp.get("QAK-2"), Some("NF"));
+}
+
+/// ITI-21 with a parameter the manager does not support: AE naming QPD-3.
+async fn iti21_unsupported_parameter_is_ae(db: &Database) {
+    let m = manager(db);
+    let rsp = answer(&pdq(&["@PID.99^X"]), &m).await;
+    assert_eq!(rsp.get("MSA-1"), Some("AE"));
+    assert_eq!(rsp.get("QAK-2"), Some("AE"));
+    assert_eq!(rsp.get("ERR-2.3"), Some("3"));
+}
+
+/// Manual unlink gives the record a new person; link puts it back; both in the history.
+async fn unlink_then_link_with_history(db: &Database) {
+    let m = manager(db);
+    answer(&adt("A01", "2.5", "G1", GREEN, &ALICE), &m).await;
+    answer(&adt("A01", "2.5", "B1", BLUE, &ALICE), &m).await;
+    let blue = PatientKey::new(BLUE, "B1");
+    let green = PatientKey::new(GREEN, "G1");
+    let unlinked = m.unlink(&blue).await.unwrap();
+    assert_eq!(unlinked.changed.len(), 2, "both persons changed");
+    assert_ne!(
+        db.person_by_key(&blue).await.unwrap(),
+        db.person_by_key(&green).await.unwrap()
+    );
+    m.link(&blue, &green).await.unwrap();
+    assert_eq!(
+        db.person_by_key(&blue).await.unwrap(),
+        db.person_by_key(&green).await.unwrap()
+    );
+    let actions: Vec<String> = db
+        .history(&blue)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.action)
+        .collect();
+    assert_eq!(actions, ["link", "unlink", "link"]);
+}
+
+on_both_backends!(
+    iti8_new_patient_gets_an_affinity_domain_id,
+    iti8_accepts_version_2_3_1,
+    iti8_duplicate_in_another_domain_is_linked,
+    iti8_different_person_is_not_linked,
+    iti8_same_domain_duplicate_goes_to_review,
+    review_accept_links_the_pair,
+    review_reject_keeps_the_pair_apart,
+    iti8_a08_update_keeps_the_person,
+    iti8_a40_merge_keeps_the_surviving_affinity_id,
+    iti8_a40_unknown_subsumed_id_is_ae_204,
+    iti8_unknown_domain_is_ae_204_and_stores_nothing,
+    iti8_missing_pid3_is_ae_101,
+    iti8_unsupported_event_is_ar_201,
+    unsupported_message_type_is_ar_200,
+    frame_without_msh_is_ar_100,
+    iti9_returns_the_other_identifiers,
+    iti9_what_domains_returned_filters,
+    iti9_query_by_affinity_id,
+    iti9_unknown_identifier_is_aa_nf,
+    iti9_no_identifier_in_requested_domains_is_aa_nf,
+    iti9_unknown_domain_is_ae_204,
+    iti9_unknown_what_domain_is_ae_204,
+    iti21_returns_matching_records,
+    iti21_no_match_is_aa_nf,
+    iti21_unsupported_parameter_is_ae,
+    unlink_then_link_with_history,
+);
