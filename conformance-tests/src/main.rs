@@ -41,7 +41,7 @@ struct NistArgs {
     /// Repository SOAP endpoint (ITI-41/43/86) to test instead of the in-process repository.
     #[arg(long)]
     repository_url: Option<String>,
-    /// Imaging Document Source SOAP endpoint (RAD-69); none runs in-process.
+    /// Imaging Document Source SOAP endpoint (RAD-69) to test instead of the in-process one.
     #[arg(long)]
     imaging_source_url: Option<String>,
     /// Write a JUnit XML report here.
@@ -100,7 +100,9 @@ async fn nist(args: NistArgs) -> Result<bool, String> {
     if let Some(url) = args.repository_url {
         target.repository_url = Some(url);
     }
-    target.imaging_source_url = args.imaging_source_url;
+    if let Some(url) = args.imaging_source_url {
+        target.imaging_source_url = Some(url);
+    }
     let report = runner::run(tests_dir.clone(), target, &selected, left_out).await;
     if let Some(services) = in_process {
         services.stop().await;

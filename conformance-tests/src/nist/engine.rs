@@ -431,7 +431,7 @@ impl Engine {
             }
             TransactionKind::ImagingDocSetRetrieve => {
                 let source = self.target.imaging_source_url.clone().ok_or(
-                    "not served yet: no Imaging Document Source to test (imaging-source serves no RAD-69 endpoint yet; give --imaging-source-url)",
+                    "not served: no Imaging Document Source to test (give --imaging-source-url)",
                 )?;
                 let request = request_body(&section_dir, transaction, &symbols)?;
                 let reply = wire::post_plain(

@@ -269,13 +269,14 @@ pub async fn run(
     }
 }
 
-/// The registry and the repository started in-process; they serve until
+/// The registry, the repository and the Imaging Document Source started in-process; they serve until
 /// [`InProcessServices::stop`] (or drop).
 pub struct InProcessServices {
     pub target: Target,
     /// Holding the tasks keeps them running (dropping a `JoinSet` aborts them).
     registry: registry::server::Registry,
     repository: repository::server::RunningRepository,
+    imaging_source: imaging_source::server::RunningImagingSource,
     shutdown: tokio_util::sync::CancellationToken,
 }
 
@@ -285,6 +286,7 @@ impl InProcessServices {
         self.shutdown.cancel();
         while self.registry.tasks.join_next().await.is_some() {}
         while self.repository.tasks.join_next().await.is_some() {}
+        while self.imaging_source.tasks.join_next().await.is_some() {}
     }
 }
 
@@ -295,6 +297,8 @@ pub enum StartError {
     Registry(#[from] registry::server::StartError),
     #[error("repository: {0}")]
     Repository(#[from] repository::server::StartError),
+    #[error("imaging document source: {0}")]
+    ImagingSource(#[from] imaging_source::server::StartError),
 }
 
 /// Code lists of the NIST affinity domain for the in-process registry: open (no attribute
@@ -304,8 +308,8 @@ pub const NIST_CODE_LISTS: &str =
     "# NIST testkit affinity domain: every coded attribute open (codes.xml is not shipped).\n";
 
 /// Starts the registry (SQLite and the code lists in `data_dir`) and the repository wired to it
-/// (as `hie up` does) on free loopback ports. The Imaging Document Source is not started:
-/// imaging-source serves no RAD-69 endpoint yet.
+/// (as `hie up` does), and the Imaging Document Source (RAD-69, WADO; its instance store under
+/// `data_dir/imaging-source/instances`, no PACS) on free loopback ports.
 pub async fn start_services(data_dir: &Path) -> Result<InProcessServices, StartError> {
     let code_lists = data_dir.join("nist-code-lists.toml");
     std::fs::write(&code_lists, NIST_CODE_LISTS).map_err(registry::server::StartError::from)?;
@@ -330,17 +334,30 @@ pub async fn start_services(data_dir: &Path) -> Result<InProcessServices, StartE
         shutdown.clone(),
     )
     .await?;
+    let imaging_config = imaging_source::config::Config {
+        http_port: 0,
+        scp_port: 0,
+        ..imaging_source::config::Config::default()
+    };
+    let imaging_source = imaging_source::server::start(
+        &imaging_config,
+        loopback,
+        &data_dir.join("imaging-source"),
+        shutdown.clone(),
+    )
+    .await?;
     let target = Target {
         registry_url: registry.endpoint_url(),
         registry_mllp: Some(registry.mllp_addr),
         affinity_domain: config.affinity_domain.clone(),
         repository_url: Some(repository.endpoint_url()),
-        imaging_source_url: None,
+        imaging_source_url: Some(imaging_source.endpoint_url()),
     };
     Ok(InProcessServices {
         target,
         registry,
         repository,
+        imaging_source,
         shutdown,
     })
 }
