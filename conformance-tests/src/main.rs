@@ -44,6 +44,9 @@ struct NistArgs {
     /// Imaging Document Source SOAP endpoint (RAD-69) to test instead of the in-process one.
     #[arg(long)]
     imaging_source_url: Option<String>,
+    /// Imaging Document Source WADO-URI endpoint (RAD-55) to test instead of the in-process one.
+    #[arg(long)]
+    imaging_wado_url: Option<String>,
     /// Write a JUnit XML report here.
     #[arg(long)]
     junit: Option<PathBuf>,
@@ -87,6 +90,7 @@ async fn nist(args: NistArgs) -> Result<bool, String> {
                 affinity_domain: registry::config::DEFAULT_AFFINITY_DOMAIN.to_owned(),
                 repository_url: None,
                 imaging_source_url: None,
+                imaging_wado_url: None,
             },
             None,
         ),
@@ -102,6 +106,9 @@ async fn nist(args: NistArgs) -> Result<bool, String> {
     }
     if let Some(url) = args.imaging_source_url {
         target.imaging_source_url = Some(url);
+    }
+    if let Some(url) = args.imaging_wado_url {
+        target.imaging_wado_url = Some(url);
     }
     let report = runner::run(tests_dir.clone(), target, &selected, left_out).await;
     if let Some(services) = in_process {

@@ -36,6 +36,8 @@ pub struct Target {
     pub repository_url: Option<String>,
     /// SOAP endpoint of the Imaging Document Source (RAD-69); `None` when none runs.
     pub imaging_source_url: Option<String>,
+    /// WADO-URI endpoint of the Imaging Document Source (RAD-55); `None` when none runs.
+    pub imaging_wado_url: Option<String>,
 }
 
 /// The outcome of one test section.
@@ -447,6 +449,36 @@ impl Engine {
                 check_status(step, &response)?;
                 log.result = response.xml;
                 log.attachments = reply.attachments;
+            }
+            TransactionKind::Wado => {
+                let wado =
+                    self.target.imaging_wado_url.clone().ok_or(
+                        "not served: no WADO-URI endpoint to test (give --imaging-wado-url)",
+                    )?;
+                let mut answers = Vec::new();
+                for query in wado_requests(&section_dir, transaction)? {
+                    let status = self
+                        .client
+                        .get(&wado)
+                        .query(&query)
+                        .send()
+                        .await
+                        .map_err(|e| format!("RAD-55 GET {wado}: {e}"))?
+                        .status()
+                        .as_u16();
+                    answers.push((query, status));
+                }
+                check_http_status(step, &answers)?;
+                log.input = answers
+                    .iter()
+                    .map(|(query, _)| describe_query(query))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                log.result = answers
+                    .iter()
+                    .map(|(_, status)| status.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n");
             }
             TransactionKind::XmlDetail => {
                 self.check_processes(test, section, step, &transaction.assertions)?;
@@ -912,7 +944,6 @@ fn actor_of(transaction: &str) -> &'static str {
         "ImgDetailTransaction" => {
             "the KOS an Imaging Document Source submitted (RAD-68) of the IHE XDS-I 2018 image set, which imaging-source does not send and the testkit copy does not include"
         }
-        "WADOTransaction" => "RAD-55 WADO Retrieve, which imaging-source does not serve",
         "XcaiTransaction" => "an Initiating Imaging Gateway, which the broker does not implement",
         _ => "a transaction the harness does not know",
     }
@@ -931,6 +962,82 @@ fn submit_objects_request_of(text: &str) -> Result<String, String> {
         .ok_or_else(|| {
             "harness: ProvideAndRegisterDocumentSetRequest without SubmitObjectsRequest".to_owned()
         })
+}
+
+/// The query strings of a RAD-55 step: `requestType=WADO`, the plan's `Parameters`, one
+/// `studyUID`/`seriesUID`/`objectUID` triple per `UIDFile` line (one request when there is no
+/// file), and `contentType=application/dicom`.
+fn wado_requests(
+    section_dir: &Path,
+    transaction: &Transaction,
+) -> Result<Vec<Vec<(String, String)>>, String> {
+    let with_common = |uids: Vec<(String, String)>| {
+        let mut query = vec![("requestType".to_owned(), "WADO".to_owned())];
+        query.extend(transaction.wado_parameters.iter().cloned());
+        query.extend(uids);
+        query.push(("contentType".to_owned(), "application/dicom".to_owned()));
+        query
+    };
+    let Some(file) = &transaction.uid_file else {
+        return Ok(vec![with_common(Vec::new())]);
+    };
+    let path = resolve_file(section_dir, file);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("harness: UIDFile {}: {e}", path.display()))?;
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(|line| match line.split(':').collect::<Vec<_>>()[..] {
+            [study, series, object] => Ok(with_common(vec![
+                ("studyUID".to_owned(), study.to_owned()),
+                ("seriesUID".to_owned(), series.to_owned()),
+                ("objectUID".to_owned(), object.to_owned()),
+            ])),
+            _ => Err(format!(
+                "harness: UIDFile line {line:?} is not study:series:instance"
+            )),
+        })
+        .collect()
+}
+
+fn describe_query(query: &[(String, String)]) -> String {
+    query
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// RAD-55 answers against `ExpectedStatus` (every answer 200, or none 2xx) and
+/// `ExpectedErrorCode` (the HTTP status of every answer).
+fn check_http_status(
+    step: &TestStep,
+    answers: &[(Vec<(String, String)>, u16)],
+) -> Result<(), String> {
+    for (query, status) in answers {
+        let fits = match step.expected_status {
+            ExpectedStatus::Success => *status == 200,
+            ExpectedStatus::Failure | ExpectedStatus::PartialSuccess => {
+                !(200..300).contains(status)
+                    && step
+                        .expected_error_codes
+                        .iter()
+                        .all(|code| code == &status.to_string())
+            }
+        };
+        if !fits {
+            let expected = match step.expected_status {
+                ExpectedStatus::Success => "200".to_owned(),
+                _ if step.expected_error_codes.is_empty() => "an HTTP error".to_owned(),
+                _ => step.expected_error_codes.join(" or "),
+            };
+            return Err(format!(
+                "expected HTTP {expected}, got {status} for {}",
+                describe_query(query)
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A file a plan names: relative to the section folder or, as the toolkit also reads it, to the
@@ -1389,5 +1496,45 @@ mod tests {
         let mut notes = Vec::new();
         assert!(check_contents(&expect("MustOnlyInclude", None), &answer, &mut notes).is_ok());
         assert_eq!(notes, ["ExpectedContents/MustOnlyInclude"]);
+    }
+
+    fn wado_answer(status: u16) -> (Vec<(String, String)>, u16) {
+        (vec![("objectUID".to_owned(), "1.2.3".to_owned())], status)
+    }
+
+    #[test]
+    fn a_rad_55_success_needs_http_200_for_every_request() {
+        let success = step(ExpectedStatus::Success, &[], &[]);
+        assert!(check_http_status(&success, &[wado_answer(200)]).is_ok());
+        let error = check_http_status(&success, &[wado_answer(200), wado_answer(404)]).unwrap_err();
+        assert_eq!(error, "expected HTTP 200, got 404 for objectUID=1.2.3");
+    }
+
+    #[test]
+    fn a_rad_55_expected_error_code_is_the_exact_http_status() {
+        let not_found = step(ExpectedStatus::Failure, &[], &["404"]);
+        assert!(check_http_status(&not_found, &[wado_answer(404)]).is_ok());
+        let error = check_http_status(&not_found, &[wado_answer(400)]).unwrap_err();
+        assert_eq!(error, "expected HTTP 404, got 400 for objectUID=1.2.3");
+        let any_error = step(ExpectedStatus::Failure, &[], &[]);
+        assert!(check_http_status(&any_error, &[wado_answer(200)]).is_err());
+    }
+
+    #[test]
+    fn a_rad_55_uid_file_gives_one_request_per_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("images.txt"), "1.1:1.2:1.3\n2.1:2.2:2.3\n").unwrap();
+        let plan = super::super::plan::TestPlan::parse(
+            "<TestPlan><TestStep id=\"s\"><WADOTransaction><Parameters></Parameters>\
+             <UIDFile>images.txt</UIDFile></WADOTransaction></TestStep></TestPlan>",
+        )
+        .unwrap();
+        let transaction = plan.steps[0].transaction.clone().unwrap();
+        let requests = wado_requests(dir.path(), &transaction).unwrap();
+        assert_eq!(requests.len(), 2);
+        assert_eq!(
+            describe_query(&requests[1]),
+            "requestType=WADO&studyUID=2.1&seriesUID=2.2&objectUID=2.3&contentType=application/dicom"
+        );
     }
 }

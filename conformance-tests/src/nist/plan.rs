@@ -67,6 +67,8 @@ pub enum TransactionKind {
     RemoveMetadata,
     /// RAD-69 Retrieve Imaging Document Set.
     ImagingDocSetRetrieve,
+    /// RAD-55 WADO Retrieve (`WADOTransaction`): WADO-URI GETs of single instances.
+    Wado,
     /// Checks on an earlier step's response against the step's `Standard` (`XmlDetailTransaction`).
     XmlDetail,
     /// Assertions on earlier results only.
@@ -88,6 +90,7 @@ impl TransactionKind {
             TransactionKind::Update => "MuTransaction",
             TransactionKind::RemoveMetadata => "RemoveMetadataTransaction",
             TransactionKind::ImagingDocSetRetrieve => "ImagingDocSetRetrieveTransaction",
+            TransactionKind::Wado => "WADOTransaction",
             TransactionKind::XmlDetail => "XmlDetailTransaction",
             TransactionKind::Null => "NullTransaction",
             TransactionKind::Other(name) => name,
@@ -182,6 +185,10 @@ pub struct Transaction {
     pub reference_documents: Vec<ReferenceDocument>,
     /// `ReferenceMetadata`: the query step whose DocumentEntries describe retrieved documents.
     pub reference_metadata: Option<StepRef>,
+    /// `Parameters` of a RAD-55 request: `name=value` lines (`studyUID=`, ...), in order.
+    pub wado_parameters: Vec<(String, String)>,
+    /// `UIDFile` of a RAD-55 step: `study:series:instance` lines, one request each.
+    pub uid_file: Option<String>,
 }
 
 impl TestPlan {
@@ -263,6 +270,7 @@ fn read_transaction(node: roxmltree::Node<'_, '_>) -> Transaction {
         "MuTransaction" => TransactionKind::Update,
         "RemoveMetadataTransaction" => TransactionKind::RemoveMetadata,
         "ImagingDocSetRetrieveTransaction" => TransactionKind::ImagingDocSetRetrieve,
+        "WADOTransaction" => TransactionKind::Wado,
         "XmlDetailTransaction" => TransactionKind::XmlDetail,
         "NullTransaction" => TransactionKind::Null,
         other => TransactionKind::Other(other.to_owned()),
@@ -283,11 +291,21 @@ fn read_transaction(node: roxmltree::Node<'_, '_>) -> Transaction {
         documents: Vec::new(),
         reference_documents: Vec::new(),
         reference_metadata: None,
+        wado_parameters: Vec::new(),
+        uid_file: None,
     };
     let attr = |n: roxmltree::Node<'_, '_>, name: &str| n.attribute(name).map(str::to_owned);
     for child in node.children().filter(roxmltree::Node::is_element) {
         match child.tag_name().name() {
             "MetadataFile" => transaction.metadata_file = Some(text_of(child)),
+            "UIDFile" => transaction.uid_file = Some(text_of(child)),
+            "Parameters" => {
+                transaction.wado_parameters = text_of(child)
+                    .lines()
+                    .filter_map(|line| line.trim().split_once('='))
+                    .map(|(name, value)| (name.trim().to_owned(), value.trim().to_owned()))
+                    .collect();
+            }
             "AssignUuids" => transaction.assign_uuids = true,
             "NoAssignUids" | "NoAssignUniqueIds" => match child.attribute("id") {
                 Some(id) => transaction.keep_unique_ids_of.push(id.to_owned()),
@@ -416,12 +434,31 @@ mod tests {
 
     #[test]
     fn a_transaction_the_harness_does_not_know_is_named() {
-        let plan = "<TestPlan><TestStep id=\"s\"><WADOTransaction/></TestStep></TestPlan>";
+        let plan = "<TestPlan><TestStep id=\"s\"><XcaiTransaction/></TestStep></TestPlan>";
         let step = &TestPlan::parse(plan).unwrap().steps[0];
         assert_eq!(
             step.transaction.as_ref().unwrap().kind,
-            TransactionKind::Other("WADOTransaction".to_owned())
+            TransactionKind::Other("XcaiTransaction".to_owned())
         );
+    }
+
+    #[test]
+    fn a_wado_step_keeps_its_parameters_and_uid_file() {
+        let plan = "<TestPlan><TestStep id=\"s\"><ExpectedErrorCode>404</ExpectedErrorCode><WADOTransaction>\
+            <Parameters>\n studyUID=\n seriesUID=1.2\n </Parameters><UIDFile>images.txt</UIDFile>\
+            </WADOTransaction></TestStep></TestPlan>";
+        let step = &TestPlan::parse(plan).unwrap().steps[0];
+        let transaction = step.transaction.as_ref().unwrap();
+        assert_eq!(transaction.kind, TransactionKind::Wado);
+        assert_eq!(
+            transaction.wado_parameters,
+            [
+                ("studyUID".to_owned(), String::new()),
+                ("seriesUID".to_owned(), "1.2".to_owned())
+            ]
+        );
+        assert_eq!(transaction.uid_file.as_deref(), Some("images.txt"));
+        assert_eq!(step.expected_error_codes, ["404"]);
     }
 
     const PNR_AND_RETRIEVE: &str = r#"<TestPlan>

@@ -352,6 +352,11 @@ pub async fn start_services(data_dir: &Path) -> Result<InProcessServices, StartE
         affinity_domain: config.affinity_domain.clone(),
         repository_url: Some(repository.endpoint_url()),
         imaging_source_url: Some(imaging_source.endpoint_url()),
+        imaging_wado_url: Some(format!(
+            "http://{}{}",
+            imaging_source.http_addr,
+            imaging_source::wado::WADO_URI_PATH
+        )),
     };
     Ok(InProcessServices {
         target,
