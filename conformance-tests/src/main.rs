@@ -47,6 +47,10 @@ struct NistArgs {
     /// Imaging Document Source WADO-URI endpoint (RAD-55) to test instead of the in-process one.
     #[arg(long)]
     imaging_wado_url: Option<String>,
+    /// Folder of the unzipped IHE XDS-I 2018 image set (ids_2018.zip): imported into the
+    /// in-process Imaging Document Source before the run, as the `ids` plans' setup step asks.
+    #[arg(long)]
+    ids_image_set: Option<PathBuf>,
     /// Write a JUnit XML report here.
     #[arg(long)]
     junit: Option<PathBuf>,
@@ -81,6 +85,11 @@ async fn nist(args: NistArgs) -> Result<bool, String> {
     };
     let (selected, left_out) =
         runner::select(&tests_dir, &selection, &excluded).map_err(|e| e.to_string())?;
+    if args.url.is_some() && args.ids_image_set.is_some() {
+        return Err(
+            "--ids-image-set imports into the in-process imaging source; not with --url".to_owned(),
+        );
+    }
     let data = tempfile::tempdir().map_err(|e| e.to_string())?;
     let (mut target, in_process) = match args.url {
         Some(registry_url) => (
@@ -98,6 +107,19 @@ async fn nist(args: NistArgs) -> Result<bool, String> {
             let services = runner::start_services(data.path())
                 .await
                 .map_err(|e| format!("cannot start the services: {e}"))?;
+            if let Some(dir) = &args.ids_image_set {
+                let import = services
+                    .import_image_set(dir)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                eprintln!(
+                    "nist: imported {} instance(s) of {} stud(ies) from {} ({} file(s) left out)",
+                    import.instances,
+                    import.studies,
+                    dir.display(),
+                    import.problem_files
+                );
+            }
             (services.target.clone(), Some(services))
         }
     };

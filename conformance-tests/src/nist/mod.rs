@@ -5,7 +5,8 @@
 //! - [`metadata`]: symbols, fresh UUIDs, uniqueIds and patient ids, as the toolkit assigns them.
 //! - [`xpath`]: the XPath `Assertions` and `Report`s.
 //! - [`engine`]: running test sections and carrying ids between steps and tests.
-//! - [`runner`]: selection, exclusions, the in-process registry and the summary.
+//! - [`runner`]: selection, exclusions, the in-process services (registry, repository, imaging
+//!   source) and the summary.
 //! - [`wire`]: the SOAP client (plain and MTOM requests, MTOM responses digested as they stream).
 //! - [`retrieve`]: checking ITI-43 / RAD-69 responses against the documents and metadata a plan names.
 //! - [`junit`]: the JUnit XML report.

@@ -288,6 +288,50 @@ impl InProcessServices {
         while self.repository.tasks.join_next().await.is_some() {}
         while self.imaging_source.tasks.join_next().await.is_some() {}
     }
+
+    /// The `ids` plans' setup step ("import the test images into your Imaging Document Source"):
+    /// copies every study found under `dir` (the unzipped IHE XDS-I 2018 image set,
+    /// ids_2018.zip) unchanged into the in-process source's instance store.
+    pub async fn import_image_set(&self, dir: &Path) -> Result<ImageSetImport, ImageSetError> {
+        let folder = dir.to_path_buf();
+        let scan =
+            tokio::task::spawn_blocking(move || imaging_source::cd::scan_folder(&folder)).await??;
+        if scan.studies.is_empty() {
+            return Err(ImageSetError::Empty(dir.to_path_buf()));
+        }
+        let store = &self.imaging_source.source.store;
+        let mut instances = 0;
+        for (study, files) in &scan.studies {
+            store.import_study(study, files, |_| instances += 1).await?;
+        }
+        Ok(ImageSetImport {
+            studies: scan.studies.len(),
+            instances,
+            problem_files: scan.problems.len(),
+        })
+    }
+}
+
+/// What [`InProcessServices::import_image_set`] put in the imaging source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageSetImport {
+    pub studies: usize,
+    pub instances: usize,
+    /// Files of the folder that are not usable DICOM instances (left out).
+    pub problem_files: usize,
+}
+
+/// Why an image set could not be imported.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageSetError {
+    #[error("image set: {0}")]
+    Scan(#[from] imaging_source::cd::CdError),
+    #[error("image set scan stopped: {0}")]
+    Task(#[from] tokio::task::JoinError),
+    #[error("image set {0}: no DICOM instance found")]
+    Empty(PathBuf),
+    #[error("image set: {0}")]
+    Store(#[from] imaging_source::instance_store::InstanceStoreError),
 }
 
 /// Why the in-process services could not start.
