@@ -59,7 +59,11 @@ async fn endpoint(
                 .map(|chunk| chunk.map_err(std::io::Error::other));
             let mut reader = MtomReader::new(stream, &multipart);
             match reader.root(max).await {
-                Ok(root) => handle(&repository, &root.body, &mut reader, true).await,
+                Ok(root) => {
+                    let response = handle(&repository, &root.body, &mut reader, true).await;
+                    drain_unread_parts(&mut reader).await;
+                    response
+                }
                 Err(e) => fault_response(&sender(format!("MTOM request refused: {e}")), None),
             }
         }
@@ -67,6 +71,30 @@ async fn endpoint(
             &sender(format!("unsupported Content-Type {content_type:?}: {e}")),
             None,
         ),
+    }
+}
+
+/// Most bytes of attachments a refused request may still send after its answer is ready.
+const DRAIN_LIMIT_BYTES: usize = 256 * 1024 * 1024;
+
+/// Reads (and drops) what a refused request still sends, so the client reads the answer
+/// instead of a connection reset; stops at the first error or after [`DRAIN_LIMIT_BYTES`].
+async fn drain_unread_parts<A: Attachments>(reader: &mut A) {
+    let mut drained = 0usize;
+    loop {
+        match reader.read_chunk().await {
+            Ok(Some(chunk)) => {
+                drained += chunk.len();
+                if drained > DRAIN_LIMIT_BYTES {
+                    return;
+                }
+            }
+            Ok(None) => match reader.next_part().await {
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => return,
+            },
+            Err(_) => return,
+        }
     }
 }
 
