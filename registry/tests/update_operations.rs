@@ -11,8 +11,8 @@ use registry::stored_query::{QueryOptions, execute};
 use registry::update::update_document_set;
 use schemas::constants::{error_code, stored_query};
 use schemas::ebrim::{
-    AdhocQueryRequest, AdhocQueryResponse, RegistryObject, RegistryResponse, ResponseStatus,
-    ReturnType, Slot,
+    AdhocQueryRequest, AdhocQueryResponse, Identifiable, RegistryObject, RegistryResponse,
+    ResponseStatus, ReturnType, Slot,
 };
 
 mod support;
@@ -427,6 +427,27 @@ async fn update_availability_status_deprecates_an_association(db: &Database) {
     assert!(registry.memberships(FOLDER, DOC).await.is_empty());
 }
 
+/// ITI-18 query `query_id` with `slots` (ObjectRef answer).
+async fn stored_query(db: &Database, query_id: &str, slots: Vec<Slot>) -> AdhocQueryResponse {
+    let query = AdhocQueryRequest {
+        id: None,
+        comment: None,
+        request_slots: Vec::new(),
+        return_type: ReturnType::ObjectRef,
+        return_composed_objects: true,
+        federated: false,
+        federation: None,
+        start_index: 0,
+        max_results: None,
+        query: RegistryObject {
+            id: query_id.to_owned(),
+            slots,
+            ..RegistryObject::default()
+        },
+    };
+    execute(db, &QueryOptions::default(), &query).await
+}
+
 /// ITI-18 GetRelatedDocuments of `LONE_DOC` by APND, with optional `$XDSAssociationStatus`.
 async fn related_by_apnd(db: &Database, association_status: Option<&str>) -> AdhocQueryResponse {
     let mut slots = vec![
@@ -439,23 +460,45 @@ async fn related_by_apnd(db: &Database, association_status: Option<&str>) -> Adh
             [format!("('{status}')")],
         ));
     }
-    let query = AdhocQueryRequest {
-        id: None,
-        comment: None,
-        request_slots: Vec::new(),
-        return_type: ReturnType::ObjectRef,
-        return_composed_objects: true,
-        federated: false,
-        federation: None,
-        start_index: 0,
-        max_results: None,
-        query: RegistryObject {
-            id: stored_query::GET_RELATED_DOCUMENTS.to_owned(),
-            slots,
-            ..RegistryObject::default()
-        },
+    stored_query(db, stored_query::GET_RELATED_DOCUMENTS, slots).await
+}
+
+/// ITI-18 GetFolderAndContents by uniqueId after a Folder update: the current version only, and
+/// with `$MetadataLevel` 2 every version of the Folder (Metadata Update option).
+async fn get_folder_and_contents_at_metadata_level_2_answers_every_folder_version(db: &Database) {
+    let registry = Registry::new(db).await;
+    assert_success(&registry.update(&folder_update("1", None)).await);
+    let by_unique_id = || Slot::new("$XDSFolderUniqueId", [format!("'{FOLDER_UID}'")]);
+    let ids = |response: AdhocQueryResponse| -> Vec<String> {
+        let mut ids: Vec<String> = response
+            .objects
+            .objects
+            .iter()
+            .filter_map(|o| match o {
+                Identifiable::ObjectRef(r) if r.id == FOLDER || r.id == NEW => Some(r.id.clone()),
+                _ => None,
+            })
+            .collect();
+        ids.sort_unstable();
+        ids
     };
-    execute(db, &QueryOptions::default(), &query).await
+    let current = stored_query(
+        db,
+        stored_query::GET_FOLDER_AND_CONTENTS,
+        vec![by_unique_id()],
+    )
+    .await;
+    assert_eq!(ids(current), [NEW]);
+    let every = stored_query(
+        db,
+        stored_query::GET_FOLDER_AND_CONTENTS,
+        vec![
+            by_unique_id(),
+            Slot::new("$MetadataLevel", ["2".to_owned()]),
+        ],
+    )
+    .await;
+    assert_eq!(ids(every), [FOLDER, NEW]);
 }
 
 /// ITI-18 after ITI-57: a Deprecated Association is left out of GetRelatedDocuments unless
@@ -649,6 +692,7 @@ impl LastUpdateTime for StoredObject {
 }
 
 on_both_backends!(
+    get_folder_and_contents_at_metadata_level_2_answers_every_folder_version,
     deprecated_association_is_only_answered_when_association_status_asks_for_it,
     folder_update_without_submission_set_status_is_accepted,
     document_update_without_submission_set_status_is_metadata_update_operation_error,

@@ -770,11 +770,41 @@ async fn get_folder_and_contents(
     db: &Database,
     q: &GetFolderAndContents,
 ) -> Result<Found, ExecuteError> {
-    let Some(folder) = object_by_ref(db, &q.folder, ObjectKind::Folder).await? else {
-        return Ok(Found::default());
+    let folders: Vec<StoredObject> = match (&q.folder, q.all_versions) {
+        (ObjectRefOne::UniqueId(id), true) => {
+            let mut versions: Vec<StoredObject> = db
+                .objects_by_unique_id(std::slice::from_ref(id))
+                .await?
+                .into_iter()
+                .filter(|o| o.kind == ObjectKind::Folder)
+                .collect();
+            versions.sort_by_key(|o| o.version);
+            versions
+        }
+        _ => object_by_ref(db, &q.folder, ObjectKind::Folder)
+            .await?
+            .into_iter()
+            .collect(),
     };
-    let memberships = members_of(db, &folder.entry_uuid).await?;
-    let targets: Vec<String> = memberships.iter().map(|a| a.target_uuid.clone()).collect();
+    if folders.is_empty() {
+        return Ok(Found::default());
+    }
+    let statuses = storage_statuses(&q.association_statuses);
+    let mut memberships = Vec::new();
+    for folder in &folders {
+        memberships.extend(
+            members_of(db, &folder.entry_uuid)
+                .await?
+                .into_iter()
+                .filter(|a| statuses.contains(&a.status)),
+        );
+    }
+    let targets: Vec<String> = memberships
+        .iter()
+        .map(|a| a.target_uuid.clone())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
     let documents = if targets.is_empty() {
         Vec::new()
     } else {
@@ -797,7 +827,7 @@ async fn get_folder_and_contents(
         .into_iter()
         .filter(|a| kept.contains(a.target_uuid.as_str()))
         .collect();
-    let mut objects = vec![folder];
+    let mut objects = folders;
     objects.extend(documents);
     Ok(Found {
         objects,

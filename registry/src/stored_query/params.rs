@@ -367,6 +367,10 @@ pub struct GetSubmissionSetAndContents {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetFolderAndContents {
     pub folder: ObjectRefOne,
+    /// `$MetadataLevel` 2 with a uniqueId: every version of the Folder (ITI-57 Metadata Update).
+    pub all_versions: bool,
+    /// `$XDSAssociationStatus` of the HasMember Associations answered; Approved when absent.
+    pub association_statuses: Vec<AvailabilityStatus>,
     pub format_codes: Option<Vec<Code>>,
     /// AND of ORs.
     pub confidentiality_codes: Vec<Vec<Code>>,

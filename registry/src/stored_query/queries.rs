@@ -50,6 +50,7 @@ const UUID: &str = "$uuid";
 const HOME_COMMUNITY_ID: &str = "$homeCommunityId";
 const ASSOCIATION_TYPES: &str = "$AssociationTypes";
 const ASSOCIATION_STATUS: &str = "$XDSAssociationStatus";
+const METADATA_LEVEL: &str = "$MetadataLevel";
 
 /// Reads the parameters of the query `id`; an unknown id is XDSUnknownStoredQuery.
 pub(crate) fn parse_query(id: &str, slots: &[Slot]) -> Result<StoredQuery, QueryError> {
@@ -133,6 +134,8 @@ pub(crate) fn parse_query(id: &str, slots: &[Slot]) -> Result<StoredQuery, Query
         }
         ids::GET_FOLDER_AND_CONTENTS => StoredQuery::GetFolderAndContents(GetFolderAndContents {
             folder: object_ref_one(&p, FOLDER_ENTRY_UUID, FOLDER_UNIQUE_ID)?,
+            all_versions: p.single_unquoted(METADATA_LEVEL, metadata_level)? == Some(2),
+            association_statuses: association_statuses(&p)?,
             format_codes: p.list(DE_FORMAT_CODE, Code::parse)?,
             confidentiality_codes: p.and_or(DE_CONFIDENTIALITY_CODE, Code::parse)?,
             entry_types: p.list(DE_TYPE, DocumentEntryType::parse)?,
@@ -150,9 +153,7 @@ pub(crate) fn parse_query(id: &str, slots: &[Slot]) -> Result<StoredQuery, Query
                 ASSOCIATION_TYPES,
                 p.list(ASSOCIATION_TYPES, AssociationType::parse)?,
             )?,
-            association_statuses: p
-                .statuses(ASSOCIATION_STATUS)?
-                .unwrap_or_else(|| vec![AvailabilityStatus::Approved]),
+            association_statuses: association_statuses(&p)?,
             entry_types: p.list(DE_TYPE, DocumentEntryType::parse)?,
             home_community_id: home_community_id(&p)?,
         }),
@@ -265,6 +266,21 @@ fn versioned_object_refs(
         by_logical_id,
         p.list(by_logical_id, EntryUuid::parse)?,
     )?))
+}
+
+/// `$XDSAssociationStatus` (ITI-57 Metadata Update): Approved when absent.
+fn association_statuses(p: &Params<'_>) -> Result<Vec<AvailabilityStatus>, QueryError> {
+    Ok(p.statuses(ASSOCIATION_STATUS)?
+        .unwrap_or_else(|| vec![AvailabilityStatus::Approved]))
+}
+
+/// `$MetadataLevel`: 1 (the default) or 2 (a Metadata Update consumer).
+fn metadata_level(value: &str) -> Result<u8, String> {
+    match value.trim() {
+        "1" => Ok(1),
+        "2" => Ok(2),
+        other => Err(format!("{other:?} is not a metadata level (1 or 2)")),
+    }
 }
 
 /// One object by entryUUID or by uniqueId ("one of", single-valued).

@@ -118,10 +118,20 @@ impl<'a> Params<'a> {
 
     /// A time parameter: a DTM, unquoted or (CP-ITI-1260) in quotes.
     pub(crate) fn time(&self, name: &'a str) -> Result<Option<Dtm>, QueryError> {
+        self.single_unquoted(name, |t| Dtm::parse(t).map_err(|e| e.to_string()))
+    }
+
+    /// A single-valued parameter written unquoted or in quotes (`$MetadataLevel`), converted by
+    /// `convert`.
+    pub(crate) fn single_unquoted<T>(
+        &self,
+        name: &'a str,
+        convert: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, QueryError> {
         self.one_literal(name)?
             .map(|literal| {
                 let (Literal::Number(t) | Literal::Text(t)) = literal;
-                typed(name, &t, |t| Dtm::parse(t).map_err(|e| e.to_string()))
+                typed(name, &t, &convert)
             })
             .transpose()
     }
