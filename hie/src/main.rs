@@ -7,6 +7,12 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use imaging_source::auto_publish::{self, AutoPublish};
+use imaging_source::instance_store::InstanceStore;
+use imaging_source::kos::AffinityPatient;
+use imaging_source::metadata::CodeMappings;
+use imaging_source::pix_client::PixClient;
+use imaging_source::publish::PublishContext;
 use service_kit::config::RawConfig;
 
 use crate::config::HieConfig;
@@ -165,6 +171,40 @@ async fn up(config: HieConfig) -> anyhow::Result<()> {
     )
     .await
     .context("cannot start the PIX manager")?;
+
+    // RAD-68 of studies pushed by C-STORE, once complete: patient by ITI-9 from the PIX manager,
+    // manifest by ITI-41 to the repository. The receiver is moved out; a closed one is left.
+    let received_studies = std::mem::replace(
+        &mut imaging_source.study_complete,
+        tokio::sync::mpsc::unbounded_channel().1,
+    );
+    let auto_publish = AutoPublish {
+        store: InstanceStore::new(imaging_source::server::instance_store_root(
+            &config.imaging_source,
+            &general.data_dir,
+        )),
+        pix: PixClient::new(pix_manager.mllp_addr.to_string()),
+        affinity_domain: config.pix_manager.affinity_domain.clone(),
+        context: PublishContext {
+            affinity_patient: AffinityPatient {
+                id: String::new(),
+                assigning_authority: config.pix_manager.affinity_domain.clone(),
+            },
+            source_patient_id: None,
+            repository_url: repository.endpoint_url(),
+            registry_url: Some(registry.endpoint_url()),
+            imaging_source_unique_id: config.imaging_source.repository_unique_id.clone(),
+            source_id: config.imaging_source.repository_unique_id.clone(),
+            retrieve_ae_title: config.imaging_source.retrieve_ae_title.clone(),
+            retrieve_url: Some(imaging_source.wado_rs_url()),
+            codes: CodeMappings::default(),
+            report: None,
+            timeout: std::time::Duration::from_secs(60),
+        },
+    };
+    imaging_source
+        .tasks
+        .spawn(auto_publish::run(auto_publish, received_studies));
 
     println!("hie: data in {}", general.data_dir.display());
     println!(

@@ -3,12 +3,14 @@
 //! Publish side: `study` (the study model read from DICOM headers), `kos` (the RAD-68 manifest),
 //! `metadata` (its XDS metadata), `publish` (RAD-68 / ITI-41 with RPLC), `pix_client` (ITI-9),
 //! `dicomweb` (QIDO-RS/WADO-RS client of a PACS), `cd` (DICOMDIR / folder import) and
-//! `instance_store` (the source's own Part-10 store).
+//! `instance_store` (the source's own Part-10 store), `auto_publish` (RAD-68 of studies received
+//! by C-STORE once complete).
 //! Serving side: `rad69` (RAD-69 Retrieve Imaging Document Set, instances streamed from the
 //! instance store or the PACS into an MTOM answer), `wado` (WADO-RS, WADO-URI), `store_scp`
 //! (C-STORE SCP feeding the instance store), `source` (where an instance is found), `service`,
 //! `server`, `config`.
 
+pub mod auto_publish;
 pub mod cd;
 pub mod config;
 pub mod dicomweb;
