@@ -307,12 +307,17 @@ async fn iti9_query_by_affinity_id(db: &Database) {
     assert_eq!(pid3(&rsp), ids(&[("G1", GREEN)]));
 }
 
-/// ITI-9 with an unknown identifier of a known domain: AA, QAK-2 NF, no PID.
-async fn iti9_unknown_identifier_is_aa_nf(db: &Database) {
+/// ITI-9 with an unknown identifier of a known domain (ITI TF-2a 3.9.4.2.2.6 case 3): AE, QAK-2
+/// AE, ERR 204 at QPD-3 component 1, no PID.
+async fn iti9_unknown_identifier_is_ae_204(db: &Database) {
     let m = manager(db);
     let rsp = answer(&pix_query("G404", GREEN, &[]), &m).await;
-    assert_eq!(rsp.get("MSA-1"), Some("AA"));
-    assert_eq!(rsp.get("QAK-2"), Some("NF"));
+    assert_eq!(rsp.get("MSA-1"), Some("AE"));
+    assert_eq!(rsp.get("QAK-2"), Some("AE"));
+    assert_eq!(rsp.get("ERR-2"), Some("QPD"));
+    assert_eq!(rsp.get("ERR-2.3"), Some("3"));
+    assert_eq!(rsp.get("ERR-2.5"), Some("1"));
+    assert_eq!(rsp.get("ERR-3"), Some("204"));
     assert!(rsp.segment("PID").is_none());
 }
 
@@ -428,7 +433,7 @@ on_both_backends!(
     iti9_returns_the_other_identifiers,
     iti9_what_domains_returned_filters,
     iti9_query_by_affinity_id,
-    iti9_unknown_identifier_is_aa_nf,
+    iti9_unknown_identifier_is_ae_204,
     iti9_no_identifier_in_requested_domains_is_aa_nf,
     iti9_unknown_domain_is_ae_204,
     iti9_unknown_what_domain_is_ae_204,

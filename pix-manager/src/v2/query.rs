@@ -8,7 +8,7 @@ use schemas::hl7v2::message::{AckCode, Delimiters, ErrDetail, Message, Segment, 
 use super::{QUERY_VERSIONS, V2Error, check_version, pid_segment_er7};
 use crate::manager::PixManager;
 use crate::matching::{Candidate, Demographics, blocking_keys};
-use crate::storage::{PatientKey, StoredRecord};
+use crate::storage::{PatientKey, StorageError, StoredRecord};
 
 /// QAK-2 query response status (HL7 table 0208).
 const OK: &str = "OK";
@@ -131,8 +131,8 @@ fn what_domains_returned(
 }
 
 /// ITI-9: the identifiers of the person of QPD-3 in the requested domains (QPD-4), the queried
-/// identifier itself left out. Unknown domain (QPD-3 or QPD-4): AE 204; unknown identifier or
-/// no identifier in the requested domains: AA with NF.
+/// identifier itself left out. Unknown domain (QPD-3 or QPD-4) or unknown identifier (ITI TF-2a
+/// 3.9.4.2.2.6 case 3): AE 204; no identifier in the requested domains (case 2): AA with NF.
 async fn pix_query(msg: &Message, manager: &PixManager) -> Result<Found, V2Error> {
     let id = msg.get("QPD-3.1").unwrap_or_default().trim();
     if id.is_empty() {
@@ -157,7 +157,14 @@ async fn pix_query(msg: &Message, manager: &PixManager) -> Result<Found, V2Error
     }
     .map_err(V2Error::Storage)?;
     let Some(person) = person else {
-        return Ok(Found(Vec::new()));
+        return Err(V2Error::UnknownIdentifier {
+            segment: "QPD",
+            field: 3,
+            source: StorageError::UnknownRecord {
+                domain: domain.to_owned(),
+                local_id: id.to_owned(),
+            },
+        });
     };
     let mut ids: Vec<(String, String)> = person
         .records
