@@ -218,6 +218,20 @@ async fn wado_uri(
             ));
         }
     }
+    if let Some(empty) = [
+        ("studyUID", study),
+        ("seriesUID", series),
+        ("objectUID", object),
+    ]
+    .into_iter()
+    .find_map(|(name, value)| value.is_empty().then_some(name))
+    {
+        // Given but empty: no object has that identity (the NIST RAD-55 tests expect 404).
+        return Err(WadoError::new(
+            StatusCode::NOT_FOUND,
+            format!("no object with an empty {empty}"),
+        ));
+    }
     let located = instance_located(&source, study, series, object).await?;
     Ok((
         StatusCode::OK,

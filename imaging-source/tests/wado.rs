@@ -223,6 +223,25 @@ async fn wado_uri_without_a_required_parameter_is_400() {
 }
 
 #[tokio::test]
+async fn wado_uri_with_an_empty_study_or_series_uid_is_404() {
+    let setup = Setup::new().await;
+    three_instances(&setup).await;
+    for (study, series) in [("", SERIES_A), (STUDY, ""), ("", "")] {
+        let response = get(format!(
+            "{}/wado?requestType=WADO&studyUID={study}&seriesUID={series}&objectUID={SOP_1}&contentType=application%2Fdicom",
+            setup.base()
+        ))
+        .await;
+        assert_eq!(
+            response.status(),
+            404,
+            "studyUID={study:?} seriesUID={series:?}"
+        );
+        assert!(response.text().await.unwrap().contains("empty"));
+    }
+}
+
+#[tokio::test]
 async fn wado_uri_request_type_other_than_wado_is_400() {
     let setup = Setup::new().await;
     let response = get(format!(
