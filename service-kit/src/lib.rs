@@ -1,8 +1,12 @@
 //! What every HTTP service of the broker shares, so each service crate only writes its own
 //! transactions: configuration ([`config`]), serving with `/healthz` and `/metrics` ([`http`]),
-//! tracing and the Prometheus recorder ([`telemetry`]), and clean shutdown ([`shutdown`]).
+//! tracing and the Prometheus recorder ([`telemetry`]), and clean shutdown ([`shutdown`]); with the
+//! `scratch-database` feature, a fresh database per test on SQLite and PostgreSQL
+//! ([`scratch_database`], [`on_both_backends!`]).
 
 pub mod config;
 pub mod http;
+#[cfg(feature = "scratch-database")]
+pub mod scratch_database;
 pub mod shutdown;
 pub mod telemetry;
