@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use conformance_tests::nist::engine::{Target, Verdict};
+use conformance_tests::nist::ids::ImageSet;
 use conformance_tests::nist::{junit, runner};
 use conformance_tests::shared::shared_dir;
 
@@ -91,6 +92,7 @@ async fn nist(args: NistArgs) -> Result<bool, String> {
         );
     }
     let data = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let mut imaging = None;
     let (mut target, in_process) = match args.url {
         Some(registry_url) => (
             Target {
@@ -108,16 +110,22 @@ async fn nist(args: NistArgs) -> Result<bool, String> {
                 .await
                 .map_err(|e| format!("cannot start the services: {e}"))?;
             if let Some(dir) = &args.ids_image_set {
+                let image_set = ImageSet::scan(dir).await?;
                 let import = services
-                    .import_image_set(dir)
+                    .import_image_set(&image_set)
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| format!("image set: {e}"))?;
                 eprintln!(
-                    "nist: imported {} instance(s) of {} stud(ies) from {} ({} file(s) left out)",
+                    "nist: imported {} instance(s) of {} stud(ies) from {}",
                     import.instances,
                     import.studies,
                     dir.display(),
-                    import.problem_files
+                );
+                imaging = Some(
+                    services
+                        .imaging_fixture(image_set)
+                        .await
+                        .map_err(|e| format!("cannot start the RAD-68 simulator: {e}"))?,
                 );
             }
             (services.target.clone(), Some(services))
@@ -132,7 +140,7 @@ async fn nist(args: NistArgs) -> Result<bool, String> {
     if let Some(url) = args.imaging_wado_url {
         target.imaging_wado_url = Some(url);
     }
-    let report = runner::run(tests_dir.clone(), target, &selected, left_out).await;
+    let report = runner::run(tests_dir.clone(), target, &selected, left_out, imaging).await;
     if let Some(services) = in_process {
         services.stop().await;
     }

@@ -5,6 +5,7 @@
 //! still passes (the list only grows); failing sections not on the list are known gaps.
 #![cfg(feature = "peers")]
 
+use conformance_tests::nist::ids::ImageSet;
 use conformance_tests::nist::runner::{
     EXCLUDED, EXPECTED_PASS, Selection, expected_among, parse_excluded, parse_expected_pass, run,
     select, start_services,
@@ -28,7 +29,7 @@ async fn expected_passes_still_pass(collection: &str) {
     );
     let data = tempfile::tempdir().expect("temp dir");
     let services = start_services(data.path()).await.expect("services start");
-    let report = run(tests, services.target.clone(), &selected, left_out).await;
+    let report = run(tests, services.target.clone(), &selected, left_out, None).await;
     services.stop().await;
     let mut tests_run = selected.clone();
     tests_run.extend(report.outcomes.iter().map(|o| o.test.clone()));
@@ -82,8 +83,9 @@ async fn an_imported_image_set_is_served_unchanged_by_the_in_process_imaging_sou
     let header = imaging_source::cd::read_header(&file).expect("kos-evaluate.dcm is DICOM");
     let data = tempfile::tempdir().expect("temp dir");
     let services = start_services(data.path()).await.expect("services start");
+    let image_set = ImageSet::scan(&folder).await.expect("folder scanned");
     let import = services
-        .import_image_set(&folder)
+        .import_image_set(&image_set)
         .await
         .expect("folder imported");
     assert_eq!((import.studies, import.instances), (1, 1));

@@ -39,7 +39,7 @@ async fn expected_passes_of_the_registry_collection_still_pass() {
     );
     let data = tempfile::tempdir().expect("temp dir");
     let services = start_services(data.path()).await.expect("services start");
-    let report = run(tests, services.target.clone(), &selected, left_out).await;
+    let report = run(tests, services.target.clone(), &selected, left_out, None).await;
     services.stop().await;
     let mut tests_run = selected.clone();
     tests_run.extend(report.outcomes.iter().map(|o| o.test.clone()));

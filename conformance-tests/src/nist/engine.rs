@@ -21,7 +21,7 @@ use super::plan::{
     TransactionKind,
 };
 use super::tree::Element;
-use super::{retrieve, wire, xpath};
+use super::{dcm_images, ids, kos, kos_metadata, retrieve, wire, xpath};
 
 /// Where the actors under test listen.
 #[derive(Debug, Clone)]
@@ -77,6 +77,10 @@ struct StepLog {
     reports: BTreeMap<String, String>,
     /// Attachments of the response (ITI-43, RAD-69), digested.
     attachments: Vec<wire::ReceivedAttachment>,
+    /// Instances the step retrieved, kept as files (RAD-69 attachments, RAD-55 bodies).
+    retrieved_files: Vec<PathBuf>,
+    /// HTTP status of each RAD-55 request, in order.
+    http_statuses: Vec<u16>,
 }
 
 /// A response body read back: status, errors, and the body element itself.
@@ -98,6 +102,10 @@ pub struct Engine {
     outcomes: Vec<SectionOutcome>,
     /// Documents sent by ITI-41, by DocumentEntry uniqueId: the file and its digest.
     submitted: HashMap<String, (PathBuf, retrieve::Content)>,
+    /// The `ids` plans' image set and its publisher; `None`: not given (`--ids-image-set`).
+    imaging: Option<ids::ImagingFixture>,
+    /// Where retrieved instances and received manifests are kept during the run.
+    scratch: Option<tempfile::TempDir>,
 }
 
 /// The sections of a test in `index.idx` order.
@@ -191,7 +199,27 @@ impl Engine {
             current_patient: None,
             outcomes: Vec::new(),
             submitted: HashMap::new(),
+            imaging: None,
+            scratch: tempfile::tempdir().ok(),
         }
+    }
+
+    /// The engine with the `ids` plans' image set and the source that publishes it.
+    pub fn with_imaging_fixture(mut self, fixture: ids::ImagingFixture) -> Engine {
+        self.imaging = Some(fixture);
+        self
+    }
+
+    /// A fresh folder for what step `step` of `test/section` keeps.
+    fn step_folder(&self, test: &str, section: &str, step: &str) -> Result<PathBuf, String> {
+        let scratch = self
+            .scratch
+            .as_ref()
+            .ok_or("harness: no temporary folder for retrieved instances")?;
+        let folder = scratch.path().join(test).join(section).join(step);
+        std::fs::create_dir_all(&folder)
+            .map_err(|e| format!("harness: cannot create {}: {e}", folder.display()))?;
+        Ok(folder)
     }
 
     /// Every section outcome so far, fixtures included, in the order run.
@@ -436,11 +464,13 @@ impl Engine {
                     "not served: no Imaging Document Source to test (give --imaging-source-url)",
                 )?;
                 let request = request_body(&section_dir, transaction, &symbols)?;
-                let reply = wire::post_plain(
+                let folder = self.step_folder(test, section, &step.id)?;
+                let reply = wire::post_plain_keeping(
                     &self.client,
                     &source,
                     action::RETRIEVE_IMAGING_DOCUMENT_SET,
                     &request,
+                    Some(&folder),
                 )
                 .await
                 .map_err(|e| wire::describe(&e))?;
@@ -448,6 +478,11 @@ impl Engine {
                 log.input = request;
                 check_status(step, &response)?;
                 log.result = response.xml;
+                log.retrieved_files = reply
+                    .attachments
+                    .iter()
+                    .filter_map(|a| a.saved.clone())
+                    .collect();
                 log.attachments = reply.attachments;
             }
             TransactionKind::Wado => {
@@ -455,17 +490,15 @@ impl Engine {
                     self.target.imaging_wado_url.clone().ok_or(
                         "not served: no WADO-URI endpoint to test (give --imaging-wado-url)",
                     )?;
+                let folder = self.step_folder(test, section, &step.id)?;
                 let mut answers = Vec::new();
                 for query in wado_requests(&section_dir, transaction)? {
-                    let status = self
-                        .client
-                        .get(&wado)
-                        .query(&query)
-                        .send()
-                        .await
-                        .map_err(|e| format!("RAD-55 GET {wado}: {e}"))?
-                        .status()
-                        .as_u16();
+                    let kept = folder.join(format!("{}.dcm", answers.len() + 1));
+                    let status = wado_get(&self.client, &wado, &query, &kept).await?;
+                    if status == 200 {
+                        log.retrieved_files.push(kept);
+                    }
+                    log.http_statuses.push(status);
                     answers.push((query, status));
                 }
                 check_http_status(step, &answers)?;
@@ -482,6 +515,20 @@ impl Engine {
             }
             TransactionKind::XmlDetail => {
                 self.check_processes(test, section, step, &transaction.assertions)?;
+            }
+            TransactionKind::ImgDetail => {
+                let (reports, outcome) = self
+                    .check_submission(test, section, &transaction.assertions, &symbols)
+                    .await;
+                log.reports.extend(reports);
+                if let Err(reason) = outcome {
+                    // As in the toolkit, what the step reported stays readable by later steps
+                    // even when its comparison fails.
+                    if let Some(logs) = self.logs.get_mut(&format!("{test}/{section}")) {
+                        logs.push(log);
+                    }
+                    return Err(reason);
+                }
             }
             TransactionKind::Null => {}
             TransactionKind::Other(name) => {
@@ -890,14 +937,24 @@ impl Engine {
                     retrieve::check_home_community_ids(&standard()?, &tested()?.0)?;
                 }
                 "sameDcmImgs" => {
-                    // The response must exist first: without it the gap is the service's.
-                    if assert.test_response.is_some() {
-                        tested()?;
+                    let fixture = self.imaging.as_ref().ok_or(ids::NEEDS_IMAGE_SET)?;
+                    let returned = match &assert.test_response {
+                        Some(_) => tested()?.1.retrieved_files.clone(),
+                        None => self.retrieved_in(test, section, assert.test_dir.as_deref())?,
+                    };
+                    let failures = same_images(fixture, assert, &returned)?;
+                    if !failures.is_empty() {
+                        return Err(format!(
+                            "assertion {} (sameDcmImgs): {}",
+                            assert.id,
+                            failures.join("; ")
+                        ));
                     }
-                    return Err(format!(
-                        "harness limitation: assertion {} compares the returned DICOM images with the IHE XDS-I 2018 image set (StdDir), which the testkit copy does not include",
-                        assert.id
-                    ));
+                }
+                "sameWADOResp" => {
+                    let statuses = &tested()?.1.http_statuses;
+                    check_http_codes(&step.standard_http_codes, statuses)
+                        .map_err(|e| format!("assertion {} (sameWADOResp): {e}", assert.id))?;
                 }
                 other => {
                     if assert.test_response.is_some() {
@@ -912,6 +969,260 @@ impl Engine {
         }
         Ok(())
     }
+
+    /// Instances kept by the steps of the section `testdir` names (`TestDir testDir`), or of this
+    /// section.
+    fn retrieved_in(
+        &self,
+        test: &str,
+        section: &str,
+        testdir: Option<&str>,
+    ) -> Result<Vec<PathBuf>, String> {
+        let source = match testdir {
+            Some(dir) => resolve_testdir(test, section, dir),
+            None => format!("{test}/{section}"),
+        };
+        let logs = self
+            .logs
+            .get(&source)
+            .ok_or_else(|| format!("{source} has not run (or failed before logging)"))?;
+        Ok(logs
+            .iter()
+            .flat_map(|l| l.retrieved_files.iter().cloned())
+            .collect())
+    }
+
+    /// `ImgDetailTransaction`: `sameKOSDcm` and `sameKOSMetadata` on the RAD-68 submission
+    /// received for the `SimReference` patient (published from the image set first if none was).
+    /// Returns what the step reports (`SOPInstanceUID` of the submitted manifest) and the outcome.
+    async fn check_submission(
+        &self,
+        test: &str,
+        section: &str,
+        assertions: &[Assert],
+        symbols: &[(String, String)],
+    ) -> (Vec<(String, String)>, Result<(), String>) {
+        let mut reports = Vec::new();
+        let outcome = self
+            .check_submission_asserts(test, section, assertions, symbols, &mut reports)
+            .await;
+        (reports, outcome)
+    }
+
+    async fn check_submission_asserts(
+        &self,
+        test: &str,
+        section: &str,
+        assertions: &[Assert],
+        symbols: &[(String, String)],
+        reports: &mut Vec<(String, String)>,
+    ) -> Result<(), String> {
+        let section_dir = self.tests_dir.join(test).join(section);
+        for assert in assertions {
+            let Some(process) = &assert.process else {
+                continue;
+            };
+            let fixture = self.imaging.as_ref().ok_or(ids::NEEDS_IMAGE_SET)?;
+            let patient = assert.sim_reference_pid.as_deref().ok_or_else(|| {
+                format!("harness: assertion {} has no SimReference pid", assert.id)
+            })?;
+            let standard_file = resolve_file(&section_dir, assert.xpath.trim());
+            let failures = match process.as_str() {
+                "sameKOSDcm" => {
+                    let submission = self.submission_of(fixture, patient, &standard_file).await?;
+                    let kept = self
+                        .step_folder(test, section, "submission")?
+                        .join("manifest.dcm");
+                    std::fs::write(&kept, &submission.manifest)
+                        .map_err(|e| format!("harness: cannot keep the manifest: {e}"))?;
+                    let submitted = open_dicom(&kept, "the submitted manifest")?;
+                    let standard = open_dicom(&standard_file, "the standard manifest")?;
+                    reports.push((
+                        "SOPInstanceUID".to_owned(),
+                        kos::text(&submitted, dicom_dictionary_std::tags::SOP_INSTANCE_UID)
+                            .unwrap_or_default(),
+                    ));
+                    kos::same_kos(&submitted, &standard)
+                }
+                "sameKOSMetadata" => {
+                    let standard_kos = dcm_images::files_in(&section_dir)?
+                        .into_iter()
+                        .find(|p| p.extension().is_some_and(|e| e == "dcm"))
+                        .ok_or_else(|| {
+                            format!("harness: {section} has no standard manifest (*.dcm)")
+                        })?;
+                    let submission = self.submission_of(fixture, patient, &standard_kos).await?;
+                    let siuid = symbols
+                        .iter()
+                        .find(|(symbol, _)| symbol == "siuid")
+                        .map(|(_, value)| value.as_str())
+                        .ok_or("harness: no siuid (the UseReport of the sameKOSDcm step)")?;
+                    let text = std::fs::read_to_string(&standard_file).map_err(|e| {
+                        format!("harness: cannot read {}: {e}", standard_file.display())
+                    })?;
+                    let standard = Element::parse(&text)
+                        .map_err(|e| format!("harness: {}: {e}", standard_file.display()))?;
+                    kos_metadata::same_kos_metadata(&submission.request, &standard, siuid)
+                }
+                other => {
+                    return Err(format!(
+                        "harness: assertion {} uses process {other:?}, not implemented",
+                        assert.id
+                    ));
+                }
+            };
+            if !failures.is_empty() {
+                return Err(format!(
+                    "assertion {} ({process}): {}",
+                    assert.id,
+                    failures.join("; ")
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The RAD-68 submission the simulator received for `patient`; when none yet, the study the
+    /// standard manifest names is published from the image set under `patient` (the test's
+    /// mapping of the manifest's DICOM Patient ID), after feeding `patient` to the registry.
+    async fn submission_of(
+        &self,
+        fixture: &ids::ImagingFixture,
+        patient: &str,
+        standard_kos: &Path,
+    ) -> Result<ids::Submission, String> {
+        if let Some(submission) = fixture.simulator.submission_for(patient).await? {
+            return Ok(submission);
+        }
+        let standard = open_dicom(standard_kos, "the standard manifest")?;
+        let field = |tag, name: &str| {
+            kos::text(&standard, tag)
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| format!("harness: {} has no {name}", standard_kos.display()))
+        };
+        let study_uid = field(
+            dicom_dictionary_std::tags::STUDY_INSTANCE_UID,
+            "Study Instance UID",
+        )?;
+        let local_patient = field(dicom_dictionary_std::tags::PATIENT_ID, "Patient ID")?;
+        self.feed_patient(patient).await?;
+        fixture.publish(patient, &study_uid, &local_patient).await?;
+        fixture
+            .simulator
+            .submission_for(patient)
+            .await?
+            .ok_or_else(|| {
+                format!("study {study_uid} was published but no RAD-68 for {patient} was received")
+            })
+    }
+}
+
+/// A DICOM file's data set (up to Pixel Data).
+fn open_dicom(path: &Path, what: &str) -> Result<dicom_object::InMemDicomObject, String> {
+    dicom_object::OpenFileOptions::new()
+        .read_until(dicom_dictionary_std::tags::PIXEL_DATA)
+        .open_file(path)
+        .map(dicom_object::FileDicomObject::into_inner)
+        .map_err(|e| format!("{what} ({}) is not a DICOM file: {e}", path.display()))
+}
+
+/// `sameDcmImgs` of `returned` against the assertion's `StdDir`s of the image set.
+fn same_images(
+    fixture: &ids::ImagingFixture,
+    assert: &Assert,
+    returned: &[PathBuf],
+) -> Result<Vec<String>, String> {
+    let compared = assert
+        .tag_list
+        .iter()
+        .map(|(name, hex)| dcm_images::compared_of(name, hex.as_deref()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("harness: assertion {}: {e}", assert.id))?;
+    let mut standard_files = Vec::new();
+    for dir in &assert.std_dirs {
+        standard_files.extend(fixture.image_set.standard_images(dir)?);
+    }
+    let returned = dcm_images::read_instances(returned, &compared)?;
+    let standard = dcm_images::read_instances(&standard_files, &compared)?;
+    Ok(dcm_images::same_images(&returned, &standard, &compared))
+}
+
+/// `sameWADOResp`: the status of RAD-55 request n (from 1) is the code of the last
+/// `Transactions` whose `id` names n (`3`, `1,4-6`), else of `*`, else 200.
+fn check_http_codes(codes: &[(String, String)], statuses: &[u16]) -> Result<(), String> {
+    let mut default = 200u16;
+    let mut by_request: BTreeMap<usize, u16> = BTreeMap::new();
+    for (ids, code) in codes {
+        let code: u16 = code
+            .trim()
+            .parse()
+            .map_err(|_| format!("harness: HttpResponseCodes code {code:?} is not a number"))?;
+        for id in ids.split(',').map(str::trim) {
+            let number = |n: &str| {
+                n.trim().parse::<usize>().map_err(|_| {
+                    format!("harness: HttpResponseCodes id {ids:?} is not n, n-m or *")
+                })
+            };
+            match id.split_once('-') {
+                _ if id == "*" => default = code,
+                Some((first, last)) => {
+                    for n in number(first)?..=number(last)? {
+                        by_request.insert(n, code);
+                    }
+                }
+                None => {
+                    by_request.insert(number(id)?, code);
+                }
+            }
+        }
+    }
+    if statuses.is_empty() {
+        return Err("no RAD-55 request was made".to_owned());
+    }
+    let wrong: Vec<String> = statuses
+        .iter()
+        .enumerate()
+        .filter_map(|(index, status)| {
+            let expected = by_request.get(&(index + 1)).copied().unwrap_or(default);
+            (*status != expected)
+                .then(|| format!("request {}: HTTP {status}, expected {expected}", index + 1))
+        })
+        .collect();
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(wrong.join("; "))
+    }
+}
+
+/// RAD-55: one WADO-URI GET; a 200 body is streamed into `keep` (the toolkit keeps it too).
+async fn wado_get(
+    client: &reqwest::Client,
+    wado: &str,
+    query: &[(String, String)],
+    keep: &Path,
+) -> Result<u16, String> {
+    use futures::StreamExt as _;
+    use tokio::io::AsyncWriteExt as _;
+    let response = client
+        .get(wado)
+        .query(query)
+        .send()
+        .await
+        .map_err(|e| format!("RAD-55 GET {wado}: {e}"))?;
+    let status = response.status().as_u16();
+    if status != 200 {
+        return Ok(status);
+    }
+    let cannot = |e: std::io::Error| format!("harness: cannot keep {}: {e}", keep.display());
+    let mut file = tokio::fs::File::create(keep).await.map_err(cannot)?;
+    let mut body = response.bytes_stream();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| format!("RAD-55 GET {wado}: {e}"))?;
+        file.write_all(&chunk).await.map_err(cannot)?;
+    }
+    file.flush().await.map_err(cannot)?;
+    Ok(status)
 }
 
 /// Tests that the sections of `test` read ids or reports from.
@@ -941,9 +1252,6 @@ fn dependencies(test: &str, plans: &[(String, Result<TestPlan, String>)]) -> Vec
 
 fn actor_of(transaction: &str) -> &'static str {
     match transaction {
-        "ImgDetailTransaction" => {
-            "the KOS an Imaging Document Source submitted (RAD-68) of the IHE XDS-I 2018 image set, which imaging-source does not send and the testkit copy does not include"
-        }
         "XcaiTransaction" => "an Initiating Imaging Gateway, which the broker does not implement",
         _ => "a transaction the harness does not know",
     }
@@ -1367,6 +1675,7 @@ mod tests {
             new_patient_id: false,
             wait_before_ms: None,
             standard_response: None,
+            standard_http_codes: Vec::new(),
             transaction: None,
         }
     }

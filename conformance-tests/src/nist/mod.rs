@@ -10,10 +10,18 @@
 //! - [`wire`]: the SOAP client (plain and MTOM requests, MTOM responses digested as they stream).
 //! - [`retrieve`]: checking ITI-43 / RAD-69 responses against the documents and metadata a plan names.
 //! - [`junit`]: the JUnit XML report.
+//! - [`ids`]: the `ids` plans' fixture: the image set, its publication (RAD-68) by the in-process
+//!   Imaging Document Source, the Repository/Registry simulator that records it.
+//! - [`kos`], [`kos_metadata`], [`dcm_images`]: the toolkit's `sameKOSDcm`, `sameKOSMetadata`
+//!   and `sameDcmImgs` comparisons.
 
 pub mod convert;
+pub mod dcm_images;
 pub mod engine;
+pub mod ids;
 pub mod junit;
+pub mod kos;
+pub mod kos_metadata;
 pub mod metadata;
 pub mod plan;
 pub mod retrieve;

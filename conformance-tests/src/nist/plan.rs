@@ -43,6 +43,9 @@ pub struct TestStep {
     pub wait_before_ms: Option<u64>,
     /// `Standard/ResponseBody`: the response a later `XmlDetailTransaction` compares with.
     pub standard_response: Option<String>,
+    /// `Standard/HttpResponseCodes/Transactions id code` (`sameWADOResp`): the HTTP status
+    /// expected of RAD-55 requests `id` (`*`, `3`, `1,4-6`), as written.
+    pub standard_http_codes: Vec<(String, String)>,
     pub transaction: Option<Transaction>,
 }
 
@@ -71,6 +74,8 @@ pub enum TransactionKind {
     Wado,
     /// Checks on an earlier step's response against the step's `Standard` (`XmlDetailTransaction`).
     XmlDetail,
+    /// Checks on what an Imaging Document Source submitted (RAD-68) (`ImgDetailTransaction`).
+    ImgDetail,
     /// Assertions on earlier results only.
     Null,
     /// Any other transaction, by element name.
@@ -92,6 +97,7 @@ impl TransactionKind {
             TransactionKind::ImagingDocSetRetrieve => "ImagingDocSetRetrieveTransaction",
             TransactionKind::Wado => "WADOTransaction",
             TransactionKind::XmlDetail => "XmlDetailTransaction",
+            TransactionKind::ImgDetail => "ImgDetailTransaction",
             TransactionKind::Null => "NullTransaction",
             TransactionKind::Other(name) => name,
         }
@@ -144,6 +150,14 @@ pub struct Assert {
     pub process: Option<String>,
     /// `TestResponse testDir step`: the earlier step whose response the process checks.
     pub test_response: Option<StepRef>,
+    /// `SimReference pid`: the patient whose RAD-68 submission the process checks.
+    pub sim_reference_pid: Option<String>,
+    /// `TagList` children (`sameDcmImgs`): element name and `hex` attribute.
+    pub tag_list: Vec<(String, Option<String>)>,
+    /// `DirList/StdDir`s (`sameDcmImgs`): folders of standard images in the image set.
+    pub std_dirs: Vec<String>,
+    /// `DirList/TestDir testDir`: the section whose retrieved images are checked.
+    pub test_dir: Option<String>,
 }
 
 /// A step of another section (`testdir` relative to the current section) or of this one.
@@ -205,6 +219,16 @@ impl TestPlan {
     }
 }
 
+/// The children of an `Assert`'s `DirList`.
+fn dir_list<'a, 'input>(
+    assert: roxmltree::Node<'a, 'input>,
+) -> impl Iterator<Item = roxmltree::Node<'a, 'input>> {
+    assert
+        .children()
+        .filter(|l| l.has_tag_name("DirList"))
+        .flat_map(|l| l.children().filter(roxmltree::Node::is_element))
+}
+
 fn text_of(node: roxmltree::Node<'_, '_>) -> String {
     node.text().unwrap_or_default().trim().to_owned()
 }
@@ -220,6 +244,7 @@ fn read_step(node: roxmltree::Node<'_, '_>) -> Result<TestStep, PlanError> {
         new_patient_id: false,
         wait_before_ms: None,
         standard_response: None,
+        standard_http_codes: Vec::new(),
         transaction: None,
     };
     for child in node.children().filter(roxmltree::Node::is_element) {
@@ -243,6 +268,17 @@ fn read_step(node: roxmltree::Node<'_, '_>) -> Result<TestStep, PlanError> {
             "NewPatientId" => step.new_patient_id = true,
             "WaitBefore" => step.wait_before_ms = text_of(child).parse().ok(),
             "Standard" => {
+                step.standard_http_codes = child
+                    .children()
+                    .filter(|c| c.has_tag_name("HttpResponseCodes"))
+                    .flat_map(|c| c.children().filter(|t| t.has_tag_name("Transactions")))
+                    .map(|t| {
+                        (
+                            t.attribute("id").unwrap_or_default().to_owned(),
+                            t.attribute("code").unwrap_or_default().to_owned(),
+                        )
+                    })
+                    .collect();
                 step.standard_response = child
                     .children()
                     .find(|c| c.has_tag_name("ResponseBody"))
@@ -272,6 +308,7 @@ fn read_transaction(node: roxmltree::Node<'_, '_>) -> Transaction {
         "ImagingDocSetRetrieveTransaction" => TransactionKind::ImagingDocSetRetrieve,
         "WADOTransaction" => TransactionKind::Wado,
         "XmlDetailTransaction" => TransactionKind::XmlDetail,
+        "ImgDetailTransaction" => TransactionKind::ImgDetail,
         "NullTransaction" => TransactionKind::Null,
         other => TransactionKind::Other(other.to_owned()),
     };
@@ -362,6 +399,23 @@ fn read_transaction(node: roxmltree::Node<'_, '_>) -> Transaction {
                                 step: attr(r, "step").unwrap_or_default(),
                             },
                         ),
+                        sim_reference_pid: c
+                            .children()
+                            .find(|r| r.has_tag_name("SimReference"))
+                            .and_then(|r| attr(r, "pid")),
+                        tag_list: c
+                            .children()
+                            .filter(|l| l.has_tag_name("TagList"))
+                            .flat_map(|l| l.children().filter(roxmltree::Node::is_element))
+                            .map(|t| (t.tag_name().name().to_owned(), attr(t, "hex")))
+                            .collect(),
+                        std_dirs: dir_list(c)
+                            .filter(|d| d.has_tag_name("StdDir"))
+                            .map(text_of)
+                            .collect(),
+                        test_dir: dir_list(c)
+                            .find(|d| d.has_tag_name("TestDir"))
+                            .and_then(|d| attr(d, "testDir")),
                     })
                     .collect();
             }

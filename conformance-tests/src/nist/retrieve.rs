@@ -338,6 +338,7 @@ mod tests {
             content_type: "text/plain".to_owned(),
             size: 3,
             sha1: abc().sha1,
+            saved: None,
         }]
     }
 

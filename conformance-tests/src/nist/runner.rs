@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::engine::{Engine, SectionOutcome, Target, Verdict, collections_of};
+use super::ids::{ImageSet, ImagingFixture};
 
 /// The sections of `expected` that belong to `tests` (to check one collection's expected passes).
 pub fn expected_among(expected: &[String], tests: &[String]) -> Vec<String> {
@@ -252,14 +253,19 @@ impl RunReport {
     }
 }
 
-/// Runs `tests` against `target`.
+/// Runs `tests` against `target` (the `ids` plans with the image set and its publisher, when
+/// given).
 pub async fn run(
     tests_dir: PathBuf,
     target: Target,
     tests: &[String],
     excluded: Vec<Excluded>,
+    imaging: Option<ImagingFixture>,
 ) -> RunReport {
     let mut engine = Engine::new(tests_dir, target);
+    if let Some(fixture) = imaging {
+        engine = engine.with_imaging_fixture(fixture);
+    }
     for test in tests {
         engine.run_test(test).await;
     }
@@ -277,6 +283,8 @@ pub struct InProcessServices {
     registry: registry::server::Registry,
     repository: repository::server::RunningRepository,
     imaging_source: imaging_source::server::RunningImagingSource,
+    /// repositoryUniqueId of the imaging source (its manifests' Retrieve Location UID).
+    imaging_unique_id: String,
     shutdown: tokio_util::sync::CancellationToken,
 }
 
@@ -290,25 +298,34 @@ impl InProcessServices {
     }
 
     /// The `ids` plans' setup step ("import the test images into your Imaging Document Source"):
-    /// copies every study found under `dir` (the unzipped IHE XDS-I 2018 image set,
-    /// ids_2018.zip) unchanged into the in-process source's instance store.
-    pub async fn import_image_set(&self, dir: &Path) -> Result<ImageSetImport, ImageSetError> {
-        let folder = dir.to_path_buf();
-        let scan =
-            tokio::task::spawn_blocking(move || imaging_source::cd::scan_folder(&folder)).await??;
-        if scan.studies.is_empty() {
-            return Err(ImageSetError::Empty(dir.to_path_buf()));
-        }
+    /// copies every study of the image set (the unzipped IHE XDS-I 2018 image set, ids_2018.zip)
+    /// unchanged into the in-process source's instance store.
+    pub async fn import_image_set(
+        &self,
+        image_set: &ImageSet,
+    ) -> Result<ImageSetImport, imaging_source::instance_store::InstanceStoreError> {
         let store = &self.imaging_source.source.store;
         let mut instances = 0;
-        for (study, files) in &scan.studies {
+        for (study, files) in &image_set.studies {
             store.import_study(study, files, |_| instances += 1).await?;
         }
         Ok(ImageSetImport {
-            studies: scan.studies.len(),
+            studies: image_set.studies.len(),
             instances,
-            problem_files: scan.problems.len(),
         })
+    }
+
+    /// The in-process source publishing (RAD-68) studies of `image_set` through a
+    /// Repository/Registry simulator in front of the in-process repository, its manifests
+    /// naming the source's repositoryUniqueId as Retrieve Location UID.
+    pub async fn imaging_fixture(&self, image_set: ImageSet) -> std::io::Result<ImagingFixture> {
+        ImagingFixture::start(
+            image_set,
+            self.repository.endpoint_url(),
+            self.registry.endpoint_url(),
+            self.imaging_unique_id.clone(),
+        )
+        .await
     }
 }
 
@@ -317,21 +334,6 @@ impl InProcessServices {
 pub struct ImageSetImport {
     pub studies: usize,
     pub instances: usize,
-    /// Files of the folder that are not usable DICOM instances (left out).
-    pub problem_files: usize,
-}
-
-/// Why an image set could not be imported.
-#[derive(Debug, thiserror::Error)]
-pub enum ImageSetError {
-    #[error("image set: {0}")]
-    Scan(#[from] imaging_source::cd::CdError),
-    #[error("image set scan stopped: {0}")]
-    Task(#[from] tokio::task::JoinError),
-    #[error("image set {0}: no DICOM instance found")]
-    Empty(PathBuf),
-    #[error("image set: {0}")]
-    Store(#[from] imaging_source::instance_store::InstanceStoreError),
 }
 
 /// Why the in-process services could not start.
@@ -407,6 +409,7 @@ pub async fn start_services(data_dir: &Path) -> Result<InProcessServices, StartE
         registry,
         repository,
         imaging_source,
+        imaging_unique_id: imaging_config.repository_unique_id,
         shutdown,
     })
 }

@@ -14,7 +14,7 @@ use sha1::{Digest, Sha1};
 pub enum WireError {
     #[error("HTTP: {0}")]
     Http(#[from] reqwest::Error),
-    #[error("cannot read document {path}: {source}")]
+    #[error("cannot read or write document {path}: {source}")]
     Document {
         path: PathBuf,
         source: std::io::Error,
@@ -64,6 +64,8 @@ pub struct ReceivedAttachment {
     pub size: u64,
     /// Lower-case hex SHA-1 of the bytes.
     pub sha1: String,
+    /// Where the bytes were written, when the caller asked to keep them.
+    pub saved: Option<PathBuf>,
 }
 
 /// A SOAP response: the envelope text and the attachments that came with it (MTOM).
@@ -107,6 +109,18 @@ pub async fn post_plain(
     action: &str,
     body: &str,
 ) -> Result<SoapReply, WireError> {
+    post_plain_keeping(client, url, action, body, None).await
+}
+
+/// Posts a plain SOAP 1.2 request; each attachment of the answer is also written, as it streams
+/// in, to a file of `keep_in` (`1.dcm`, `2.dcm`, ...) when given.
+pub async fn post_plain_keeping(
+    client: &reqwest::Client,
+    url: &str,
+    action: &str,
+    body: &str,
+    keep_in: Option<&std::path::Path>,
+) -> Result<SoapReply, WireError> {
     let (envelope, _) = soap::write_request_envelope(action, url, body);
     let response = client
         .post(url)
@@ -114,7 +128,7 @@ pub async fn post_plain(
         .body(envelope)
         .send()
         .await?;
-    read_reply(response).await
+    read_reply(response, keep_in).await
 }
 
 /// Posts an MTOM request: the envelope around `body` (whose `xop:Include`s name the documents),
@@ -150,11 +164,15 @@ pub async fn post_mtom(
         .body(reqwest::Body::wrap_stream(stream))
         .send()
         .await?;
-    read_reply(response).await
+    read_reply(response, None).await
 }
 
-/// Reads a response: a plain envelope, or an MTOM package whose attachments are digested.
-async fn read_reply(response: reqwest::Response) -> Result<SoapReply, WireError> {
+/// Reads a response: a plain envelope, or an MTOM package whose attachments are digested (and
+/// written to `keep_in` when given).
+async fn read_reply(
+    response: reqwest::Response,
+    keep_in: Option<&std::path::Path>,
+) -> Result<SoapReply, WireError> {
     let content_type = response
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
@@ -194,15 +212,43 @@ async fn read_reply(response: reqwest::Response) -> Result<SoapReply, WireError>
     while let Some(headers) = reader.next_part().await.map_err(unreadable)? {
         let mut hasher = Sha1::new();
         let mut size = 0u64;
+        let saved = keep_in.map(|dir| dir.join(format!("{}.dcm", attachments.len() + 1)));
+        let mut file =
+            match &saved {
+                Some(path) => Some(tokio::fs::File::create(path).await.map_err(|source| {
+                    WireError::Document {
+                        path: path.clone(),
+                        source,
+                    }
+                })?),
+                None => None,
+            };
         while let Some(chunk) = reader.read_chunk().await.map_err(unreadable)? {
             hasher.update(&chunk);
             size += chunk.len() as u64;
+            if let (Some(file), Some(path)) = (file.as_mut(), &saved) {
+                tokio::io::AsyncWriteExt::write_all(file, &chunk)
+                    .await
+                    .map_err(|source| WireError::Document {
+                        path: path.clone(),
+                        source,
+                    })?;
+            }
+        }
+        if let (Some(file), Some(path)) = (file.as_mut(), &saved) {
+            tokio::io::AsyncWriteExt::flush(file)
+                .await
+                .map_err(|source| WireError::Document {
+                    path: path.clone(),
+                    source,
+                })?;
         }
         attachments.push(ReceivedAttachment {
             content_id: headers.content_id.unwrap_or_default(),
             content_type: headers.content_type.unwrap_or_default(),
             size,
             sha1: hex_digest(&hasher.finalize()),
+            saved,
         });
     }
     Ok(SoapReply {
@@ -266,6 +312,7 @@ mod tests {
                 content_type: "application/dicom".to_owned(),
                 size: 3,
                 sha1: "a9993e364706816aba3e25717850c26c9cd0d89d".to_owned(),
+                saved: None,
             }]
         );
     }
