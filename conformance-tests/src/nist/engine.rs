@@ -106,6 +106,9 @@ pub struct Engine {
     imaging: Option<ids::ImagingFixture>,
     /// Where retrieved instances and received manifests are kept during the run.
     scratch: Option<tempfile::TempDir>,
+    /// Sections (`test/section`) that failed for want of the image set: what later steps read
+    /// from them fails for the same reason.
+    awaiting_image_set: BTreeSet<String>,
 }
 
 /// The sections of a test in `index.idx` order.
@@ -201,7 +204,24 @@ impl Engine {
             submitted: HashMap::new(),
             imaging: None,
             scratch: tempfile::tempdir().ok(),
+            awaiting_image_set: BTreeSet::new(),
         }
+    }
+
+    /// Whether `step` of an `ids` test retrieves instances of the image set (a RAD-69 or RAD-55
+    /// expected to succeed) while none was given: its failure is the missing image set's.
+    fn retrieves_image_set(&self, test: &str, step: &TestStep) -> bool {
+        self.imaging.is_none()
+            && step.expected_status == ExpectedStatus::Success
+            && step.transaction.as_ref().is_some_and(|t| {
+                matches!(
+                    t.kind,
+                    TransactionKind::ImagingDocSetRetrieve | TransactionKind::Wado
+                )
+            })
+            && collections_of(&self.tests_dir, test)
+                .iter()
+                .any(|tag| super::runner::tag_matches(tag, "ids"))
     }
 
     /// The engine with the `ids` plans' image set and the source that publishes it.
@@ -282,6 +302,17 @@ impl Engine {
                     }
                 }
                 Err(reason) => {
+                    let reason = if self.retrieves_image_set(test, step) {
+                        format!(
+                            "{}; without it the source answered: {reason}",
+                            ids::NEEDS_IMAGE_SET
+                        )
+                    } else {
+                        reason
+                    };
+                    if reason.starts_with(ids::NEEDS_IMAGE_SET) {
+                        self.awaiting_image_set.insert(key);
+                    }
                     return Verdict::Fail {
                         reason: format!("step {}: {reason}", step.id),
                     };
@@ -310,6 +341,9 @@ impl Engine {
         let Some(transaction) = &step.transaction else {
             return Ok(log);
         };
+        if transaction.kind == TransactionKind::ImgDetail && self.imaging.is_none() {
+            return Err(ids::NEEDS_IMAGE_SET.to_owned());
+        }
         if let Some(ms) = transaction.wait_before_ms {
             tokio::time::sleep(Duration::from_millis(ms.min(5_000))).await;
         }
@@ -628,6 +662,9 @@ impl Engine {
     }
 
     fn step_log(&self, section: &str, step: &str) -> Result<&StepLog, String> {
+        if self.awaiting_image_set.contains(section) {
+            return Err(ids::NEEDS_IMAGE_SET.to_owned());
+        }
         self.logs
             .get(section)
             .ok_or_else(|| format!("{section} has not run (or failed before logging)"))?
@@ -1845,5 +1882,124 @@ mod tests {
             describe_query(&requests[1]),
             "requestType=WADO&studyUID=2.1&seriesUID=2.2&objectUID=2.3&contentType=application/dicom"
         );
+    }
+
+    /// A testkit of one test with the given sections (`name`, testplan.xml).
+    fn testkit(sections: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let test = dir.path().join("ids_t");
+        let names: Vec<&str> = sections.iter().map(|(name, _)| *name).collect();
+        std::fs::create_dir_all(&test).unwrap();
+        std::fs::write(test.join("index.idx"), names.join("\n")).unwrap();
+        std::fs::write(test.join("collections.txt"), "ids(xds-i)").unwrap();
+        for (name, plan) in sections {
+            std::fs::create_dir_all(test.join(name)).unwrap();
+            std::fs::write(test.join(name).join("testplan.xml"), plan).unwrap();
+        }
+        dir
+    }
+
+    fn unreachable_target() -> Target {
+        Target {
+            registry_url: "http://127.0.0.1:9/".to_owned(),
+            registry_mllp: None,
+            affinity_domain: "1.2.3".to_owned(),
+            repository_url: None,
+            imaging_source_url: None,
+            imaging_wado_url: None,
+        }
+    }
+
+    async fn reasons(sections: &[(&str, &str)]) -> Vec<String> {
+        let dir = testkit(sections);
+        let mut engine = Engine::new(dir.path().to_path_buf(), unreachable_target());
+        engine.run_test("ids_t").await;
+        engine
+            .outcomes()
+            .iter()
+            .map(|o| match &o.verdict {
+                Verdict::Fail { reason } => reason.clone(),
+                Verdict::Pass { .. } => "pass".to_owned(),
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn kos_checks_without_the_image_set_fail_for_that_reason_only() {
+        let kos = r#"<TestPlan><TestStep id="ValidateKOS"><ImgDetailTransaction><Assertions>
+            <Assert id="a" process="sameKOSDcm"><SimReference id="rr" actor="rep" transaction="prb" pid="P^^^&amp;1.2&amp;ISO"/>kos-evaluate.dcm</Assert>
+            </Assertions></ImgDetailTransaction></TestStep></TestPlan>"#;
+        let metadata = r#"<TestPlan><TestStep id="ValidateMetadata"><ImgDetailTransaction>
+            <UseReport section="ValidateKOS" step="ValidateKOS" reportName="SOPInstanceUID" useAs="siuid"/>
+            <Assertions><Assert id="m" process="sameKOSMetadata"><SimReference pid="P^^^&amp;1.2&amp;ISO"/>metadata-evaluate.xml</Assert>
+            </Assertions></ImgDetailTransaction></TestStep></TestPlan>"#;
+        let expected = format!("step ValidateKOS: {}", ids::NEEDS_IMAGE_SET);
+        assert_eq!(
+            reasons(&[("ValidateKOS", kos), ("ValidateMetadata", metadata)]).await,
+            [
+                expected,
+                format!("step ValidateMetadata: {}", ids::NEEDS_IMAGE_SET)
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn image_comparisons_without_the_image_set_fail_for_that_reason_only() {
+        let images = r#"<TestPlan><TestStep id="ValidateReturnedImages"><XmlDetailTransaction><Assertions>
+            <Assert id="i" process="sameDcmImgs"><TestResponse testDir="../Rad69RetrieveRequest" step="Rad69RetrieveRequest"/>
+            <TagList><SOPInstanceUID/></TagList><DirList><StdDir>2018/C3L-00277/images</StdDir></DirList></Assert>
+            </Assertions></XmlDetailTransaction></TestStep></TestPlan>"#;
+        assert_eq!(
+            reasons(&[("ValidateReturnedImages", images)]).await,
+            [format!(
+                "step ValidateReturnedImages: {}",
+                ids::NEEDS_IMAGE_SET
+            )]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_retrieve_of_the_image_set_and_what_reads_it_fail_for_the_missing_image_set() {
+        let retrieve = r#"<TestPlan><TestStep id="Rad69RetrieveRequest"><ExpectedStatus>Success</ExpectedStatus>
+            <ImagingDocSetRetrieveTransaction><MetadataFile>rad69-request.xml</MetadataFile></ImagingDocSetRetrieveTransaction></TestStep></TestPlan>"#;
+        let validate = r#"<TestPlan><TestStep id="ValidateRad69Response"><Standard><ResponseBody><R/></ResponseBody></Standard>
+            <XmlDetailTransaction><Assertions><Assert id="r" process="sameRetImgs">
+            <TestResponse testDir="../Rad69RetrieveRequest" step="Rad69RetrieveRequest"/></Assert></Assertions>
+            </XmlDetailTransaction></TestStep></TestPlan>"#;
+        let reasons = reasons(&[
+            ("Rad69RetrieveRequest", retrieve),
+            ("ValidateRad69Response", validate),
+        ])
+        .await;
+        assert!(
+            reasons[0].starts_with(&format!(
+                "step Rad69RetrieveRequest: {}; without it the source answered: ",
+                ids::NEEDS_IMAGE_SET
+            )),
+            "{reasons:?}"
+        );
+        assert_eq!(
+            reasons[1],
+            format!("step ValidateRad69Response: {}", ids::NEEDS_IMAGE_SET)
+        );
+    }
+
+    #[test]
+    fn same_wado_resp_expects_200_unless_the_standard_says_otherwise() {
+        assert!(check_http_codes(&[], &[200, 200]).is_ok());
+        assert_eq!(
+            check_http_codes(&[], &[200, 404]).unwrap_err(),
+            "request 2: HTTP 404, expected 200"
+        );
+        let codes = [
+            ("*".to_owned(), "404".to_owned()),
+            ("2,4-5".to_owned(), "200".to_owned()),
+        ];
+        assert!(check_http_codes(&codes, &[404, 200, 404, 200, 200]).is_ok());
+        assert_eq!(
+            check_http_codes(&codes, &[404, 200, 404, 404, 200]).unwrap_err(),
+            "request 4: HTTP 404, expected 200"
+        );
+        assert!(check_http_codes(&[], &[]).is_err());
     }
 }
