@@ -171,14 +171,97 @@ const METADATA_EVALUATE: &str = r#"<xdsb:ProvideAndRegisterDocumentSetRequest xm
   <rim:RegistryPackage id="ss"><rim:ExternalIdentifier identificationScheme="urn:uuid:6b5aea1a-874d-4603-a4bc-96a0a7b38446" value="{pid}"/></rim:RegistryPackage>
 </rim:RegistryObjectList></lcm:SubmitObjectsRequest></xdsb:ProvideAndRegisterDocumentSetRequest>"#;
 
+const RAD69_RETRIEVE: &str = r#"<TestPlan><TestStep id="Rad69RetrieveRequest"><ExpectedStatus>Success</ExpectedStatus>
+  <ImagingDocSetRetrieveTransaction><MetadataFile>rad69-request.xml</MetadataFile></ImagingDocSetRetrieveTransaction></TestStep></TestPlan>"#;
+
+/// `sameDcmImgs` of the instances a step named by `{from}` returned against the patient's images.
+const SAME_IMAGES: &str = r#"<TestPlan><TestStep id="ValidateReturnedImages"><XmlDetailTransaction><Assertions>
+  <Assert id="Returned img(s)" process="sameDcmImgs">{from}
+    <TagList><SOPClassUID/><SOPInstanceUID/><PatientID/><PatientBirthDate/><PatientSex/><StudyInstanceUID/><SeriesInstanceUID/><HASH/></TagList>
+    <DirList><StdDir>2018/{patient}/images</StdDir>{test_dir}</DirList>
+  </Assert></Assertions></XmlDetailTransaction></TestStep></TestPlan>"#;
+
+const RAD55_RETRIEVE: &str = r#"<TestPlan><TestStep id="Rad55RetrieveRequest"><ExpectedStatus>Success</ExpectedStatus>
+  <WADOTransaction><Parameters></Parameters><UIDFile>images.txt</UIDFile></WADOTransaction></TestStep></TestPlan>"#;
+
+const SAME_WADO_RESPONSE: &str = r#"<TestPlan><TestStep id="ValidateRad55Response">
+  <Standard><HttpResponseCodes><Transactions id="*" code="200"/></HttpResponseCodes></Standard>
+  <XmlDetailTransaction><Assertions><Assert id="Http Response" process="sameWADOResp">
+  <TestResponse testDir="../Rad55RetrieveRequest" step="Rad55RetrieveRequest"/></Assert></Assertions>
+  </XmlDetailTransaction></TestStep></TestPlan>"#;
+
+/// The RAD-69 request of every instance of `study`, and the RAD-55 UID file.
+fn retrieve_requests(study: &Study) -> (String, String) {
+    let mut rad69 = String::from(
+        r#"<xdsiB:RetrieveImagingDocumentSetRequest xmlns:xdsiB="urn:ihe:rad:xdsi-b:2009" xmlns:xdsb="urn:ihe:iti:xds-b:2007">"#,
+    );
+    rad69.push_str(&format!(
+        r#"<xdsiB:StudyRequest studyInstanceUID="{}">"#,
+        study.study_instance_uid
+    ));
+    let mut uid_file = String::new();
+    for series in &study.series {
+        rad69.push_str(&format!(
+            r#"<xdsiB:SeriesRequest seriesInstanceUID="{}">"#,
+            series.series_instance_uid
+        ));
+        for instance in &series.instances {
+            rad69.push_str(&format!(
+                "<xdsb:DocumentRequest><xdsb:RepositoryUniqueId>1.3.6.1.4.1.21367.13.80.110</xdsb:RepositoryUniqueId><xdsb:DocumentUniqueId>{}</xdsb:DocumentUniqueId></xdsb:DocumentRequest>",
+                instance.sop_instance_uid
+            ));
+            uid_file.push_str(&format!(
+                "{}:{}:{}\n",
+                study.study_instance_uid, series.series_instance_uid, instance.sop_instance_uid
+            ));
+        }
+        rad69.push_str("</xdsiB:SeriesRequest>");
+    }
+    rad69.push_str("</xdsiB:StudyRequest><xdsiB:TransferSyntaxUIDList><xdsiB:TransferSyntaxUID>1.2.840.10008.1.2.1</xdsiB:TransferSyntaxUID></xdsiB:TransferSyntaxUIDList></xdsiB:RetrieveImagingDocumentSetRequest>");
+    (rad69, uid_file)
+}
+
 /// `{pid}` replaced by the mapped patient, escaped for XML.
 fn with_pid(xml: &str) -> String {
     xml.replace("{pid}", &MAPPED_PATIENT.replace('&', "&amp;"))
 }
 
-/// A testkit `tests/peer-ids` shaped like ids_2018-4801a around `standard`.
-fn write_testkit(tests: &Path, standard: InMemDicomObject) {
+/// A testkit `tests/peer-ids` shaped like ids_2018-4801a around `standard`, then like
+/// ids_2018-4803a (RAD-69) and ids_2018-4802a (RAD-55) for `study`.
+fn write_testkit(tests: &Path, standard: InMemDicomObject, study: &Study) {
     let test = tests.join("peer-ids");
+    let images_of = |from: &str, test_dir: &str| {
+        SAME_IMAGES
+            .replace("{from}", from)
+            .replace("{test_dir}", test_dir)
+            .replace("{patient}", LOCAL_PATIENT)
+    };
+    let sections = [
+        ("Rad69RetrieveRequest", RAD69_RETRIEVE.to_owned()),
+        (
+            "ValidateRad69Images",
+            images_of(
+                r#"<TestResponse testDir="../Rad69RetrieveRequest" step="Rad69RetrieveRequest"/>"#,
+                "",
+            ),
+        ),
+        ("Rad55RetrieveRequest", RAD55_RETRIEVE.to_owned()),
+        ("ValidateRad55Response", SAME_WADO_RESPONSE.to_owned()),
+        (
+            "ValidateRad55Images",
+            images_of(
+                "",
+                r#"<TestDir testDir="../Rad55RetrieveRequest">files</TestDir>"#,
+            ),
+        ),
+    ];
+    for (section, plan) in &sections {
+        std::fs::create_dir_all(test.join(section)).expect("section folder");
+        std::fs::write(test.join(section).join("testplan.xml"), plan).expect("testplan");
+    }
+    let (rad69, uid_file) = retrieve_requests(study);
+    std::fs::write(test.join("Rad69RetrieveRequest/rad69-request.xml"), rad69).expect("RAD-69");
+    std::fs::write(test.join("Rad55RetrieveRequest/images.txt"), uid_file).expect("UID file");
     for (section, plan) in [
         ("ValidateKOS", VALIDATE_KOS),
         ("ValidateMetadata", VALIDATE_METADATA),
@@ -202,14 +285,27 @@ fn write_testkit(tests: &Path, standard: InMemDicomObject) {
         with_pid(METADATA_EVALUATE),
     )
     .expect("metadata-evaluate.xml");
-    std::fs::write(test.join("index.idx"), "ValidateKOS\nValidateMetadata\n").expect("index");
+    let mut index = String::from("ValidateKOS\nValidateMetadata\n");
+    for (section, _) in &sections {
+        index.push_str(section);
+        index.push('\n');
+    }
+    std::fs::write(test.join("index.idx"), index).expect("index");
     std::fs::write(test.join("collections.txt"), "ids(xds-i)\n").expect("collections");
+}
+
+fn pass() -> Verdict {
+    Verdict::Pass {
+        not_evaluated: Vec::new(),
+    }
 }
 
 /// The path works on any image set: the study is published under the mapped patient, the
 /// metadata passes every `sameKOSMetadata` rule, and the manifest every `sameKOSDcm` rule but
 /// the two where the imaging source follows RAD TF-3 4.68.4.1.2.3 instead of the toolkit's
-/// standards (Patient ID = the affinity-domain id; the study description as a TEXT item).
+/// standards (Patient ID = the affinity-domain id; the study description as a TEXT item); the
+/// instances RAD-69 and RAD-55 return are the image set's files, byte for byte (`sameDcmImgs`
+/// with `HASH`), every RAD-55 answer a 200 (`sameWADOResp`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_img_detail_path_publishes_a_study_and_checks_its_kos_and_metadata() {
     let work = tempfile::tempdir().expect("temp dir");
@@ -220,7 +316,7 @@ async fn the_img_detail_path_publishes_a_study_and_checks_its_kos_and_metadata()
     let study = image_set.studies[0].0.clone();
     assert_eq!(study.patient.id, LOCAL_PATIENT);
     let tests = work.path().join("tests");
-    write_testkit(&tests, standard_kos(&study));
+    write_testkit(&tests, standard_kos(&study), &study);
 
     let data = tempfile::tempdir().expect("temp dir");
     let services = start_services(data.path()).await.expect("services start");
@@ -262,12 +358,12 @@ async fn the_img_detail_path_publishes_a_study_and_checks_its_kos_and_metadata()
                     )
                 }
             ),
-            (
-                "ValidateMetadata".to_owned(),
-                Verdict::Pass {
-                    not_evaluated: Vec::new()
-                }
-            ),
+            ("ValidateMetadata".to_owned(), pass()),
+            ("Rad69RetrieveRequest".to_owned(), pass()),
+            ("ValidateRad69Images".to_owned(), pass()),
+            ("Rad55RetrieveRequest".to_owned(), pass()),
+            ("ValidateRad55Response".to_owned(), pass()),
+            ("ValidateRad55Images".to_owned(), pass()),
         ]
     );
 }

@@ -947,13 +947,16 @@ impl Engine {
             let Some(process) = &assert.process else {
                 continue;
             };
-            let tested = || -> Result<(Element, &StepLog), String> {
+            let tested_log = || -> Result<&StepLog, String> {
                 let reference = assert.test_response.as_ref().ok_or_else(|| {
                     format!("harness: assertion {} names no TestResponse", assert.id)
                 })?;
-                let (_, log) = self.referenced_step(test, section, reference)?;
+                Ok(self.referenced_step(test, section, reference)?.1)
+            };
+            let tested = || -> Result<(Element, &StepLog), String> {
+                let log = tested_log()?;
                 let response = Element::parse(&log.result)
-                    .map_err(|e| format!("harness: response of {}: {e}", reference.step))?;
+                    .map_err(|e| format!("harness: response of {}: {e}", log.id))?;
                 Ok((response, log))
             };
             let standard = || {
@@ -976,7 +979,7 @@ impl Engine {
                 "sameDcmImgs" => {
                     let fixture = self.imaging.as_ref().ok_or(ids::NEEDS_IMAGE_SET)?;
                     let returned = match &assert.test_response {
-                        Some(_) => tested()?.1.retrieved_files.clone(),
+                        Some(_) => tested_log()?.retrieved_files.clone(),
                         None => self.retrieved_in(test, section, assert.test_dir.as_deref())?,
                     };
                     let failures = same_images(fixture, assert, &returned)?;
@@ -989,7 +992,7 @@ impl Engine {
                     }
                 }
                 "sameWADOResp" => {
-                    let statuses = &tested()?.1.http_statuses;
+                    let statuses = &tested_log()?.http_statuses;
                     check_http_codes(&step.standard_http_codes, statuses)
                         .map_err(|e| format!("assertion {} (sameWADOResp): {e}", assert.id))?;
                 }
