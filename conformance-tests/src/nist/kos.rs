@@ -303,89 +303,71 @@ fn cross_walk(test: &InMemDicomObject) -> Option<String> {
 }
 
 #[cfg(test)]
-pub mod tests {
+mod tests {
     use super::*;
     use dicom_core::{DataElement, PrimitiveValue, VR, value::DataSetSequence};
 
     fn put(object: &mut InMemDicomObject, tag: Tag, vr: VR, value: &str) {
-        object.put(DataElement::new(tag, vr, PrimitiveValue::from(value)));
+        object.put(element(tag, vr, value));
     }
 
     fn put_items(object: &mut InMemDicomObject, tag: Tag, items: Vec<InMemDicomObject>) {
-        object.put(DataElement::new(tag, VR::SQ, DataSetSequence::from(items)));
+        object.put(sequence(tag, items));
+    }
+
+    fn element(tag: Tag, vr: VR, value: &str) -> DataElement<InMemDicomObject> {
+        DataElement::new(tag, vr, PrimitiveValue::from(value))
+    }
+
+    fn sequence(tag: Tag, items: Vec<InMemDicomObject>) -> DataElement<InMemDicomObject> {
+        DataElement::new(tag, VR::SQ, DataSetSequence::from(items))
     }
 
     /// One referenced instance of one series of one study, as the 4801a standard has it.
-    pub fn manifest(series: &str, sop: &str) -> InMemDicomObject {
-        let mut sop_item = InMemDicomObject::new_empty();
-        put(
-            &mut sop_item,
-            tags::REFERENCED_SOP_CLASS_UID,
-            VR::UI,
-            "1.2.840.10008.5.1.4.1.1.1.1",
-        );
-        put(
-            &mut sop_item,
-            tags::REFERENCED_SOP_INSTANCE_UID,
-            VR::UI,
-            "1.2.3.4.3.1",
-        );
-        let mut series_item = InMemDicomObject::new_empty();
-        put(
-            &mut series_item,
-            tags::RETRIEVE_AE_TITLE,
-            VR::AE,
-            "DCM4CHEE",
-        );
-        put_items(
-            &mut series_item,
-            tags::REFERENCED_SOP_SEQUENCE,
-            vec![sop_item.clone()],
-        );
-        put(
-            &mut series_item,
-            tags::SERIES_INSTANCE_UID,
-            VR::UI,
-            "1.2.3.4.2",
-        );
-        put(
-            &mut series_item,
-            tags::RETRIEVE_LOCATION_UID,
-            VR::UI,
-            "1.3.6.1.4.1.21367.13.80.110",
-        );
-        let mut study_item = InMemDicomObject::new_empty();
-        put_items(
-            &mut study_item,
-            tags::REFERENCED_SERIES_SEQUENCE,
-            vec![series_item],
-        );
-        put(&mut study_item, tags::STUDY_INSTANCE_UID, VR::UI, "1.2.3.4");
-        let mut content_item = InMemDicomObject::new_empty();
-        put_items(
-            &mut content_item,
-            tags::REFERENCED_SOP_SEQUENCE,
-            vec![sop_item],
-        );
-        put(&mut content_item, tags::VALUE_TYPE, VR::CS, "IMAGE");
-        let mut kos = InMemDicomObject::new_empty();
-        put(&mut kos, tags::SOP_CLASS_UID, VR::UI, KOS_SOP_CLASS_UID);
-        put(&mut kos, tags::SOP_INSTANCE_UID, VR::UI, sop);
-        put(&mut kos, tags::ACCESSION_NUMBER, VR::SH, "5347639127757044");
-        put(&mut kos, tags::MODALITY, VR::CS, "KO");
-        put(&mut kos, tags::PATIENT_NAME, VR::PN, "ChestXR^TwoViews");
-        put(&mut kos, tags::PATIENT_ID, VR::LO, "C3L-00277");
-        put(&mut kos, tags::PATIENT_BIRTH_DATE, VR::DA, "19601218");
-        put(&mut kos, tags::PATIENT_SEX, VR::CS, "M");
-        put(&mut kos, tags::STUDY_INSTANCE_UID, VR::UI, "1.2.3.4");
-        put(&mut kos, tags::SERIES_INSTANCE_UID, VR::UI, series);
-        put_items(
-            &mut kos,
-            tags::CURRENT_REQUESTED_PROCEDURE_EVIDENCE_SEQUENCE,
-            vec![study_item],
-        );
-        put_items(&mut kos, tags::CONTENT_SEQUENCE, vec![content_item]);
-        kos
+    fn manifest(series: &str, sop: &str) -> InMemDicomObject {
+        let sop_item = InMemDicomObject::from_element_iter([
+            element(
+                tags::REFERENCED_SOP_CLASS_UID,
+                VR::UI,
+                "1.2.840.10008.5.1.4.1.1.1.1",
+            ),
+            element(tags::REFERENCED_SOP_INSTANCE_UID, VR::UI, "1.2.3.4.3.1"),
+        ]);
+        let series_item = InMemDicomObject::from_element_iter([
+            element(tags::RETRIEVE_AE_TITLE, VR::AE, "DCM4CHEE"),
+            sequence(tags::REFERENCED_SOP_SEQUENCE, vec![sop_item.clone()]),
+            element(tags::SERIES_INSTANCE_UID, VR::UI, "1.2.3.4.2"),
+            element(
+                tags::RETRIEVE_LOCATION_UID,
+                VR::UI,
+                "1.3.6.1.4.1.21367.13.80.110",
+            ),
+        ]);
+        let study_item = InMemDicomObject::from_element_iter([
+            sequence(tags::REFERENCED_SERIES_SEQUENCE, vec![series_item]),
+            element(tags::STUDY_INSTANCE_UID, VR::UI, "1.2.3.4"),
+        ]);
+        let content_item = InMemDicomObject::from_element_iter([
+            sequence(tags::REFERENCED_SOP_SEQUENCE, vec![sop_item]),
+            element(tags::VALUE_TYPE, VR::CS, "IMAGE"),
+        ]);
+        InMemDicomObject::from_element_iter([
+            element(tags::SOP_CLASS_UID, VR::UI, KOS_SOP_CLASS_UID),
+            element(tags::SOP_INSTANCE_UID, VR::UI, sop),
+            element(tags::ACCESSION_NUMBER, VR::SH, "5347639127757044"),
+            element(tags::MODALITY, VR::CS, "KO"),
+            element(tags::PATIENT_NAME, VR::PN, "ChestXR^TwoViews"),
+            element(tags::PATIENT_ID, VR::LO, "C3L-00277"),
+            element(tags::PATIENT_BIRTH_DATE, VR::DA, "19601218"),
+            element(tags::PATIENT_SEX, VR::CS, "M"),
+            element(tags::STUDY_INSTANCE_UID, VR::UI, "1.2.3.4"),
+            element(tags::SERIES_INSTANCE_UID, VR::UI, series),
+            sequence(
+                tags::CURRENT_REQUESTED_PROCEDURE_EVIDENCE_SEQUENCE,
+                vec![study_item],
+            ),
+            sequence(tags::CONTENT_SEQUENCE, vec![content_item]),
+        ])
     }
 
     fn standard() -> InMemDicomObject {
@@ -394,6 +376,13 @@ pub mod tests {
 
     fn submitted() -> InMemDicomObject {
         manifest("2.25.11", "2.25.12")
+    }
+
+    /// The submitted manifest with one attribute set to `value`.
+    fn submitted_with(tag: Tag, vr: VR, value: &str) -> InMemDicomObject {
+        let mut kos = submitted();
+        put(&mut kos, tag, vr, value);
+        kos
     }
 
     /// Applies `change` to the submitted manifest's first evidence study, series or instance.
@@ -444,15 +433,13 @@ pub mod tests {
 
     #[test]
     fn the_modality_must_be_ko() {
-        let mut kos = submitted();
-        put(&mut kos, tags::MODALITY, VR::CS, "SR");
+        let kos = submitted_with(tags::MODALITY, VR::CS, "SR");
         assert_eq!(single_failure(&kos), "Modality: [SR], expected [KO]");
     }
 
     #[test]
     fn the_patient_id_must_be_the_one_of_the_images() {
-        let mut kos = submitted();
-        put(&mut kos, tags::PATIENT_ID, VR::LO, "IDS_2018-4801a");
+        let kos = submitted_with(tags::PATIENT_ID, VR::LO, "IDS_2018-4801a");
         assert_eq!(
             single_failure(&kos),
             "Patient ID: [IDS_2018-4801a] does not match the standard's [C3L-00277]"
@@ -467,8 +454,7 @@ pub mod tests {
             (tags::PATIENT_SEX, VR::CS, "Patient Sex"),
             (tags::ACCESSION_NUMBER, VR::SH, "Accession Number"),
         ] {
-            let mut kos = submitted();
-            put(&mut kos, tag, vr, "X");
+            let kos = submitted_with(tag, vr, "X");
             assert!(
                 single_failure(&kos).starts_with(&format!("{name}: [X]")),
                 "{name}"
@@ -484,15 +470,13 @@ pub mod tests {
             single_failure(&kos),
             "Patient Sex: not present, expected [M]"
         );
-        let mut kos = submitted();
-        put(&mut kos, tags::ACCESSION_NUMBER, VR::SH, "");
+        let kos = submitted_with(tags::ACCESSION_NUMBER, VR::SH, "");
         assert!(single_failure(&kos).starts_with("Accession Number: [] does not match"));
     }
 
     #[test]
     fn the_study_instance_uid_must_be_the_same() {
-        let mut kos = submitted();
-        put(&mut kos, tags::STUDY_INSTANCE_UID, VR::UI, "9.9");
+        let kos = submitted_with(tags::STUDY_INSTANCE_UID, VR::UI, "9.9");
         assert_eq!(
             same_kos(&kos, &standard())[0],
             "Study Instance UID: [9.9] does not match the standard's [1.2.3.4]"
@@ -501,11 +485,9 @@ pub mod tests {
 
     #[test]
     fn the_manifest_needs_its_own_series_and_sop_instance_uids() {
-        let mut kos = submitted();
-        put(&mut kos, tags::SERIES_INSTANCE_UID, VR::UI, "2.25.1");
+        let kos = submitted_with(tags::SERIES_INSTANCE_UID, VR::UI, "2.25.1");
         assert!(single_failure(&kos).starts_with("Series Instance UID: [2.25.1] must be new"));
-        let mut kos = submitted();
-        put(&mut kos, tags::SOP_INSTANCE_UID, VR::UI, "2.25.2");
+        let kos = submitted_with(tags::SOP_INSTANCE_UID, VR::UI, "2.25.2");
         assert!(single_failure(&kos).starts_with("SOP Instance UID: [2.25.2] must be new"));
     }
 
@@ -604,8 +586,7 @@ pub mod tests {
 
     #[test]
     fn the_manifest_series_must_not_be_a_referenced_series() {
-        let mut kos = submitted();
-        put(&mut kos, tags::SERIES_INSTANCE_UID, VR::UI, "1.2.3.4.2");
+        let kos = submitted_with(tags::SERIES_INSTANCE_UID, VR::UI, "1.2.3.4.2");
         assert_eq!(
             single_failure(&kos),
             "Series Instance UID 1.2.3.4.2 of the manifest is also a referenced series (the manifest needs a series of its own)"
