@@ -272,6 +272,25 @@ impl Matcher {
     }
 }
 
+impl Matcher {
+    /// Whether two records held by two persons may become one person because a third record
+    /// auto-links to both (transitive closure, as a clustering of the auto-links): their own
+    /// comparison must reach the review zone and trip none of the guards against two different
+    /// people (same domain, twin, parent/child). Insufficient identity is not required here:
+    /// the bridging record carries it.
+    pub fn may_bridge(&self, a: (&str, &str, &Prepared), b: (&str, &str, &Prepared)) -> bool {
+        let vector = compare::compare(a.2, b.2);
+        let score: f64 = Field::ALL
+            .iter()
+            .zip(vector.iter())
+            .enumerate()
+            .filter_map(|(f, (field, o))| o.map(|o| self.name_weight(*field, o, a.2, b.2, f)))
+            .sum();
+        score >= self.model.lower_threshold
+            && guard(a.0, a.1, b.0, b.1, &vector).is_none_or(|g| g == GUARD_INSUFFICIENT_IDENTITY)
+    }
+}
+
 /// The first safety rule that forbids auto-linking the pair, if any.
 fn guard(
     domain_a: &str,
