@@ -47,7 +47,11 @@ async fn iti8_record_auto_linked_to_two_persons_bridges_them(db: &Database) {
     feed("A", record("19800101", false)).await;
     feed("B", record("19800111", true)).await;
     let before = person(db, "B", "1").await;
-    assert_ne!(person(db, "A", "1").await, before, "X and Y alone stay apart");
+    assert_ne!(
+        person(db, "A", "1").await,
+        before,
+        "X and Y alone stay apart"
+    );
     let outcome = feed("C", record("19800101", true)).await;
     assert_eq!(outcome.affinity_id, before);
     assert_eq!(person(db, "A", "1").await, before);
@@ -58,9 +62,14 @@ async fn iti8_record_auto_linked_to_two_persons_bridges_them(db: &Database) {
 async fn iti8_bridge_never_joins_two_records_of_one_domain(db: &Database) {
     let matcher = Matcher::default();
     for (domain, id) in [("A", "1"), ("A", "2"), ("B", "1")] {
-        db.feed(&PatientKey::new(domain, id), &record("19800101", true), &matcher, 100)
-            .await
-            .expect("feed");
+        db.feed(
+            &PatientKey::new(domain, id),
+            &record("19800101", true),
+            &matcher,
+            100,
+        )
+        .await
+        .expect("feed");
     }
     assert_ne!(person(db, "A", "1").await, person(db, "A", "2").await);
 }

@@ -465,3 +465,31 @@ fn a_bridge_never_joins_twins() {
         "twins may not be bridged"
     );
 }
+
+#[test]
+fn given_name_seen_once_next_to_a_common_one_is_a_typo_not_a_twin() {
+    let a = person("jasper", "desilva", "19310208", "M");
+    let b = person("jaspre", "desilva", "19310208", "M");
+    assert_eq!(compare(&a, &b).guard.as_deref(), Some(GUARD_TWIN));
+    let mut population = vec![a.clone(), a.clone(), b.clone()];
+    let matcher = Matcher::new(Model::default().with_given_name_counts(&population));
+    let decide = |m: &Matcher| {
+        m.compare(
+            &Candidate {
+                domain: "HOSP-A",
+                local_id: "1",
+                demographics: &a,
+            },
+            &Candidate {
+                domain: "HOSP-B",
+                local_id: "2",
+                demographics: &b,
+            },
+        )
+    };
+    assert_eq!(decide(&matcher).zone, Zone::AutoLink);
+    // both names seen more than once: twins named alike stay out of auto-link
+    population.push(b.clone());
+    let matcher = Matcher::new(Model::default().with_given_name_counts(&population));
+    assert_eq!(decide(&matcher).guard.as_deref(), Some(GUARD_TWIN));
+}

@@ -42,9 +42,8 @@ pub fn link_incrementally(records: &[SourceRecord], matcher: &Matcher) -> Vec<us
                 }
             }
         }
-        let holds_domain = |members: &[usize], domain: &str| {
-            members.iter().any(|&r| records[r].domain == domain)
-        };
+        let holds_domain =
+            |members: &[usize], domain: &str| members.iter().any(|&r| records[r].domain == domain);
         let mut joined: Option<usize> = None;
         for person in ranked_persons(linked) {
             if holds_domain(&members[person], &record.domain) {

@@ -252,7 +252,14 @@ impl Matcher {
             .collect();
         let score: f64 = fields.iter().map(|f| f.weight).sum();
         let guard = if score >= self.model.upper_threshold {
-            guard(a.0, a.1, b.0, b.1, &vector)
+            guard(
+                a.0,
+                a.1,
+                b.0,
+                b.1,
+                &vector,
+                self.mistyped_given_name(a.2, b.2),
+            )
         } else {
             None
         };
@@ -286,8 +293,17 @@ impl Matcher {
             .enumerate()
             .filter_map(|(f, (field, o))| o.map(|o| self.name_weight(*field, o, a.2, b.2, f)))
             .sum();
+        let mistyped = self.mistyped_given_name(a.2, b.2);
         score >= self.model.lower_threshold
-            && guard(a.0, a.1, b.0, b.1, &vector).is_none_or(|g| g == GUARD_INSUFFICIENT_IDENTITY)
+            && guard(a.0, a.1, b.0, b.1, &vector, mistyped)
+                .is_none_or(|g| g == GUARD_INSUFFICIENT_IDENTITY)
+    }
+
+    fn mistyped_given_name(&self, a: &Prepared, b: &Prepared) -> bool {
+        match (a.given_name(), b.given_name()) {
+            (Some(x), Some(y)) => self.model.is_mistyped_given_name(x, y),
+            _ => false,
+        }
     }
 }
 
@@ -298,6 +314,7 @@ fn guard(
     domain_b: &str,
     id_b: &str,
     v: &compare::Vector,
+    given_mistyped: bool,
 ) -> Option<&'static str> {
     // Field::ALL lists the fields in declaration order, so a field's discriminant is its index.
     let outcome = |field: Field| v[field as usize];
@@ -320,8 +337,9 @@ fn guard(
         None
     } else if surname_agrees && dob_agrees && given.is_some() && !given_agrees {
         Some(GUARD_TWIN)
-    } else if surname_agrees && dob_agrees && given_spelled_differently {
-        // a letter apart: a typo, or twins named alike (Catherine, Katherine)
+    } else if surname_agrees && dob_agrees && given_spelled_differently && !given_mistyped {
+        // a letter apart: a typo, or twins named alike (Catherine, Katherine), unless the
+        // population shows one of them to be a misspelling of the other
         Some(GUARD_TWIN)
     } else if given_agrees && surname_agrees && compare::disagrees(Field::DateOfBirth, dob) {
         Some(GUARD_PARENT_CHILD)

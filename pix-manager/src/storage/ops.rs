@@ -301,7 +301,12 @@ macro_rules! backend_ops {
                     .await?;
                 rows.into_iter()
                     .map(|(id, domain, local_id, json)| {
-                        Ok((id, domain, local_id, Prepared::new(&demographics_of(id, &json)?)))
+                        Ok((
+                            id,
+                            domain,
+                            local_id,
+                            Prepared::new(&demographics_of(id, &json)?),
+                        ))
                     })
                     .collect()
             }
