@@ -223,6 +223,15 @@ macro_rules! backend_ops {
                 diesel::delete(keys_t::table.filter(keys_t::record_id.eq(record)))
                     .execute(conn)
                     .await?;
+                insert_blocking_keys(conn, record, keys).await
+            }
+
+            /// Indexes a record that has no blocking keys yet.
+            async fn insert_blocking_keys(
+                conn: &mut Conn,
+                record: i32,
+                keys: &[String],
+            ) -> Result<(), StorageError> {
                 let unique: BTreeSet<&String> = keys.iter().collect();
                 for key in unique {
                     diesel::insert_into(keys_t::table)
@@ -244,17 +253,15 @@ macro_rules! backend_ops {
                 if keys.is_empty() {
                     return Ok(Vec::new());
                 }
-                let ids: Vec<i32> = keys_t::table
+                let ids = keys_t::table
                     .filter(keys_t::key.eq_any(keys))
                     .filter(keys_t::record_id.ne(exclude))
                     .select(keys_t::record_id)
                     .distinct()
-                    .limit(limit)
-                    .load(conn)
-                    .await?;
+                    .limit(limit);
                 Ok(records::table
                     .inner_join(links::table)
-                    .filter(records::id.eq_any(&ids))
+                    .filter(records::id.eq_any(ids))
                     .select((
                         records::id,
                         records::domain,
@@ -406,13 +413,17 @@ macro_rules! backend_ops {
                             local_id: key.local_id.clone(),
                         });
                     }
-                    set_blocking_keys(conn, id, &keys).await?;
                     let linked: Option<i32> = links::table
                         .find(id)
                         .select(links::person_id)
                         .first(conn)
                         .await
                         .optional()?;
+                    if linked.is_some() {
+                        set_blocking_keys(conn, id, &keys).await?;
+                    } else {
+                        insert_blocking_keys(conn, id, &keys).await?;
+                    }
                     if let Some(person) = linked {
                         let identity = identity(conn, person).await?;
                         return Ok(FeedOutcome {
