@@ -1,6 +1,8 @@
 //! `hie mpi link`: record linkage of a CSV file through the PIX manager. Each row is fed as an
 //! ITI-8 ADT^A04 (ER7 built and parsed through [`handle_v2`]) into a fresh MPI in a temporary
-//! SQLite database; the output lists every pair of rows that ended up in the same person.
+//! SQLite database; the output lists every pair of rows that ended up in the same person. The
+//! matcher is the default model with the given names of the input counted (a given name seen
+//! once next to one seen more often a letter apart is a typo, not a twin: `Model::given_name_counts`).
 //!
 //! Input columns are found by header: `rec_id` (required), `domain` (absent: each row its own
 //! domain), and the [`Demographics`] fields by name; other columns are ignored, empty cells are
@@ -14,7 +16,7 @@ use schemas::hl7v2::message::{Delimiters, Message};
 
 use crate::config::Config;
 use crate::manager::PixManager;
-use crate::matching::{Demographics, Matcher};
+use crate::matching::{Demographics, Matcher, Model};
 use crate::notify::Notifier;
 use crate::storage::{Database, StorageError};
 use crate::v2::{handle_v2, pid_segment_er7};
@@ -177,7 +179,9 @@ pub async fn link_csv(input: &Path, output: &Path) -> Result<LinkSummary, BatchE
         subscribers: Vec::new(),
         ..Config::default()
     };
-    let manager = PixManager::new(db, Matcher::default(), &config, Notifier::none());
+    let population: Vec<Demographics> = rows.iter().map(|r| r.3.clone()).collect();
+    let matcher = Matcher::new(Model::default().with_given_name_counts(&population));
+    let manager = PixManager::new(db, matcher, &config, Notifier::none());
     let mut rec_ids = BTreeMap::new();
     for (n, (line, rec_id, domain, demo)) in rows.iter().enumerate() {
         let answer = handle_v2(a04(n, rec_id, domain, demo).as_bytes(), &manager).await;

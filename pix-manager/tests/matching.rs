@@ -4,7 +4,7 @@ use pix_manager::matching::dataset::{accuracy, parse_links, parse_records};
 use pix_manager::matching::linkage::{SourceRecord, cluster_pairs, link_incrementally};
 use pix_manager::matching::{
     Candidate, Decision, Demographics, GUARD_PARENT_CHILD, GUARD_SAME_DOMAIN, GUARD_TWIN, Matcher,
-    Model, Zone, blocking_keys, soundex,
+    Model, Prepared, Zone, blocking_keys, soundex,
 };
 
 fn person(given: &str, surname: &str, dob: &str, sex: &str) -> Demographics {
@@ -392,4 +392,104 @@ fn dataset_csv_round_trip_and_accuracy() -> Result<(), Box<dyn std::error::Error
     assert_eq!((a.precision, a.recall), (1.0, 1.0));
     assert!(parse_records("given_name\nx\n").is_err());
     Ok(())
+}
+
+/// Three records of one person: X without an address, Y with a one-digit typo in the date of
+/// birth (X–Y stays below AutoLink), Z agreeing with both.
+fn bridged_person() -> [Demographics; 3] {
+    let x = Demographics {
+        street_number: None,
+        address_1: None,
+        suburb: None,
+        postcode: None,
+        state: None,
+        phone_number: None,
+        ..person("alice", "smith", "19800101", "F")
+    };
+    let y = person("alice", "smith", "19800111", "F");
+    let z = person("alice", "smith", "19800101", "F");
+    [x, y, z]
+}
+
+#[test]
+fn transposed_given_and_surname_with_a_typo_is_a_name_match() {
+    let a = person("madeline", "conaghty", "19850810", "F");
+    let b = person("conaghtu", "madeline", "19850810", "F");
+    let d = compare(&a, &b);
+    assert_eq!(outcome(&d, "given_name"), "agree");
+    assert_eq!(outcome(&d, "surname"), "close");
+    assert_eq!(d.zone, Zone::AutoLink, "{d:?}");
+}
+
+#[test]
+fn a_record_auto_linked_to_two_persons_bridges_them() {
+    let [x, y, z] = bridged_person();
+    assert_eq!(compare(&x, &y).zone, Zone::Review);
+    let records: Vec<SourceRecord> = [("x", "HOSP-A", x), ("y", "HOSP-B", y), ("z", "HOSP-C", z)]
+        .into_iter()
+        .map(|(id, domain, demographics)| SourceRecord {
+            rec_id: id.into(),
+            domain: domain.into(),
+            demographics,
+        })
+        .collect();
+    let persons = link_incrementally(&records, &Matcher::default());
+    assert_eq!(cluster_pairs(&records, &persons).len(), 3, "{persons:?}");
+}
+
+#[test]
+fn a_bridge_never_joins_two_records_of_one_domain() {
+    let a = person("william", "nguyen", "19800512", "M");
+    let records: Vec<SourceRecord> = [("r1", "HOSP-A"), ("r2", "HOSP-A"), ("r3", "HOSP-B")]
+        .iter()
+        .map(|(id, domain)| SourceRecord {
+            rec_id: (*id).into(),
+            domain: (*domain).into(),
+            demographics: a.clone(),
+        })
+        .collect();
+    let persons = link_incrementally(&records, &Matcher::default());
+    assert_ne!(persons[0], persons[1]);
+    assert_eq!(cluster_pairs(&records, &persons).len(), 1);
+}
+
+#[test]
+fn a_bridge_never_joins_twins() {
+    let a = person("olivia", "tran", "20100304", "F");
+    let b = person("sophie", "tran", "20100304", "F");
+    assert!(
+        !Matcher::default().may_bridge(
+            ("HOSP-A", "1", &Prepared::new(&a)),
+            ("HOSP-B", "2", &Prepared::new(&b)),
+        ),
+        "twins may not be bridged"
+    );
+}
+
+#[test]
+fn given_name_seen_once_next_to_a_common_one_is_a_typo_not_a_twin() {
+    let a = person("jasper", "desilva", "19310208", "M");
+    let b = person("jaspre", "desilva", "19310208", "M");
+    assert_eq!(compare(&a, &b).guard.as_deref(), Some(GUARD_TWIN));
+    let mut population = vec![a.clone(), a.clone(), b.clone()];
+    let matcher = Matcher::new(Model::default().with_given_name_counts(&population));
+    let decide = |m: &Matcher| {
+        m.compare(
+            &Candidate {
+                domain: "HOSP-A",
+                local_id: "1",
+                demographics: &a,
+            },
+            &Candidate {
+                domain: "HOSP-B",
+                local_id: "2",
+                demographics: &b,
+            },
+        )
+    };
+    assert_eq!(decide(&matcher).zone, Zone::AutoLink);
+    // both names seen more than once: twins named alike stay out of auto-link
+    population.push(b.clone());
+    let matcher = Matcher::new(Model::default().with_given_name_counts(&population));
+    assert_eq!(decide(&matcher).guard.as_deref(), Some(GUARD_TWIN));
 }

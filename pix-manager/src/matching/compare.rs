@@ -190,7 +190,8 @@ fn both(a: &Option<String>, b: &Option<String>, f: impl Fn(&str, &str) -> u8) ->
     Some(f(a.as_deref()?, b.as_deref()?))
 }
 
-/// Names, allowing given and family name entered the wrong way round.
+/// Names, allowing given and family name entered the wrong way round (each with at most a
+/// keying error: a transposition and a typo are independent errors of the same clerk).
 fn names(a: &Prepared, b: &Prepared) -> (Option<u8>, Option<u8>) {
     let straight = (
         both(&a.given, &b.given, given_name),
@@ -205,7 +206,8 @@ fn names(a: &Prepared, b: &Prepared) -> (Option<u8>, Option<u8>) {
         let rank = |o: Option<u8>, worst: u8| o.map_or(worst, |v| v);
         u16::from(rank(g, 4)) + u16::from(rank(s, 3))
     };
-    if swapped.0 == Some(0) && swapped.1 == Some(0) && strength(swapped) < strength(straight) {
+    let swapped_agree = agrees(Field::GivenName, swapped.0) && agrees(Field::Surname, swapped.1);
+    if swapped_agree && strength(swapped) < strength(straight) {
         swapped
     } else {
         straight

@@ -1,6 +1,8 @@
 //! The PIX Manager's incremental linking loop, in memory: each incoming record is compared with
 //! the stored records sharing a blocking key and joins the person of the best AutoLink candidate
-//! (never a person that already holds a record of the same domain). Used to evaluate accuracy.
+//! (never a person that already holds a record of the same domain); the persons of its other
+//! AutoLink candidates join that person too when no guard stands between their records (a
+//! bridge). Used to evaluate accuracy.
 
 use super::{Demographics, Matcher, Prepared, Zone, blocking_keys};
 use std::collections::HashMap;
@@ -18,12 +20,12 @@ pub fn link_incrementally(records: &[SourceRecord], matcher: &Matcher) -> Vec<us
     let mut index: HashMap<String, Vec<usize>> = HashMap::new();
     let mut prepared: Vec<Prepared> = Vec::with_capacity(records.len());
     let mut person_of: Vec<usize> = Vec::with_capacity(records.len());
-    let mut domains_of_person: Vec<Vec<usize>> = Vec::new();
+    let mut members: Vec<Vec<usize>> = Vec::new();
     let mut seen: Vec<usize> = vec![usize::MAX; records.len()];
     for (i, record) in records.iter().enumerate() {
         let mine = Prepared::new(&record.demographics);
         let keys = blocking_keys(&record.demographics);
-        let mut best: Option<(f64, usize)> = None;
+        let mut linked: Vec<(usize, f64)> = Vec::new();
         for key in &keys {
             for &j in index.get(key).map(Vec::as_slice).unwrap_or(&[]) {
                 if seen[j] == i {
@@ -35,26 +37,44 @@ pub fn link_incrementally(records: &[SourceRecord], matcher: &Matcher) -> Vec<us
                     (&record.domain, &record.rec_id, &mine),
                     (&other.domain, &other.rec_id, &prepared[j]),
                 );
-                let person = person_of[j];
-                let domain_taken = domains_of_person[person]
-                    .iter()
-                    .any(|&r| records[r].domain == record.domain);
-                if decision.zone == Zone::AutoLink
-                    && !domain_taken
-                    && best.is_none_or(|(score, _)| decision.score > score)
-                {
-                    best = Some((decision.score, person));
+                if decision.zone == Zone::AutoLink {
+                    linked.push((person_of[j], decision.score));
                 }
             }
         }
-        let person = match best {
-            Some((_, person)) => person,
-            None => {
-                domains_of_person.push(Vec::new());
-                domains_of_person.len() - 1
+        let holds_domain =
+            |members: &[usize], domain: &str| members.iter().any(|&r| records[r].domain == domain);
+        let mut joined: Option<usize> = None;
+        for person in ranked_persons(linked) {
+            if holds_domain(&members[person], &record.domain) {
+                continue;
             }
-        };
-        domains_of_person[person].push(i);
+            let Some(target) = joined else {
+                joined = Some(person);
+                continue;
+            };
+            let bridge = members[person].iter().all(|&x| {
+                !holds_domain(&members[target], &records[x].domain)
+                    && members[target].iter().all(|&y| {
+                        matcher.may_bridge(
+                            (&records[x].domain, &records[x].rec_id, &prepared[x]),
+                            (&records[y].domain, &records[y].rec_id, &prepared[y]),
+                        )
+                    })
+            });
+            if bridge {
+                let moved = std::mem::take(&mut members[person]);
+                for &r in &moved {
+                    person_of[r] = target;
+                }
+                members[target].extend(moved);
+            }
+        }
+        let person = joined.unwrap_or_else(|| {
+            members.push(Vec::new());
+            members.len() - 1
+        });
+        members[person].push(i);
         person_of.push(person);
         prepared.push(mine);
         for key in keys {
@@ -62,6 +82,18 @@ pub fn link_incrementally(records: &[SourceRecord], matcher: &Matcher) -> Vec<us
         }
     }
     person_of
+}
+
+/// The persons of the AutoLink candidates, best score first (each once; ties by person).
+pub fn ranked_persons(linked: Vec<(usize, f64)>) -> Vec<usize> {
+    let mut best: HashMap<usize, f64> = HashMap::new();
+    for (person, score) in linked {
+        let entry = best.entry(person).or_insert(score);
+        *entry = entry.max(score);
+    }
+    let mut ranked: Vec<(usize, f64)> = best.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    ranked.into_iter().map(|(person, _)| person).collect()
 }
 
 /// Every pair of record ids within one person (the links an MPI asserts).

@@ -252,7 +252,14 @@ impl Matcher {
             .collect();
         let score: f64 = fields.iter().map(|f| f.weight).sum();
         let guard = if score >= self.model.upper_threshold {
-            guard(a.0, a.1, b.0, b.1, &vector)
+            guard(
+                a.0,
+                a.1,
+                b.0,
+                b.1,
+                &vector,
+                self.mistyped_given_name(a.2, b.2),
+            )
         } else {
             None
         };
@@ -272,6 +279,34 @@ impl Matcher {
     }
 }
 
+impl Matcher {
+    /// Whether two records held by two persons may become one person because a third record
+    /// auto-links to both (transitive closure, as a clustering of the auto-links): their own
+    /// comparison must reach the review zone and trip none of the guards against two different
+    /// people (same domain, twin, parent/child). Insufficient identity is not required here:
+    /// the bridging record carries it.
+    pub fn may_bridge(&self, a: (&str, &str, &Prepared), b: (&str, &str, &Prepared)) -> bool {
+        let vector = compare::compare(a.2, b.2);
+        let score: f64 = Field::ALL
+            .iter()
+            .zip(vector.iter())
+            .enumerate()
+            .filter_map(|(f, (field, o))| o.map(|o| self.name_weight(*field, o, a.2, b.2, f)))
+            .sum();
+        let mistyped = self.mistyped_given_name(a.2, b.2);
+        score >= self.model.lower_threshold
+            && guard(a.0, a.1, b.0, b.1, &vector, mistyped)
+                .is_none_or(|g| g == GUARD_INSUFFICIENT_IDENTITY)
+    }
+
+    fn mistyped_given_name(&self, a: &Prepared, b: &Prepared) -> bool {
+        match (a.given_name(), b.given_name()) {
+            (Some(x), Some(y)) => self.model.is_mistyped_given_name(x, y),
+            _ => false,
+        }
+    }
+}
+
 /// The first safety rule that forbids auto-linking the pair, if any.
 fn guard(
     domain_a: &str,
@@ -279,6 +314,7 @@ fn guard(
     domain_b: &str,
     id_b: &str,
     v: &compare::Vector,
+    given_mistyped: bool,
 ) -> Option<&'static str> {
     // Field::ALL lists the fields in declaration order, so a field's discriminant is its index.
     let outcome = |field: Field| v[field as usize];
@@ -301,8 +337,9 @@ fn guard(
         None
     } else if surname_agrees && dob_agrees && given.is_some() && !given_agrees {
         Some(GUARD_TWIN)
-    } else if surname_agrees && dob_agrees && given_spelled_differently {
-        // a letter apart: a typo, or twins named alike (Catherine, Katherine)
+    } else if surname_agrees && dob_agrees && given_spelled_differently && !given_mistyped {
+        // a letter apart: a typo, or twins named alike (Catherine, Katherine), unless the
+        // population shows one of them to be a misspelling of the other
         Some(GUARD_TWIN)
     } else if given_agrees && surname_agrees && compare::disagrees(Field::DateOfBirth, dob) {
         Some(GUARD_PARENT_CHILD)

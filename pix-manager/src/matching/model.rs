@@ -34,6 +34,11 @@ pub struct Model {
     /// Name frequencies for term-frequency adjustment (empty: no adjustment).
     #[serde(default)]
     pub name_frequencies: NameFrequencies,
+    /// How many records of the population carry each normalised given name (empty: unknown).
+    /// Two given names a keying error apart are one name mistyped, not twins named alike, when
+    /// one occurs once in the population and the other at least twice.
+    #[serde(default)]
+    pub given_name_counts: HashMap<String, u32>,
 }
 
 /// Share of records carrying each normalised given name and surname: agreement on a rare name
@@ -123,6 +128,7 @@ impl Default for Model {
             lower_threshold: DEFAULT_LOWER_THRESHOLD,
             prior: 0.1,
             name_frequencies: NameFrequencies::default(),
+            given_name_counts: HashMap::new(),
         }
     }
 }
@@ -159,6 +165,27 @@ impl Model {
     pub fn with_name_frequencies(mut self, records: &[Demographics]) -> Model {
         self.name_frequencies = NameFrequencies::of(records);
         self
+    }
+
+    /// This model with the given names of `records` counted (see `given_name_counts`).
+    pub fn with_given_name_counts(mut self, records: &[Demographics]) -> Model {
+        let mut counts: HashMap<String, u32> = HashMap::new();
+        for given in records
+            .iter()
+            .filter_map(|d| normalize::name(d.given_name.as_deref()))
+        {
+            *counts.entry(given).or_default() += 1;
+        }
+        self.given_name_counts = counts;
+        self
+    }
+
+    /// Whether two given names a keying error apart are one name mistyped: one is seen once in
+    /// the population, the other at least twice (false when the names were not counted).
+    pub fn is_mistyped_given_name(&self, a: &str, b: &str) -> bool {
+        let count = |name: &str| self.given_name_counts.get(name).copied().unwrap_or(0);
+        let (x, y) = (count(a), count(b));
+        x.min(y) == 1 && x.max(y) >= 2
     }
 
     /// [`Model::estimate`] and how the estimation went.

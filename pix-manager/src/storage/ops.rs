@@ -46,7 +46,7 @@ macro_rules! backend_ops {
 
             use super::{ACCEPTED, PENDING, REJECTED, now, zone_from, zone_name};
             use crate::matching::{
-                Candidate, Decision, Demographics, FieldScore, Matcher, Zone, blocking_keys,
+                Decision, Demographics, FieldScore, Matcher, Prepared, Zone, blocking_keys,
             };
             use crate::storage::error::StorageError;
             use crate::storage::model::{
@@ -223,6 +223,15 @@ macro_rules! backend_ops {
                 diesel::delete(keys_t::table.filter(keys_t::record_id.eq(record)))
                     .execute(conn)
                     .await?;
+                insert_blocking_keys(conn, record, keys).await
+            }
+
+            /// Indexes a record that has no blocking keys yet.
+            async fn insert_blocking_keys(
+                conn: &mut Conn,
+                record: i32,
+                keys: &[String],
+            ) -> Result<(), StorageError> {
                 let unique: BTreeSet<&String> = keys.iter().collect();
                 for key in unique {
                     diesel::insert_into(keys_t::table)
@@ -244,17 +253,15 @@ macro_rules! backend_ops {
                 if keys.is_empty() {
                     return Ok(Vec::new());
                 }
-                let ids: Vec<i32> = keys_t::table
+                let ids = keys_t::table
                     .filter(keys_t::key.eq_any(keys))
                     .filter(keys_t::record_id.ne(exclude))
                     .select(keys_t::record_id)
                     .distinct()
-                    .limit(limit)
-                    .load(conn)
-                    .await?;
+                    .limit(limit);
                 Ok(records::table
                     .inner_join(links::table)
-                    .filter(records::id.eq_any(&ids))
+                    .filter(records::id.eq_any(ids))
                     .select((
                         records::id,
                         records::domain,
@@ -283,26 +290,92 @@ macro_rules! backend_ops {
                 Ok(n > 0)
             }
 
-            async fn insert_decision(
+            /// The active records of a person: (id, domain, local id, prepared demographics).
+            async fn members(
+                conn: &mut Conn,
+                person: i32,
+            ) -> Result<Vec<(i32, String, String, Prepared)>, StorageError> {
+                let rows: Vec<(i32, String, String, String)> = links::table
+                    .inner_join(records::table)
+                    .filter(links::person_id.eq(person))
+                    .select((
+                        records::id,
+                        records::domain,
+                        records::local_id,
+                        records::demographics,
+                    ))
+                    .load(conn)
+                    .await?;
+                rows.into_iter()
+                    .map(|(id, domain, local_id, json)| {
+                        Ok((
+                            id,
+                            domain,
+                            local_id,
+                            Prepared::new(&demographics_of(id, &json)?),
+                        ))
+                    })
+                    .collect()
+            }
+
+            /// A record auto-linked to two persons bridges them: `from` joins `into` (which
+            /// keeps its affinity-domain id; `from` is marked merged into it) when no two of
+            /// their records share a domain and [`Matcher::may_bridge`] holds for every pair
+            /// across them. Returns whether it happened.
+            async fn bridge(
+                conn: &mut Conn,
+                matcher: &Matcher,
+                from: i32,
+                into: i32,
+                by_record: i32,
+            ) -> Result<bool, StorageError> {
+                let left = members(conn, from).await?;
+                let right = members(conn, into).await?;
+                let safe = left.iter().all(|(_, da, ia, pa)| {
+                    right.iter().all(|(_, db, ib, pb)| {
+                        da != db && matcher.may_bridge((da, ia, pa), (db, ib, pb))
+                    })
+                });
+                if !safe {
+                    return Ok(false);
+                }
+                let reason = format!("auto-link bridge: record {by_record} auto-links to both");
+                for (record, ..) in &left {
+                    move_record(conn, *record, into, "link", &reason).await?;
+                }
+                diesel::update(persons::table.find(from))
+                    .set(persons::merged_into.eq(Some(into)))
+                    .execute(conn)
+                    .await?;
+                Ok(true)
+            }
+
+            /// Stores the decisions of `record` against its candidates; returns (decision id,
+            /// candidate id) pairs.
+            async fn insert_decisions(
                 conn: &mut Conn,
                 record: i32,
-                candidate: i32,
-                decision: &Decision,
-            ) -> Result<i32, StorageError> {
-                let fields = to_json(record, &decision.fields)?;
-                Ok(diesel::insert_into(decisions::table)
-                    .values((
-                        decisions::record_id.eq(record),
-                        decisions::candidate_id.eq(candidate),
-                        decisions::score.eq(decision.score),
-                        decisions::zone.eq(zone_name(decision.zone)),
-                        decisions::fields.eq(fields),
-                        decisions::guard.eq(decision.guard.as_deref()),
-                        decisions::created_at.eq(now()),
-                    ))
-                    .returning(decisions::id)
-                    .get_result(conn)
-                    .await?)
+                decided: &[(i32, Decision)],
+            ) -> Result<Vec<(i32, i32)>, StorageError> {
+                let ts = now();
+                let mut ids = Vec::with_capacity(decided.len());
+                for (candidate, decision) in decided {
+                    let id: i32 = diesel::insert_into(decisions::table)
+                        .values((
+                            decisions::record_id.eq(record),
+                            decisions::candidate_id.eq(*candidate),
+                            decisions::score.eq(decision.score),
+                            decisions::zone.eq(zone_name(decision.zone)),
+                            decisions::fields.eq(to_json(record, &decision.fields)?),
+                            decisions::guard.eq(decision.guard.as_deref()),
+                            decisions::created_at.eq(ts),
+                        ))
+                        .returning(decisions::id)
+                        .get_result(conn)
+                        .await?;
+                    ids.push((id, *candidate));
+                }
+                Ok(ids)
             }
 
             /// ITI-8 register or update: stores the record and its blocking keys; a new record is
@@ -340,13 +413,17 @@ macro_rules! backend_ops {
                             local_id: key.local_id.clone(),
                         });
                     }
-                    set_blocking_keys(conn, id, &keys).await?;
                     let linked: Option<i32> = links::table
                         .find(id)
                         .select(links::person_id)
                         .first(conn)
                         .await
                         .optional()?;
+                    if linked.is_some() {
+                        set_blocking_keys(conn, id, &keys).await?;
+                    } else {
+                        insert_blocking_keys(conn, id, &keys).await?;
+                    }
                     if let Some(person) = linked {
                         let identity = identity(conn, person).await?;
                         return Ok(FeedOutcome {
@@ -354,38 +431,56 @@ macro_rules! backend_ops {
                             changed: vec![identity],
                         });
                     }
-                    let me = Candidate {
-                        domain: &key.domain,
-                        local_id: &key.local_id,
-                        demographics,
-                    };
-                    let mut scored = Vec::new();
+                    let mine = Prepared::new(demographics);
+                    let mut decided = Vec::new();
+                    let mut person_of_candidate = BTreeMap::new();
                     for (cid, domain, local_id, demo_json, person) in
                         candidates(conn, &keys, id, max_candidates).await?
                     {
-                        let other = demographics_of(cid, &demo_json)?;
-                        let decision = matcher.compare(
-                            &me,
-                            &Candidate {
-                                domain: &domain,
-                                local_id: &local_id,
-                                demographics: &other,
-                            },
+                        let other = Prepared::new(&demographics_of(cid, &demo_json)?);
+                        let decision = matcher.compare_prepared(
+                            (&key.domain, &key.local_id, &mine),
+                            (&domain, &local_id, &other),
                         );
-                        let decision_id = insert_decision(conn, id, cid, &decision).await?;
-                        scored.push((decision_id, cid, person, decision.zone, decision.score));
+                        person_of_candidate.insert(cid, person);
+                        decided.push((cid, decision));
+                    }
+                    let decision_ids: BTreeMap<i32, i32> = insert_decisions(conn, id, &decided)
+                        .await?
+                        .into_iter()
+                        .map(|(decision_id, cid)| (cid, decision_id))
+                        .collect();
+                    let mut scored = Vec::with_capacity(decided.len());
+                    for (cid, decision) in &decided {
+                        let (Some(&decision_id), Some(&person)) =
+                            (decision_ids.get(cid), person_of_candidate.get(cid))
+                        else {
+                            continue;
+                        };
+                        scored.push((decision_id, *cid, person, decision.zone, decision.score));
                     }
                     scored.sort_by(|a, b| b.4.total_cmp(&a.4));
                     let mut chosen = None;
                     let mut blocked = BTreeSet::new();
+                    let mut bridged = BTreeSet::new();
+                    let mut tried = BTreeSet::new();
                     for (decision_id, _, person, zone, score) in &scored {
-                        if *zone != Zone::AutoLink || chosen.is_some() {
+                        if *zone != Zone::AutoLink || tried.contains(person) {
                             continue;
                         }
                         if person_has_domain(conn, *person, &key.domain, id).await? {
                             blocked.insert(*decision_id);
-                        } else {
-                            chosen = Some((*person, *score));
+                            continue;
+                        }
+                        match chosen {
+                            None => chosen = Some((*person, *score)),
+                            Some((target, _)) if target != *person => {
+                                tried.insert(*person);
+                                if bridge(conn, matcher, *person, target, id).await? {
+                                    bridged.insert(*person);
+                                }
+                            }
+                            Some(_) => {}
                         }
                     }
                     let (person, action, reason) = match chosen {
@@ -401,7 +496,7 @@ macro_rules! backend_ops {
                     move_record(conn, id, person, action, &reason).await?;
                     for (decision_id, cid, other_person, zone, _) in &scored {
                         let review = *zone == Zone::Review || blocked.contains(decision_id);
-                        if review && *other_person != person {
+                        if review && *other_person != person && !bridged.contains(other_person) {
                             diesel::insert_into(review_queue::table)
                                 .values((
                                     review_queue::decision_id.eq(decision_id),
