@@ -4,16 +4,12 @@
 
 mod support;
 
-use std::net::{IpAddr, Ipv4Addr};
-
-use pix_manager::config::Config;
 use pix_manager::manager::PixManager;
 use pix_manager::storage::{Database, PatientKey};
 use pix_manager::v3::{SoapAnswer, handle_soap};
 use schemas::soap::write_request_envelope;
 use support::database::on_both_backends;
-use support::{AFFINITY, ALICE, BLUE, BOB, GREEN, Person, answer, manager, pdq, pid3};
-use tokio_util::sync::CancellationToken;
+use support::{AFFINITY, ALICE, BLUE, BOB, GREEN, Person, answer, manager, pdq, pid3, start_pix};
 
 const ENDPOINT: &str = "http://127.0.0.1:8083/pix";
 const UNKNOWN_DOMAIN: &str = "9.9.9";
@@ -492,20 +488,7 @@ on_both_backends!(
 #[tokio::test]
 async fn pix_http_service_serves_hl7v3_on_post_pix() {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        mllp_port: 0,
-        http_port: 0,
-        subscribers: Vec::new(),
-        ..Config::default()
-    };
-    let pix = pix_manager::server::start(
-        &config,
-        IpAddr::V4(Ipv4Addr::LOCALHOST),
-        dir.path(),
-        CancellationToken::new(),
-    )
-    .await
-    .expect("PIX manager starts");
+    let pix = start_pix(dir.path()).await;
     let client = reqwest::Client::new();
     let send = |action: &str, body: String| {
         let (envelope, _) = write_request_envelope(action, ENDPOINT, &body);

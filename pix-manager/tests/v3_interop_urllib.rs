@@ -5,16 +5,14 @@
 //!
 //! Needs `python3` (no packages); fails, never skips, without it.
 
-use std::net::{IpAddr, Ipv4Addr};
+mod support;
+
 use std::path::PathBuf;
 use std::process::Stdio;
 
-use pix_manager::config::Config;
+use pix_manager::config::DEFAULT_AFFINITY_DOMAIN;
 use serde::Deserialize;
-use tokio_util::sync::CancellationToken;
-
-const GREEN: &str = "1.3.6.1.4.1.21367.2005.13.20.2000";
-const BLUE: &str = "1.3.6.1.4.1.21367.2005.13.20.3000";
+use support::{BLUE, GREEN, start_pix};
 
 #[derive(Debug, Deserialize)]
 struct QuerySummary {
@@ -35,20 +33,7 @@ struct Summary {
 #[tokio::test]
 async fn python_urllib_client_feeds_and_queries_over_soap() {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        mllp_port: 0,
-        http_port: 0,
-        subscribers: Vec::new(),
-        ..Config::default()
-    };
-    let pix = pix_manager::server::start(
-        &config,
-        IpAddr::V4(Ipv4Addr::LOCALHOST),
-        dir.path(),
-        CancellationToken::new(),
-    )
-    .await
-    .expect("PIX manager starts");
+    let pix = start_pix(dir.path()).await;
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../conformance-tests/interop/pixv3_urllib.py");
     let output = tokio::process::Command::new("python3")
@@ -76,7 +61,7 @@ async fn python_urllib_client_feeds_and_queries_over_soap() {
     assert_eq!(summary.pix.ack, "AA");
     assert_eq!(summary.pix.status, "OK");
     assert_eq!(summary.pix.ids[0], (BLUE.to_owned(), "HB1".to_owned()));
-    assert_eq!(summary.pix.ids[1].0, config.affinity_domain);
+    assert_eq!(summary.pix.ids[1].0, DEFAULT_AFFINITY_DOMAIN);
     assert!(summary.pix.details.is_empty());
     assert_eq!(summary.pix_unknown_domain.ack, "AE");
     assert_eq!(summary.pix_unknown_domain.status, "AE");
