@@ -7,7 +7,8 @@
 //! - [`v2`]: ITI-8 / ITI-9 / ITI-21 interpretation, answers and the MLLP listener.
 //! - [`v3`]: ITI-44 / ITI-45 interpretation and answers (SOAP 1.2 on `POST /pix`).
 //! - [`manager`]: identity operations, each followed by ITI-10 ([`notify`]).
-//! - [`service`]: the `/pix` SOAP endpoint and JSON API; [`server`]: start everything; [`config`]: `[pix_manager]`.
+//! - [`service`]: the `/pix` SOAP endpoint and JSON API; [`server`]: start everything;
+//!   [`config`]: `[pix_manager]`.
 //! - [`batch`]: `hie mpi link`, CSV record linkage through the ITI-8 handler.
 
 pub mod batch;

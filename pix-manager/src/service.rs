@@ -11,9 +11,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
-
 use schemas::soap::{Fault, FaultCode, SOAP12_MEDIA_TYPE};
+use serde::{Deserialize, Serialize};
 
 use crate::manager::PixManager;
 use crate::storage::{PatientKey, StorageError};
