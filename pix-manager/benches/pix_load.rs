@@ -1,5 +1,6 @@
 //! PIX manager load: feeds N synthetic patients through ITI-8 over MLLP (matching on), then
-//! measures ITI-9 and ITI-21 latency (p50/p99) on the loaded MPI.
+//! measures ITI-9 and ITI-21 latency (p50/p99) on the loaded MPI, and ITI-45 (PIXV3 Query over
+//! SOAP/HTTP) latency as a ratio to ITI-9's.
 //!
 //! `PIX_BENCH_N` patients (default 2000), fed over `PIX_BENCH_CONNECTIONS` connections (default
 //! 4); `PIX_BENCH_QUERIES` of each query (default 500); `PIX_BENCH_DATABASE_URL` to run on
@@ -186,5 +187,41 @@ async fn main() {
         ms(percentile(&pdq, 0.5)),
         ms(percentile(&pdq, 0.99))
     );
+    let pixv3 = pixv3_latency(&server.http_url(), n, queries).await;
+    println!(
+        "ITI-45 PIXV3 query: {queries} queries, p50 {:.2} ms, p99 {:.2} ms ({:.2}x ITI-9 p99)",
+        ms(percentile(&pixv3, 0.5)),
+        ms(percentile(&pixv3, 0.99)),
+        ms(percentile(&pixv3, 0.99)) / ms(percentile(&pix, 0.99))
+    );
     shutdown.cancel();
+}
+
+/// ITI-45 latencies (sorted) for the same patients as ITI-9, over one keep-alive HTTP
+/// connection, sequential.
+async fn pixv3_latency(url: &str, n: usize, queries: usize) -> Vec<Duration> {
+    let action = schemas::soap::action::PATIENT_REGISTRY_GET_IDENTIFIERS_QUERY;
+    let client = reqwest::Client::new();
+    let step = (n / 10).max(1) * 10;
+    let mut latencies = Vec::with_capacity(queries);
+    for q in 0..queries {
+        let i = ((q * 7919 * 10) % step.max(10)).min(n.saturating_sub(1));
+        let body = format!(
+            r#"<PRPA_IN201309UV02 xmlns="urn:hl7-org:v3" ITSVersion="XML_1.0"><id root="1.2.3" extension="Q{q}"/><creationTime value="20260101120000"/><interactionId root="2.16.840.1.113883.1.6" extension="PRPA_IN201309UV02"/><processingCode code="P"/><processingModeCode code="T"/><acceptAckCode code="AL"/><receiver typeCode="RCV"><device classCode="DEV" determinerCode="INSTANCE"><id root="1.2.3.1"/></device></receiver><sender typeCode="SND"><device classCode="DEV" determinerCode="INSTANCE"><id root="1.2.3.2"/></device></sender><controlActProcess classCode="CACT" moodCode="EVN"><code code="PRPA_TE201309UV02" codeSystem="2.16.840.1.113883.1.6"/><queryByParameter><queryId root="1.2.3.4" extension="Q{q}"/><statusCode code="new"/><responsePriorityCode code="I"/><parameterList><patientIdentifier><value root="{GREEN}" extension="P{i}"/><semanticsText>Patient.id</semanticsText></patientIdentifier></parameterList></queryByParameter></controlActProcess></PRPA_IN201309UV02>"#
+        );
+        let (envelope, _) = schemas::soap::write_request_envelope(action, url, &body);
+        let t = Instant::now();
+        let response = client
+            .post(url)
+            .header("content-type", schemas::soap::content_type(action))
+            .body(envelope)
+            .send()
+            .await
+            .expect("ITI-45 answer");
+        let text = response.text().await.expect("ITI-45 body");
+        latencies.push(t.elapsed());
+        assert!(text.contains(r#"<queryResponseCode code="OK"/>"#), "{text}");
+    }
+    latencies.sort();
+    latencies
 }

@@ -15,7 +15,7 @@ pub struct Config {
     pub bind_address: Option<IpAddr>,
     /// MLLP port of ITI-8, ITI-9 and ITI-21.
     pub mllp_port: u16,
-    /// HTTP port of `/pix` (review queue), `/healthz` and `/metrics`.
+    /// HTTP port of `/pix` (ITI-44/45 SOAP, review queue), `/healthz` and `/metrics`.
     pub http_port: u16,
     /// Database URL: `postgres://...`, or `sqlite://FILE`; empty means SQLite in the data folder.
     pub database_url: String,

@@ -1,18 +1,22 @@
-//! The PIX manager's HTTP API under `/pix` (JSON): the review queue and the manual identity
-//! operations, each notifying subscribers (ITI-10). Handlers are thin: every rule is in
-//! [`PixManager`] and the storage layer.
+//! The PIX manager's HTTP API under `/pix`: the HL7 v3 SOAP endpoint (`POST /pix`: ITI-44,
+//! ITI-45), and in JSON the review queue and the manual identity operations, each notifying
+//! subscribers (ITI-10). Handlers are thin: every rule is in [`PixManager`], [`crate::v3`] and
+//! the storage layer.
 
 use std::sync::Arc;
 
+use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use schemas::soap::{Fault, FaultCode, SOAP12_MEDIA_TYPE};
 use serde::{Deserialize, Serialize};
 
 use crate::manager::PixManager;
 use crate::storage::{PatientKey, StorageError};
+use crate::v3::{self, SoapAnswer};
 
 /// Most review-queue entries one GET returns.
 const MAX_REVIEWS: i64 = 500;
@@ -20,6 +24,7 @@ const MAX_REVIEWS: i64 = 500;
 /// The `/pix` routes over `manager`.
 pub fn router(manager: Arc<PixManager>) -> Router {
     Router::new()
+        .route("/pix", post(hl7v3_endpoint))
         .route("/pix/review", get(pending_reviews))
         .route("/pix/review/{id}/accept", post(accept_review))
         .route("/pix/review/{id}/reject", post(reject_review))
@@ -55,6 +60,42 @@ impl From<StorageError> for ApiError {
         };
         ApiError(status, error.to_string())
     }
+}
+
+/// POST /pix: ITI-44 Patient Identity Feed HL7 V3 and ITI-45 PIXV3 Query (SOAP 1.2).
+async fn hl7v3_endpoint(
+    State(manager): State<Arc<PixManager>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let answer = if !content_type
+        .trim_start()
+        .to_ascii_lowercase()
+        .starts_with(SOAP12_MEDIA_TYPE)
+    {
+        let reason =
+            format!("unsupported Content-Type {content_type:?}: expected {SOAP12_MEDIA_TYPE}");
+        SoapAnswer::fault(&Fault::new(FaultCode::Sender, reason), None)
+    } else {
+        match axum::body::to_bytes(body, v3::MAX_ENVELOPE_BYTES).await {
+            Ok(envelope) => v3::handle_soap(&envelope, &manager).await,
+            Err(error) => {
+                let reason = format!("request body refused: {error}");
+                SoapAnswer::fault(&Fault::new(FaultCode::Sender, reason), None)
+            }
+        }
+    };
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_REQUEST);
+    (
+        status,
+        [(header::CONTENT_TYPE, answer.content_type)],
+        answer.envelope,
+    )
+        .into_response()
 }
 
 /// GET /pix/review: pending pairs with both records and the field-by-field comparison.

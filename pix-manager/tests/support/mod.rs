@@ -8,6 +8,7 @@ use pix_manager::config::Config;
 use pix_manager::manager::PixManager;
 use pix_manager::matching::Matcher;
 use pix_manager::notify::Notifier;
+use pix_manager::server::PixServer;
 use pix_manager::storage::Database;
 use schemas::hl7v2::message::Message;
 
@@ -25,6 +26,25 @@ pub fn manager(db: &Database) -> PixManager {
         &Config::default(),
         Notifier::none(),
     )
+}
+
+/// A running PIX manager on ephemeral loopback ports, its SQLite database in `dir`, no ITI-10
+/// subscribers.
+pub async fn start_pix(dir: &std::path::Path) -> PixServer {
+    let config = Config {
+        mllp_port: 0,
+        http_port: 0,
+        subscribers: Vec::new(),
+        ..Config::default()
+    };
+    pix_manager::server::start(
+        &config,
+        std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+        dir,
+        tokio_util::sync::CancellationToken::new(),
+    )
+    .await
+    .expect("PIX manager starts")
 }
 
 /// A patient's name and birth date.

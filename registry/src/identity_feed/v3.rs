@@ -148,5 +148,6 @@ fn detail(code: Option<&str>, text: &dyn std::fmt::Display) -> AcknowledgementDe
     AcknowledgementDetail {
         code: code.map(str::to_owned),
         text: text.to_string(),
+        location: None,
     }
 }

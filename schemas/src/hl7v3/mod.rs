@@ -1,12 +1,23 @@
-//! HL7 v3 messages of the ITI-44 Patient Identity Feed HL7 V3 as the Document Registry receives
-//! them (ITI TF-2b 3.44): Patient Registry Record Added (`PRPA_IN201301UV02`), Record Revised
-//! (`PRPA_IN201302UV02`) and Duplicates Resolved (`PRPA_IN201304UV02`), and the accept
-//! acknowledgement `MCCI_IN000002UV01` that answers each of them.
+//! HL7 v3 messages of the PIX/PDQ V3 transactions (ITI TF-2b):
 //!
-//! Reading keeps only what the registry needs: the message id, the sender and receiver devices,
+//! - ITI-44 Patient Identity Feed HL7 V3 (3.44): Patient Registry Record Added
+//!   (`PRPA_IN201301UV02`), Record Revised (`PRPA_IN201302UV02`) and Duplicates Resolved
+//!   (`PRPA_IN201304UV02`), read by [`read_patient_registry_message`] (for the Document Registry
+//!   and the PIX Manager), and the accept acknowledgement `MCCI_IN000002UV01` that answers each.
+//! - ITI-45 PIXV3 Query (3.45): the Get Identifiers Query `PRPA_IN201309UV02` and its response
+//!   `PRPA_IN201310UV02` ([`query`]).
+//!
+//! Reading keeps only what the broker needs: the message id, the sender and receiver devices,
 //! the patient ids (`patient/id`, `patientPerson/asOtherIDs/id`), the subsumed ids of a merge
 //! (`replacementOf/priorRegistration/subject1/priorRegisteredRole/id`) and the person's basic
 //! demographics. Everything else is skipped.
+
+pub mod query;
+
+pub use query::{
+    DataSource, IdentifiersQuery, IdentifiersQueryResponse, QueryResponseCode,
+    read_identifiers_query,
+};
 
 use crate::xml::{Element, Node, XmlError, XmlReader, escape};
 
@@ -157,11 +168,33 @@ pub fn read_patient_registry_message(
         replaced_ids: Vec::new(),
         person: PatientPerson::default(),
     };
-    if start.empty {
-        return Ok(message);
+    walk_message(reader, start, &mut message)?;
+    Ok(message)
+}
+
+/// What a message reader takes from the elements [`walk_message`] visits; `path` is the local
+/// names of the open elements below the root, "" for elements of other namespaces (so that
+/// nothing below them matches).
+trait MessageVisitor {
+    /// A start element.
+    fn element(&mut self, path: &[String], element: &Element);
+    /// True when the text content of the element at `path` is wanted.
+    fn wants_text(&self, _path: &[String]) -> bool {
+        false
     }
-    // Local names of the open elements below the root; elements of other namespaces are
-    // recorded as "" so that nothing below them matches.
+    /// The trimmed text content of a wanted element.
+    fn text(&mut self, _path: &[String], _text: &str) {}
+}
+
+/// Walks the descendants of `start` (just read from `reader`) up to and including its end.
+fn walk_message(
+    reader: &mut XmlReader<'_>,
+    start: &Element,
+    visitor: &mut impl MessageVisitor,
+) -> Result<(), XmlError> {
+    if start.empty {
+        return Ok(());
+    }
     let mut path: Vec<String> = Vec::new();
     let mut text: Option<String> = None;
     loop {
@@ -173,10 +206,10 @@ pub fn read_patient_registry_message(
                     String::new()
                 };
                 path.push(local);
-                message.take_element(&path, &element);
+                visitor.element(&path, &element);
                 if element.empty {
                     path.pop();
-                } else if is_name_part(&path) {
+                } else if visitor.wants_text(&path) {
                     text = Some(String::new());
                 }
             }
@@ -187,13 +220,13 @@ pub fn read_patient_registry_message(
             }
             Some(Node::End(_)) => {
                 if let Some(value) = text.take() {
-                    message.take_name_part(&path, value.trim());
+                    visitor.text(&path, value.trim());
                 }
                 if path.pop().is_none() {
-                    return Ok(message);
+                    return Ok(());
                 }
             }
-            None => return Err(XmlError::UnexpectedEof(start.name.local.to_string()).into()),
+            None => return Err(XmlError::UnexpectedEof(start.name.local.to_string())),
         }
     }
 }
@@ -221,8 +254,8 @@ fn is_name_part(path: &[String]) -> bool {
     })
 }
 
-impl PatientRegistryMessage {
-    fn take_element(&mut self, path: &[String], element: &Element) {
+impl MessageVisitor for PatientRegistryMessage {
+    fn element(&mut self, path: &[String], element: &Element) {
         if is(path, MESSAGE_ID) {
             self.message_id = InstanceId::from_element(element);
         } else if is(path, SENDER_DEVICE_ID) {
@@ -246,7 +279,11 @@ impl PatientRegistryMessage {
         }
     }
 
-    fn take_name_part(&mut self, path: &[String], value: &str) {
+    fn wants_text(&self, path: &[String]) -> bool {
+        is_name_part(path)
+    }
+
+    fn text(&mut self, path: &[String], value: &str) {
         let person = &mut self.person;
         match path.last().map(String::as_str) {
             Some("family") => first(&mut person.family_name, Some(value)),
@@ -284,18 +321,38 @@ impl AcknowledgementType {
     }
 }
 
-/// One `acknowledgementDetail` (typeCode `E`): an optional AcknowledgementDetailCode
-/// (e.g. `INTERR`) and the human-readable text.
+/// One `acknowledgementDetail` (typeCode `E`): an optional code, the human-readable text and an
+/// optional location (an XPath into the acknowledged message, ITI TF-2b 3.45.4.2.3).
+///
+/// A numeric code is an HL7 v2 table 0357 error code (`204` Unknown Key Identifier), as the
+/// ITI transactions use; any other code is an HL7 AcknowledgementDetailCode (e.g. `INTERR`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AcknowledgementDetail {
     pub code: Option<String>,
     pub text: String,
+    pub location: Option<String>,
 }
 
 /// OID of the HL7 AcknowledgementDetailCode code system.
 const ACKNOWLEDGEMENT_DETAIL_CODE_SYSTEM: &str = "2.16.840.1.113883.5.1100";
+/// OID of HL7 v2 table 0357 (Message Error Condition Codes).
+const MESSAGE_ERROR_CONDITION_CODE_SYSTEM: &str = "2.16.840.1.113883.12.357";
 
-/// The `MCCI_IN000002UV01` accept acknowledgement of an ITI-44 message (ITI TF-2b 3.44.4.1.3).
+impl AcknowledgementDetail {
+    /// The code system of `code`: table 0357 for numeric codes, AcknowledgementDetailCode
+    /// otherwise.
+    fn code_system(code: &str) -> &'static str {
+        if !code.is_empty() && code.bytes().all(|b| b.is_ascii_digit()) {
+            MESSAGE_ERROR_CONDITION_CODE_SYSTEM
+        } else {
+            ACKNOWLEDGEMENT_DETAIL_CODE_SYSTEM
+        }
+    }
+}
+
+/// The transmission wrapper and `acknowledgement` of a message answering another one: the
+/// `MCCI_IN000002UV01` accept acknowledgement of an ITI-44 message (ITI TF-2b 3.44.4.1.3), or
+/// the application acknowledgement inside an ITI-45 response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Acknowledgement {
     /// Id of the acknowledgement itself.
@@ -320,10 +377,28 @@ impl Acknowledgement {
         type_code: AcknowledgementType,
         details: Vec<AcknowledgementDetail>,
     ) -> Acknowledgement {
+        Acknowledgement::addressed(
+            message.message_id.as_ref(),
+            message.sender_device.as_ref(),
+            message.receiver_devices.first(),
+            type_code,
+            details,
+        )
+    }
+
+    /// The acknowledgement of the message `message_id` sent by `sender_device` to
+    /// `receiver_device`: fresh id and creation time, devices swapped.
+    pub fn addressed(
+        message_id: Option<&InstanceId>,
+        sender_device: Option<&InstanceId>,
+        receiver_device: Option<&InstanceId>,
+        type_code: AcknowledgementType,
+        details: Vec<AcknowledgementDetail>,
+    ) -> Acknowledgement {
         Acknowledgement {
-            receiver_device: message.sender_device.clone(),
-            sender_device: message.receiver_devices.first().cloned(),
-            target_message: message.message_id.clone(),
+            receiver_device: sender_device.cloned(),
+            sender_device: receiver_device.cloned(),
+            target_message: message_id.cloned(),
             ..Acknowledgement::unaddressed(type_code, details)
         }
     }
@@ -350,28 +425,35 @@ impl Acknowledgement {
     /// The `MCCI_IN000002UV01` element, declaring the HL7 v3 namespace (a SOAP Body child).
     pub fn to_xml(&self) -> String {
         let mut out = String::with_capacity(1024);
-        out.push_str("<MCCI_IN000002UV01 xmlns=\"");
+        self.push_wrapper(&mut out, MCCI_IN000002UV01);
+        out.push_str("</MCCI_IN000002UV01>");
+        out
+    }
+
+    /// The start of the `interaction` element (declaring the HL7 v3 namespace), its transmission
+    /// wrapper and the `acknowledgement`; the caller adds the rest and the end tag.
+    fn push_wrapper(&self, out: &mut String, interaction: &str) {
+        out.push('<');
+        out.push_str(interaction);
+        out.push_str(" xmlns=\"");
         out.push_str(HL7V3_NS);
         out.push_str("\" ITSVersion=\"XML_1.0\">");
-        push_id(&mut out, "id", Some(&self.id));
-        push_empty(&mut out, "creationTime", "value", &self.creation_time);
+        push_id(out, "id", Some(&self.id));
+        push_empty(out, "creationTime", "value", &self.creation_time);
         push_id(
-            &mut out,
+            out,
             "interactionId",
-            Some(&InstanceId::new(
-                INTERACTION_ID_ROOT,
-                Some(MCCI_IN000002UV01),
-            )),
+            Some(&InstanceId::new(INTERACTION_ID_ROOT, Some(interaction))),
         );
-        push_empty(&mut out, "processingCode", "code", "P");
-        push_empty(&mut out, "processingModeCode", "code", "T");
-        push_empty(&mut out, "acceptAckCode", "code", "NE");
-        push_device(&mut out, "receiver", "RCV", self.receiver_device.as_ref());
-        push_device(&mut out, "sender", "SND", self.sender_device.as_ref());
+        push_empty(out, "processingCode", "code", "P");
+        push_empty(out, "processingModeCode", "code", "T");
+        push_empty(out, "acceptAckCode", "code", "NE");
+        push_device(out, "receiver", "RCV", self.receiver_device.as_ref());
+        push_device(out, "sender", "SND", self.sender_device.as_ref());
         out.push_str("<acknowledgement>");
-        push_empty(&mut out, "typeCode", "code", self.type_code.code());
+        push_empty(out, "typeCode", "code", self.type_code.code());
         out.push_str("<targetMessage>");
-        push_id(&mut out, "id", self.target_message.as_ref());
+        push_id(out, "id", self.target_message.as_ref());
         out.push_str("</targetMessage>");
         for detail in &self.details {
             out.push_str("<acknowledgementDetail typeCode=\"E\">");
@@ -379,16 +461,28 @@ impl Acknowledgement {
                 out.push_str("<code code=\"");
                 out.push_str(&escape(code));
                 out.push_str("\" codeSystem=\"");
-                out.push_str(ACKNOWLEDGEMENT_DETAIL_CODE_SYSTEM);
+                out.push_str(AcknowledgementDetail::code_system(code));
                 out.push_str("\"/>");
             }
-            out.push_str("<text>");
-            out.push_str(&escape(&detail.text));
-            out.push_str("</text></acknowledgementDetail>");
+            push_text(out, "text", &detail.text);
+            if let Some(location) = &detail.location {
+                push_text(out, "location", location);
+            }
+            out.push_str("</acknowledgementDetail>");
         }
-        out.push_str("</acknowledgement></MCCI_IN000002UV01>");
-        out
+        out.push_str("</acknowledgement>");
     }
+}
+
+/// `<name>text</name>`, escaped.
+fn push_text(out: &mut String, name: &str, text: &str) {
+    out.push('<');
+    out.push_str(name);
+    out.push('>');
+    out.push_str(&escape(text));
+    out.push_str("</");
+    out.push_str(name);
+    out.push('>');
 }
 
 /// `<name root=".." extension=".."/>`, or `<name nullFlavor="NI"/>` without an id.
@@ -709,6 +803,7 @@ mod tests {
             vec![AcknowledgementDetail {
                 code: Some("INTERR".into()),
                 text: "store <down> & out".into(),
+                location: None,
             }],
         );
         let xml = ack.to_xml();
