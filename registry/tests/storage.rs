@@ -254,6 +254,31 @@ async fn duplicate_entry_uuid_is_typed_error(db: &Database) {
     );
 }
 
+/// A repeated Association entryUUID, registered before or twice in one submission, is a typed
+/// error and registers nothing.
+async fn duplicate_association_entry_uuid_is_typed_error(db: &Database) {
+    register(db, &submission("ss1", vec![document("d1", "1.1")])).await;
+    let mut again = submission("ss2", vec![document("d2", "1.2")]);
+    again.associations[0].entry_uuid = "ss1-d1".to_owned();
+    let err = db.insert_submission(&again).await;
+    assert!(
+        matches!(&err, Err(StorageError::DuplicateEntryUuid { entry_uuid }) if entry_uuid == "ss1-d1"),
+        "{err:?}"
+    );
+    let mut twice = submission("ss3", vec![document("d3", "1.3"), document("d4", "1.4")]);
+    twice.associations[1].entry_uuid = twice.associations[0].entry_uuid.clone();
+    let err = db.insert_submission(&twice).await;
+    assert!(
+        matches!(&err, Err(StorageError::DuplicateEntryUuid { entry_uuid }) if entry_uuid == "ss3-d3"),
+        "{err:?}"
+    );
+    let left = db
+        .objects_by_uuid(&owned(&["ss2", "d2", "ss3", "d3", "d4"]))
+        .await
+        .expect("lookup");
+    assert!(left.is_empty(), "{left:?}");
+}
+
 /// Lookups by entryUUID and uniqueId return the stored LeafClass fragment.
 async fn lookups_return_fragment(db: &Database) {
     register(db, &submission("ss1", vec![document("d1", "1.1")])).await;
@@ -676,6 +701,7 @@ on_both_backends!(
     duplicate_unique_id_in_submission_is_typed_error,
     versions_share_unique_id,
     duplicate_entry_uuid_is_typed_error,
+    duplicate_association_entry_uuid_is_typed_error,
     lookups_return_fragment,
     status_values_or_together,
     codes_or_within_group_and_across_groups,

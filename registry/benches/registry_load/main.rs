@@ -41,6 +41,11 @@ use schemas::soap::{self, action};
 use tokio::runtime::{Handle, Runtime};
 use tokio_util::sync::CancellationToken;
 
+/// The allocator the registry binary and `hie` run with, so the server side allocates as it does
+/// in service.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Why the benchmark stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {

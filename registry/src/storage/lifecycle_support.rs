@@ -77,6 +77,7 @@ impl Database {
                     if e.is_serialization_failure() && attempt < super::WRITE_ATTEMPTS =>
                 {
                     tracing::debug!(attempt, "removal retried after a serialization failure");
+                    super::pause_before_retry(attempt).await;
                     attempt += 1;
                 }
                 outcome => return outcome,

@@ -17,6 +17,7 @@
 //!   ([`write_isolation`]): a registration that references an object and a removal of that object
 //!   cannot both commit; the loser's serialization failure is retried ([`WRITE_ATTEMPTS`]).
 
+mod child_rows;
 mod error;
 mod filter;
 pub mod lifecycle_support;
@@ -48,7 +49,23 @@ pub use model::{
 pub use register_support::{FolderUpdate, RegisteredChanges, StatusChange};
 
 /// How many times a write transaction aborted by a PostgreSQL serialization failure is run.
-pub const WRITE_ATTEMPTS: usize = 8;
+pub const WRITE_ATTEMPTS: usize = 16;
+
+/// Longest pause before running an aborted write transaction again.
+const MAX_RETRY_PAUSE: Duration = Duration::from_millis(50);
+
+/// Waits a random time that grows with `attempt` (1 ms, 2 ms, 4 ms, ... up to
+/// [`MAX_RETRY_PAUSE`]) before a retry, so transactions that conflicted do not meet again at once.
+async fn pause_before_retry(attempt: usize) {
+    let ceiling = Duration::from_millis(1 << attempt.min(16)).min(MAX_RETRY_PAUSE);
+    // Jitter from the clock's sub-second digits: enough to spread concurrent retries.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let ceiling_nanos = u32::try_from(ceiling.as_nanos()).unwrap_or(u32::MAX).max(1);
+    tokio::time::sleep(Duration::from_nanos(u64::from(nanos % ceiling_nanos))).await;
+}
 
 /// The statement opening a write transaction at SERIALIZABLE isolation (PostgreSQL).
 const SERIALIZABLE: &str = "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE";
@@ -81,6 +98,9 @@ const POSTGRES: &str = "PostgreSQL";
 const SQLITE_POOL_SIZE: usize = 4;
 /// Connections per pool for PostgreSQL.
 const POSTGRES_POOL_SIZE: usize = 16;
+/// Bytes of a SQLite file read through a memory map (address space, not memory; SQLite caps it
+/// at its compile-time maximum, 2 GiB).
+const SQLITE_MMAP_BYTES: u64 = 1 << 31;
 /// How long a SQLite writer waits for the write lock before failing with SQLITE_BUSY.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -231,10 +251,14 @@ impl Database {
 }
 
 /// Opens one SQLite connection with the registry's pragmas.
+///
+/// Reads go through a memory map of the first [`SQLITE_MMAP_BYTES`] of the file: an ITI-18
+/// answer touches a few hundred pages (index, rows, fragment overflow pages), which are then
+/// read in place instead of copied by one `pread` each.
 async fn open_sqlite(path: String) -> Result<SqliteConn, ConnectionError> {
     let mut conn = SqliteConn::establish(&path).await?;
     let pragmas = format!(
-        "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA case_sensitive_like = ON;",
+        "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA case_sensitive_like = ON; PRAGMA mmap_size = {SQLITE_MMAP_BYTES};",
         SQLITE_BUSY_TIMEOUT.as_millis()
     );
     conn.batch_execute(&pragmas)

@@ -8,11 +8,10 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
+use super::child_rows::{ChildRows, WriteChildRows};
 use super::error::StorageError;
 use super::model::{AvailabilityStatus, NewObject, ObjectKind, Submission};
-use super::schema::{
-    associations, object_authors, object_codes, object_reference_ids, registry_objects,
-};
+use super::schema::{associations, registry_objects};
 use super::{Database, on_backend, write_isolation};
 
 /// A registered Folder whose lastUpdateTime changes because documents were added to it
@@ -75,18 +74,6 @@ pub(super) fn object_insert_error(error: DieselError, object: &NewObject) -> Sto
     StorageError::Query(error)
 }
 
-/// Maps a failed association INSERT (a repeated entryUUID) to its typed error.
-fn association_insert_error(error: DieselError, entry_uuid: &str) -> StorageError {
-    match error {
-        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
-            StorageError::DuplicateEntryUuid {
-                entry_uuid: entry_uuid.to_owned(),
-            }
-        }
-        other => StorageError::Query(other),
-    }
-}
-
 /// Sorted, de-duplicated copy of child rows (a code listed twice on one object is one code).
 pub(super) fn dedup<T: Ord + Clone>(rows: &[T]) -> Vec<T> {
     rows.iter()
@@ -96,10 +83,13 @@ pub(super) fn dedup<T: Ord + Clone>(rows: &[T]) -> Vec<T> {
         .collect()
 }
 
+/// A registered object holding a uniqueId: uniqueId, logicalID, kind, hash, size.
+type UniqueIdHolder = (String, String, ObjectKind, Option<String>, Option<i64>);
+
 /// ITI-42 resubmission (NIST test 12004): `object` may share its uniqueId with a registered object
 /// of another logical object only when both are DocumentEntries of identical hash and size.
-fn is_resubmission(object: &NewObject, holder: &(ObjectKind, Option<String>, Option<i64>)) -> bool {
-    let (kind, hash, size) = holder;
+fn is_resubmission(object: &NewObject, holder: &UniqueIdHolder) -> bool {
+    let (_, _, kind, hash, size) = holder;
     object.kind == ObjectKind::DocumentEntry
         && *kind == ObjectKind::DocumentEntry
         && object.hash.as_deref().map(str::to_ascii_lowercase)
@@ -131,6 +121,7 @@ impl Database {
                         attempt,
                         "registration retried after a serialization failure"
                     );
+                    super::pause_before_retry(attempt).await;
                     attempt += 1;
                 }
                 outcome => return outcome,
@@ -144,9 +135,6 @@ impl Database {
         submission: &Submission,
         changes: &RegisteredChanges,
     ) -> Result<(), StorageError> {
-        let codes = dedup(&submission.codes);
-        let authors = dedup(&submission.authors);
-        let reference_ids = dedup(&submission.reference_ids);
         on_backend!(self, |conn| {
             conn.transaction(async |conn| {
                 write_isolation!(self, conn);
@@ -166,31 +154,13 @@ impl Database {
                         });
                     }
                 }
-                for row in &codes {
-                    diesel::insert_into(object_codes::table)
-                        .values(row)
-                        .execute(conn)
-                        .await?;
-                }
-                for row in &authors {
-                    diesel::insert_into(object_authors::table)
-                        .values(row)
-                        .execute(conn)
-                        .await?;
-                }
-                for row in &reference_ids {
-                    diesel::insert_into(object_reference_ids::table)
-                        .values(row)
-                        .execute(conn)
-                        .await?;
-                }
-                for association in &submission.associations {
-                    diesel::insert_into(associations::table)
-                        .values(association)
-                        .execute(conn)
-                        .await
-                        .map_err(|e| association_insert_error(e, &association.entry_uuid))?;
-                }
+                conn.write_child_rows(ChildRows {
+                    codes: dedup(&submission.codes),
+                    authors: dedup(&submission.authors),
+                    reference_ids: dedup(&submission.reference_ids),
+                    associations: submission.associations.clone(),
+                })
+                .await?;
                 let deprecations = changes.deprecate.iter().map(|entry_uuid| StatusChange {
                     entry_uuid: entry_uuid.clone(),
                     from: AvailabilityStatus::Approved,
@@ -266,29 +236,41 @@ impl Database {
                     .await?;
                 }
                 // Every endpoint must exist when the transaction commits: a concurrent ITI-62
-                // may have removed one since the submission was checked.
+                // may have removed one since the submission was checked. Objects and
+                // Associations this transaction wrote exist; only registered ones are read, so a
+                // plain submission reads no shared index page (no SERIALIZABLE conflict).
+                let written: BTreeSet<&str> = submission
+                    .objects
+                    .iter()
+                    .map(|o| o.entry_uuid.as_str())
+                    .chain(
+                        submission
+                            .associations
+                            .iter()
+                            .map(|a| a.entry_uuid.as_str()),
+                    )
+                    .collect();
                 let endpoints: Vec<&str> = submission
                     .associations
                     .iter()
                     .flat_map(|a| [a.source_uuid.as_str(), a.target_uuid.as_str()])
+                    .filter(|uuid| !written.contains(uuid))
                     .collect::<BTreeSet<&str>>()
                     .into_iter()
                     .collect();
                 if !endpoints.is_empty() {
-                    let mut present: BTreeSet<String> = registry_objects::table
+                    let present: BTreeSet<String> = registry_objects::table
                         .filter(registry_objects::entry_uuid.eq_any(&endpoints))
                         .select(registry_objects::entry_uuid)
+                        .union(
+                            associations::table
+                                .filter(associations::entry_uuid.eq_any(&endpoints))
+                                .select(associations::entry_uuid),
+                        )
                         .load::<String>(conn)
                         .await?
                         .into_iter()
                         .collect();
-                    present.extend(
-                        associations::table
-                            .filter(associations::entry_uuid.eq_any(&endpoints))
-                            .select(associations::entry_uuid)
-                            .load::<String>(conn)
-                            .await?,
-                    );
                     if let Some(missing) = endpoints.iter().find(|e| !present.contains(**e)) {
                         return Err(StorageError::UnresolvedReference {
                             entry_uuid: (*missing).to_owned(),
@@ -297,19 +279,29 @@ impl Database {
                 }
                 // A uniqueId names one logical object across its versions (ITI-57), and also
                 // the identical DocumentEntries resubmitted under it.
+                let unique_ids: BTreeSet<&str> = submission
+                    .objects
+                    .iter()
+                    .map(|o| o.unique_id.as_str())
+                    .collect();
+                let holders: Vec<UniqueIdHolder> = registry_objects::table
+                    .filter(registry_objects::unique_id.eq_any(&unique_ids))
+                    .select((
+                        registry_objects::unique_id,
+                        registry_objects::logical_id,
+                        registry_objects::kind,
+                        registry_objects::hash,
+                        registry_objects::size,
+                    ))
+                    .load(conn)
+                    .await?;
                 for object in &submission.objects {
-                    let holders: Vec<(ObjectKind, Option<String>, Option<i64>)> =
-                        registry_objects::table
-                            .filter(registry_objects::unique_id.eq(&object.unique_id))
-                            .filter(registry_objects::logical_id.ne(&object.logical_id))
-                            .select((
-                                registry_objects::kind,
-                                registry_objects::hash,
-                                registry_objects::size,
-                            ))
-                            .load(conn)
-                            .await?;
-                    if !holders.iter().all(|h| is_resubmission(object, h)) {
+                    let taken = holders.iter().any(|holder| {
+                        holder.0 == object.unique_id
+                            && holder.1 != object.logical_id
+                            && !is_resubmission(object, holder)
+                    });
+                    if taken {
                         return Err(StorageError::DuplicateUniqueId {
                             unique_id: object.unique_id.clone(),
                         });
