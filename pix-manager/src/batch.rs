@@ -167,8 +167,7 @@ pub async fn link_csv(input: &Path, output: &Path) -> Result<LinkSummary, BatchE
     }
 
     let dir = tempfile::tempdir().map_err(io("temporary directory"))?;
-    let db =
-        Database::connect(&format!("sqlite://{}", dir.path().join("mpi.db").display())).await?;
+    let db = Database::connect_throwaway(&dir.path().join("mpi.db")).await?;
     let config = Config {
         domains: rows
             .iter()

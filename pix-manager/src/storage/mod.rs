@@ -95,16 +95,25 @@ impl Database {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Self::connect_postgres(url).await
         } else if url == "sqlite::memory:" {
-            Self::connect_sqlite(":memory:", 1).await
+            Self::connect_sqlite(":memory:", 1, Durability::Durable).await
         } else if let Some(path) = url.strip_prefix("sqlite://") {
-            Self::connect_sqlite(path, SQLITE_POOL_SIZE).await
+            Self::connect_sqlite(path, SQLITE_POOL_SIZE, Durability::Durable).await
         } else if url.contains("://") || url.is_empty() {
             Err(StorageError::UnsupportedUrl {
                 url: url.to_owned(),
             })
         } else {
-            Self::connect_sqlite(url, SQLITE_POOL_SIZE).await
+            Self::connect_sqlite(url, SQLITE_POOL_SIZE, Durability::Durable).await
         }
+    }
+
+    /// Opens a throwaway SQLite database at `path` (the batch linkage of `hie mpi link`, deleted
+    /// when it ends): commits do not wait for the disk, since nothing outlives the run.
+    pub async fn connect_throwaway(path: &std::path::Path) -> Result<Self, StorageError> {
+        let path = path.to_str().ok_or_else(|| StorageError::UnsupportedUrl {
+            url: path.display().to_string(),
+        })?;
+        Self::connect_sqlite(path, SQLITE_POOL_SIZE, Durability::Throwaway).await
     }
 
     /// The backend's name, for logs.
@@ -115,10 +124,15 @@ impl Database {
         }
     }
 
-    async fn connect_sqlite(path: &str, pool_size: usize) -> Result<Self, StorageError> {
+    async fn connect_sqlite(
+        path: &str,
+        pool_size: usize,
+        durability: Durability,
+    ) -> Result<Self, StorageError> {
         let mut config = ManagerConfig::<SqliteConn>::default();
         config.recycling_method = RecyclingMethod::Fast;
-        config.custom_setup = Box::new(|path| Box::pin(open_sqlite(path.to_owned())));
+        config.custom_setup =
+            Box::new(move |path| Box::pin(open_sqlite(path.to_owned(), durability)));
         let manager = AsyncDieselConnectionManager::<SqliteConn>::new_with_config(path, config);
         let pool = Pool::builder(manager)
             .max_size(pool_size)
@@ -176,11 +190,24 @@ impl Database {
     }
 }
 
+/// Whether an SQLite commit waits until it is on disk.
+#[derive(Debug, Clone, Copy)]
+enum Durability {
+    /// `synchronous = FULL`: an acknowledged identity feed survives a power loss.
+    Durable,
+    /// `synchronous = OFF`: a database deleted at the end of the run.
+    Throwaway,
+}
+
 /// Opens one SQLite connection with the MPI's pragmas.
-async fn open_sqlite(path: String) -> Result<SqliteConn, ConnectionError> {
+async fn open_sqlite(path: String, durability: Durability) -> Result<SqliteConn, ConnectionError> {
     let mut conn = SqliteConn::establish(&path).await?;
+    let synchronous = match durability {
+        Durability::Durable => "FULL",
+        Durability::Throwaway => "OFF",
+    };
     let pragmas = format!(
-        "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+        "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON;",
         SQLITE_BUSY_TIMEOUT.as_millis()
     );
     conn.batch_execute(&pragmas)

@@ -252,13 +252,17 @@ impl Database {
 
 /// Opens one SQLite connection with the registry's pragmas.
 ///
+/// `synchronous = FULL`: a registration the registry acknowledged survives a power loss (the
+/// repository's recovery trusts the registry's answer; a lost row would make it sweep a
+/// registered document).
+///
 /// Reads go through a memory map of the first [`SQLITE_MMAP_BYTES`] of the file: an ITI-18
 /// answer touches a few hundred pages (index, rows, fragment overflow pages), which are then
 /// read in place instead of copied by one `pread` each.
 async fn open_sqlite(path: String) -> Result<SqliteConn, ConnectionError> {
     let mut conn = SqliteConn::establish(&path).await?;
     let pragmas = format!(
-        "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA case_sensitive_like = ON; PRAGMA mmap_size = {SQLITE_MMAP_BYTES};",
+        "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA case_sensitive_like = ON; PRAGMA mmap_size = {SQLITE_MMAP_BYTES};",
         SQLITE_BUSY_TIMEOUT.as_millis()
     );
     conn.batch_execute(&pragmas)
