@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use dicom_object::meta::FileMetaTable;
 use futures::{Stream, StreamExt};
@@ -104,7 +105,7 @@ pub async fn retrieve_manifest(
             })?;
         let plan = plan(ctx, entry, manifest, to).await?;
         progress.start(
-            plan.to_fetch.values().map(Vec::len).sum(),
+            plan.to_fetch.values().map(|(_, w)| w.len()).sum(),
             plan.present.len(),
         );
         let already_present = plan.present.len();
@@ -116,8 +117,7 @@ pub async fn retrieve_manifest(
             missing: Vec::new(),
         };
         let store = InstanceStore::new(to);
-        for (location, wanted) in plan.to_fetch {
-            let endpoint = &ctx.config.imaging_sources[&location];
+        for (location, (endpoint, wanted)) in plan.to_fetch {
             let mut fetch = Fetch {
                 store: &store,
                 progress,
@@ -129,9 +129,9 @@ pub async fn retrieve_manifest(
             };
             match ctx.config.retrieve_protocol {
                 RetrieveProtocol::Rad69 => {
-                    fetch.rad69(ctx, &location, endpoint).await;
+                    fetch.rad69(ctx, &location, &endpoint).await;
                 }
-                RetrieveProtocol::WadoRs => fetch.wado_rs(endpoint).await,
+                RetrieveProtocol::WadoRs => fetch.wado_rs(&endpoint).await,
             }
         }
         tracing::info!(
@@ -167,8 +167,8 @@ impl Wanted {
 
 struct Plan {
     present: Vec<RetrievedInstance>,
-    /// Retrieve Location UID → instances to fetch from it.
-    to_fetch: BTreeMap<String, Vec<Wanted>>,
+    /// Retrieve Location UID → its endpoints and the instances to fetch from it.
+    to_fetch: BTreeMap<String, (ImagingSourceEndpoint, Vec<Wanted>)>,
 }
 
 /// Checks every series' Retrieve Location UID against the directory and every UID's syntax,
@@ -220,7 +220,8 @@ async fn plan(
             } else {
                 plan.to_fetch
                     .entry(location.clone())
-                    .or_default()
+                    .or_insert_with(|| (endpoint.clone(), Vec::new()))
+                    .1
                     .push(Wanted {
                         study_uid: series.study_uid.clone(),
                         series_uid: series.series_uid.clone(),
@@ -382,6 +383,12 @@ impl Fetch<'_> {
         wanted: &Wanted,
         chunks: impl Stream<Item = std::io::Result<bytes::Bytes>>,
     ) -> Result<(), FetchError> {
+        let broke = AtomicBool::new(false);
+        let chunks = chunks.inspect(|chunk| {
+            if chunk.is_err() {
+                broke.store(true, Ordering::Relaxed);
+            }
+        });
         let reader = StreamReader::new(Box::pin(chunks));
         let size = self
             .store
@@ -393,9 +400,8 @@ impl Fetch<'_> {
             )
             .await
             .map_err(|error| match error {
-                InstanceStoreError::Io { source, .. }
-                    if source.kind() == std::io::ErrorKind::Other =>
-                {
+                // The answer broke off, not the folder.
+                InstanceStoreError::Io { source, .. } if broke.load(Ordering::Relaxed) => {
                     FetchError::Transfer(source.to_string())
                 }
                 other => FetchError::Store(other),
