@@ -95,7 +95,7 @@ pub async fn retrieve_manifest(
     to: &Path,
     progress: &dyn Progress,
 ) -> Result<RetrievalReport, ConsumerError> {
-    let span = tracing::info_span!("RAD-69", manifest = %manifest.sop_instance_uid);
+    let span = tracing::info_span!("retrieve", manifest = %manifest.sop_instance_uid);
     async move {
         tokio::fs::create_dir_all(to)
             .await
@@ -129,9 +129,16 @@ pub async fn retrieve_manifest(
             };
             match ctx.config.retrieve_protocol {
                 RetrieveProtocol::Rad69 => {
-                    fetch.rad69(ctx, &location, &endpoint).await;
+                    let span = tracing::info_span!("RAD-69", source = %endpoint.rad69_url);
+                    fetch
+                        .rad69(ctx, &location, &endpoint)
+                        .instrument(span)
+                        .await;
                 }
-                RetrieveProtocol::WadoRs => fetch.wado_rs(&endpoint).await,
+                RetrieveProtocol::WadoRs => {
+                    let span = tracing::info_span!("RAD-107", source = ?endpoint.wado_rs_url);
+                    fetch.wado_rs(&endpoint).instrument(span).await;
+                }
             }
         }
         tracing::info!(
@@ -264,16 +271,19 @@ impl Fetch<'_> {
             Ok(answer) => answer,
             Err(error) => return self.all_missing(&error.to_string()),
         };
+        let mut unplaced = Vec::new();
         for error in &answer.response.response.errors {
+            let text = format!(
+                "{url} answered {}: {}",
+                error.error_code, error.code_context
+            );
             let refused = error
                 .location
                 .as_deref()
                 .and_then(|sop| self.pending.remove(sop));
-            if let Some(wanted) = refused {
-                self.report.missing.push(wanted.missing(format!(
-                    "{url} answered {}: {}",
-                    error.error_code, error.code_context
-                )));
+            match refused {
+                Some(wanted) => self.report.missing.push(wanted.missing(text)),
+                None => unplaced.push(text),
             }
         }
         let mut by_content_id = HashMap::new();
@@ -298,7 +308,11 @@ impl Fetch<'_> {
                 "RAD-69 answer of {url} broke off mid-transfer: {error}"
             ));
         }
-        self.all_missing(&format!("not in the RAD-69 answer of {url}"));
+        if unplaced.is_empty() {
+            self.all_missing(&format!("not in the RAD-69 answer of {url}"));
+        } else {
+            self.all_missing(&unplaced.join("; "));
+        }
     }
 
     /// Writes each attachment named by a DocumentResponse into the folder.
