@@ -135,9 +135,11 @@ impl Code {
             .and_then(InternationalString::first)
     }
 
-    /// The `code^^^codingScheme` form used by stored query code parameters (ITI TF-2a 3.18.4.1.2.3.4).
+    /// The `code^^codingScheme` form (an HL7 v2 CE with no display text) of stored query code
+    /// parameters (ITI TF-2a 3.18.4.1.2.3.4), as the registry reads it and the NIST testkit sends
+    /// it: `('R^^2.16.840.1.113883.5.25')`.
     pub fn query_form(&self) -> String {
-        format!("{}^^^{}", self.code, self.coding_scheme)
+        format!("{}^^{}", self.code, self.coding_scheme)
     }
 }
 

@@ -358,10 +358,7 @@ fn document_entry_attributes_are_read_from_their_ebrim_coding() {
         ("IMAGES", "1.3.6.1.4.1.19376.1.2.6.1")
     );
     assert_eq!(class_code.display_name_text(), Some("Images"));
-    assert_eq!(
-        class_code.query_form(),
-        "IMAGES^^^1.3.6.1.4.1.19376.1.2.6.1"
-    );
+    assert_eq!(class_code.query_form(), "IMAGES^^1.3.6.1.4.1.19376.1.2.6.1");
     assert_eq!(de.event_codes.len(), 1);
     assert_eq!(de.confidentiality_codes[0].code, "N");
     assert_eq!(de.source_patient_info.len(), 4);
