@@ -449,7 +449,8 @@ async fn relay(
                 .await
         }
     };
-    let mut delivered = vec![false; slots.len()];
+    // Each instance's sender is dropped once its bytes are sent: that ends its body.
+    let mut slots: Vec<Option<(InstanceKey, ChunkSender)>> = slots.into_iter().map(Some).collect();
     match answer {
         Ok(mut parts) => {
             let mut next = 0;
@@ -462,13 +463,14 @@ async fn relay(
                         break;
                     }
                 };
-                let (key, sender) = &slots[next];
-                if part.sop_instance_uid != key.sop {
+                let Some((_, sender)) =
+                    slots[next].take_if(|(key, _)| key.sop == part.sop_instance_uid)
+                else {
+                    tracing::debug!(instance = %part.sop_instance_uid, "PACS part skipped");
                     continue;
-                }
-                delivered[next] = true;
+                };
                 next += 1;
-                if forward(part, &request.transfer_syntaxes, sender)
+                if forward(part, &request.transfer_syntaxes, &sender)
                     .await
                     .is_err()
                 {
@@ -480,8 +482,8 @@ async fn relay(
             tracing::warn!(%error, "PACS retrieve failed: fetching each instance alone");
         }
     }
-    for ((key, sender), _) in slots.iter().zip(delivered).filter(|(_, done)| !done) {
-        if fetch_alone(&pacs, key, &request.transfer_syntaxes, sender)
+    for (key, sender) in slots.into_iter().flatten() {
+        if fetch_alone(&pacs, &key, &request.transfer_syntaxes, &sender)
             .await
             .is_err()
         {

@@ -322,13 +322,15 @@ async fn transfer_syntax_the_pacs_does_not_offer_is_xds_repository_error_for_tha
     assert_eq!(answer.documents[0].document_unique_id, SOP_2);
 }
 
+/// Instances larger than what is buffered per instance: each body must end when its part does,
+/// not when the whole PACS answer has been relayed.
 #[tokio::test]
 async fn whole_study_held_by_the_pacs_comes_from_one_retrieve_study_each_part_under_its_own_content_id()
  {
     let instances = vec![
-        held(SERIES_A, SOP_1, EXPLICIT_LE, 3000),
-        held(SERIES_A, SOP_2, EXPLICIT_LE, 5000),
-        held(SERIES_B, SOP_3, EXPLICIT_LE, 7000),
+        held(SERIES_A, SOP_1, EXPLICIT_LE, 300_000),
+        held(SERIES_A, SOP_2, EXPLICIT_LE, 500_000),
+        held(SERIES_B, SOP_3, EXPLICIT_LE, 700_000),
     ];
     let pacs = fake_pacs_logged(instances.clone()).await;
     let setup = Setup::with_pacs(Some(pacs.url.clone())).await;

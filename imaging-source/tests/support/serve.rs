@@ -447,12 +447,17 @@ pub async fn fake_pacs_logged(instances: Vec<PacsInstance>) -> FakePacs {
             return StatusCode::NOT_FOUND.into_response();
         }
         body.extend_from_slice(b"--PACSBOUNDARY--\r\n");
+        // Sent in 8 KiB chunks, as a PACS streams a large answer.
+        let chunks: Vec<Result<Bytes, std::io::Error>> = body
+            .chunks(8192)
+            .map(|chunk| Ok(Bytes::copy_from_slice(chunk)))
+            .collect();
         (
             [(
                 "content-type",
                 "multipart/related; type=\"application/dicom\"; boundary=PACSBOUNDARY",
             )],
-            body,
+            axum::body::Body::from_stream(futures::stream::iter(chunks)),
         )
             .into_response()
     }
