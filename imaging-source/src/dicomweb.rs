@@ -186,10 +186,13 @@ impl InstanceCatalog {
     }
 }
 
+/// A catalog and when it was read.
+type CachedCatalog = (Instant, Arc<InstanceCatalog>);
+
 /// Recently read catalogs by Study Instance UID, shared by the clones of a client.
 #[derive(Debug, Clone, Default)]
 struct CatalogCache {
-    studies: Arc<Mutex<HashMap<String, (Instant, Arc<InstanceCatalog>)>>>,
+    studies: Arc<Mutex<HashMap<String, CachedCatalog>>>,
 }
 
 impl CatalogCache {

@@ -227,8 +227,9 @@ impl ImagingSource {
     /// each instance through a channel of [`PACS_CHUNKS_AHEAD`] chunks: memory stays bounded
     /// whatever the study size.
     ///
-    /// An instance the PACS holds in a transfer syntax not in `accepted` (when not empty) is asked
-    /// for in the `accepted` ones; when the PACS refuses, its entry is the error.
+    /// An instance the PACS holds in a transfer syntax not in `accepted` (when not empty), or in
+    /// one its metadata does not tell (Orthanc's never does), is asked for in the `accepted`
+    /// ones; when the PACS refuses, its entry is the error.
     pub async fn open_all(
         &self,
         located: &[Located],
@@ -355,8 +356,8 @@ fn pacs_plan(
     catalogs: &PacsCatalogs,
 ) -> Vec<PacsRequest> {
     let asked_for = |instance: &Located| match &instance.transfer_syntax {
-        Some(held) if !accepted.is_empty() && !accepted.contains(held) => accepted.to_vec(),
-        _ => Vec::new(),
+        Some(held) if accepted.contains(held) => Vec::new(),
+        _ => accepted.to_vec(),
     };
     let mut groups: Vec<(String, Vec<String>, Vec<usize>)> = Vec::new();
     for &index in from_pacs {

@@ -157,9 +157,15 @@ async fn inside_the_namespace(orthanc: String, study_dir: std::path::PathBuf) {
     );
     assert_eq!(parts.len(), instances.len());
     for (_, _, sop, file) in &instances {
+        let served = document_bytes(&answer, &parts, sop);
+        let uploaded = std::fs::read(file).unwrap();
         assert!(
-            document_bytes(&answer, &parts, sop) == std::fs::read(file).unwrap().as_slice(),
-            "instance {sop} differs from the file uploaded to Orthanc"
+            served == uploaded.as_slice(),
+            "instance {sop} differs from the file uploaded to Orthanc ({} bytes served, {} \
+             uploaded, first difference at {:?})",
+            served.len(),
+            uploaded.len(),
+            served.iter().zip(&uploaded).position(|(a, b)| a != b)
         );
     }
 
