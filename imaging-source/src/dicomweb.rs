@@ -1,7 +1,13 @@
 //! DICOMweb client of a PACS (DICOM PS3.18): QIDO-RS study search, WADO-RS study metadata (turned
-//! into a [`Study`]) and WADO-RS instance retrieval streamed out of the multipart/related answer.
+//! into a [`Study`], or into the [`InstanceCatalog`] the serving side looks instances up in) and
+//! WADO-RS study, series and instance retrieval read part by part out of the multipart/related
+//! answer as it arrives, each part named by the SOP Instance UID of its file meta group.
 
-use bytes::Bytes;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
@@ -35,6 +41,295 @@ pub enum DicomWebError {
     /// An instance's metadata lacks the UIDs that place it in the study.
     #[error("{url}: {source}")]
     Metadata { url: String, source: StudyError },
+    /// A part of a retrieve answer does not start with a readable Part-10 file meta group.
+    #[error("{url}: part {index} has no readable DICOM file meta group: {reason}")]
+    PartHeader {
+        url: String,
+        index: usize,
+        reason: String,
+    },
+}
+
+/// Media type of a DICOM Part-10 instance in a WADO-RS answer.
+const DICOM_MEDIA_TYPE: &str = "application/dicom";
+/// Length of the Part-10 preamble, `DICM` and the File Meta Information Group Length element.
+const META_LENGTH_END: usize = 128 + 4 + 12;
+/// Bound of a file meta group read from a part (real ones are well under 1 KiB).
+const MAX_META_BYTES: usize = 64 * 1024;
+/// Studies whose instance catalog is kept.
+const CATALOG_CACHE_STUDIES: usize = 64;
+/// How long a cached catalog is used before the PACS is asked again.
+const CATALOG_CACHE_TTL: Duration = Duration::from_secs(300);
+
+/// What a WADO-RS retrieve asks the PACS for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RetrieveScope {
+    /// Retrieve Study: every instance of the study.
+    Study { study: String },
+    /// Retrieve Series: every instance of one series.
+    Series { study: String, series: String },
+    /// Retrieve Instance.
+    Instance {
+        study: String,
+        series: String,
+        sop: String,
+    },
+}
+
+impl RetrieveScope {
+    /// The resource path under the DICOMweb root, once every UID is checked.
+    fn path(&self) -> Result<String, DicomWebError> {
+        match self {
+            RetrieveScope::Study { study } => {
+                check_uid("Study Instance UID", study)?;
+                Ok(format!("/studies/{study}"))
+            }
+            RetrieveScope::Series { study, series } => {
+                check_uid("Study Instance UID", study)?;
+                check_uid("Series Instance UID", series)?;
+                Ok(format!("/studies/{study}/series/{series}"))
+            }
+            RetrieveScope::Instance { study, series, sop } => {
+                check_uid("Study Instance UID", study)?;
+                check_uid("Series Instance UID", series)?;
+                check_uid("SOP Instance UID", sop)?;
+                Ok(format!("/studies/{study}/series/{series}/instances/{sop}"))
+            }
+        }
+    }
+}
+
+/// The WADO-RS Accept header (PS3.18 8.7.3.5.2): as stored when `transfer_syntaxes` is empty,
+/// else one media range per acceptable transfer syntax.
+pub fn dicom_accept(transfer_syntaxes: &[String]) -> String {
+    if transfer_syntaxes.is_empty() {
+        return format!("multipart/related; type=\"{DICOM_MEDIA_TYPE}\"");
+    }
+    transfer_syntaxes
+        .iter()
+        .map(|ts| format!("multipart/related; type=\"{DICOM_MEDIA_TYPE}\"; transfer-syntax={ts}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One instance of a PACS catalog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogEntry {
+    pub series_instance_uid: String,
+    pub sop_instance_uid: String,
+    /// The transfer syntax the PACS stores it in, when its metadata says.
+    pub transfer_syntax: Option<String>,
+}
+
+/// The SOP instances of one study held by the PACS, in the PACS's order.
+#[derive(Debug, Clone, Default)]
+pub struct InstanceCatalog {
+    entries: Vec<CatalogEntry>,
+    by_uid: HashMap<(String, String), usize>,
+}
+
+impl InstanceCatalog {
+    /// The catalog of the instances of `study`.
+    pub fn of(study: &Study) -> Self {
+        let entries: Vec<CatalogEntry> = study
+            .series
+            .iter()
+            .flat_map(|series| {
+                series.instances.iter().map(|instance| CatalogEntry {
+                    series_instance_uid: series.series_instance_uid.clone(),
+                    sop_instance_uid: instance.sop_instance_uid.clone(),
+                    transfer_syntax: instance.transfer_syntax_uid.clone(),
+                })
+            })
+            .collect();
+        let by_uid = entries
+            .iter()
+            .enumerate()
+            .map(|(position, e)| {
+                (
+                    (e.series_instance_uid.clone(), e.sop_instance_uid.clone()),
+                    position,
+                )
+            })
+            .collect();
+        InstanceCatalog { entries, by_uid }
+    }
+
+    /// Every instance, in the PACS's order.
+    pub fn entries(&self) -> &[CatalogEntry] {
+        &self.entries
+    }
+
+    /// The instance's position in the PACS's order, if the PACS holds it.
+    pub fn position(&self, series_uid: &str, sop_uid: &str) -> Option<usize> {
+        self.by_uid
+            .get(&(series_uid.to_owned(), sop_uid.to_owned()))
+            .copied()
+    }
+
+    /// The instance, if the PACS holds it.
+    pub fn get(&self, series_uid: &str, sop_uid: &str) -> Option<&CatalogEntry> {
+        self.position(series_uid, sop_uid)
+            .map(|position| &self.entries[position])
+    }
+
+    /// How many instances of the study (or of one of its series) the PACS holds.
+    pub fn count(&self, series_uid: Option<&str>) -> usize {
+        match series_uid {
+            None => self.entries.len(),
+            Some(series) => self
+                .entries
+                .iter()
+                .filter(|e| e.series_instance_uid == series)
+                .count(),
+        }
+    }
+}
+
+/// A catalog and when it was read.
+type CachedCatalog = (Instant, Arc<InstanceCatalog>);
+
+/// Recently read catalogs by Study Instance UID, shared by the clones of a client.
+#[derive(Debug, Clone, Default)]
+struct CatalogCache {
+    studies: Arc<Mutex<HashMap<String, CachedCatalog>>>,
+}
+
+impl CatalogCache {
+    fn get(&self, study_uid: &str) -> Option<Arc<InstanceCatalog>> {
+        let studies = self.studies.lock().ok()?;
+        studies
+            .get(study_uid)
+            .filter(|(read, _)| read.elapsed() < CATALOG_CACHE_TTL)
+            .map(|(_, catalog)| catalog.clone())
+    }
+
+    fn put(&self, study_uid: &str, catalog: Arc<InstanceCatalog>) {
+        let Ok(mut studies) = self.studies.lock() else {
+            return;
+        };
+        studies.retain(|_, (read, _)| read.elapsed() < CATALOG_CACHE_TTL);
+        if studies.len() >= CATALOG_CACHE_STUDIES
+            && let Some(oldest) = studies
+                .iter()
+                .min_by_key(|(_, (read, _))| *read)
+                .map(|(uid, _)| uid.clone())
+        {
+            studies.remove(&oldest);
+        }
+        studies.insert(study_uid.to_owned(), (Instant::now(), catalog));
+    }
+}
+
+/// A WADO-RS retrieve answer, read one part (instance) at a time.
+pub struct PacsParts {
+    multipart: multer::Multipart<'static>,
+    url: String,
+    index: usize,
+}
+
+impl PacsParts {
+    /// The URL this answer comes from.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The next instance of the answer, its file meta group read (the rest of the previous part,
+    /// if not read, is skipped); `None` after the last.
+    pub async fn next_part(&mut self) -> Result<Option<PacsPart>, DicomWebError> {
+        let multipart_error = |reason: String| DicomWebError::Multipart {
+            url: self.url.clone(),
+            reason,
+        };
+        let Some(mut field) = self
+            .multipart
+            .next_field()
+            .await
+            .map_err(|e| multipart_error(e.to_string()))?
+        else {
+            return Ok(None);
+        };
+        let index = self.index;
+        self.index += 1;
+        let header_error = |reason: String| DicomWebError::PartHeader {
+            url: self.url.clone(),
+            index,
+            reason,
+        };
+        let mut head = BytesMut::new();
+        let mut needed = META_LENGTH_END;
+        while head.len() < needed {
+            let Some(chunk) = field
+                .chunk()
+                .await
+                .map_err(|e| multipart_error(e.to_string()))?
+            else {
+                return Err(header_error(format!(
+                    "the part ends after {} bytes",
+                    head.len()
+                )));
+            };
+            head.extend_from_slice(&chunk);
+            if needed == META_LENGTH_END && head.len() >= META_LENGTH_END {
+                let group_length = u32::from_le_bytes([
+                    head[META_LENGTH_END - 4],
+                    head[META_LENGTH_END - 3],
+                    head[META_LENGTH_END - 2],
+                    head[META_LENGTH_END - 1],
+                ]) as usize;
+                needed = META_LENGTH_END.saturating_add(group_length);
+                if needed > MAX_META_BYTES {
+                    return Err(header_error(format!(
+                        "a file meta group of {group_length} bytes"
+                    )));
+                }
+            }
+        }
+        let meta = dicom_object::meta::FileMetaTable::from_reader(&head[128..needed])
+            .map_err(|e| header_error(e.to_string()))?;
+        Ok(Some(PacsPart {
+            sop_instance_uid: meta.media_storage_sop_instance_uid().to_owned(),
+            transfer_syntax: meta.transfer_syntax().to_owned(),
+            head: Some(head.freeze()),
+            field,
+            url: self.url.clone(),
+        }))
+    }
+}
+
+/// One instance of a WADO-RS answer: its identity from the file meta group, then its bytes.
+pub struct PacsPart {
+    /// Media Storage SOP Instance UID (0002,0003).
+    pub sop_instance_uid: String,
+    /// Transfer Syntax UID (0002,0010) of the bytes sent.
+    pub transfer_syntax: String,
+    head: Option<Bytes>,
+    field: multer::Field<'static>,
+    url: String,
+}
+
+impl PacsPart {
+    /// The next chunk of the instance's Part-10 bytes (the meta group read first included).
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>, DicomWebError> {
+        if let Some(head) = self.head.take() {
+            return Ok(Some(head));
+        }
+        self.field
+            .chunk()
+            .await
+            .map_err(|e| DicomWebError::Multipart {
+                url: self.url.clone(),
+                reason: e.to_string(),
+            })
+    }
+
+    /// The instance's Part-10 bytes as a stream.
+    pub fn into_stream(self) -> BoxStream<'static, Result<Bytes, DicomWebError>> {
+        futures::stream::try_unfold(self, |mut part| async move {
+            Ok(part.chunk().await?.map(|chunk| (chunk, part)))
+        })
+        .boxed()
+    }
 }
 
 /// A DICOMweb client for one PACS root (e.g. `http://pacs:8042/dicom-web`).
@@ -42,6 +337,7 @@ pub enum DicomWebError {
 pub struct DicomWebClient {
     base: String,
     http: reqwest::Client,
+    catalogs: CatalogCache,
 }
 
 impl DicomWebClient {
@@ -60,6 +356,7 @@ impl DicomWebClient {
         Ok(DicomWebClient {
             base: base_url.trim_end_matches('/').to_owned(),
             http: reqwest::Client::new(),
+            catalogs: CatalogCache::default(),
         })
     }
 
@@ -117,25 +414,42 @@ impl DicomWebClient {
             .ok_or(DicomWebError::NotFound { url })
     }
 
-    /// WADO-RS Retrieve Instance: the Part-10 bytes of one instance, streamed out of the
-    /// multipart/related answer as they arrive.
+    /// WADO-RS Retrieve Instance: the Part-10 bytes of one instance (as stored), streamed out of
+    /// the multipart/related answer as they arrive.
     pub async fn retrieve_instance(
         &self,
         study_uid: &str,
         series_uid: &str,
         sop_uid: &str,
     ) -> Result<BoxStream<'static, Result<Bytes, DicomWebError>>, DicomWebError> {
-        check_uid("Study Instance UID", study_uid)?;
-        check_uid("Series Instance UID", series_uid)?;
-        check_uid("SOP Instance UID", sop_uid)?;
-        let url = format!(
-            "{}/studies/{study_uid}/series/{series_uid}/instances/{sop_uid}",
-            self.base
-        );
+        let scope = RetrieveScope::Instance {
+            study: study_uid.to_owned(),
+            series: series_uid.to_owned(),
+            sop: sop_uid.to_owned(),
+        };
+        let mut parts = self.retrieve(&scope, &[]).await?;
+        let url = parts.url.clone();
+        let part = parts.next_part().await?.ok_or(DicomWebError::Multipart {
+            url,
+            reason: "no part".to_owned(),
+        })?;
+        Ok(part.into_stream())
+    }
+
+    /// WADO-RS Retrieve Study, Series or Instance (`multipart/related; type="application/dicom"`)
+    /// in one of `transfer_syntaxes` (the PACS chooses; empty: as stored), read part by part as
+    /// the answer arrives. A PACS that cannot offer any of them answers an error status (e.g.
+    /// Orthanc 406/500), returned here before any part is read.
+    pub async fn retrieve(
+        &self,
+        scope: &RetrieveScope,
+        transfer_syntaxes: &[String],
+    ) -> Result<PacsParts, DicomWebError> {
+        let url = format!("{}{}", self.base, scope.path()?);
         let response = self
             .http
             .get(&url)
-            .header(ACCEPT, "multipart/related; type=\"application/dicom\"")
+            .header(ACCEPT, dicom_accept(transfer_syntaxes))
             .send()
             .await
             .map_err(|e| http_error(&url, &e))?;
@@ -163,31 +477,32 @@ impl DicomWebClient {
             .ok_or_else(|| multipart_error("no boundary".to_owned()))?
             .as_str()
             .to_owned();
-        let mut multipart = multer::Multipart::new(response.bytes_stream(), boundary);
-        let field = multipart
-            .next_field()
-            .await
-            .map_err(|e| multipart_error(e.to_string()))?
-            .ok_or_else(|| multipart_error("no part".to_owned()))?;
-        let stream_url = url.clone();
-        let chunks = futures::stream::unfold(Some((multipart, field)), move |state| {
-            let url = stream_url.clone();
-            async move {
-                let (multipart, mut field) = state?;
-                match field.chunk().await {
-                    Ok(Some(chunk)) => Some((Ok(chunk), Some((multipart, field)))),
-                    Ok(None) => None,
-                    Err(e) => Some((
-                        Err(DicomWebError::Multipart {
-                            url,
-                            reason: e.to_string(),
-                        }),
-                        None,
-                    )),
-                }
-            }
-        });
-        Ok(chunks.boxed())
+        Ok(PacsParts {
+            multipart: multer::Multipart::new(response.bytes_stream(), boundary),
+            url,
+            index: 0,
+        })
+    }
+
+    /// The SOP instances of a study the PACS holds, in the order of its WADO-RS metadata answer,
+    /// from a cache of recent studies when `refresh` is false (a study's metadata costs the PACS
+    /// as much as sending the whole study).
+    pub async fn instance_catalog(
+        &self,
+        study_uid: &str,
+        refresh: bool,
+    ) -> Result<Arc<InstanceCatalog>, DicomWebError> {
+        if !refresh && let Some(cached) = self.catalogs.get(study_uid) {
+            return Ok(cached);
+        }
+        let catalog = match self.study(study_uid).await {
+            Ok(study) => InstanceCatalog::of(&study),
+            Err(DicomWebError::NotFound { .. }) => InstanceCatalog::default(),
+            Err(e) => return Err(e),
+        };
+        let catalog = Arc::new(catalog);
+        self.catalogs.put(study_uid, catalog.clone());
+        Ok(catalog)
     }
 
     async fn json_array(

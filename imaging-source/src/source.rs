@@ -1,7 +1,9 @@
 //! Where the Imaging Document Source finds the instances it serves: the local instance store
 //! (C-STORE, CD imports) first, then the hospital PACS over DICOMweb. Instances are located
 //! before an answer is written (so each outcome is known) and opened lazily while the answer is
-//! streamed, in chunks: no instance, let alone a study, is ever held whole in memory.
+//! streamed, in chunks: no instance, let alone a study, is ever held whole in memory. A study or
+//! series asked for (mostly) whole comes from the PACS in one WADO-RS Retrieve Study/Series
+//! answer, re-framed part by part as it arrives.
 
 use std::collections::HashMap;
 use std::io::{BufReader, Read};
@@ -13,16 +15,18 @@ use schemas::mtom::BodyStream;
 use schemas::xml::Limits;
 use tokio_util::io::ReaderStream;
 
-use crate::dicomweb::{DicomWebClient, DicomWebError};
+use crate::dicomweb::{
+    DicomWebClient, DicomWebError, InstanceCatalog, PacsPart, PacsParts, RetrieveScope,
+};
 use crate::instance_store::{InstanceStore, InstanceStoreError};
 
 /// Media type of a DICOM Part-10 instance.
 pub const DICOM_MEDIA_TYPE: &str = "application/dicom";
 /// Size of the chunks read from the instance store.
 const CHUNK_BYTES: usize = 256 * 1024;
-/// PACS instances fetched ahead of the one being sent (hides the PACS's per-request latency).
+/// PACS requests sent ahead of the one being read (hides the PACS's per-request latency).
 const PACS_PREFETCH: usize = 8;
-/// Chunks buffered per prefetched PACS instance: what bounds the memory of a prefetch.
+/// Chunks buffered per PACS instance being relayed: what bounds the memory of a prefetch.
 const PACS_CHUNKS_AHEAD: usize = 8;
 /// Length of the Part-10 preamble before the `DICM` magic code.
 const PREAMBLE_BYTES: u64 = 128;
@@ -48,6 +52,12 @@ pub enum SourceError {
     Pacs(#[from] DicomWebError),
     #[error("stored instance {path} cannot be read: {reason}")]
     Unreadable { path: PathBuf, reason: String },
+    /// The PACS refused to send the instance in any of the transfer syntaxes asked for.
+    #[error("the PACS does not offer it in any of {transfer_syntaxes:?}: {reason}")]
+    NotOffered {
+        transfer_syntaxes: Vec<String>,
+        reason: String,
+    },
 }
 
 /// One SOP instance by its study, series and SOP Instance UIDs.
@@ -63,8 +73,8 @@ pub struct InstanceKey {
 pub enum Origin {
     /// A Part-10 file of the instance store.
     Store(PathBuf),
-    /// WADO-RS from the PACS.
-    Pacs,
+    /// WADO-RS from the PACS; `position` is the instance's place in the PACS's order of its study.
+    Pacs { position: usize },
 }
 
 /// An instance this source can serve.
@@ -72,13 +82,28 @@ pub enum Origin {
 pub struct Located {
     pub key: InstanceKey,
     pub origin: Origin,
-    /// Transfer syntax of the bytes that will be served, when known (always for the store; for
-    /// the PACS when its metadata gives it).
+    /// Transfer syntax of the bytes as held, when known (always for the store; for the PACS when
+    /// its metadata gives it).
     pub transfer_syntax: Option<String>,
 }
 
-/// The PACS instances of one study: (series, SOP) → transfer syntax when known.
-pub type PacsCatalog = HashMap<(String, String), Option<String>>;
+/// The PACS catalogs consulted while answering one request, by Study Instance UID, each read at
+/// most twice: from the client's cache, then once more from the PACS if an instance asked for is
+/// not in the cached one.
+#[derive(Debug, Default)]
+pub struct PacsCatalogs {
+    studies: HashMap<String, (Arc<InstanceCatalog>, bool)>,
+}
+
+impl PacsCatalogs {
+    fn get(&self, study_uid: &str) -> Option<&InstanceCatalog> {
+        self.studies.get(study_uid).map(|(catalog, _)| &**catalog)
+    }
+}
+
+/// One instance of an answer, opened: its index in the list given to
+/// [`ImagingSource::open_all`] and its bytes, or why the PACS cannot send it.
+pub type Opened = (usize, Result<BodyStream, SourceError>);
 
 impl ImagingSource {
     /// The store's instance, if stored, with its transfer syntax read from the file meta group.
@@ -100,37 +125,39 @@ impl ImagingSource {
         }))
     }
 
-    /// The instances of a study the PACS holds (empty without a PACS, or when the PACS does not
-    /// know the study).
-    pub async fn pacs_catalog(&self, study_uid: &str) -> Result<PacsCatalog, SourceError> {
-        let Some(pacs) = &self.pacs else {
-            return Ok(PacsCatalog::new());
+    /// The catalog of a study's instances the PACS holds (empty without a PACS, or when the PACS
+    /// does not know the study), read once per request and refreshed from the PACS at most once.
+    async fn pacs_catalog<'c>(
+        &self,
+        study_uid: &str,
+        refresh: bool,
+        catalogs: &'c mut PacsCatalogs,
+    ) -> Result<&'c InstanceCatalog, SourceError> {
+        let known = catalogs.studies.get(study_uid).map(|(_, fresh)| *fresh);
+        let read = match (known, &self.pacs) {
+            (_, None) => Some(Arc::new(InstanceCatalog::default())),
+            (None, Some(pacs)) => Some(pacs.instance_catalog(study_uid, false).await?),
+            (Some(false), Some(pacs)) if refresh => {
+                Some(pacs.instance_catalog(study_uid, true).await?)
+            }
+            (Some(_), Some(_)) => None,
         };
-        match pacs.study(study_uid).await {
-            Ok(study) => Ok(study
-                .series
-                .into_iter()
-                .flat_map(|series| {
-                    let series_uid = series.series_instance_uid;
-                    series.instances.into_iter().map(move |instance| {
-                        (
-                            (series_uid.clone(), instance.sop_instance_uid),
-                            instance.transfer_syntax_uid,
-                        )
-                    })
-                })
-                .collect()),
-            Err(DicomWebError::Status { status: 404, .. }) => Ok(PacsCatalog::new()),
-            Err(e) => Err(e.into()),
+        if let Some(catalog) = read {
+            let fresh = refresh || self.pacs.is_none();
+            catalogs
+                .studies
+                .insert(study_uid.to_owned(), (catalog, fresh));
         }
+        Ok(catalogs
+            .get(study_uid)
+            .expect("the study's catalog was just read"))
     }
 
-    /// Locates one instance: the store first, then the PACS catalog of its study (fetched once
-    /// per study into `catalogs`).
+    /// Locates one instance: the store first, then the PACS catalog of its study.
     pub async fn locate(
         &self,
         key: &InstanceKey,
-        catalogs: &mut HashMap<String, PacsCatalog>,
+        catalogs: &mut PacsCatalogs,
     ) -> Result<Option<Located>, SourceError> {
         if let Some(stored) = self.stored(key).await? {
             return Ok(Some(stored));
@@ -138,26 +165,26 @@ impl ImagingSource {
         if self.pacs.is_none() {
             return Ok(None);
         }
-        if !catalogs.contains_key(&key.study) {
-            let catalog = self.pacs_catalog(&key.study).await?;
-            catalogs.insert(key.study.clone(), catalog);
+        for refresh in [false, true] {
+            let catalog = self.pacs_catalog(&key.study, refresh, catalogs).await?;
+            if let Some(position) = catalog.position(&key.series, &key.sop) {
+                return Ok(Some(Located {
+                    key: key.clone(),
+                    origin: Origin::Pacs { position },
+                    transfer_syntax: catalog.entries()[position].transfer_syntax.clone(),
+                }));
+            }
         }
-        Ok(catalogs
-            .get(&key.study)
-            .and_then(|catalog| catalog.get(&(key.series.clone(), key.sop.clone())))
-            .map(|transfer_syntax| Located {
-                key: key.clone(),
-                origin: Origin::Pacs,
-                transfer_syntax: transfer_syntax.clone(),
-            }))
+        Ok(None)
     }
 
-    /// Every instance of a study (or of one of its series): the stored ones, then those only the
-    /// PACS has, sorted by series and SOP Instance UID.
+    /// Every instance of a study (or of one of its series): the stored ones, sorted by series
+    /// and SOP Instance UID, then those only the PACS has, in the PACS's order.
     pub async fn study_instances(
         &self,
         study_uid: &str,
         series_uid: Option<&str>,
+        catalogs: &mut PacsCatalogs,
     ) -> Result<Vec<Located>, SourceError> {
         let mut found: Vec<Located> = Vec::new();
         if let Ok(dir) = self.store.study_dir(study_uid) {
@@ -168,54 +195,114 @@ impl ImagingSource {
                 }
             }
         }
-        let mut from_pacs: Vec<Located> = self
-            .pacs_catalog(study_uid)
-            .await?
-            .into_iter()
-            .filter(|((series, _), _)| series_uid.is_none_or(|wanted| wanted == series))
-            .map(|((series, sop), transfer_syntax)| Located {
+        found.sort_by(|a, b| a.key.cmp(&b.key));
+        let catalog = self.pacs_catalog(study_uid, false, catalogs).await?;
+        let from_pacs: Vec<Located> = catalog
+            .entries()
+            .iter()
+            .enumerate()
+            .filter(|(_, entry)| {
+                series_uid.is_none_or(|wanted| wanted == entry.series_instance_uid)
+            })
+            .map(|(position, entry)| Located {
                 key: InstanceKey {
                     study: study_uid.to_owned(),
-                    series,
-                    sop,
+                    series: entry.series_instance_uid.clone(),
+                    sop: entry.sop_instance_uid.clone(),
                 },
-                origin: Origin::Pacs,
-                transfer_syntax,
+                origin: Origin::Pacs { position },
+                transfer_syntax: entry.transfer_syntax.clone(),
             })
             .filter(|pacs| !found.iter().any(|stored| stored.key == pacs.key))
             .collect();
-        found.append(&mut from_pacs);
-        found.sort_by(|a, b| a.key.cmp(&b.key));
+        found.extend(from_pacs);
         Ok(found)
     }
 
-    /// The Part-10 bytes of each instance, in order, for an answer that sends them one after
-    /// the other: stored instances are opened when first polled; PACS instances are fetched
-    /// [`PACS_PREFETCH`] at a time ahead of the one being sent, each through a channel of
-    /// [`PACS_CHUNKS_AHEAD`] chunks (so memory stays bounded whatever the study size). The
-    /// prefetch stops when the answer is dropped.
-    pub fn open_all(&self, located: &[Located]) -> Vec<BodyStream> {
-        let mut bodies = Vec::with_capacity(located.len());
-        let mut fetches = Vec::new();
-        for instance in located {
+    /// Opens every instance of an answer that sends them one after the other, in the order they
+    /// are best sent in (returned with their index in `located`): stored instances first, each
+    /// read from its file when reached; then the PACS's, in the PACS's order, fetched with as few
+    /// WADO-RS requests as fit (see [`pacs_plan`]) whose multipart answers are re-framed part by
+    /// part as they arrive, at most [`PACS_PREFETCH`] requests ahead of the instance being sent,
+    /// each instance through a channel of [`PACS_CHUNKS_AHEAD`] chunks: memory stays bounded
+    /// whatever the study size.
+    ///
+    /// An instance the PACS holds in a transfer syntax not in `accepted` (when not empty), or in
+    /// one its metadata does not tell (Orthanc's never does), is asked for in the `accepted`
+    /// ones; when the PACS refuses, its entry is the error.
+    pub async fn open_all(
+        &self,
+        located: &[Located],
+        accepted: &[String],
+        catalogs: &PacsCatalogs,
+    ) -> Vec<Opened> {
+        let mut opened: Vec<Opened> = Vec::with_capacity(located.len());
+        let mut from_pacs: Vec<usize> = Vec::new();
+        for (index, instance) in located.iter().enumerate() {
             match (&instance.origin, &self.pacs) {
-                (Origin::Pacs, Some(pacs)) => {
-                    let (sender, receiver) = tokio::sync::mpsc::channel(PACS_CHUNKS_AHEAD);
-                    fetches.push((pacs.clone(), instance.key.clone(), sender));
-                    bodies.push(tokio_stream_from(receiver));
-                }
-                _ => bodies.push(self.open(instance)),
+                (Origin::Pacs { .. }, Some(_)) => from_pacs.push(index),
+                _ => opened.push((index, Ok(self.open(instance)))),
             }
         }
-        if !fetches.is_empty() {
+        let Some(pacs) = &self.pacs else {
+            return opened;
+        };
+        from_pacs.sort_by_key(|&index| {
+            let instance = &located[index];
+            let position = match instance.origin {
+                Origin::Pacs { position } => position,
+                Origin::Store(_) => 0,
+            };
+            (instance.key.study.clone(), position)
+        });
+        let mut jobs = Vec::new();
+        for request in pacs_plan(located, &from_pacs, accepted, catalogs) {
+            let mut slots = Vec::with_capacity(request.slots.len());
+            let mut bodies = Vec::with_capacity(request.slots.len());
+            for index in &request.slots {
+                let (sender, receiver) = tokio::sync::mpsc::channel(PACS_CHUNKS_AHEAD);
+                slots.push((located[*index].key.clone(), sender));
+                bodies.push((*index, receiver));
+            }
+            // A transcoding request is sent now, so that a refusal is known before the answer.
+            let answer = if request.transfer_syntaxes.is_empty() {
+                None
+            } else {
+                match pacs
+                    .retrieve(&request.scope, &request.transfer_syntaxes)
+                    .await
+                {
+                    Ok(parts) => Some(parts),
+                    Err(refused) => {
+                        let reason = refused.to_string();
+                        opened.extend(request.slots.iter().map(|&index| {
+                            (
+                                index,
+                                Err(SourceError::NotOffered {
+                                    transfer_syntaxes: request.transfer_syntaxes.clone(),
+                                    reason: reason.clone(),
+                                }),
+                            )
+                        }));
+                        continue;
+                    }
+                }
+            };
+            opened.extend(
+                bodies
+                    .into_iter()
+                    .map(|(index, receiver)| (index, Ok(tokio_stream_from(receiver)))),
+            );
+            jobs.push(relay(pacs.clone(), request, answer, slots));
+        }
+        if !jobs.is_empty() {
             tokio::spawn(
-                stream::iter(fetches)
-                    .map(|(pacs, key, sender)| forward_from_pacs(pacs, key, sender))
+                stream::iter(jobs)
                     .buffer_unordered(PACS_PREFETCH)
                     .for_each(|()| async {}),
             );
         }
-        bodies
+        opened
     }
 
     /// The instance's Part-10 bytes, opened when the stream is first polled and read in chunks.
@@ -228,7 +315,7 @@ impl ImagingSource {
                     .try_flatten()
                     .boxed()
             }
-            Origin::Pacs => match &self.pacs {
+            Origin::Pacs { .. } => match &self.pacs {
                 Some(pacs) => {
                     let pacs = pacs.clone();
                     let key = located.key.clone();
@@ -248,32 +335,240 @@ impl ImagingSource {
     }
 }
 
+/// One WADO-RS request to the PACS and the instances of the answer it feeds, in the PACS's order.
+struct PacsRequest {
+    scope: RetrieveScope,
+    /// Empty: as stored.
+    transfer_syntaxes: Vec<String>,
+    /// Indexes (into the located instances) of the instances wanted from this answer.
+    slots: Vec<usize>,
+}
+
+/// The WADO-RS requests that fetch the PACS instances `from_pacs` (indexes into `located`,
+/// sorted by study and PACS order): grouped by study and by the transfer syntaxes to ask for,
+/// one Retrieve Study when the group is at least half of the study, else one Retrieve Series per
+/// series of which it is at least half, else one Retrieve Instance per instance (the instances
+/// of a study or series answer that were not asked for are skipped, so this bounds the waste).
+fn pacs_plan(
+    located: &[Located],
+    from_pacs: &[usize],
+    accepted: &[String],
+    catalogs: &PacsCatalogs,
+) -> Vec<PacsRequest> {
+    let asked_for = |instance: &Located| match &instance.transfer_syntax {
+        Some(held) if accepted.contains(held) => Vec::new(),
+        _ => accepted.to_vec(),
+    };
+    let mut groups: Vec<(String, Vec<String>, Vec<usize>)> = Vec::new();
+    for &index in from_pacs {
+        let instance = &located[index];
+        let transfer_syntaxes = asked_for(instance);
+        match groups
+            .iter_mut()
+            .find(|(study, ts, _)| *study == instance.key.study && *ts == transfer_syntaxes)
+        {
+            Some((_, _, slots)) => slots.push(index),
+            None => groups.push((instance.key.study.clone(), transfer_syntaxes, vec![index])),
+        }
+    }
+    let mut requests = Vec::new();
+    for (study, transfer_syntaxes, slots) in groups {
+        let held = |series: Option<&str>| {
+            catalogs
+                .get(&study)
+                .map_or(usize::MAX, |catalog| catalog.count(series))
+        };
+        let worth_it = |wanted: usize, series: Option<&str>| {
+            wanted >= 2 && wanted.saturating_mul(2) >= held(series)
+        };
+        if worth_it(slots.len(), None) {
+            requests.push(PacsRequest {
+                scope: RetrieveScope::Study {
+                    study: study.clone(),
+                },
+                transfer_syntaxes,
+                slots,
+            });
+            continue;
+        }
+        let mut series_slots: Vec<(String, Vec<usize>)> = Vec::new();
+        for index in slots {
+            let series = &located[index].key.series;
+            match series_slots.iter_mut().find(|(uid, _)| uid == series) {
+                Some((_, indexes)) => indexes.push(index),
+                None => series_slots.push((series.clone(), vec![index])),
+            }
+        }
+        for (series, indexes) in series_slots {
+            if worth_it(indexes.len(), Some(&series)) {
+                requests.push(PacsRequest {
+                    scope: RetrieveScope::Series {
+                        study: study.clone(),
+                        series,
+                    },
+                    transfer_syntaxes: transfer_syntaxes.clone(),
+                    slots: indexes,
+                });
+                continue;
+            }
+            for index in indexes {
+                let key = &located[index].key;
+                requests.push(PacsRequest {
+                    scope: RetrieveScope::Instance {
+                        study: key.study.clone(),
+                        series: key.series.clone(),
+                        sop: key.sop.clone(),
+                    },
+                    transfer_syntaxes: transfer_syntaxes.clone(),
+                    slots: vec![index],
+                });
+            }
+        }
+    }
+    requests
+}
+
 type ChunkSender = tokio::sync::mpsc::Sender<Result<bytes::Bytes, std::io::Error>>;
 
-/// Copies one PACS instance into its channel; gives up when the receiving answer is gone.
-async fn forward_from_pacs(pacs: Arc<DicomWebClient>, key: InstanceKey, sender: ChunkSender) {
-    let mut body = match pacs
-        .retrieve_instance(&key.study, &key.series, &key.sop)
-        .await
-    {
-        Ok(body) => body,
-        Err(error) => {
-            tracing::error!(%error, instance = %key.sop, "PACS retrieve failed mid-answer");
-            let _ = sender.send(Err(std::io::Error::other(error))).await;
-            return;
+/// The answer is gone (its receiver dropped): stop fetching for it.
+struct AnswerGone;
+
+/// Feeds the instances of one PACS request to their channels: the parts of the WADO-RS answer
+/// (`answer`, or sent now) are matched to the instances by the SOP Instance UID of their file
+/// meta group; a part that is not the next instance expected is skipped, and every instance the
+/// answer did not deliver in order is then fetched alone. Stops when the answer is gone.
+async fn relay(
+    pacs: Arc<DicomWebClient>,
+    request: PacsRequest,
+    answer: Option<PacsParts>,
+    slots: Vec<(InstanceKey, ChunkSender)>,
+) {
+    let answer = match answer {
+        Some(answer) => Ok(answer),
+        None => {
+            pacs.retrieve(&request.scope, &request.transfer_syntaxes)
+                .await
         }
     };
-    while let Some(chunk) = body.next().await {
-        let failed = chunk.is_err();
-        if sender
-            .send(chunk.map_err(std::io::Error::other))
+    // Each instance's sender is dropped once its bytes are sent: that ends its body.
+    let mut slots: Vec<Option<(InstanceKey, ChunkSender)>> = slots.into_iter().map(Some).collect();
+    match answer {
+        Ok(mut parts) => {
+            let mut next = 0;
+            while next < slots.len() {
+                let part = match parts.next_part().await {
+                    Ok(Some(part)) => part,
+                    Ok(None) => break,
+                    Err(error) => {
+                        tracing::warn!(%error, "PACS answer broken: fetching the rest alone");
+                        break;
+                    }
+                };
+                let Some((_, sender)) =
+                    slots[next].take_if(|(key, _)| key.sop == part.sop_instance_uid)
+                else {
+                    tracing::debug!(instance = %part.sop_instance_uid, "PACS part skipped");
+                    continue;
+                };
+                next += 1;
+                if forward(part, &request.transfer_syntaxes, &sender)
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, "PACS retrieve failed: fetching each instance alone");
+        }
+    }
+    for (key, sender) in slots.into_iter().flatten() {
+        if fetch_alone(&pacs, &key, &request.transfer_syntaxes, &sender)
             .await
             .is_err()
-            || failed
         {
             return;
         }
     }
+}
+
+/// Fetches one instance with Retrieve Instance into its channel.
+async fn fetch_alone(
+    pacs: &DicomWebClient,
+    key: &InstanceKey,
+    transfer_syntaxes: &[String],
+    sender: &ChunkSender,
+) -> Result<(), AnswerGone> {
+    let scope = RetrieveScope::Instance {
+        study: key.study.clone(),
+        series: key.series.clone(),
+        sop: key.sop.clone(),
+    };
+    let part = match pacs.retrieve(&scope, transfer_syntaxes).await {
+        Ok(mut parts) => parts.next_part().await.and_then(|part| {
+            part.ok_or_else(|| DicomWebError::Multipart {
+                url: parts.url().to_owned(),
+                reason: "no part".to_owned(),
+            })
+        }),
+        Err(error) => Err(error),
+    };
+    match part {
+        Ok(part) if part.sop_instance_uid == key.sop => {
+            forward(part, transfer_syntaxes, sender).await
+        }
+        Ok(part) => {
+            fail(
+                sender,
+                format!(
+                    "the PACS answered instance {} for instance {}",
+                    part.sop_instance_uid, key.sop
+                ),
+            )
+            .await
+        }
+        Err(error) => {
+            tracing::error!(%error, instance = %key.sop, "PACS retrieve failed mid-answer");
+            fail(sender, error.to_string()).await
+        }
+    }
+}
+
+/// Copies one part into its channel, checking that a transcoded part is in a syntax asked for.
+async fn forward(
+    mut part: PacsPart,
+    transfer_syntaxes: &[String],
+    sender: &ChunkSender,
+) -> Result<(), AnswerGone> {
+    if !transfer_syntaxes.is_empty() && !transfer_syntaxes.contains(&part.transfer_syntax) {
+        return fail(
+            sender,
+            format!(
+                "the PACS sent instance {} in {}, not in any of {transfer_syntaxes:?}",
+                part.sop_instance_uid, part.transfer_syntax
+            ),
+        )
+        .await;
+    }
+    loop {
+        match part.chunk().await {
+            Ok(Some(chunk)) => sender.send(Ok(chunk)).await.map_err(|_| AnswerGone)?,
+            Ok(None) => return Ok(()),
+            Err(error) => {
+                tracing::error!(%error, instance = %part.sop_instance_uid, "PACS answer broken mid-instance");
+                return fail(sender, error.to_string()).await;
+            }
+        }
+    }
+}
+
+/// Ends an instance's body with an error (which aborts the answer being written).
+async fn fail(sender: &ChunkSender, reason: String) -> Result<(), AnswerGone> {
+    sender
+        .send(Err(std::io::Error::other(reason)))
+        .await
+        .map_err(|_| AnswerGone)
 }
 
 /// A channel receiver as a body stream.

@@ -15,7 +15,9 @@ use axum::routing::get;
 use futures::{StreamExt, stream};
 use schemas::mtom::BodyStream;
 
-use crate::source::{DICOM_MEDIA_TYPE, ImagingSource, InstanceKey, Located, Origin, SourceError};
+use crate::source::{
+    DICOM_MEDIA_TYPE, ImagingSource, InstanceKey, Located, Origin, PacsCatalogs, SourceError,
+};
 
 /// Root of the WADO-RS endpoints.
 pub const WADO_RS_ROOT: &str = "/dicomweb";
@@ -133,8 +135,8 @@ async fn retrieve_study(
     headers: HeaderMap,
 ) -> Result<Response, WadoError> {
     check_accept(&headers, DICOM_MEDIA_TYPE)?;
-    let instances = instances(&source, &study, None).await?;
-    Ok(multipart_response(&source, instances))
+    let (instances, catalogs) = instances(&source, &study, None).await?;
+    Ok(multipart_response(&source, instances, &catalogs).await)
 }
 
 async fn retrieve_series(
@@ -143,8 +145,8 @@ async fn retrieve_series(
     headers: HeaderMap,
 ) -> Result<Response, WadoError> {
     check_accept(&headers, DICOM_MEDIA_TYPE)?;
-    let instances = instances(&source, &study, Some(&series)).await?;
-    Ok(multipart_response(&source, instances))
+    let (instances, catalogs) = instances(&source, &study, Some(&series)).await?;
+    Ok(multipart_response(&source, instances, &catalogs).await)
 }
 
 async fn retrieve_instance(
@@ -154,14 +156,14 @@ async fn retrieve_instance(
 ) -> Result<Response, WadoError> {
     check_accept(&headers, DICOM_MEDIA_TYPE)?;
     let located = instance_located(&source, &study, &series, &instance).await?;
-    Ok(multipart_response(&source, vec![located]))
+    Ok(multipart_response(&source, vec![located], &PacsCatalogs::default()).await)
 }
 
 async fn study_metadata(
     State(source): State<Arc<ImagingSource>>,
     Path(study): Path<String>,
 ) -> Result<Response, WadoError> {
-    let instances = instances(&source, &study, None).await?;
+    let (instances, _) = instances(&source, &study, None).await?;
     metadata_response(instances)
 }
 
@@ -169,7 +171,7 @@ async fn series_metadata(
     State(source): State<Arc<ImagingSource>>,
     Path((study, series)): Path<(String, String)>,
 ) -> Result<Response, WadoError> {
-    let instances = instances(&source, &study, Some(&series)).await?;
+    let (instances, _) = instances(&source, &study, Some(&series)).await?;
     metadata_response(instances)
 }
 
@@ -241,16 +243,18 @@ async fn wado_uri(
         .into_response())
 }
 
+/// Every instance of a study or series, with the PACS catalog read to find them.
 async fn instances(
     source: &ImagingSource,
     study: &str,
     series: Option<&str>,
-) -> Result<Vec<Located>, WadoError> {
+) -> Result<(Vec<Located>, PacsCatalogs), WadoError> {
     uid("Study Instance UID", study)?;
     if let Some(series) = series {
         uid("Series Instance UID", series)?;
     }
-    let found = source.study_instances(study, series).await?;
+    let mut catalogs = PacsCatalogs::default();
+    let found = source.study_instances(study, series, &mut catalogs).await?;
     if found.is_empty() {
         let what = match series {
             Some(series) => format!("no instance of series {series} in study {study}"),
@@ -258,7 +262,7 @@ async fn instances(
         };
         return Err(WadoError::new(StatusCode::NOT_FOUND, what));
     }
-    Ok(found)
+    Ok((found, catalogs))
 }
 
 async fn instance_located(
@@ -273,7 +277,7 @@ async fn instance_located(
         sop: uid("SOP Instance UID", instance)?.to_owned(),
     };
     source
-        .locate(&key, &mut HashMap::new())
+        .locate(&key, &mut PacsCatalogs::default())
         .await?
         .ok_or_else(|| {
             WadoError::new(
@@ -283,11 +287,21 @@ async fn instance_located(
         })
 }
 
-/// A `multipart/related; type="application/dicom"` answer, each part streamed when reached.
-fn multipart_response(source: &ImagingSource, instances: Vec<Located>) -> Response {
+/// A `multipart/related; type="application/dicom"` answer, each part streamed when reached (a
+/// whole study or series of the PACS re-framed from its own WADO-RS answer as it arrives).
+async fn multipart_response(
+    source: &ImagingSource,
+    instances: Vec<Located>,
+    catalogs: &PacsCatalogs,
+) -> Response {
     let boundary = format!("DICOMwebBoundary_{}", uuid::Uuid::new_v4().simple());
     let mut segments: Vec<BodyStream> = Vec::with_capacity(2 * instances.len() + 1);
-    for (index, body) in source.open_all(&instances).into_iter().enumerate() {
+    let opened = source.open_all(&instances, &[], catalogs).await;
+    for (index, (_, body)) in opened.into_iter().enumerate() {
+        let body = match body {
+            Ok(body) => body,
+            Err(error) => stream::iter([Err(std::io::Error::other(error))]).boxed(),
+        };
         let lead = if index == 0 { "" } else { "\r\n" };
         let head = format!("{lead}--{boundary}\r\nContent-Type: {DICOM_MEDIA_TYPE}\r\n\r\n");
         segments.push(stream::iter([Ok(Bytes::from(head))]).boxed());
@@ -311,7 +325,7 @@ fn metadata_response(instances: Vec<Located>) -> Result<Response, WadoError> {
         .into_iter()
         .filter_map(|located| match located.origin {
             Origin::Store(path) => Some(path),
-            Origin::Pacs => None,
+            Origin::Pacs { .. } => None,
         })
         .collect();
     if paths.is_empty() {

@@ -1,5 +1,6 @@
 //! DICOMweb client against a small in-process DICOMweb server (PS3.18 answers): WADO-RS
 //! metadata builds the Study, WADO-RS instance bytes come out of the multipart answer unchanged,
+//! a study answer is read part by part, each named by its file meta group,
 //! QIDO-RS "no match" (204) is an empty list, an unknown study is NotFound.
 
 mod support;
@@ -11,7 +12,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use dicom_object::InMemDicomObject;
 use futures::StreamExt;
-use imaging_source::dicomweb::{DicomWebClient, DicomWebError};
+use imaging_source::dicomweb::{DicomWebClient, DicomWebError, RetrieveScope, dicom_accept};
 
 const BOUNDARY: &str = "wado-boundary-1";
 
@@ -61,6 +62,32 @@ async fn instance(Path((_, _, sop)): Path<(String, String, String)>) -> impl Int
     )
 }
 
+/// Retrieve Study: the three instances, then (for study 2.25.61) a part that is not DICOM.
+async fn study(Path(study): Path<String>) -> impl IntoResponse {
+    let mut body = Vec::new();
+    let mut part = |bytes: &[u8]| {
+        body.extend_from_slice(
+            format!("--{BOUNDARY}\r\nContent-Type: application/dicom\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    };
+    for sop in ["2.25.60.1.1", "2.25.60.1.2", "2.25.60.2.1"] {
+        part(&instance_file(sop));
+    }
+    if study == "2.25.61" {
+        part(b"not a DICOM file");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    (
+        [(
+            header::CONTENT_TYPE,
+            format!("multipart/related; type=\"application/dicom\"; boundary={BOUNDARY}"),
+        )],
+        body,
+    )
+}
+
 async fn studies() -> impl IntoResponse {
     StatusCode::NO_CONTENT
 }
@@ -68,6 +95,7 @@ async fn studies() -> impl IntoResponse {
 async fn server() -> String {
     let app = Router::new()
         .route("/dicom-web/studies", get(studies))
+        .route("/dicom-web/studies/{study}", get(study))
         .route("/dicom-web/studies/{study}/metadata", get(metadata))
         .route(
             "/dicom-web/studies/{study}/series/{series}/instances/{sop}",
@@ -123,4 +151,53 @@ async fn wado_rs_instance_is_streamed_out_of_the_multipart_answer_unchanged() {
         bytes.extend_from_slice(&chunk.unwrap());
     }
     assert_eq!(bytes, instance_file("2.25.60.1.2"));
+}
+
+#[tokio::test]
+async fn wado_rs_study_parts_are_named_by_the_sop_instance_uid_of_their_meta_group() {
+    let client = DicomWebClient::new(&server().await).unwrap();
+    let scope = RetrieveScope::Study {
+        study: "2.25.60".into(),
+    };
+    let mut parts = client.retrieve(&scope, &[]).await.unwrap();
+    let mut seen = Vec::new();
+    while let Some(mut part) = parts.next_part().await.unwrap() {
+        let mut bytes = Vec::new();
+        while let Some(chunk) = part.chunk().await.unwrap() {
+            bytes.extend_from_slice(&chunk);
+        }
+        assert_eq!(bytes, instance_file(&part.sop_instance_uid));
+        assert_eq!(part.transfer_syntax, "1.2.840.10008.1.2.1");
+        seen.push(part.sop_instance_uid);
+    }
+    assert_eq!(seen, ["2.25.60.1.1", "2.25.60.1.2", "2.25.60.2.1"]);
+}
+
+#[tokio::test]
+async fn wado_rs_part_without_a_file_meta_group_is_a_part_header_error() {
+    let client = DicomWebClient::new(&server().await).unwrap();
+    let scope = RetrieveScope::Study {
+        study: "2.25.61".into(),
+    };
+    let mut parts = client.retrieve(&scope, &[]).await.unwrap();
+    for _ in 0..3 {
+        assert!(parts.next_part().await.unwrap().is_some());
+    }
+    assert!(matches!(
+        parts.next_part().await,
+        Err(DicomWebError::PartHeader { index: 3, .. })
+    ));
+}
+
+#[test]
+fn accept_names_each_transfer_syntax_asked_for() {
+    assert_eq!(
+        dicom_accept(&[]),
+        "multipart/related; type=\"application/dicom\""
+    );
+    assert_eq!(
+        dicom_accept(&["1.2.840.10008.1.2".into(), "1.2.840.10008.1.2.1".into()]),
+        "multipart/related; type=\"application/dicom\"; transfer-syntax=1.2.840.10008.1.2, \
+         multipart/related; type=\"application/dicom\"; transfer-syntax=1.2.840.10008.1.2.1"
+    );
 }

@@ -8,8 +8,8 @@ use schemas::constants::error_code;
 use schemas::ebrim::ResponseStatus;
 use schemas::soap::{self, action};
 use serve::{
-    EXPLICIT_LE, IMPLICIT_LE, REPOSITORY_UID, SERIES_A, SERIES_B, STUDY, Setup, dicom_instance,
-    document_bytes, errors, fake_pacs, rad69, request,
+    EXPLICIT_LE, IMPLICIT_LE, PacsInstance, REPOSITORY_UID, SERIES_A, SERIES_B, STUDY, Setup,
+    dicom_instance, document_bytes, errors, fake_pacs, fake_pacs_logged, rad69, request,
 };
 
 const SOP_1: &str = "1.2.826.0.1.3680043.8.498.1.1.1";
@@ -235,23 +235,77 @@ async fn instance_not_stored_is_streamed_from_the_pacs_and_the_store_is_looked_u
     assert_eq!(document_bytes(&answer, &parts, SOP_2), from_pacs);
 }
 
-#[tokio::test]
-async fn pacs_instance_in_a_transfer_syntax_not_requested_is_xds_repository_error() {
-    let pacs = fake_pacs(vec![(
+/// An instance of the fake PACS: `(study, series, sop, transfer syntax, bytes)`.
+fn held(series: &str, sop: &str, transfer_syntax: &str, pixel_bytes: usize) -> PacsInstance {
+    (
         STUDY.into(),
-        SERIES_A.into(),
-        SOP_1.into(),
-        IMPLICIT_LE.into(),
-        dicom_instance(STUDY, SERIES_A, SOP_1, IMPLICIT_LE, 16),
-    )])
-    .await;
-    let setup = Setup::with_pacs(Some(pacs)).await;
+        series.into(),
+        sop.into(),
+        transfer_syntax.into(),
+        dicom_instance(STUDY, series, sop, transfer_syntax, pixel_bytes),
+    )
+}
+
+/// The transfer syntax and the pixel data of a Part-10 file.
+fn syntax_and_pixels(bytes: &[u8]) -> (String, Vec<u8>) {
+    let file = dicom_object::from_reader(&bytes[128..]).unwrap();
+    let pixels = file
+        .element(dicom_dictionary_std::tags::PIXEL_DATA)
+        .unwrap()
+        .to_bytes()
+        .unwrap()
+        .to_vec();
+    (file.meta().transfer_syntax().to_owned(), pixels)
+}
+
+#[tokio::test]
+async fn pacs_instance_in_a_transfer_syntax_not_requested_is_asked_of_the_pacs_in_a_requested_one()
+{
+    let original = held(SERIES_A, SOP_1, IMPLICIT_LE, 64);
+    let pacs = fake_pacs_logged(vec![original.clone()]).await;
+    let setup = Setup::with_pacs(Some(pacs.url.clone())).await;
     let (answer, parts) = rad69(
         &setup.url(),
         &request(REPOSITORY_UID, &[(STUDY, SERIES_A, SOP_1)], &[EXPLICIT_LE]),
     )
     .await;
-    assert_eq!(answer.response.status, ResponseStatus::Failure);
+    assert_eq!(
+        answer.response.status,
+        ResponseStatus::Success,
+        "{:?}",
+        answer.response.errors
+    );
+    let (syntax, pixels) = syntax_and_pixels(document_bytes(&answer, &parts, SOP_1));
+    assert_eq!(syntax, EXPLICIT_LE);
+    assert_eq!(pixels, syntax_and_pixels(&original.4).1);
+    let asked = pacs.requests.lock().unwrap().clone();
+    assert!(
+        asked
+            .iter()
+            .any(|(_, accept)| accept.contains(&format!("transfer-syntax={EXPLICIT_LE}"))),
+        "{asked:?}"
+    );
+}
+
+#[tokio::test]
+async fn transfer_syntax_the_pacs_does_not_offer_is_xds_repository_error_for_that_instance() {
+    const JPEG_BASELINE: &str = "1.2.840.10008.1.2.4.50";
+    let pacs = fake_pacs(vec![
+        held(SERIES_A, SOP_1, IMPLICIT_LE, 16),
+        held(SERIES_A, SOP_2, JPEG_BASELINE, 16),
+    ])
+    .await;
+    let setup = Setup::with_pacs(Some(pacs)).await;
+    let (answer, parts) = rad69(
+        &setup.url(),
+        &request(
+            REPOSITORY_UID,
+            &[(STUDY, SERIES_A, SOP_1), (STUDY, SERIES_A, SOP_2)],
+            &[JPEG_BASELINE],
+        ),
+    )
+    .await;
+    assert_eq!(answer.response.status, ResponseStatus::PartialSuccess);
     assert_eq!(
         errors(&answer),
         [(
@@ -259,7 +313,84 @@ async fn pacs_instance_in_a_transfer_syntax_not_requested_is_xds_repository_erro
             Some(SOP_1.to_owned())
         )]
     );
-    assert!(parts.is_empty());
+    assert!(
+        answer.response.errors[0]
+            .code_context
+            .contains("transfer syntax not supported")
+    );
+    assert_eq!(parts.len(), 1);
+    assert_eq!(answer.documents[0].document_unique_id, SOP_2);
+}
+
+/// Instances larger than what is buffered per instance: each body must end when its part does,
+/// not when the whole PACS answer has been relayed.
+#[tokio::test]
+async fn whole_study_held_by_the_pacs_comes_from_one_retrieve_study_each_part_under_its_own_content_id()
+ {
+    let instances = vec![
+        held(SERIES_A, SOP_1, EXPLICIT_LE, 300_000),
+        held(SERIES_A, SOP_2, EXPLICIT_LE, 500_000),
+        held(SERIES_B, SOP_3, EXPLICIT_LE, 700_000),
+    ];
+    let pacs = fake_pacs_logged(instances.clone()).await;
+    let setup = Setup::with_pacs(Some(pacs.url.clone())).await;
+    let (answer, parts) = rad69(
+        &setup.url(),
+        &request(
+            REPOSITORY_UID,
+            &[
+                (STUDY, SERIES_B, SOP_3),
+                (STUDY, SERIES_A, UNKNOWN_SOP),
+                (STUDY, SERIES_A, SOP_2),
+                (STUDY, SERIES_A, SOP_1),
+            ],
+            &[EXPLICIT_LE],
+        ),
+    )
+    .await;
+    assert_eq!(answer.response.status, ResponseStatus::PartialSuccess);
+    assert_eq!(
+        errors(&answer),
+        [(
+            error_code::XDS_MISSING_DOCUMENT.to_owned(),
+            Some(UNKNOWN_SOP.to_owned())
+        )]
+    );
+    let in_request_order: Vec<&str> = answer
+        .documents
+        .iter()
+        .map(|d| d.document_unique_id.as_str())
+        .collect();
+    assert_eq!(in_request_order, [SOP_3, SOP_2, SOP_1]);
+    assert_eq!(parts.len(), 3);
+    for (_, _, sop, _, bytes) in &instances {
+        assert!(document_bytes(&answer, &parts, sop) == bytes.as_slice());
+    }
+    assert_eq!(pacs.retrieves(), [format!("/dicom-web/studies/{STUDY}")]);
+}
+
+#[tokio::test]
+async fn few_instances_of_a_pacs_study_come_from_retrieve_instance() {
+    let instances = vec![
+        held(SERIES_A, SOP_1, EXPLICIT_LE, 100),
+        held(SERIES_A, SOP_2, EXPLICIT_LE, 100),
+        held(SERIES_B, SOP_3, EXPLICIT_LE, 100),
+    ];
+    let pacs = fake_pacs_logged(instances.clone()).await;
+    let setup = Setup::with_pacs(Some(pacs.url.clone())).await;
+    let (answer, parts) = rad69(
+        &setup.url(),
+        &request(REPOSITORY_UID, &[(STUDY, SERIES_B, SOP_3)], &[EXPLICIT_LE]),
+    )
+    .await;
+    assert_eq!(answer.response.status, ResponseStatus::Success);
+    assert!(document_bytes(&answer, &parts, SOP_3) == instances[2].4.as_slice());
+    assert_eq!(
+        pacs.retrieves(),
+        [format!(
+            "/dicom-web/studies/{STUDY}/series/{SERIES_B}/instances/{SOP_3}"
+        )]
+    );
 }
 
 #[tokio::test]

@@ -277,20 +277,31 @@ async fn wado_uri_unknown_object_is_404() {
 }
 
 #[tokio::test]
-async fn study_only_in_the_pacs_is_retrieved_from_it() {
-    let from_pacs = serve::dicom_instance(STUDY, SERIES_A, SOP_1, EXPLICIT_LE, 1000);
-    let pacs = serve::fake_pacs(vec![(
-        STUDY.into(),
-        SERIES_A.into(),
-        SOP_1.into(),
-        EXPLICIT_LE.into(),
-        from_pacs.clone(),
-    )])
+async fn study_only_in_the_pacs_is_relayed_from_one_retrieve_study_answer() {
+    let one = serve::dicom_instance(STUDY, SERIES_A, SOP_1, EXPLICIT_LE, 1000);
+    let two = serve::dicom_instance(STUDY, SERIES_A, SOP_2, EXPLICIT_LE, 3000);
+    let pacs = serve::fake_pacs_logged(vec![
+        (
+            STUDY.into(),
+            SERIES_A.into(),
+            SOP_1.into(),
+            EXPLICIT_LE.into(),
+            one.clone(),
+        ),
+        (
+            STUDY.into(),
+            SERIES_A.into(),
+            SOP_2.into(),
+            EXPLICIT_LE.into(),
+            two.clone(),
+        ),
+    ])
     .await;
-    let setup = Setup::with_pacs(Some(pacs)).await;
+    let setup = Setup::with_pacs(Some(pacs.url.clone())).await;
     let response = get(format!("{}/dicomweb/studies/{STUDY}", setup.base())).await;
     assert_eq!(response.status(), 200);
     let parts = multipart_parts(response).await;
-    assert_eq!(parts.len(), 1);
-    assert_eq!(parts[0].1, from_pacs);
+    let bodies: Vec<Vec<u8>> = parts.into_iter().map(|(_, bytes)| bytes).collect();
+    assert_eq!(bodies, [one, two]);
+    assert_eq!(pacs.retrieves(), [format!("/dicom-web/studies/{STUDY}")]);
 }

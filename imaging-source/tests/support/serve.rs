@@ -317,21 +317,65 @@ pub fn errors(answer: &RetrieveDocumentSetResponse) -> Vec<(String, Option<Strin
 /// One instance a fake PACS serves: (study, series, sop, transfer syntax, Part-10 bytes).
 pub type PacsInstance = (String, String, String, String, Vec<u8>);
 
-/// A minimal DICOMweb PACS on a free port: WADO-RS study metadata (the UIDs and the transfer
-/// syntax of each instance) and instance retrieval in multipart/related; returns its root URL.
+/// A fake PACS and the WADO-RS requests it answered (path and Accept header).
+pub struct FakePacs {
+    pub url: String,
+    pub requests: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+}
+
+impl FakePacs {
+    /// The paths of the retrieve requests (metadata requests left out).
+    pub fn retrieves(&self) -> Vec<String> {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(path, _)| path.clone())
+            .filter(|path| !path.ends_with("/metadata"))
+            .collect()
+    }
+}
+
+/// [`fake_pacs_logged`]'s root URL.
 pub async fn fake_pacs(instances: Vec<PacsInstance>) -> String {
+    fake_pacs_logged(instances).await.url
+}
+
+/// A minimal DICOMweb PACS on a free port, in the manner of Orthanc: WADO-RS study metadata (the
+/// UIDs and the transfer syntax of each instance), and WADO-RS Retrieve Study, Series and
+/// Instance in multipart/related (parts in the order given here, without Content-Location),
+/// transcoded to a native syntax (1.2, 1.2.1) named by `transfer-syntax` in Accept when the held
+/// one is not named; 406 when none of those named can be made.
+pub async fn fake_pacs_logged(instances: Vec<PacsInstance>) -> FakePacs {
     use axum::extract::{Path, State};
-    use axum::http::StatusCode;
+    use axum::http::{HeaderMap, StatusCode, Uri};
     use axum::response::IntoResponse;
     use axum::routing::get;
-    use std::sync::Arc;
+    use std::sync::{Arc, Mutex};
 
-    type Shared = Arc<Vec<PacsInstance>>;
+    type Log = Arc<Mutex<Vec<(String, String)>>>;
+    type Shared = (Arc<Vec<PacsInstance>>, Log);
+    fn log(state: &Shared, uri: &Uri, headers: &HeaderMap) {
+        let accept = headers
+            .get("accept")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        state
+            .1
+            .lock()
+            .unwrap()
+            .push((uri.path().to_owned(), accept));
+    }
     async fn metadata(
-        State(all): State<Shared>,
+        State(state): State<Shared>,
+        uri: Uri,
+        headers: HeaderMap,
         Path(study): Path<String>,
     ) -> axum::response::Response {
-        let objects: Vec<serde_json::Value> = all
+        log(&state, &uri, &headers);
+        let objects: Vec<serde_json::Value> = state
+            .0
             .iter()
             .filter(|i| i.0 == study)
             .map(|(st, se, sop, ts, _)| {
@@ -355,37 +399,109 @@ pub async fn fake_pacs(instances: Vec<PacsInstance>) -> String {
         )
             .into_response()
     }
-    async fn instance(
-        State(all): State<Shared>,
-        Path((study, series, sop)): Path<(String, String, String)>,
+    /// The instance in a syntax named in Accept (as held when none is named).
+    fn in_accepted_syntax(instance: &PacsInstance, accept: &str) -> Option<Vec<u8>> {
+        let named: Vec<&str> = accept
+            .split([',', ';'])
+            .filter_map(|param| param.trim().strip_prefix("transfer-syntax="))
+            .collect();
+        if named.is_empty() || named.contains(&"*") || named.contains(&instance.3.as_str()) {
+            return Some(instance.4.clone());
+        }
+        let target = named
+            .into_iter()
+            .find(|ts| [IMPLICIT_LE, EXPLICIT_LE].contains(ts))?;
+        let object = dicom_object::from_reader(&instance.4[128..])
+            .unwrap()
+            .into_inner();
+        let file = object
+            .with_meta(FileMetaTableBuilder::new().transfer_syntax(target))
+            .unwrap();
+        let mut out = Vec::new();
+        file.write_all(&mut out).unwrap();
+        Some(out)
+    }
+    fn answer(
+        state: &Shared,
+        uri: &Uri,
+        headers: &HeaderMap,
+        wanted: impl Fn(&PacsInstance) -> bool,
     ) -> axum::response::Response {
-        let Some(found) = all
-            .iter()
-            .find(|i| i.0 == study && i.1 == series && i.2 == sop)
-        else {
+        log(state, uri, headers);
+        let accept = headers
+            .get("accept")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let mut body = Vec::new();
+        let mut found = false;
+        for instance in state.0.iter().filter(|i| wanted(i)) {
+            found = true;
+            let Some(bytes) = in_accepted_syntax(instance, accept) else {
+                return (StatusCode::NOT_ACCEPTABLE, "transfer syntax not offered").into_response();
+            };
+            body.extend_from_slice(b"--PACSBOUNDARY\r\nContent-Type: application/dicom\r\n\r\n");
+            body.extend_from_slice(&bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        if !found {
             return StatusCode::NOT_FOUND.into_response();
-        };
-        let mut body = b"--PACSBOUNDARY\r\nContent-Type: application/dicom\r\n\r\n".to_vec();
-        body.extend_from_slice(&found.4);
-        body.extend_from_slice(b"\r\n--PACSBOUNDARY--\r\n");
+        }
+        body.extend_from_slice(b"--PACSBOUNDARY--\r\n");
+        // Sent in 8 KiB chunks, as a PACS streams a large answer.
+        let chunks: Vec<Result<Bytes, std::io::Error>> = body
+            .chunks(8192)
+            .map(|chunk| Ok(Bytes::copy_from_slice(chunk)))
+            .collect();
         (
             [(
                 "content-type",
                 "multipart/related; type=\"application/dicom\"; boundary=PACSBOUNDARY",
             )],
-            body,
+            axum::body::Body::from_stream(futures::stream::iter(chunks)),
         )
             .into_response()
     }
+    async fn study(
+        State(state): State<Shared>,
+        uri: Uri,
+        headers: HeaderMap,
+        Path(study): Path<String>,
+    ) -> axum::response::Response {
+        answer(&state, &uri, &headers, |i| i.0 == study)
+    }
+    async fn series(
+        State(state): State<Shared>,
+        uri: Uri,
+        headers: HeaderMap,
+        Path((study, series)): Path<(String, String)>,
+    ) -> axum::response::Response {
+        answer(&state, &uri, &headers, |i| i.0 == study && i.1 == series)
+    }
+    async fn instance(
+        State(state): State<Shared>,
+        uri: Uri,
+        headers: HeaderMap,
+        Path((study, series, sop)): Path<(String, String, String)>,
+    ) -> axum::response::Response {
+        answer(&state, &uri, &headers, |i| {
+            i.0 == study && i.1 == series && i.2 == sop
+        })
+    }
+    let requests: Log = Arc::default();
     let router = axum::Router::new()
+        .route("/dicom-web/studies/{study}", get(study))
         .route("/dicom-web/studies/{study}/metadata", get(metadata))
+        .route("/dicom-web/studies/{study}/series/{series}", get(series))
         .route(
             "/dicom-web/studies/{study}/series/{series}/instances/{sop}",
             get(instance),
         )
-        .with_state(Arc::new(instances));
+        .with_state((Arc::new(instances), requests.clone()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await });
-    format!("http://{addr}/dicom-web")
+    FakePacs {
+        url: format!("http://{addr}/dicom-web"),
+        requests,
+    }
 }
