@@ -200,7 +200,7 @@ fn context(args: &PublishArgs, patient: AffinityPatient) -> PublishContext {
     }
 }
 
-fn spinner(message: String) -> ProgressBar {
+pub(crate) fn spinner(message: String) -> ProgressBar {
     let spinner = ProgressBar::new_spinner().with_message(message);
     spinner.enable_steady_tick(Duration::from_millis(120));
     spinner

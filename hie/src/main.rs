@@ -1,6 +1,7 @@
 //! `hie`: the broker's launcher and command-line client.
 
 mod config;
+mod consumer_cli;
 mod imaging_cli;
 
 use std::path::PathBuf;
@@ -59,6 +60,35 @@ enum Command {
         #[command(flatten)]
         publish: imaging_cli::PublishArgs,
     },
+    /// ITI-18: the imaging manifests of a patient (a local id is translated by PIX, ITI-9).
+    Find {
+        /// The patient, CX `ID^^^&OID&ISO` (local or affinity-domain id).
+        #[arg(long)]
+        patient: String,
+        /// Acquisition modality (eventCodeList), e.g. CT.
+        #[arg(long)]
+        modality: Option<String>,
+        /// Studies on or after this date, YYYYMMDD (serviceStartTime).
+        #[arg(long)]
+        since: Option<String>,
+    },
+    /// ITI-43: the manifest of ENTRY read back (study, series and image counts, institution).
+    Show {
+        /// DocumentEntry uniqueId or entryUUID (urn:uuid:…).
+        entry: String,
+    },
+    /// RAD-69 (or WADO-RS): the instances of ENTRY's manifest into DIR/<study>/<series>/<sop>.dcm;
+    /// a re-run fetches only what is missing.
+    Retrieve {
+        /// DocumentEntry uniqueId or entryUUID (urn:uuid:…).
+        entry: String,
+        /// Destination folder.
+        #[arg(long)]
+        to: PathBuf,
+        /// Fetch by WADO-RS instead of RAD-69.
+        #[arg(long)]
+        wado_rs: bool,
+    },
     /// Master patient index tools.
     #[command(subcommand)]
     Mpi(MpiCommand),
@@ -101,6 +131,26 @@ async fn main() -> anyhow::Result<()> {
             store,
             publish,
         } => imaging_cli::import_cd(dir, store, &publish).await,
+        Command::Find {
+            patient,
+            modality,
+            since,
+        } => {
+            let ctx = consumer_context(cli.config.as_deref())?;
+            let query = imaging_source::consumer::FindQuery {
+                patient,
+                modality,
+                since,
+            };
+            consumer_cli::find(&ctx, query).await
+        }
+        Command::Show { entry } => {
+            consumer_cli::show(&consumer_context(cli.config.as_deref())?, &entry).await
+        }
+        Command::Retrieve { entry, to, wado_rs } => {
+            let ctx = consumer_context(cli.config.as_deref())?;
+            consumer_cli::retrieve(ctx, &entry, &to, wado_rs).await
+        }
         Command::Mpi(MpiCommand::Link { input, output }) => {
             let summary = pix_manager::batch::link_csv(&input, &output).await?;
             eprintln!(
@@ -119,6 +169,16 @@ async fn main() -> anyhow::Result<()> {
             up(config).await
         }
     }
+}
+
+/// The Imaging Document Consumer of `[imaging_source.consumer]`.
+fn consumer_context(
+    path: Option<&std::path::Path>,
+) -> anyhow::Result<imaging_source::consumer::ConsumerContext> {
+    let config: HieConfig = RawConfig::load(path)?.typed()?;
+    Ok(imaging_source::consumer::ConsumerContext::new(
+        config.imaging_source.consumer,
+    ))
 }
 
 /// `hie up`: prepare the data folder, start the services, print their endpoints, wait for
@@ -154,15 +214,6 @@ async fn up(config: HieConfig) -> anyhow::Result<()> {
     .await
     .context("cannot start the document repository")?;
 
-    let mut imaging_source = imaging_source::server::start(
-        &config.imaging_source,
-        general.bind_address,
-        &general.data_dir,
-        shutdown.clone(),
-    )
-    .await
-    .context("cannot start the imaging document source")?;
-
     let mut pix_manager = pix_manager::server::start(
         &config.pix_manager,
         general.bind_address,
@@ -171,6 +222,24 @@ async fn up(config: HieConfig) -> anyhow::Result<()> {
     )
     .await
     .context("cannot start the PIX manager")?;
+
+    // The consumer side asks the registry, repository and PIX manager started above.
+    let mut imaging_source_config = config.imaging_source.clone();
+    let consumer = &mut imaging_source_config.consumer;
+    consumer.registry_url = registry.endpoint_url();
+    consumer.pix_address = pix_manager.mllp_addr.to_string();
+    consumer.repositories.insert(
+        repository_config.repository_unique_id.clone(),
+        repository.endpoint_url(),
+    );
+    let mut imaging_source = imaging_source::server::start(
+        &imaging_source_config,
+        general.bind_address,
+        &general.data_dir,
+        shutdown.clone(),
+    )
+    .await
+    .context("cannot start the imaging document source")?;
 
     // RAD-68 of studies pushed by C-STORE, once complete: patient by ITI-9 from the PIX manager,
     // manifest by ITI-41 to the repository. The receiver is moved out; a closed one is left.
@@ -230,6 +299,10 @@ async fn up(config: HieConfig) -> anyhow::Result<()> {
         "  {:<34} {}",
         "Imaging Document Source (WADO-RS)",
         imaging_source.wado_rs_url()
+    );
+    println!(
+        "  {:<34} http://{}/consumer",
+        "Imaging Document Consumer (JSON)", imaging_source.http_addr
     );
     println!(
         "  {:<34} {} on {}",

@@ -37,6 +37,8 @@ pub struct Config {
     /// Largest SOAP envelope accepted, in bytes, and deepest XML nesting.
     pub max_envelope_bytes: usize,
     pub max_xml_depth: usize,
+    /// `[imaging_source.consumer]`: the Imaging Document Consumer (find, show, retrieve).
+    pub consumer: crate::consumer::Config,
 }
 
 impl Default for Config {
@@ -53,6 +55,7 @@ impl Default for Config {
             retrieve_ae_title: DEFAULT_AE_TITLE.to_owned(),
             max_envelope_bytes: 1024 * 1024,
             max_xml_depth: 64,
+            consumer: crate::consumer::Config::default(),
         }
     }
 }

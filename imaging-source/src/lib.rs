@@ -11,10 +11,13 @@
 //! instance store or the PACS into an MTOM answer), `wado` (WADO-RS, WADO-URI), `store_scp`
 //! (C-STORE SCP feeding the instance store), `source` (where an instance is found), `service`,
 //! `server`, `config`.
+//! Consumer side: `consumer` (ITI-18 find, ITI-43 manifest, RAD-69 / WADO-RS retrieval into a
+//! folder, resumable; a JSON API under `/consumer`).
 
 pub mod auto_publish;
 pub mod cd;
 pub mod config;
+pub mod consumer;
 pub mod dicomweb;
 pub mod import_reconciliation;
 pub mod instance_store;

@@ -322,6 +322,43 @@ pub async fn find_current_manifest(
     study_uid: &str,
 ) -> Result<Option<String>, PublishError> {
     let quote = |v: &str| format!("'{}'", v.replace('\'', "''"));
+    let slots = vec![
+        Slot::new("$XDSDocumentEntryPatientId", [quote(&patient.to_cx())]),
+        Slot::new(
+            "$XDSDocumentEntryStatus",
+            [format!("({})", quote(status::APPROVED))],
+        ),
+        Slot::new(
+            "$XDSDocumentEntryReferenceIdList",
+            [format!("({})", quote(&study_reference_id(study_uid)))],
+        ),
+    ];
+    let objects = registry_stored_query(
+        http,
+        registry_url,
+        stored_query::FIND_DOCUMENTS_BY_REFERENCE_ID,
+        slots,
+    )
+    .await?;
+    Ok(objects
+        .document_entries
+        .into_iter()
+        .filter(|e| {
+            e.format_code
+                .as_ref()
+                .is_some_and(|c| c.code == KOS_SOP_CLASS_UID)
+        })
+        .max_by(|a, b| a.creation_time.cmp(&b.creation_time))
+        .map(|e| e.entry_uuid))
+}
+
+/// ITI-18 Registry Stored Query `query_id` with `slots`, LeafClass: the objects answered.
+pub(crate) async fn registry_stored_query(
+    http: &reqwest::Client,
+    registry_url: &str,
+    query_id: &str,
+    slots: Vec<Slot>,
+) -> Result<MetadataObjects, PublishError> {
     let request = AdhocQueryRequest {
         id: None,
         comment: None,
@@ -333,18 +370,8 @@ pub async fn find_current_manifest(
         start_index: 0,
         max_results: None,
         query: RegistryObject {
-            id: stored_query::FIND_DOCUMENTS_BY_REFERENCE_ID.to_owned(),
-            slots: vec![
-                Slot::new("$XDSDocumentEntryPatientId", [quote(&patient.to_cx())]),
-                Slot::new(
-                    "$XDSDocumentEntryStatus",
-                    [format!("({})", quote(status::APPROVED))],
-                ),
-                Slot::new(
-                    "$XDSDocumentEntryReferenceIdList",
-                    [format!("({})", quote(&study_reference_id(study_uid)))],
-                ),
-            ],
+            id: query_id.to_owned(),
+            slots,
             ..RegistryObject::default()
         },
     };
@@ -377,18 +404,7 @@ pub async fn find_current_manifest(
             errors: error_list(&answer.response),
         });
     }
-    let objects =
-        MetadataObjects::from_object_list(&answer.objects).map_err(|e| invalid(e.to_string()))?;
-    Ok(objects
-        .document_entries
-        .into_iter()
-        .filter(|e| {
-            e.format_code
-                .as_ref()
-                .is_some_and(|c| c.code == KOS_SOP_CLASS_UID)
-        })
-        .max_by(|a, b| a.creation_time.cmp(&b.creation_time))
-        .map(|e| e.entry_uuid))
+    MetadataObjects::from_object_list(&answer.objects).map_err(|e| invalid(e.to_string()))
 }
 
 /// ITI-41 over MTOM: each document (entryUUID, MIME type, bytes) is one XOP part.
@@ -453,7 +469,7 @@ const ANSWER_LIMITS: Limits = Limits {
 };
 
 /// POSTs a SOAP request; the answer's envelope (plain or the MTOM root part).
-async fn soap_call(
+pub(crate) async fn soap_call(
     http: &reqwest::Client,
     transaction: &'static str,
     url: &str,
@@ -461,6 +477,29 @@ async fn soap_call(
     content_type: String,
     body: reqwest::Body,
 ) -> Result<Bytes, PublishError> {
+    let answer = soap_exchange(http, transaction, url, soap_action, content_type, body).await?;
+    Ok(answer.envelope)
+}
+
+/// The HTTP body of a SOAP answer.
+pub(crate) type AnswerStream = futures::stream::BoxStream<'static, reqwest::Result<Bytes>>;
+
+/// A SOAP answer: its envelope, and for MTOM the reader positioned after the root part (the
+/// attachments are left on the wire, to be streamed part by part).
+pub(crate) struct SoapAnswer {
+    pub envelope: Bytes,
+    pub attachments: Option<MtomReader<AnswerStream>>,
+}
+
+/// POSTs a SOAP request; the answer's envelope read into memory (bounded), its attachments not.
+pub(crate) async fn soap_exchange(
+    http: &reqwest::Client,
+    transaction: &'static str,
+    url: &str,
+    soap_action: &str,
+    content_type: String,
+    body: reqwest::Body,
+) -> Result<SoapAnswer, PublishError> {
     let unavailable = |reason: String| PublishError::Unavailable {
         transaction,
         url: url.to_owned(),
@@ -487,7 +526,7 @@ async fn soap_call(
         )));
     };
     let max = ANSWER_LIMITS.max_bytes;
-    let mut stream = response.bytes_stream();
+    let mut stream: AnswerStream = response.bytes_stream().boxed();
     match soap_type {
         SoapContentType::Plain { .. } => {
             let mut body = BytesMut::new();
@@ -498,7 +537,10 @@ async fn soap_call(
                 }
                 body.extend_from_slice(&chunk);
             }
-            Ok(body.freeze())
+            Ok(SoapAnswer {
+                envelope: body.freeze(),
+                attachments: None,
+            })
         }
         SoapContentType::Mtom(multipart) => {
             let mut reader = MtomReader::new(stream, &multipart);
@@ -506,12 +548,15 @@ async fn soap_call(
                 .root(max)
                 .await
                 .map_err(|e| unavailable(e.to_string()))?;
-            Ok(root.body)
+            Ok(SoapAnswer {
+                envelope: root.body,
+                attachments: Some(reader),
+            })
         }
     }
 }
 
-fn read_envelope(envelope: &[u8]) -> Result<soap::SoapRequest<'_>, String> {
+pub(crate) fn read_envelope(envelope: &[u8]) -> Result<soap::SoapRequest<'_>, String> {
     match soap::read_response_envelope(envelope, ANSWER_LIMITS) {
         Ok(message) => Ok(message),
         Err(SoapError::Fault(fault)) => Err(format!("SOAP Fault: {}", fault.reason)),
@@ -519,7 +564,7 @@ fn read_envelope(envelope: &[u8]) -> Result<soap::SoapRequest<'_>, String> {
     }
 }
 
-fn error_list(response: &RegistryResponse) -> String {
+pub(crate) fn error_list(response: &RegistryResponse) -> String {
     response
         .errors
         .iter()
@@ -533,7 +578,7 @@ fn urn_uuid() -> String {
 }
 
 /// An error with its sources.
-fn error_chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(e) = source {

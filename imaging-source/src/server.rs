@@ -13,6 +13,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::consumer::ConsumerContext;
 use crate::dicomweb::{DicomWebClient, DicomWebError};
 use crate::instance_store::InstanceStore;
 use crate::service;
@@ -112,7 +113,8 @@ pub async fn start(
     );
     let mut tasks = JoinSet::new();
     tasks.spawn(store_scp::serve(scp, scp_listener, shutdown.clone()));
-    let router = service::router(source.clone());
+    let consumer = Arc::new(ConsumerContext::new(config.consumer.clone()));
+    let router = service::router(source.clone(), consumer);
     tasks.spawn(async move {
         if let Err(error) = http::serve(SERVICE, listener, router, shutdown).await {
             tracing::error!(%error, "imaging source HTTP server stopped");

@@ -19,6 +19,7 @@ use schemas::soap::{self, AddressingHeaders, Fault, ResponseHeaders, SoapError, 
 use schemas::xml::XmlError;
 use tracing::Instrument;
 
+use crate::consumer::ConsumerContext;
 use crate::rad69;
 use crate::source::ImagingSource;
 use crate::wado;
@@ -26,12 +27,14 @@ use crate::wado;
 /// Path of the RAD-69 SOAP endpoint.
 pub const ENDPOINT_PATH: &str = "/xdsi";
 
-/// Every endpoint as an axum router (the caller adds `/healthz` and `/metrics`).
-pub fn router(source: Arc<ImagingSource>) -> Router {
+/// Every endpoint as an axum router (the caller adds `/healthz` and `/metrics`), with the
+/// Imaging Document Consumer's JSON API under `/consumer`.
+pub fn router(source: Arc<ImagingSource>, consumer: Arc<ConsumerContext>) -> Router {
     Router::new()
         .route(ENDPOINT_PATH, post(endpoint))
         .merge(wado::router())
         .with_state(source)
+        .merge(crate::consumer::http::router(consumer))
 }
 
 async fn endpoint(
