@@ -18,7 +18,7 @@ pub enum LocalPatientError {
 }
 
 /// The operator's identification of the local patient.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OperatorPatient {
     /// Local patient id as a CX: `ID^^^NAMESPACE&OID&ISO` (namespace or OID required).
     pub patient: String,

@@ -3,8 +3,11 @@
 //! pixel data copied byte for byte ([`part10`]), and the result stored by STOW-RS ([`stow`]).
 //! UIDs are kept unless the local PACS already holds the Study Instance UID for another
 //! patient (QIDO-RS), in which case the study, its series and instances get new 2.25 UIDs,
-//! consistently across the import. Each instance is reported stored or failed.
+//! consistently across the import. Each instance is reported stored or failed. [`entry`]
+//! retrieves a study through the Imaging Document Consumer first; [`http`] is its JSON route.
 
+pub mod entry;
+pub mod http;
 pub mod local_patient;
 pub mod part10;
 pub mod rules;
