@@ -130,7 +130,8 @@ pub async fn import(ctx: ConsumerContext, args: ImportArgs) -> anyhow::Result<()
     Ok(())
 }
 
-/// One bar: instances retrieved, then instances stored.
+/// One bar over both overlapping phases: each instance counts once retrieved (or found
+/// already present) and once stored or failed.
 struct PhaseBar {
     bar: ProgressBar,
 }
@@ -138,18 +139,19 @@ struct PhaseBar {
 impl PhaseBar {
     fn new() -> Self {
         let bar = ProgressBar::new(0).with_style(
-            ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} instances, {elapsed}")
+            ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} steps, {elapsed}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
+        bar.set_message("retrieving (RAD-69) and importing (STOW-RS)");
         PhaseBar { bar }
     }
 }
 
 impl Progress for PhaseBar {
     fn start(&self, to_fetch: usize, already_present: usize) {
-        self.bar.set_length(to_fetch as u64);
         self.bar
-            .set_message(format!("retrieving ({already_present} already present)"));
+            .set_length((2 * (to_fetch + already_present)) as u64);
+        self.bar.set_position(already_present as u64);
     }
 
     fn instance_written(&self, _instance: &RetrievedInstance, _bytes: u64) {
@@ -158,11 +160,7 @@ impl Progress for PhaseBar {
 }
 
 impl ImportProgress for PhaseBar {
-    fn planned(&self, total: usize) {
-        self.bar.set_position(0);
-        self.bar.set_length(total as u64);
-        self.bar.set_message("importing (STOW-RS)");
-    }
+    fn planned(&self, _total: usize) {}
 
     fn advanced(&self, count: usize) {
         self.bar.inc(count as u64);

@@ -13,7 +13,7 @@ pub mod part10;
 pub mod rules;
 pub mod stow;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -160,105 +160,186 @@ pub async fn import_instances(
     options: &ImportOptions,
     progress: &dyn ImportProgress,
 ) -> Result<ImportReport, ImportError> {
+    progress.planned(paths.len());
+    import_stream(futures::stream::iter(paths), patient, options, progress).await
+}
+
+/// Imports the Part-10 files as they come (e.g. as a retrieval writes them): a study whose UID
+/// is free (or the local patient's) is sent batch by batch as its instances arrive; a study
+/// whose UID is held for another patient is held back until the input ends, so that its new
+/// UIDs are known for every instance and every reference.
+pub async fn import_stream(
+    paths: impl futures::Stream<Item = PathBuf> + Unpin,
+    patient: &LocalPatient,
+    options: &ImportOptions,
+    progress: &dyn ImportProgress,
+) -> Result<ImportReport, ImportError> {
     let span = tracing::info_span!("import-reconciliation", pacs = %options.pacs_url, patient = %patient.id);
     run(paths, patient, options, progress)
         .instrument(span)
         .await
 }
 
+/// The batches being sent, at most `concurrency` at once.
+struct Sending {
+    stow: StowClient,
+    concurrency: usize,
+    in_flight: VecDeque<tokio::task::JoinHandle<BatchOutcome>>,
+    report: ImportReport,
+}
+
+impl Sending {
+    async fn send(
+        &mut self,
+        batch: Vec<Candidate>,
+        rules: Reconciliation,
+        progress: &dyn ImportProgress,
+    ) -> Result<(), ImportError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        while self.in_flight.len() >= self.concurrency {
+            self.settle_oldest(progress).await?;
+        }
+        let stow = self.stow.clone();
+        self.in_flight.push_back(tokio::spawn(async move {
+            send_batch(batch, &rules, &stow).await
+        }));
+        Ok(())
+    }
+
+    async fn settle_oldest(&mut self, progress: &dyn ImportProgress) -> Result<(), ImportError> {
+        if let Some(task) = self.in_flight.pop_front() {
+            let outcome = task
+                .await
+                .map_err(|e| ImportError::Internal(e.to_string()))?;
+            progress.advanced(outcome.stored.len() + outcome.failed.len());
+            self.report.bytes += outcome.bytes;
+            self.report.stored.extend(outcome.stored);
+            self.report.failed.extend(outcome.failed);
+        }
+        Ok(())
+    }
+}
+
 async fn run(
-    paths: Vec<PathBuf>,
+    mut paths: impl futures::Stream<Item = PathBuf> + Unpin,
     patient: &LocalPatient,
     options: &ImportOptions,
     progress: &dyn ImportProgress,
 ) -> Result<ImportReport, ImportError> {
     let qido = DicomWebClient::new(&options.pacs_url).map_err(ImportError::Pacs)?;
-    let (candidates, mut failed) = tokio::task::spawn_blocking(move || read_candidates(paths))
-        .await
-        .map_err(|e| ImportError::Internal(e.to_string()))?;
-    let study_uids: BTreeSet<&str> = candidates.iter().map(|c| c.study_uid.as_str()).collect();
-    let mut uid_map = HashMap::new();
-    let mut studies = Vec::new();
-    for study_uid in study_uids {
-        let collides = held_for_another_patient(&qido, study_uid, patient).await?;
-        if collides {
-            for c in candidates.iter().filter(|c| c.study_uid == study_uid) {
-                for uid in [&c.study_uid, &c.series_uid, &c.sop_uid] {
-                    uid_map.entry(uid.clone()).or_insert_with(new_uid);
-                }
-            }
-            tracing::warn!(
-                study_uid,
-                "Study Instance UID held for another patient: new UIDs"
-            );
-        }
-        studies.push(ImportedStudy {
-            original_study_uid: study_uid.to_owned(),
-            study_uid: uid_map
-                .get(study_uid)
-                .cloned()
-                .unwrap_or_else(|| study_uid.to_owned()),
-            uids_replaced: collides,
-        });
-    }
-    let reconciliation = Reconciliation {
+    let rules = Reconciliation {
         patient: patient.clone(),
         accession: options.accession.clone(),
         accession_issuer_oid: options.accession_issuer_oid.clone(),
         outside_institution: options.outside_institution.clone(),
         modifying_system: options.modifying_system.clone(),
         modified_at: now_dt(),
-        uid_map,
+        uid_map: HashMap::new(),
     };
-    progress.planned(candidates.len());
-    let stow = StowClient::new(&options.pacs_url, options.timeout);
-    let batches: Vec<Vec<Candidate>> = candidates
-        .chunks(options.batch_size.max(1))
-        .map(<[Candidate]>::to_vec)
-        .collect();
-    let mut sent = futures::stream::iter(batches)
-        .map(|batch| send_batch(batch, &reconciliation, &stow))
-        .buffered(options.concurrency.max(1));
-    let mut stored = Vec::new();
-    let mut bytes = 0;
-    while let Some(outcome) = sent.next().await {
-        let outcome = outcome?;
-        progress.advanced(outcome.stored.len() + outcome.failed.len());
-        bytes += outcome.bytes;
-        stored.extend(outcome.stored);
-        failed.extend(outcome.failed);
-    }
-    tracing::info!(stored = stored.len(), failed = failed.len(), "import done");
-    Ok(ImportReport {
-        pacs: options.pacs_url.clone(),
-        patient: patient.clone(),
-        studies,
-        stored,
-        failed,
-        bytes,
-    })
-}
-
-/// Reads each file's UIDs (header only); unusable files are failures, not candidates.
-fn read_candidates(paths: Vec<PathBuf>) -> (Vec<Candidate>, Vec<FailedInstance>) {
-    let mut candidates = Vec::with_capacity(paths.len());
-    let mut failed = Vec::new();
-    for path in paths {
-        match read_header(&path) {
-            Ok(header) => candidates.push(Candidate {
-                path,
-                study_uid: header.study.study_instance_uid,
-                series_uid: header.series.series_instance_uid,
-                sop_uid: header.instance.sop_instance_uid,
-            }),
-            Err(problem) => failed.push(FailedInstance {
-                path,
-                sop_instance_uid: None,
-                reason: format!("{:?}: {}", problem.kind, problem.detail),
-            }),
+    let mut sending = Sending {
+        stow: StowClient::new(&options.pacs_url, options.timeout),
+        concurrency: options.concurrency.max(1),
+        in_flight: VecDeque::new(),
+        report: ImportReport {
+            pacs: options.pacs_url.clone(),
+            patient: patient.clone(),
+            studies: Vec::new(),
+            stored: Vec::new(),
+            failed: Vec::new(),
+            bytes: 0,
+        },
+    };
+    let mut collides: HashMap<String, bool> = HashMap::new();
+    let mut held = Vec::new();
+    let mut batch = Vec::new();
+    while let Some(path) = paths.next().await {
+        let candidate = match tokio::task::spawn_blocking(move || read_candidate(path))
+            .await
+            .map_err(|e| ImportError::Internal(e.to_string()))?
+        {
+            Ok(candidate) => candidate,
+            Err(failed) => {
+                progress.advanced(1);
+                sending.report.failed.push(failed);
+                continue;
+            }
+        };
+        let study_collides = match collides.get(&candidate.study_uid) {
+            Some(known) => *known,
+            None => {
+                let found = held_for_another_patient(&qido, &candidate.study_uid, patient).await?;
+                collides.insert(candidate.study_uid.clone(), found);
+                found
+            }
+        };
+        if study_collides {
+            held.push(candidate);
+            continue;
+        }
+        batch.push(candidate);
+        if batch.len() >= options.batch_size.max(1) {
+            sending
+                .send(std::mem::take(&mut batch), rules.clone(), progress)
+                .await?;
         }
     }
-    (candidates, failed)
+    sending.send(batch, rules.clone(), progress).await?;
+    let mut uid_map = HashMap::new();
+    for c in &held {
+        for uid in [&c.study_uid, &c.series_uid, &c.sop_uid] {
+            uid_map.entry(uid.clone()).or_insert_with(new_uid);
+        }
+    }
+    let mut renamed = rules;
+    renamed.uid_map = uid_map;
+    for chunk in held.chunks(options.batch_size.max(1)) {
+        sending
+            .send(chunk.to_vec(), renamed.clone(), progress)
+            .await?;
+    }
+    while !sending.in_flight.is_empty() {
+        sending.settle_oldest(progress).await?;
+    }
+    let mut studies: Vec<(String, bool)> = collides.into_iter().collect();
+    studies.sort();
+    sending.report.studies = studies
+        .into_iter()
+        .map(|(study_uid, uids_replaced)| ImportedStudy {
+            study_uid: renamed
+                .uid_map
+                .get(&study_uid)
+                .cloned()
+                .unwrap_or_else(|| study_uid.clone()),
+            original_study_uid: study_uid,
+            uids_replaced,
+        })
+        .collect();
+    let report = sending.report;
+    tracing::info!(
+        stored = report.stored.len(),
+        failed = report.failed.len(),
+        "import done"
+    );
+    Ok(report)
+}
+
+/// Reads a file's UIDs (header only); an unusable file is a failure.
+fn read_candidate(path: PathBuf) -> Result<Candidate, FailedInstance> {
+    match read_header(&path) {
+        Ok(header) => Ok(Candidate {
+            path,
+            study_uid: header.study.study_instance_uid,
+            series_uid: header.series.series_instance_uid,
+            sop_uid: header.instance.sop_instance_uid,
+        }),
+        Err(problem) => Err(FailedInstance {
+            path,
+            sop_instance_uid: None,
+            reason: format!("{:?}: {}", problem.kind, problem.detail),
+        }),
+    }
 }
 
 /// QIDO-RS: does the local PACS hold `study_uid` under a Patient ID other than the local one?
@@ -306,11 +387,28 @@ async fn send_batch(
     batch: Vec<Candidate>,
     reconciliation: &Reconciliation,
     stow: &StowClient,
-) -> Result<BatchOutcome, ImportError> {
+) -> BatchOutcome {
     let rules = reconciliation.clone();
-    let (prepared, mut failed) = tokio::task::spawn_blocking(move || prepare(batch, &rules))
-        .await
-        .map_err(|e| ImportError::Internal(e.to_string()))?;
+    let paths: Vec<PathBuf> = batch.iter().map(|c| c.path.clone()).collect();
+    let (prepared, mut failed) =
+        match tokio::task::spawn_blocking(move || prepare(batch, &rules)).await {
+            Ok(prepared) => prepared,
+            Err(e) => {
+                let failed = paths
+                    .into_iter()
+                    .map(|path| FailedInstance {
+                        path,
+                        sop_instance_uid: None,
+                        reason: format!("reconciliation stopped: {e}"),
+                    })
+                    .collect();
+                return BatchOutcome {
+                    stored: Vec::new(),
+                    failed,
+                    bytes: 0,
+                };
+            }
+        };
     let mut stored = Vec::new();
     let bytes = prepared
         .iter()
@@ -343,11 +441,11 @@ async fn send_batch(
             }),
         }
     }
-    Ok(BatchOutcome {
+    BatchOutcome {
         stored,
         failed,
         bytes,
-    })
+    }
 }
 
 fn file_len(path: &std::path::Path) -> u64 {
