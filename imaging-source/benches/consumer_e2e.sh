@@ -15,6 +15,7 @@
 #     `hie import` (ITI-43 of the manifest, RAD-69 of the 300 instances streamed from Orthanc A
 #     into a fresh work folder, import reconciliation, STOW-RS into Orthanc B).
 # Prints each run, the medians, and the chain's ratio to the faster direct copy.
+# STUDY_DIR=DIR reuses a make_study.py output instead of writing a new ct300.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SHARED=${HIE_SHARED_DIR:-$ROOT/../shared}
@@ -43,16 +44,20 @@ AD_OID=1.3.6.1.4.1.21367.2005.13.20.1000
 AFFINITY="IHE-E2E-1^^^&$AD_OID&ISO"
 LOCAL="B-LOCAL-0042^^^HOSPB&1.2.3.4.5.6.7.9.1&ISO"
 
-echo "== writing the ct300 study"
-python3 "$SHARED/tools/make_study.py" --preset ct300 --out "$WORK/study" --quiet
+if [ -n "${STUDY_DIR:-}" ]; then
+  echo "== using the study in $STUDY_DIR"; ln -s "$(realpath "$STUDY_DIR")" "$WORK/study"
+else
+  echo "== writing the ct300 study"
+  python3 "$SHARED/tools/make_study.py" --preset ct300 --out "$WORK/study" --quiet
+fi
 bash "$LAB" start "$WORK/orthanc-a" 8042 4242
 bash "$LAB" start "$WORK/orthanc-b" 8043 4243
 STUDY_UID=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['StudyInstanceUID'])" "$WORK/study/study.json")
-STUDY_BYTES=$(find "$WORK/study" -name '*.dcm' -printf '%s\n' | awk '{s+=$1} END {print s}')
-COUNT=$(find "$WORK/study" -name '*.dcm' | wc -l)
+STUDY_BYTES=$(find -L "$WORK/study" -name '*.dcm' -printf '%s\n' | awk '{s+=$1} END {print s}')
+COUNT=$(find -L "$WORK/study" -name '*.dcm' | wc -l)
 
 echo "== uploading to Orthanc A"
-find "$WORK/study" -name '*.dcm' | while read -r f; do
+find -L "$WORK/study" -name '*.dcm' | while read -r f; do
   run curl -sf -o /dev/null -X POST --data-binary "@$f" "$A/instances"
 done
 lookup() { run curl -sf -X POST --data-binary "$2" "$1/tools/lookup" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r[0]["ID"] if r else "")'; }
