@@ -20,7 +20,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SHARED=${HIE_SHARED_DIR:-$ROOT/../shared}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-BIN=$TARGET/release/hie
+BIN=${HIE_BIN:-$TARGET/release/hie}
 RUNS=${RUNS:-3}
 export NS=hie-e2e-bench-$$
 [ -x "$BIN" ] || { echo "build it first: cargo build --release -p hie" >&2; exit 1; }
@@ -65,7 +65,7 @@ A_STUDY=$(lookup "$A" "$STUDY_UID")
 run curl -sf -o /dev/null -X PUT --data-binary '["ORTHANCB", "127.0.0.1", 4243]' "$A/modalities/orthanc-b"
 run curl -sf -o /dev/null -X PUT --data-binary "{\"Url\": \"$B/\"}" "$A/peers/orthanc-b"
 
-echo "== starting hie up (release) in the namespace, Orthanc A as the imaging source's PACS"
+echo "== starting hie up ($BIN) in the namespace, Orthanc A as the imaging source's PACS"
 mkdir -p "$WORK/data"
 cat > "$WORK/hie.toml" <<EOF
 [general]
@@ -106,7 +106,7 @@ for i in $(seq 1 "$RUNS"); do
   empty_b; timed peer >> "$WORK/peer.txt"; check_b "peer"
   empty_b; timed chain "$i" >> "$WORK/chain.txt"; check_b "chain"
 done
-tail -1 "$WORK/import-$RUNS.txt"
+head -2 "$WORK/import-$RUNS.txt"
 median() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 C=$(median "$WORK/cstore.txt"); P=$(median "$WORK/peer.txt"); H=$(median "$WORK/chain.txt")
 echo "study: $COUNT instances, $STUDY_BYTES bytes; $RUNS run(s); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
