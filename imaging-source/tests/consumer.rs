@@ -342,6 +342,32 @@ async fn retrieve_by_wado_rs_writes_every_instance_byte_identical() {
 }
 
 #[tokio::test]
+async fn an_instance_the_source_does_not_hold_is_listed_missing_and_the_rest_kept() {
+    let a = HospitalA::start().await;
+    let series = &a.study.series[0];
+    let lost = &series.instances[1].sop_instance_uid;
+    std::fs::remove_file(a.source.stored_path(
+        &a.study.study_instance_uid,
+        &series.series_instance_uid,
+        lost,
+    ))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let report = consumer::retrieve_entry(&a.consumer(), &a.manifest_uid, dir.path(), &NoProgress)
+        .await
+        .unwrap();
+    assert_eq!(report.fetched, 2);
+    assert_eq!(report.missing.len(), 1, "{report:?}");
+    assert_eq!(&report.missing[0].sop_instance_uid, lost);
+    assert!(
+        report.missing[0].reason.contains("XDSMissingDocument"),
+        "{}",
+        report.missing[0].reason
+    );
+    assert_eq!(walk(dir.path()).len(), 2, "the other instances are kept");
+}
+
+#[tokio::test]
 async fn a_rerun_fetches_only_the_missing_instances() {
     let a = HospitalA::start().await;
     let ctx = a.consumer();

@@ -10,7 +10,7 @@ mod orthanc;
 #[path = "support/serve.rs"]
 mod serve;
 
-use orthanc::{ORTHANC_URL_ENV, OrthancLab, STUDY_DIR_ENV, make_study, study_instances, upload};
+use orthanc::{in_orthanc_lab, runtime, study_instances, upload};
 use schemas::ebrim::ResponseStatus;
 use serve::{EXPLICIT_LE, REPOSITORY_UID, Setup, document_bytes, rad69, request};
 
@@ -18,33 +18,12 @@ const TEST_NAME: &str = "rad69_streams_instances_held_only_by_orthanc_byte_ident
 
 #[test]
 fn rad69_streams_instances_held_only_by_orthanc_byte_identical() {
-    if let (Ok(url), Ok(study)) = (std::env::var(ORTHANC_URL_ENV), std::env::var(STUDY_DIR_ENV)) {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(inside_the_namespace(url, study.into()));
-        return;
+    let study_args = [
+        "--series", "CT:5", "--series", "MR:3", "--rows", "128", "--cols", "128",
+    ];
+    if let Some((orthanc, study)) = in_orthanc_lab(TEST_NAME, "hie-ids-test", &study_args) {
+        runtime().block_on(inside_the_namespace(orthanc, study));
     }
-    let study = tempfile::tempdir().unwrap();
-    make_study(
-        study.path(),
-        &[
-            "--series", "CT:5", "--series", "MR:3", "--rows", "128", "--cols", "128",
-        ],
-    );
-    let lab = OrthancLab::start("hie-ids-test");
-    let status = lab
-        .command(std::env::current_exe().unwrap())
-        .args([TEST_NAME, "--exact", "--nocapture", "--test-threads=1"])
-        .env(STUDY_DIR_ENV, study.path())
-        .status()
-        .unwrap();
-    assert!(
-        status.success(),
-        "the test inside the Orthanc namespace failed"
-    );
 }
 
 async fn inside_the_namespace(orthanc: String, study_dir: std::path::PathBuf) {

@@ -41,7 +41,8 @@ pub struct ConsumerContext {
     pub pix: PixClient,
     /// Client of the registry and repositories (`timeout_seconds` per exchange).
     pub(crate) soap_http: reqwest::Client,
-    /// Client of the imaging sources (connect timeout only: a study's retrieval may take long).
+    /// Client of the imaging sources (a study's retrieval may take long: no overall timeout, but
+    /// a source silent for `timeout_seconds` is given up on).
     pub(crate) http: reqwest::Client,
 }
 
@@ -56,6 +57,7 @@ impl ConsumerContext {
             .unwrap_or_default();
         let http = reqwest::Client::builder()
             .connect_timeout(timeout)
+            .read_timeout(timeout)
             .build()
             .unwrap_or_default();
         ConsumerContext {

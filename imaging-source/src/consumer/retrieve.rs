@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use dicom_object::meta::FileMetaTable;
 use futures::{Stream, StreamExt};
@@ -94,7 +95,7 @@ pub async fn retrieve_manifest(
     to: &Path,
     progress: &dyn Progress,
 ) -> Result<RetrievalReport, ConsumerError> {
-    let span = tracing::info_span!("RAD-69", manifest = %manifest.sop_instance_uid);
+    let span = tracing::info_span!("retrieve", manifest = %manifest.sop_instance_uid);
     async move {
         tokio::fs::create_dir_all(to)
             .await
@@ -104,7 +105,7 @@ pub async fn retrieve_manifest(
             })?;
         let plan = plan(ctx, entry, manifest, to).await?;
         progress.start(
-            plan.to_fetch.values().map(Vec::len).sum(),
+            plan.to_fetch.values().map(|(_, w)| w.len()).sum(),
             plan.present.len(),
         );
         let already_present = plan.present.len();
@@ -116,8 +117,7 @@ pub async fn retrieve_manifest(
             missing: Vec::new(),
         };
         let store = InstanceStore::new(to);
-        for (location, wanted) in plan.to_fetch {
-            let endpoint = &ctx.config.imaging_sources[&location];
+        for (location, (endpoint, wanted)) in plan.to_fetch {
             let mut fetch = Fetch {
                 store: &store,
                 progress,
@@ -129,9 +129,16 @@ pub async fn retrieve_manifest(
             };
             match ctx.config.retrieve_protocol {
                 RetrieveProtocol::Rad69 => {
-                    fetch.rad69(ctx, &location, endpoint).await;
+                    let span = tracing::info_span!("RAD-69", source = %endpoint.rad69_url);
+                    fetch
+                        .rad69(ctx, &location, &endpoint)
+                        .instrument(span)
+                        .await;
                 }
-                RetrieveProtocol::WadoRs => fetch.wado_rs(endpoint).await,
+                RetrieveProtocol::WadoRs => {
+                    let span = tracing::info_span!("RAD-107", source = ?endpoint.wado_rs_url);
+                    fetch.wado_rs(&endpoint).instrument(span).await;
+                }
             }
         }
         tracing::info!(
@@ -167,8 +174,8 @@ impl Wanted {
 
 struct Plan {
     present: Vec<RetrievedInstance>,
-    /// Retrieve Location UID → instances to fetch from it.
-    to_fetch: BTreeMap<String, Vec<Wanted>>,
+    /// Retrieve Location UID → its endpoints and the instances to fetch from it.
+    to_fetch: BTreeMap<String, (ImagingSourceEndpoint, Vec<Wanted>)>,
 }
 
 /// Checks every series' Retrieve Location UID against the directory and every UID's syntax,
@@ -220,7 +227,8 @@ async fn plan(
             } else {
                 plan.to_fetch
                     .entry(location.clone())
-                    .or_default()
+                    .or_insert_with(|| (endpoint.clone(), Vec::new()))
+                    .1
                     .push(Wanted {
                         study_uid: series.study_uid.clone(),
                         series_uid: series.series_uid.clone(),
@@ -263,16 +271,19 @@ impl Fetch<'_> {
             Ok(answer) => answer,
             Err(error) => return self.all_missing(&error.to_string()),
         };
+        let mut unplaced = Vec::new();
         for error in &answer.response.response.errors {
+            let text = format!(
+                "{url} answered {}: {}",
+                error.error_code, error.code_context
+            );
             let refused = error
                 .location
                 .as_deref()
                 .and_then(|sop| self.pending.remove(sop));
-            if let Some(wanted) = refused {
-                self.report.missing.push(wanted.missing(format!(
-                    "{url} answered {}: {}",
-                    error.error_code, error.code_context
-                )));
+            match refused {
+                Some(wanted) => self.report.missing.push(wanted.missing(text)),
+                None => unplaced.push(text),
             }
         }
         let mut by_content_id = HashMap::new();
@@ -297,7 +308,11 @@ impl Fetch<'_> {
                 "RAD-69 answer of {url} broke off mid-transfer: {error}"
             ));
         }
-        self.all_missing(&format!("not in the RAD-69 answer of {url}"));
+        if unplaced.is_empty() {
+            self.all_missing(&format!("not in the RAD-69 answer of {url}"));
+        } else {
+            self.all_missing(&unplaced.join("; "));
+        }
     }
 
     /// Writes each attachment named by a DocumentResponse into the folder.
@@ -382,6 +397,12 @@ impl Fetch<'_> {
         wanted: &Wanted,
         chunks: impl Stream<Item = std::io::Result<bytes::Bytes>>,
     ) -> Result<(), FetchError> {
+        let broke = AtomicBool::new(false);
+        let chunks = chunks.inspect(|chunk| {
+            if chunk.is_err() {
+                broke.store(true, Ordering::Relaxed);
+            }
+        });
         let reader = StreamReader::new(Box::pin(chunks));
         let size = self
             .store
@@ -393,9 +414,8 @@ impl Fetch<'_> {
             )
             .await
             .map_err(|error| match error {
-                InstanceStoreError::Io { source, .. }
-                    if source.kind() == std::io::ErrorKind::Other =>
-                {
+                // The answer broke off, not the folder.
+                InstanceStoreError::Io { source, .. } if broke.load(Ordering::Relaxed) => {
                     FetchError::Transfer(source.to_string())
                 }
                 other => FetchError::Store(other),

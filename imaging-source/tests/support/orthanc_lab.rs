@@ -110,6 +110,43 @@ impl Drop for OrthancLab {
     }
 }
 
+/// Runs the test `test_name` of this test binary again inside a fresh Orthanc lab namespace,
+/// with a make_study.py study made from `study_args`, and asserts it passed there. Returns
+/// `(Orthanc REST root, study folder)` when the caller is that inner run (and must do the work),
+/// `None` when it is the outer one (whose work is done).
+pub fn in_orthanc_lab(
+    test_name: &str,
+    lab_name: &str,
+    study_args: &[&str],
+) -> Option<(String, PathBuf)> {
+    if let (Ok(url), Ok(study)) = (std::env::var(ORTHANC_URL_ENV), std::env::var(STUDY_DIR_ENV)) {
+        return Some((url, study.into()));
+    }
+    let study = tempfile::tempdir().unwrap();
+    make_study(study.path(), study_args);
+    let lab = OrthancLab::start(lab_name);
+    let status = lab
+        .command(std::env::current_exe().unwrap())
+        .args([test_name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(STUDY_DIR_ENV, study.path())
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "the test inside the Orthanc namespace failed"
+    );
+    None
+}
+
+/// A two-worker runtime for the inner run.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 /// The instances of a make_study.py study: (study, series, sop, file).
 pub fn study_instances(dir: &Path) -> Vec<(String, String, String, PathBuf)> {
     let text = std::fs::read_to_string(dir.join("study.json")).unwrap();
