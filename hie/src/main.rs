@@ -3,6 +3,7 @@
 mod config;
 mod consumer_cli;
 mod imaging_cli;
+mod import_cli;
 
 use std::path::PathBuf;
 
@@ -89,6 +90,9 @@ enum Command {
         #[arg(long)]
         wado_rs: bool,
     },
+    /// Retrieve ENTRY's study and import it into the local PACS (STOW-RS) under the local
+    /// patient id and accession number (IHE Import Reconciliation).
+    Import(import_cli::ImportArgs),
     /// Master patient index tools.
     #[command(subcommand)]
     Mpi(MpiCommand),
@@ -150,6 +154,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Retrieve { entry, to, wado_rs } => {
             let ctx = consumer_context(cli.config.as_deref())?;
             consumer_cli::retrieve(ctx, &entry, &to, wado_rs).await
+        }
+        Command::Import(args) => {
+            import_cli::import(consumer_context(cli.config.as_deref())?, args).await
         }
         Command::Mpi(MpiCommand::Link { input, output }) => {
             let summary = pix_manager::batch::link_csv(&input, &output).await?;

@@ -5,6 +5,8 @@
 //! `dicomweb` (QIDO-RS/WADO-RS client of a PACS), `cd` (DICOMDIR / folder import) and
 //! `instance_store` (the source's own Part-10 store), `auto_publish` (RAD-68 of studies received
 //! by C-STORE once complete).
+//! Consumer side: `import_reconciliation` (retrieved studies reconciled to the local patient and
+//! stored in the local PACS by STOW-RS, IHE Import Reconciliation).
 //! Serving side: `rad69` (RAD-69 Retrieve Imaging Document Set, instances streamed from the
 //! instance store or the PACS into an MTOM answer), `wado` (WADO-RS, WADO-URI), `store_scp`
 //! (C-STORE SCP feeding the instance store), `source` (where an instance is found), `service`,
@@ -17,6 +19,7 @@ pub mod cd;
 pub mod config;
 pub mod consumer;
 pub mod dicomweb;
+pub mod import_reconciliation;
 pub mod instance_store;
 pub mod kos;
 pub mod metadata;

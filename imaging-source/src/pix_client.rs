@@ -1,9 +1,11 @@
 //! ITI-9 PIX Query (HL7 v2.5 QBP^Q23 / RSP^K23 over MLLP) as the Patient Identifier
-//! Cross-reference Consumer: the affinity-domain identifier of a study's local Patient ID.
+//! Cross-reference Consumer: the affinity-domain identifier of a study's local Patient ID; and
+//! ITI-21 Patient Demographics Query (QBP^Q22 / RSP^K22) as the Patient Demographics Consumer:
+//! the local record (name, birth date, sex) of a local Patient ID, for import reconciliation.
 
 use std::time::Duration;
 
-use schemas::hl7v2::message::{Hl7Error, Message};
+use schemas::hl7v2::message::{Delimiters, Hl7Error, Message};
 use schemas::hl7v2::mllp::{MllpError, MllpReader, write_frame};
 use schemas::hl7v2::{Cx, Hd, is_oid, utc_now};
 use tokio::net::TcpStream;
@@ -81,23 +83,10 @@ impl PixClient {
         local_issuer_oid: &str,
         domain_oid: &str,
     ) -> Result<AffinityPatient, PixError> {
-        let patient = Cx::patient_id(local_id, local_issuer_oid).to_string();
-        if local_id.is_empty() || !is_oid(local_issuer_oid) {
-            return Err(PixError::InvalidQuery {
-                patient,
-                reason: "a Patient ID and an ISO OID assigning authority are required".to_owned(),
-            });
-        }
+        let patient = queryable(local_id, local_issuer_oid)?;
         let query_tag = uuid::Uuid::new_v4().simple().to_string();
-        let request = self
-            .query_message(&patient, domain_oid, &query_tag)
-            .map_err(|e| PixError::InvalidQuery {
-                patient: patient.clone(),
-                reason: e.to_string(),
-            })?;
-        let answer = tokio::time::timeout(self.timeout, self.exchange(request.encode()))
-            .await
-            .map_err(|_| self.unavailable(format!("no answer within {:?}", self.timeout)))??;
+        let request = self.query_message(&patient, domain_oid, &query_tag);
+        let answer = self.ask(&patient, request).await?;
         interpret_response(&answer, &patient, domain_oid, &self.address)
     }
 
@@ -110,16 +99,7 @@ impl PixClient {
     ) -> Result<Message, Hl7Error> {
         let mut what_domains = Cx::default();
         what_domains.assigning_authority = Hd::iso(domain_oid);
-        Message::builder()
-            .field(3, &self.sending_application)
-            .field(4, &self.sending_facility)
-            .field(5, &self.receiving_application)
-            .field(6, &self.receiving_facility)
-            .field(7, &utc_now())
-            .field_er7(9, "QBP^Q23^QBP_Q21")
-            .field(10, &uuid::Uuid::new_v4().simple().to_string())
-            .field(11, "P")
-            .field(12, "2.5")
+        self.header("QBP^Q23^QBP_Q21")
             .segment("QPD")
             .field_er7(1, "IHE PIX Query")
             .field(2, tag)
@@ -128,6 +108,67 @@ impl PixClient {
             .segment("RCP")
             .field(1, "I")
             .build()
+    }
+
+    /// ITI-21 Patient Demographics Query by identifier: the record of `local_id` issued by
+    /// `issuer_oid` (QPD-3 `@PID.3.1` and `@PID.3.4.2`).
+    pub async fn demographics(
+        &self,
+        local_id: &str,
+        issuer_oid: &str,
+    ) -> Result<DemographicsRecord, PixError> {
+        let span = tracing::info_span!("ITI-21", patient = local_id);
+        async {
+            let patient = queryable(local_id, issuer_oid)?;
+            let d = Delimiters::default();
+            let parameters = format!(
+                "@PID.3.1^{}~@PID.3.4.2^{}",
+                d.escape(local_id),
+                d.escape(issuer_oid)
+            );
+            let request = self
+                .header("QBP^Q22^QBP_Q21")
+                .segment("QPD")
+                .field_er7(1, "IHE PDQ Query")
+                .field(2, &uuid::Uuid::new_v4().simple().to_string())
+                .field_er7(3, &parameters)
+                .segment("RCP")
+                .field(1, "I")
+                .build();
+            let answer = self.ask(&patient, request).await?;
+            interpret_demographics(&answer, &patient, local_id, issuer_oid, &self.address)
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// MSH of a query with this MSH-9.
+    fn header(&self, message_type: &str) -> schemas::hl7v2::message::MessageBuilder {
+        Message::builder()
+            .field(3, &self.sending_application)
+            .field(4, &self.sending_facility)
+            .field(5, &self.receiving_application)
+            .field(6, &self.receiving_facility)
+            .field(7, &utc_now())
+            .field_er7(9, message_type)
+            .field(10, &uuid::Uuid::new_v4().simple().to_string())
+            .field(11, "P")
+            .field(12, "2.5")
+    }
+
+    /// Sends a built query and reads the answer, within the timeout.
+    async fn ask(
+        &self,
+        patient: &str,
+        request: Result<Message, Hl7Error>,
+    ) -> Result<Message, PixError> {
+        let request = request.map_err(|e| PixError::InvalidQuery {
+            patient: patient.to_owned(),
+            reason: e.to_string(),
+        })?;
+        tokio::time::timeout(self.timeout, self.exchange(request.encode()))
+            .await
+            .map_err(|_| self.unavailable(format!("no answer within {:?}", self.timeout)))?
     }
 
     async fn exchange(&self, request: String) -> Result<Message, PixError> {
@@ -216,6 +257,98 @@ pub fn interpret_response(
     }
 }
 
+/// The CX of a local identifier that can be queried: an id and an ISO OID issuer.
+fn queryable(local_id: &str, issuer_oid: &str) -> Result<String, PixError> {
+    let patient = Cx::patient_id(local_id, issuer_oid).to_string();
+    if local_id.is_empty() || !is_oid(issuer_oid) {
+        return Err(PixError::InvalidQuery {
+            patient,
+            reason: "a Patient ID and an ISO OID assigning authority are required".to_owned(),
+        });
+    }
+    Ok(patient)
+}
+
+/// A patient's record as ITI-21 answers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemographicsRecord {
+    /// PID-5 family and given name as a DICOM PN (`family^given`).
+    pub name: Option<String>,
+    /// PID-7 date of birth, `YYYYMMDD`.
+    pub birth_date: Option<String>,
+    /// PID-8 administrative sex.
+    pub sex: Option<String>,
+}
+
+/// Reads RSP^K22 (ITI TF-2a 3.21.4.2): AA/OK with the PID whose PID-3 is the queried
+/// identifier; AA/NF or AE is an unknown patient; anything else a rejection.
+pub fn interpret_demographics(
+    answer: &Message,
+    patient: &str,
+    local_id: &str,
+    issuer_oid: &str,
+    address: &str,
+) -> Result<DemographicsRecord, PixError> {
+    let unknown = |reason: String| PixError::UnknownPatient {
+        patient: patient.to_owned(),
+        reason,
+    };
+    let ack = answer.get("MSA-1").unwrap_or_default();
+    let status = answer.get("QAK-2").unwrap_or_default();
+    match (ack, status) {
+        ("AA", "OK") => {}
+        ("AA", "NF") => return Err(unknown("no record (QAK-2 NF)".to_owned())),
+        ("AE", _) => {
+            return Err(unknown(format!(
+                "ERR {} {}",
+                answer.get("ERR-3").unwrap_or_default(),
+                answer.get("ERR-8").unwrap_or_default()
+            )));
+        }
+        (ack, status) => {
+            return Err(PixError::Rejected {
+                address: address.to_owned(),
+                reason: format!("MSA-1 {ack:?} QAK-2 {status:?}"),
+            });
+        }
+    }
+    let pid = answer
+        .segments("PID")
+        .find(|pid| {
+            pid.field(3).is_some_and(|ids| {
+                ids.repetitions().iter().any(|r| {
+                    r.value(1) == local_id
+                        && r.component(4)
+                            .and_then(|c| c.subcomponent(2))
+                            .is_some_and(|oid| oid == issuer_oid)
+                })
+            })
+        })
+        .ok_or_else(|| unknown("no PID with the queried identifier in the answer".to_owned()))?;
+    let field = |n: usize, component: usize| {
+        pid.field(n)
+            .and_then(|f| {
+                f.repetitions()
+                    .first()
+                    .map(|r| r.value(component).trim().to_owned())
+            })
+            .filter(|v| !v.is_empty())
+    };
+    let name = match (field(5, 1), field(5, 2)) {
+        (None, None) => None,
+        (family, given) => Some(format!(
+            "{}^{}",
+            family.unwrap_or_default(),
+            given.unwrap_or_default()
+        )),
+    };
+    Ok(DemographicsRecord {
+        name,
+        birth_date: field(7, 1).map(|d| d.chars().take(8).collect()),
+        sex: field(8, 1),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,6 +404,42 @@ mod tests {
         assert!(matches!(
             interpret_response(&answer, "PAT-1", DOMAIN, "pix"),
             Err(PixError::NotInDomain { .. })
+        ));
+    }
+
+    #[test]
+    fn pdq_query_is_qbp_q22_by_identifier() {
+        let client = PixClient::new("127.0.0.1:1");
+        let message = client
+            .header("QBP^Q22^QBP_Q21")
+            .segment("QPD")
+            .field_er7(3, "@PID.3.1^LOCAL-7~@PID.3.4.2^1.2.3")
+            .build()
+            .unwrap();
+        let parsed = Message::parse(message.encode().as_bytes()).unwrap();
+        assert_eq!(parsed.get("MSH-9.2"), Some("Q22"));
+        assert_eq!(parsed.get("QPD-3(2).2"), Some("1.2.3"));
+    }
+
+    #[test]
+    fn pdq_ok_answer_gives_the_local_demographics() {
+        let answer = parse(
+            "MSH|^~\\&|PIX|HIE|IDS|HIE|20261102||RSP^K22^RSP_K22|1|P|2.5\nMSA|AA|x\nQAK|q1|OK\nQPD|IHE PDQ Query|q1\nPID|||LOCAL-7^^^&1.2.3&ISO||Martin^Claire||19800214|F\nQRI|12.000",
+        );
+        let record = interpret_demographics(&answer, "p", "LOCAL-7", "1.2.3", "pix").unwrap();
+        assert_eq!(record.name.as_deref(), Some("Martin^Claire"));
+        assert_eq!(record.birth_date.as_deref(), Some("19800214"));
+        assert_eq!(record.sex.as_deref(), Some("F"));
+    }
+
+    #[test]
+    fn pdq_nf_answer_is_unknown_patient() {
+        let answer = parse(
+            "MSH|^~\\&|PIX|HIE|IDS|HIE|20261102||RSP^K22^RSP_K22|1|P|2.5\nMSA|AA|x\nQAK|q1|NF",
+        );
+        assert!(matches!(
+            interpret_demographics(&answer, "p", "LOCAL-7", "1.2.3", "pix"),
+            Err(PixError::UnknownPatient { .. })
         ));
     }
 

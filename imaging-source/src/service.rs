@@ -34,7 +34,8 @@ pub fn router(source: Arc<ImagingSource>, consumer: Arc<ConsumerContext>) -> Rou
         .route(ENDPOINT_PATH, post(endpoint))
         .merge(wado::router())
         .with_state(source)
-        .merge(crate::consumer::http::router(consumer))
+        .merge(crate::consumer::http::router(consumer.clone()))
+        .merge(crate::import_reconciliation::http::router(consumer))
 }
 
 async fn endpoint(
