@@ -3,6 +3,10 @@
 
 mod support;
 
+use pix_manager::config::Config;
+use pix_manager::manager::PixManager;
+use pix_manager::matching::Matcher;
+use pix_manager::notify::Notifier;
 use pix_manager::storage::{Database, PatientKey};
 use support::database::on_both_backends;
 use support::{
@@ -368,6 +372,29 @@ async fn iti21_returns_matching_records(db: &Database) {
     assert!(rsp.segment("QRI").is_some());
 }
 
+/// ITI-21 by identifier finds its record however many records the MPI holds (not only among
+/// the first candidates a demographics search would read).
+async fn iti21_by_identifier_finds_the_record_beyond_the_candidate_limit(db: &Database) {
+    let config = Config {
+        max_candidates: 1,
+        ..Config::default()
+    };
+    let m = PixManager::new(db.clone(), Matcher::default(), &config, Notifier::none());
+    let surnames: Vec<String> = (0..60).map(|i| format!("SURNAME{i:02}")).collect();
+    for (i, surname) in surnames.iter().enumerate() {
+        let person = Person {
+            surname,
+            given: "ALEX",
+            dob: "19700312",
+        };
+        answer(&adt("A01", "2.5", &format!("G{i}"), GREEN, &person), &m).await;
+    }
+    let rsp = answer(&pdq(&["@PID.3.1^G59", &format!("@PID.3.4.2^{GREEN}")]), &m).await;
+    assert_eq!(rsp.get("QAK-2"), Some("OK"));
+    assert_eq!(pid3(&rsp), ids(&[("G59", GREEN)]));
+    assert_eq!(rsp.get("PID-5.1"), Some("SURNAME59"));
+}
+
 /// ITI-21 with no matching record: AA, NF.
 async fn iti21_no_match_is_aa_nf(db: &Database) {
     let m = manager(db);
@@ -438,6 +465,7 @@ on_both_backends!(
     iti9_unknown_domain_is_ae_204,
     iti9_unknown_what_domain_is_ae_204,
     iti21_returns_matching_records,
+    iti21_by_identifier_finds_the_record_beyond_the_candidate_limit,
     iti21_no_match_is_aa_nf,
     iti21_unsupported_parameter_is_ae,
     unlink_then_link_with_history,

@@ -284,6 +284,15 @@ impl Database {
         dispatch!(self, records_for_keys(keys, limit))
     }
 
+    /// ITI-21 by identifier: the active records with this local id (in `domain` when given).
+    pub async fn records_by_local_id(
+        &self,
+        local_id: &str,
+        domain: Option<&str>,
+    ) -> Result<Vec<StoredRecord>, StorageError> {
+        dispatch!(self, records_by_local_id(local_id, domain))
+    }
+
     /// Pending review-queue entries, oldest first.
     pub async fn pending_reviews(&self, limit: i64) -> Result<Vec<ReviewItem>, StorageError> {
         dispatch!(self, pending_reviews(limit))

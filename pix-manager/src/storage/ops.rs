@@ -757,6 +757,25 @@ macro_rules! backend_ops {
                 stored_records(conn, &ids).await
             }
 
+            /// ITI-21 by identifier: the active records with this local id (in `domain` when
+            /// given), found by the id itself, whatever the size of the MPI.
+            pub async fn records_by_local_id(
+                conn: &mut Conn,
+                local_id: &str,
+                domain: Option<&str>,
+            ) -> Result<Vec<StoredRecord>, StorageError> {
+                let mut query = records::table
+                    .inner_join(links::table)
+                    .filter(records::local_id.eq(local_id))
+                    .select(records::id)
+                    .into_boxed();
+                if let Some(domain) = domain {
+                    query = query.filter(records::domain.eq(domain));
+                }
+                let ids: Vec<i32> = query.load(conn).await?;
+                stored_records(conn, &ids).await
+            }
+
             /// Pending review-queue entries with both records and the stored decision, oldest
             /// first (entries whose record was merged away are left out).
             pub async fn pending_reviews(

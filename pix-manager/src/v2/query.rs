@@ -283,13 +283,23 @@ fn agrees(want: &str, have: &str) -> bool {
 async fn demographics_query(msg: &Message, manager: &PixManager) -> Result<Found, V2Error> {
     let query = read_parameters(msg)?;
     let wanted = what_domains_returned(msg, 8, manager)?;
-    let keys = blocking_keys(&query.demographics);
-    let limit = manager.max_candidates.max(1).saturating_mul(50);
-    let records = manager
-        .db
-        .records_for_keys(&keys, limit)
-        .await
-        .map_err(V2Error::Storage)?;
+    // An identifier names its records directly; demographics go through the blocking keys.
+    let records = match &query.patient_id {
+        Some(local_id) => manager
+            .db
+            .records_by_local_id(local_id, query.patient_domain.as_deref())
+            .await
+            .map_err(V2Error::Storage)?,
+        None => {
+            let keys = blocking_keys(&query.demographics);
+            let limit = manager.max_candidates.max(1).saturating_mul(50);
+            manager
+                .db
+                .records_for_keys(&keys, limit)
+                .await
+                .map_err(V2Error::Storage)?
+        }
+    };
     let me = Candidate {
         domain: "",
         local_id: "",
