@@ -101,9 +101,10 @@ impl RepositoryProcess {
 }
 
 /// ITI-41 of `size` bytes; the uniqueId.
-async fn provide(url: &str, size: usize) -> String {
+async fn provide(client: &reqwest::Client, url: &str, size: usize) -> String {
     let uid = support::new_unique_id();
-    let answer = support::provide_and_register(
+    let answer = support::provide_and_register_with(
+        client,
         url,
         support::one_document_submission(&uid),
         vec![("Document01", Content::Part(body(size)))],
@@ -241,7 +242,7 @@ async fn main() {
     for _ in 0..RUNS {
         dd.push(dd_floor(&data_dir, LARGE).await);
         let started = Instant::now();
-        large = provide(&url, LARGE).await;
+        large = provide(&client, &url, LARGE).await;
         iti41.push(mb_per_s(LARGE, started.elapsed()));
     }
     let rss_after_iti41 = repository.peak_rss();
@@ -274,7 +275,7 @@ async fn main() {
     // 32 concurrent ITI-43 of 1 MB, against 32 concurrent GETs of the same files.
     let mut small = Vec::new();
     for _ in 0..CONCURRENT {
-        small.push(provide(&url, SMALL).await);
+        small.push(provide(&client, &url, SMALL).await);
     }
     let mut small_paths = Vec::new();
     for uid in &small {
