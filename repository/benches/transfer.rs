@@ -7,11 +7,12 @@
 //! The repository runs as its own process (the `repository` binary), the registry in-process.
 //! Run: `cargo bench -p repository --bench transfer` (needs `dd` and `python3`).
 //!
-//! One run on the shared 2-core machine (load average about 19, client and server on the same
-//! cores): ITI-41 360 MB/s vs dd 960 MB/s (38 %), ITI-43 662 MB/s vs http.server 1107 MB/s
-//! (60 %), 32 concurrent ITI-43 1172 MB/s vs http.server 11 MB/s (python's server listens with
-//! a backlog of 5, so 32 simultaneous connections wait for SYN retries: not a usable floor for
-//! that row), peak RSS 47 MiB.
+//! Three runs on the shared 2-core machine (load average about 6.5, client and server on the same
+//! cores), the median run by ratio: ITI-41 728 MB/s vs dd 1338 MB/s (54 %; runs 56/32/54 %),
+//! ITI-43 1569 MB/s vs http.server 1123 MB/s (140 %; runs 140/166/127 %), peak RSS 47-55 MiB. Before the FileStore
+//! pipeline (same machine, load about 20): ITI-41 29 %, ITI-43 75-136 %, peak RSS 46-49 MiB. The
+//! 32 concurrent row has no usable floor: python's server listens with a backlog of 5, so 32
+//! simultaneous connections wait for SYN retries.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
