@@ -7,11 +7,14 @@
 //! The repository runs as its own process (the `repository` binary), the registry in-process.
 //! Run: `cargo bench -p repository --bench transfer` (needs `dd` and `python3`).
 //!
-//! Three runs on the shared 2-core machine (load average about 6.5, client and server on the same
-//! cores), the median run by ratio: ITI-41 728 MB/s vs dd 1338 MB/s (54 %; runs 56/32/54 %),
-//! ITI-43 1569 MB/s vs http.server 1123 MB/s (140 %; runs 140/166/127 %), peak RSS 47-55 MiB. Before the FileStore
-//! pipeline (same machine, load about 20): ITI-41 29 %, ITI-43 75-136 %, peak RSS 46-49 MiB. The
-//! 32 concurrent row has no usable floor: python's server listens with a backlog of 5, so 32
+//! Three runs each on the shared 2-core machine (client and server on the same cores), the run
+//! with the median ratio shown. After the FileStore pipeline (load average about 2.7): ITI-41
+//! 792 MB/s vs dd 1325 MB/s (60 %; runs 76/60/54 %), ITI-43 1926 MB/s vs http.server 1778 MB/s
+//! (108 %; runs 108/209/103 %), peak RSS 48-53 MiB. The previous FileStore (tokio file behind a
+//! 256 KiB BufWriter, hashed on the request's task; 64 KiB reads), same bench, load about 3.3:
+//! ITI-41 518 vs 1392 MB/s (37 %), ITI-43 1036 vs 1187 MB/s (87 %), peak RSS 41-43 MiB. curl as
+//! the client reads both the static server and ITI-43 at the speed this client does. The 32
+//! concurrent row has no usable floor: python's server listens with a backlog of 5, so 32
 //! simultaneous connections wait for SYN retries.
 
 #[path = "../tests/support/mod.rs"]
