@@ -7,11 +7,15 @@
 //! The repository runs as its own process (the `repository` binary), the registry in-process.
 //! Run: `cargo bench -p repository --bench transfer` (needs `dd` and `python3`).
 //!
-//! One run on the shared 2-core machine (load average about 19, client and server on the same
-//! cores): ITI-41 360 MB/s vs dd 960 MB/s (38 %), ITI-43 662 MB/s vs http.server 1107 MB/s
-//! (60 %), 32 concurrent ITI-43 1172 MB/s vs http.server 11 MB/s (python's server listens with
-//! a backlog of 5, so 32 simultaneous connections wait for SYN retries: not a usable floor for
-//! that row), peak RSS 47 MiB.
+//! Three runs each on the shared 2-core machine (client and server on the same cores), the run
+//! with the median ratio shown. After the FileStore pipeline (load average about 2.7): ITI-41
+//! 792 MB/s vs dd 1325 MB/s (60 %; runs 76/60/54 %), ITI-43 1926 MB/s vs http.server 1778 MB/s
+//! (108 %; runs 108/209/103 %), peak RSS 48-53 MiB. The previous FileStore (tokio file behind a
+//! 256 KiB BufWriter, hashed on the request's task; 64 KiB reads), same bench, load about 3.3:
+//! ITI-41 518 vs 1392 MB/s (37 %), ITI-43 1036 vs 1187 MB/s (87 %), peak RSS 41-43 MiB. curl as
+//! the client reads both the static server and ITI-43 at the speed this client does. The 32
+//! concurrent row has no usable floor: python's server listens with a backlog of 5, so 32
+//! simultaneous connections wait for SYN retries.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -101,9 +105,10 @@ impl RepositoryProcess {
 }
 
 /// ITI-41 of `size` bytes; the uniqueId.
-async fn provide(url: &str, size: usize) -> String {
+async fn provide(client: &reqwest::Client, url: &str, size: usize) -> String {
     let uid = support::new_unique_id();
-    let answer = support::provide_and_register(
+    let answer = support::provide_and_register_with(
+        client,
         url,
         support::one_document_submission(&uid),
         vec![("Document01", Content::Part(body(size)))],
@@ -241,7 +246,7 @@ async fn main() {
     for _ in 0..RUNS {
         dd.push(dd_floor(&data_dir, LARGE).await);
         let started = Instant::now();
-        large = provide(&url, LARGE).await;
+        large = provide(&client, &url, LARGE).await;
         iti41.push(mb_per_s(LARGE, started.elapsed()));
     }
     let rss_after_iti41 = repository.peak_rss();
@@ -274,7 +279,7 @@ async fn main() {
     // 32 concurrent ITI-43 of 1 MB, against 32 concurrent GETs of the same files.
     let mut small = Vec::new();
     for _ in 0..CONCURRENT {
-        small.push(provide(&url, SMALL).await);
+        small.push(provide(&client, &url, SMALL).await);
     }
     let mut small_paths = Vec::new();
     for uid in &small {

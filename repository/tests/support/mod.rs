@@ -319,7 +319,17 @@ pub async fn provide_and_register(
     submit: SubmitObjectsRequest,
     documents: Vec<(&str, Content)>,
 ) -> RegistryResponse {
-    let response = send_provide_and_register(url, submit, documents)
+    provide_and_register_with(&reqwest::Client::new(), url, submit, documents).await
+}
+
+/// [`provide_and_register`] through an existing HTTP client (the benchmark reuses one).
+pub async fn provide_and_register_with(
+    client: &reqwest::Client,
+    url: &str,
+    submit: SubmitObjectsRequest,
+    documents: Vec<(&str, Content)>,
+) -> RegistryResponse {
+    let response = send_provide_and_register_with(client, url, submit, documents)
         .await
         .unwrap();
     let (envelope, _) = read_answer(response).await;
@@ -333,6 +343,15 @@ pub async fn provide_and_register(
 
 /// ITI-41 over MTOM, the HTTP answer as it comes (or why none came).
 pub async fn send_provide_and_register(
+    url: &str,
+    submit: SubmitObjectsRequest,
+    documents: Vec<(&str, Content)>,
+) -> reqwest::Result<reqwest::Response> {
+    send_provide_and_register_with(&reqwest::Client::new(), url, submit, documents).await
+}
+
+async fn send_provide_and_register_with(
+    client: &reqwest::Client,
     url: &str,
     submit: SubmitObjectsRequest,
     documents: Vec<(&str, Content)>,
@@ -374,7 +393,7 @@ pub async fn send_provide_and_register(
         .unwrap();
     let content_type = writer.content_type();
     let body = writer.into_body(envelope, attachments).unwrap();
-    reqwest::Client::new()
+    client
         .post(url)
         .header("content-type", content_type)
         .body(reqwest::Body::wrap_stream(body))

@@ -1,0 +1,220 @@
+//! ITI-41 write side of the file store. The bytes of a document are gathered into recycled
+//! 1 MiB buffers (the request's own buffers are released at once), and each full buffer goes to
+//! two blocking threads working side by side while the request is still being read: one computes
+//! the SHA-1, the other writes the temporary file. The writing thread also starts flushing the
+//! file to disk every [`SYNC_EVERY_BYTES`], so that the fsync of the commit only waits for the
+//! last stretch instead of the whole document. A document smaller than one buffer is hashed
+//! and written in one blocking call at the end.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::thread::ScopedJoinHandle;
+
+use bytes::Bytes;
+use sha1::{Digest, Sha1};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::buffers::BufferPool;
+
+/// Size of the buffers handed to the threads.
+const BATCH_BYTES: usize = 1024 * 1024;
+/// Buffers queued for each thread: memory per upload stays near
+/// `(QUEUED_BATCHES + 2) × BATCH_BYTES`.
+const QUEUED_BATCHES: usize = 4;
+/// Written bytes after which a flush to disk is started in the background (when none is running).
+const SYNC_EVERY_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The content of one document on its way to a file: SHA-1 and size computed on the way.
+pub struct Pipeline {
+    pool: BufferPool,
+    batch: Vec<u8>,
+    size: u64,
+    /// The file until the threads start (with the first full buffer: a document smaller than
+    /// one buffer is hashed and written in one go at the end).
+    file: Option<File>,
+    threads: Option<Threads>,
+}
+
+/// The hashing and the writing thread of a document larger than one buffer.
+struct Threads {
+    to_hasher: mpsc::Sender<Bytes>,
+    to_file: mpsc::Sender<Bytes>,
+    hashing: JoinHandle<Sha1>,
+    /// `None` once the writing thread stopped on an error (already reported).
+    writing: Option<JoinHandle<io::Result<File>>>,
+}
+
+/// What went through a finished pipeline.
+pub struct Written {
+    pub file: File,
+    pub sha1: String,
+    pub size: u64,
+}
+
+fn failed_earlier() -> io::Error {
+    io::Error::other("the file write failed earlier")
+}
+
+impl Pipeline {
+    /// A pipeline into `file`.
+    pub fn new(file: File) -> Self {
+        let mut pool = BufferPool::new(BATCH_BYTES);
+        Pipeline {
+            batch: pool.take(),
+            pool,
+            size: 0,
+            file: Some(file),
+            threads: None,
+        }
+    }
+
+    /// Appends one chunk; waits only when both threads are `QUEUED_BATCHES` behind. An error is
+    /// the writing thread's.
+    pub async fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
+        self.size += chunk.len() as u64;
+        let mut rest = chunk;
+        while !rest.is_empty() {
+            let room = BATCH_BYTES - self.batch.len();
+            let (now, later) = rest.split_at(room.min(rest.len()));
+            self.batch.extend_from_slice(now);
+            rest = later;
+            if self.batch.len() == BATCH_BYTES {
+                self.send_batch().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for what was written to be hashed and in the file (flushed in part, not yet
+    /// synced).
+    pub async fn finish(mut self) -> io::Result<Written> {
+        let size = self.size;
+        let Some(mut threads) = self.threads.take() else {
+            let mut file = self.file.take().ok_or_else(failed_earlier)?;
+            let batch = std::mem::take(&mut self.batch);
+            let (file, hasher) = tokio::task::spawn_blocking(move || {
+                file.write_all(&batch)?;
+                io::Result::Ok((file, Sha1::new_with_prefix(&batch)))
+            })
+            .await
+            .map_err(io::Error::other)??;
+            return Ok(Written {
+                file,
+                sha1: hex::encode(hasher.finalize()),
+                size,
+            });
+        };
+        if !self.batch.is_empty() {
+            let last = self.shared_batch();
+            threads.send(last).await?;
+        }
+        let Threads {
+            to_hasher,
+            to_file,
+            hashing,
+            writing,
+        } = threads;
+        drop((to_hasher, to_file));
+        let file = writing
+            .ok_or_else(failed_earlier)?
+            .await
+            .map_err(io::Error::other)??;
+        let hasher = hashing.await.map_err(io::Error::other)?;
+        Ok(Written {
+            file,
+            sha1: hex::encode(hasher.finalize()),
+            size,
+        })
+    }
+
+    fn shared_batch(&mut self) -> Bytes {
+        let full = std::mem::replace(&mut self.batch, self.pool.take());
+        self.pool.share(full)
+    }
+
+    async fn send_batch(&mut self) -> io::Result<()> {
+        let batch = self.shared_batch();
+        if self.threads.is_none() {
+            let file = self.file.take().ok_or_else(failed_earlier)?;
+            self.threads = Some(Threads::start(file));
+        }
+        match self.threads.as_mut() {
+            Some(threads) => threads.send(batch).await,
+            None => Err(failed_earlier()),
+        }
+    }
+}
+
+impl Threads {
+    fn start(file: File) -> Self {
+        let (to_hasher, hasher_input) = mpsc::channel(QUEUED_BATCHES);
+        let (to_file, file_input) = mpsc::channel(QUEUED_BATCHES);
+        Threads {
+            to_hasher,
+            to_file,
+            hashing: tokio::task::spawn_blocking(move || hash_batches(hasher_input)),
+            writing: Some(tokio::task::spawn_blocking(move || {
+                write_batches(file, file_input)
+            })),
+        }
+    }
+
+    async fn send(&mut self, batch: Bytes) -> io::Result<()> {
+        if self.to_file.send(batch.clone()).await.is_err() {
+            // The writing thread stopped on an error: that error is the answer.
+            let stopped = self.writing.take().ok_or_else(failed_earlier)?.await;
+            return Err(match stopped {
+                Ok(Err(error)) => error,
+                Ok(Ok(_)) => io::Error::other("the file writer stopped early"),
+                Err(join) => io::Error::other(join),
+            });
+        }
+        self.to_hasher
+            .send(batch)
+            .await
+            .map_err(|_| io::Error::other("the SHA-1 thread stopped early"))
+    }
+}
+
+fn hash_batches(mut batches: mpsc::Receiver<Bytes>) -> Sha1 {
+    let mut hasher = Sha1::new();
+    while let Some(batch) = batches.blocking_recv() {
+        hasher.update(&batch);
+    }
+    hasher
+}
+
+/// Writes each batch, starting a background flush (`fdatasync` on a second descriptor) every
+/// [`SYNC_EVERY_BYTES`] when the previous one is done. A failed flush fails the write: its error
+/// would not be reported again by the commit's fsync.
+fn write_batches(mut file: File, mut batches: mpsc::Receiver<Bytes>) -> io::Result<File> {
+    std::thread::scope(|scope| {
+        let mut flushing: Option<ScopedJoinHandle<'_, io::Result<()>>> = None;
+        let mut unflushed = 0u64;
+        while let Some(batch) = batches.blocking_recv() {
+            file.write_all(&batch)?;
+            unflushed += batch.len() as u64;
+            let idle = flushing.as_ref().is_none_or(ScopedJoinHandle::is_finished);
+            if unflushed >= SYNC_EVERY_BYTES && idle {
+                if let Some(done) = flushing.take() {
+                    joined(done)?;
+                }
+                let flushed = file.try_clone()?;
+                flushing = Some(scope.spawn(move || flushed.sync_data()));
+                unflushed = 0;
+            }
+        }
+        if let Some(running) = flushing {
+            joined(running)?;
+        }
+        io::Result::Ok(())
+    })?;
+    Ok(file)
+}
+
+fn joined(flush: ScopedJoinHandle<'_, io::Result<()>>) -> io::Result<()> {
+    flush
+        .join()
+        .map_err(|_| io::Error::other("the background flush panicked"))?
+}
