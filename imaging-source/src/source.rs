@@ -229,7 +229,7 @@ impl ImagingSource {
     ///
     /// An instance the PACS holds in a transfer syntax not in `accepted` (when not empty), or in
     /// one its metadata does not tell (Orthanc's never does), is asked for in the `accepted`
-    /// ones; when the PACS refuses, its entry is the error.
+    /// ones, one at a time; when the PACS refuses them all, its entry is the error.
     pub async fn open_all(
         &self,
         located: &[Located],
@@ -256,7 +256,7 @@ impl ImagingSource {
             (instance.key.study.clone(), position)
         });
         let mut jobs = Vec::new();
-        for request in pacs_plan(located, &from_pacs, accepted, catalogs) {
+        for mut request in pacs_plan(located, &from_pacs, accepted, catalogs) {
             let mut slots = Vec::with_capacity(request.slots.len());
             let mut bodies = Vec::with_capacity(request.slots.len());
             for index in &request.slots {
@@ -268,11 +268,11 @@ impl ImagingSource {
             let answer = if request.transfer_syntaxes.is_empty() {
                 None
             } else {
-                match pacs
-                    .retrieve(&request.scope, &request.transfer_syntaxes)
-                    .await
-                {
-                    Ok(parts) => Some(parts),
+                match ask_in_one_of(pacs, &request.scope, &request.transfer_syntaxes).await {
+                    Ok((syntax, parts)) => {
+                        request.transfer_syntaxes = vec![syntax];
+                        Some(parts)
+                    }
                     Err(refused) => {
                         let reason = refused.to_string();
                         opened.extend(request.slots.iter().map(|&index| {
@@ -432,6 +432,28 @@ type ChunkSender = tokio::sync::mpsc::Sender<Result<bytes::Bytes, std::io::Error
 
 /// The answer is gone (its receiver dropped): stop fetching for it.
 struct AnswerGone;
+
+/// Asks the PACS for `scope` in each of `transfer_syntaxes` in turn (the requester's order of
+/// preference), one syntax per request: a PACS may refuse an Accept of several media ranges
+/// (Orthanc answers 500) although it can make one of them. The first syntax it answers in, with
+/// its answer; else the last refusal.
+async fn ask_in_one_of(
+    pacs: &DicomWebClient,
+    scope: &RetrieveScope,
+    transfer_syntaxes: &[String],
+) -> Result<(String, PacsParts), DicomWebError> {
+    let mut refusal = None;
+    for syntax in transfer_syntaxes {
+        match pacs.retrieve(scope, std::slice::from_ref(syntax)).await {
+            Ok(parts) => return Ok((syntax.clone(), parts)),
+            Err(error) => refusal = Some(error),
+        }
+    }
+    Err(refusal.unwrap_or_else(|| DicomWebError::Multipart {
+        url: String::new(),
+        reason: "no transfer syntax to ask for".to_owned(),
+    }))
+}
 
 /// Feeds the instances of one PACS request to their channels: the parts of the WADO-RS answer
 /// (`answer`, or sent now) are matched to the instances by the SOP Instance UID of their file

@@ -16,7 +16,6 @@ use schemas::constants::error_code;
 use schemas::ebrim::ResponseStatus;
 use serve::{EXPLICIT_LE, IMPLICIT_LE, REPOSITORY_UID, Setup, document_bytes, rad69, request};
 
-const LAB: &str = "hie-ids-test";
 const STUDY_ARGS: [&str; 8] = [
     "--series", "CT:5", "--series", "MR:3", "--rows", "128", "--cols", "128",
 ];
@@ -24,7 +23,7 @@ const STUDY_ARGS: [&str; 8] = [
 #[test]
 fn rad69_streams_instances_held_only_by_orthanc_byte_identical() {
     let test = "rad69_streams_instances_held_only_by_orthanc_byte_identical";
-    if let Some((orthanc, study)) = in_orthanc_lab(test, LAB, &STUDY_ARGS) {
+    if let Some((orthanc, study)) = in_orthanc_lab(test, "hie-rad69-as-held", &STUDY_ARGS) {
         runtime().block_on(inside_the_namespace(orthanc, study));
     }
 }
@@ -32,7 +31,7 @@ fn rad69_streams_instances_held_only_by_orthanc_byte_identical() {
 #[test]
 fn rad69_asks_orthanc_for_a_requested_transfer_syntax_or_reports_it_not_supported() {
     let test = "rad69_asks_orthanc_for_a_requested_transfer_syntax_or_reports_it_not_supported";
-    if let Some((orthanc, study)) = in_orthanc_lab(test, LAB, &STUDY_ARGS) {
+    if let Some((orthanc, study)) = in_orthanc_lab(test, "hie-rad69-transcode", &STUDY_ARGS) {
         runtime().block_on(transcoded_by_orthanc(orthanc, study));
     }
 }
