@@ -12,7 +12,8 @@ use imaging_source::instance_store::InstanceStore;
 use imaging_source::kos::AffinityPatient;
 use imaging_source::metadata::{CodeMappings, source_patient_id};
 use imaging_source::pix_client::PixClient;
-use imaging_source::publish::{PublishContext, Published, publish};
+use imaging_source::publish::{PublishContext, Published, ReportDocument, publish};
+use imaging_source::report::{report_from_file, report_in_study};
 use imaging_source::study::Study;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -50,6 +51,10 @@ pub struct PublishArgs {
     /// HTTP timeout in seconds.
     #[arg(long, default_value_t = 60)]
     timeout: u64,
+    /// A radiology report published in the same submission set: a PDF, UTF-8 text or a DICOM
+    /// Encapsulated PDF (`import-cd` without it publishes an Encapsulated PDF found in the study).
+    #[arg(long)]
+    report: Option<PathBuf>,
 }
 
 /// `hie publish --pacs URL --study UID`.
@@ -67,8 +72,13 @@ pub async fn publish_from_pacs(
         .with_context(|| format!("cannot read study {study_uid} from {pacs}"))?;
     spinner.finish_and_clear();
     println!("{}", describe(&study));
+    let report = args
+        .report
+        .as_deref()
+        .map(|path| report_from_file(path, None))
+        .transpose()?;
     let patient = affinity_patient(&study, args).await?;
-    let published = publish_one(&study, &context(args, patient)).await?;
+    let published = publish_one(&study, &context(args, patient, report)).await?;
     print_summary(&[published], study.instance_count(), 0, started.elapsed());
     Ok(())
 }
@@ -129,6 +139,13 @@ pub async fn import_cd(dir: PathBuf, store: PathBuf, args: &PublishArgs) -> anyh
     if scan.studies.is_empty() {
         bail!("no study to import in {}", dir.display());
     }
+    let mut reports = Vec::with_capacity(scan.studies.len());
+    for (study, files) in &scan.studies {
+        reports.push(match &args.report {
+            Some(path) => Some(report_from_file(path, None)?),
+            None => report_in_study(study, files)?,
+        });
+    }
     let store = InstanceStore::new(store);
     let total_files: usize = scan.studies.iter().map(|(_, f)| f.len()).sum();
     let bar = ProgressBar::new(total_files as u64).with_style(
@@ -146,9 +163,9 @@ pub async fn import_cd(dir: PathBuf, store: PathBuf, args: &PublishArgs) -> anyh
     bar.finish_and_clear();
     let mut published = Vec::new();
     let mut instances = 0;
-    for (study, _) in &scan.studies {
+    for ((study, _), report) in scan.studies.iter().zip(reports) {
         let patient = affinity_patient(study, args).await?;
-        published.push(publish_one(study, &context(args, patient)).await?);
+        published.push(publish_one(study, &context(args, patient, report)).await?);
         instances += study.instance_count();
     }
     print_summary(&published, instances, bytes, started.elapsed());
@@ -184,7 +201,11 @@ async fn affinity_patient(study: &Study, args: &PublishArgs) -> anyhow::Result<A
         .context("ITI-9 PIX query: nothing published")
 }
 
-fn context(args: &PublishArgs, patient: AffinityPatient) -> PublishContext {
+fn context(
+    args: &PublishArgs,
+    patient: AffinityPatient,
+    report: Option<ReportDocument>,
+) -> PublishContext {
     PublishContext {
         affinity_patient: patient,
         source_patient_id: None,
@@ -195,7 +216,7 @@ fn context(args: &PublishArgs, patient: AffinityPatient) -> PublishContext {
         retrieve_ae_title: args.retrieve_ae_title.clone(),
         retrieve_url: args.retrieve_url.clone(),
         codes: CodeMappings::default(),
-        report: None,
+        report,
         timeout: Duration::from_secs(args.timeout),
     }
 }

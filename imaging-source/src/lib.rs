@@ -26,6 +26,7 @@ pub mod metadata;
 pub mod pix_client;
 pub mod publish;
 pub mod rad69;
+pub mod report;
 pub mod server;
 pub mod service;
 pub mod source;

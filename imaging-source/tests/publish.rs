@@ -8,6 +8,7 @@ use imaging_source::kos::AffinityPatient;
 use imaging_source::metadata::CodeSpec;
 use imaging_source::pix_client::{PixClient, PixError};
 use imaging_source::publish::{PublishError, ReportDocument, publish};
+use imaging_source::report::report_from_file;
 use schemas::constants::status;
 use schemas::ebrim::ResponseStatus;
 use schemas::xds::AssociationType;
@@ -143,6 +144,24 @@ async fn report_is_published_in_the_same_submission_set() {
         .find(|e| Some(&e.unique_id.value) == published.report_unique_id.as_ref())
         .unwrap();
     assert_eq!(report.mime_type.as_deref(), Some("text/plain"));
+}
+
+#[tokio::test]
+async fn pdf_report_file_is_accepted_by_the_default_code_lists() {
+    let xds = Xds::start().await;
+    let patient = patient();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.pdf");
+    std::fs::write(&path, b"%PDF-1.4\n%%EOF\n").unwrap();
+    let mut ctx = xds.context(patient.clone());
+    ctx.report = Some(report_from_file(&path, None).unwrap());
+    let published = publish(&support::study(), &ctx).await.unwrap();
+    let (entries, _) = xds.find_documents(&patient, &[status::APPROVED]).await;
+    let report = entries
+        .iter()
+        .find(|e| Some(&e.unique_id.value) == published.report_unique_id.as_ref())
+        .unwrap();
+    assert_eq!(report.mime_type.as_deref(), Some("application/pdf"));
 }
 
 #[tokio::test]
