@@ -86,7 +86,12 @@ pub async fn publish_from_pacs(
 /// `hie import-cd DIR [--patient CX]`: without `--patient`, list the disc and the identity it
 /// would use (asking the PIX Manager when `--pix` is given) and publish nothing; with it, copy
 /// into the instance store and publish.
-pub async fn import_cd(dir: PathBuf, store: PathBuf, args: &PublishArgs) -> anyhow::Result<()> {
+pub async fn import_cd(
+    dir: PathBuf,
+    store: PathBuf,
+    pdq: bool,
+    args: &PublishArgs,
+) -> anyhow::Result<()> {
     let started = Instant::now();
     let spinner = spinner(format!("reading {}", dir.display()));
     let scan_dir = dir.clone();
@@ -125,10 +130,13 @@ pub async fn import_cd(dir: PathBuf, store: PathBuf, args: &PublishArgs) -> anyh
         }
         if let Some(patient) = &args.patient {
             println!("    would publish as: {patient}");
-        } else if args.pix.is_some() {
+        } else if let Some(pix) = &args.pix {
             match affinity_patient(study, args).await {
                 Ok(p) => println!("    affinity-domain identity (PIX): {}", p.to_cx()),
                 Err(e) => println!("    affinity-domain identity (PIX): none: {e:#}"),
+            }
+            if pdq {
+                list_pdq_matches(pix, study).await;
             }
         }
     }
@@ -170,6 +178,42 @@ pub async fn import_cd(dir: PathBuf, store: PathBuf, args: &PublishArgs) -> anyh
     }
     print_summary(&published, instances, bytes, started.elapsed());
     Ok(())
+}
+
+/// ITI-21 by the disc's patient name and birth date: the records the PIX Manager knows, for the
+/// operator to choose one with `--patient` (nothing is chosen automatically).
+async fn list_pdq_matches(pix: &str, study: &Study) {
+    let name = study.patient.name.as_deref().unwrap_or_default();
+    let mut parts = name.split('^');
+    let family = parts.next().unwrap_or_default();
+    let given = parts.next().filter(|g| !g.is_empty());
+    if family.is_empty() {
+        println!("    PDQ: the disc names no patient family name to search by");
+        return;
+    }
+    let found = PixClient::new(pix)
+        .search_demographics(family, given, study.patient.birth_date.as_deref())
+        .await;
+    match found {
+        Ok(matches) if matches.is_empty() => println!("    PDQ: no record matches {name}"),
+        Ok(matches) => {
+            for found in matches {
+                let ids: Vec<String> = found
+                    .identifiers
+                    .iter()
+                    .map(|(id, oid)| format!("{id}^^^&{oid}&ISO"))
+                    .collect();
+                println!(
+                    "    PDQ: {} {} {} {}",
+                    ids.join(" "),
+                    found.record.name.unwrap_or_default(),
+                    found.record.birth_date.unwrap_or_default(),
+                    found.record.sex.unwrap_or_default()
+                );
+            }
+        }
+        Err(e) => println!("    PDQ: {e}"),
+    }
 }
 
 async fn publish_one(study: &Study, ctx: &PublishContext) -> anyhow::Result<Published> {

@@ -58,6 +58,10 @@ enum Command {
         /// Instance store of the imaging source.
         #[arg(long, default_value = "./hie-data/imaging-source/instances")]
         store: PathBuf,
+        /// Without --patient: also search the PIX Manager (--pix) by the disc's patient name and
+        /// birth date (ITI-21) and list the records found, for the operator to name one.
+        #[arg(long)]
+        pdq: bool,
         #[command(flatten)]
         publish: imaging_cli::PublishArgs,
     },
@@ -133,8 +137,9 @@ async fn main() -> anyhow::Result<()> {
         Command::ImportCd {
             dir,
             store,
+            pdq,
             publish,
-        } => imaging_cli::import_cd(dir, store, &publish).await,
+        } => imaging_cli::import_cd(dir, store, pdq, &publish).await,
         Command::Find {
             patient,
             modality,

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use schemas::hl7v2::message::{Delimiters, Hl7Error, Message};
+use schemas::hl7v2::message::{Delimiters, Hl7Error, Message, Segment};
 use schemas::hl7v2::mllp::{MllpError, MllpReader, write_frame};
 use schemas::hl7v2::{Cx, Hd, is_oid, utc_now};
 use tokio::net::TcpStream;
@@ -137,6 +137,36 @@ impl PixClient {
                 .build();
             let answer = self.ask(&patient, request).await?;
             interpret_demographics(&answer, &patient, local_id, issuer_oid, &self.address)
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// ITI-21 Patient Demographics Query by name and date of birth (QPD-3 `@PID.5.1`,
+    /// `@PID.5.2`, `@PID.7`): every record the PIX Manager matches, best first.
+    pub async fn search_demographics(
+        &self,
+        family: &str,
+        given: Option<&str>,
+        birth_date: Option<&str>,
+    ) -> Result<Vec<DemographicsMatch>, PixError> {
+        let span = tracing::info_span!("ITI-21", family);
+        async {
+            let d = Delimiters::default();
+            let mut parameters = vec![format!("@PID.5.1^{}", d.escape(family))];
+            parameters.extend(given.map(|g| format!("@PID.5.2^{}", d.escape(g))));
+            parameters.extend(birth_date.map(|b| format!("@PID.7^{}", d.escape(b))));
+            let request = self
+                .header("QBP^Q22^QBP_Q21")
+                .segment("QPD")
+                .field_er7(1, "IHE PDQ Query")
+                .field(2, &uuid::Uuid::new_v4().simple().to_string())
+                .field_er7(3, &parameters.join("~"))
+                .segment("RCP")
+                .field(1, "I")
+                .build();
+            let answer = self.ask(family, request).await?;
+            interpret_search(&answer, &self.address)
         }
         .instrument(span)
         .await
@@ -325,6 +355,11 @@ pub fn interpret_demographics(
             })
         })
         .ok_or_else(|| unknown("no PID with the queried identifier in the answer".to_owned()))?;
+    Ok(record_of(pid))
+}
+
+/// The demographics of one PID segment.
+fn record_of(pid: &Segment) -> DemographicsRecord {
     let field = |n: usize, component: usize| {
         pid.field(n)
             .and_then(|f| {
@@ -342,11 +377,62 @@ pub fn interpret_demographics(
             given.unwrap_or_default()
         )),
     };
-    Ok(DemographicsRecord {
+    DemographicsRecord {
         name,
         birth_date: field(7, 1).map(|d| d.chars().take(8).collect()),
         sex: field(8, 1),
-    })
+    }
+}
+
+/// A record an ITI-21 demographics search found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemographicsMatch {
+    /// PID-3: each identifier with its assigning authority OID.
+    pub identifiers: Vec<(String, String)>,
+    /// Its demographics.
+    pub record: DemographicsRecord,
+}
+
+/// Reads RSP^K22 of a demographics search: AA/OK with one PID per record (in the manager's
+/// ranking), AA/NF none; anything else (AE/AR) a rejection.
+pub fn interpret_search(
+    answer: &Message,
+    address: &str,
+) -> Result<Vec<DemographicsMatch>, PixError> {
+    match (
+        answer.get("MSA-1").unwrap_or_default(),
+        answer.get("QAK-2").unwrap_or_default(),
+    ) {
+        ("AA", "OK") => {}
+        ("AA", "NF") => return Ok(Vec::new()),
+        (ack, status) => {
+            return Err(PixError::Rejected {
+                address: address.to_owned(),
+                reason: format!(
+                    "MSA-1 {ack:?} QAK-2 {status:?} {}",
+                    answer.get("ERR-8").unwrap_or_default()
+                ),
+            });
+        }
+    }
+    Ok(answer
+        .segments("PID")
+        .map(|pid| DemographicsMatch {
+            identifiers: pid
+                .field(3)
+                .map(|ids| {
+                    ids.repetitions()
+                        .iter()
+                        .map(|r| {
+                            let oid = r.component(4).and_then(|c| c.subcomponent(2));
+                            (r.value(1).to_owned(), oid.unwrap_or_default().to_owned())
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            record: record_of(pid),
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -373,6 +459,15 @@ mod tests {
         assert_eq!(parsed.get("QPD-3.4.2"), Some("1.2.3"));
         assert_eq!(parsed.get("QPD-4.4.2"), Some(DOMAIN));
         assert_eq!(parsed.get("RCP-1"), Some("I"));
+    }
+
+    #[test]
+    fn demographics_search_refused_by_the_manager_is_a_rejection() {
+        let answer = parse(
+            "MSH|^~\\&|PIX|HIE|IDS|HIE|20261102||RSP^K22^RSP_K21|1|P|2.5\nMSA|AE|x\nERR||QPD^1^3|113^Unsupported|E||||unknown parameter\nQAK|q1|AE",
+        );
+        let err = interpret_search(&answer, "pix").unwrap_err();
+        assert!(matches!(err, PixError::Rejected { .. }), "{err}");
     }
 
     #[test]

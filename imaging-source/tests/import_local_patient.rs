@@ -100,3 +100,30 @@ async fn pdq_needs_the_local_assigning_authority_oid() {
         "{error}"
     );
 }
+
+/// ITI-21 by demographics (the CD import's patient search): the disc's name and birth date find
+/// the record with its identifier; another name finds nothing.
+#[tokio::test]
+async fn pdq_search_by_name_and_birth_date_lists_the_matching_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let pix = pix_manager_knowing_local_42(dir.path()).await;
+    let client = PixClient::new(pix.mllp_addr.to_string());
+    let found = client
+        .search_demographics("Martin", Some("Claire"), Some("19800214"))
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0]
+            .identifiers
+            .contains(&("LOCAL-42".to_owned(), HOSPITAL_B_OID.to_owned())),
+        "{:?}",
+        found[0].identifiers
+    );
+    assert_eq!(found[0].record.birth_date.as_deref(), Some("19800214"));
+    let none = client
+        .search_demographics("Nobody", None, Some("19800214"))
+        .await
+        .unwrap();
+    assert!(none.is_empty(), "{none:?}");
+}
