@@ -34,15 +34,12 @@ pub enum ReportError {
 /// The report in `path`: a PDF (`%PDF-`), a DICOM Encapsulated PDF (its PDF is published), or
 /// UTF-8 text; the format is read from the content, not from the file name.
 pub fn report_from_file(path: &Path, title: Option<String>) -> Result<ReportDocument, ReportError> {
-    let content = std::fs::read(path).map_err(|source| ReportError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
+    let content = read(path)?;
     if content.starts_with(b"%PDF-") {
         return Ok(pdf_report(Bytes::from(content), title));
     }
     if content.get(128..132) == Some(b"DICM") {
-        return encapsulated_pdf(path, title);
+        return encapsulated_pdf(path, &content, title);
     }
     if std::str::from_utf8(&content).is_ok() {
         return Ok(ReportDocument {
@@ -76,10 +73,17 @@ pub fn report_in_study(
                 .description
                 .as_ref()
                 .map(|description| format!("{description} report"));
-            return encapsulated_pdf(file, title).map(Some);
+            return encapsulated_pdf(file, &read(file)?, title).map(Some);
         }
     }
     Ok(None)
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, ReportError> {
+    std::fs::read(path).map_err(|source| ReportError::Read {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 const RAD_FORMAT_SCHEME: &str = "1.3.6.1.4.1.19376.1.2.3";
@@ -111,14 +115,22 @@ fn pdf_report(content: Bytes, title: Option<String>) -> ReportDocument {
     }
 }
 
-/// The PDF inside an Encapsulated PDF object (0042,0011), without the padding byte an odd
-/// length gets (PS3.3 C.24.2.1: the document ends at its `%%EOF`).
-fn encapsulated_pdf(path: &Path, title: Option<String>) -> Result<ReportDocument, ReportError> {
+/// The PDF inside the Encapsulated PDF Part-10 file `content` (read from `path`), element
+/// (0042,0011) without the padding byte an odd length gets (PS3.3 C.24.2.1: the document ends
+/// at its `%%EOF`).
+fn encapsulated_pdf(
+    path: &Path,
+    content: &[u8],
+    title: Option<String>,
+) -> Result<ReportDocument, ReportError> {
     let not_pdf = |reason: String| ReportError::NotEncapsulatedPdf {
         path: path.to_owned(),
         reason,
     };
-    let obj = dicom_object::open_file(path).map_err(|e| not_pdf(e.to_string()))?;
+    let part10 = content
+        .get(128..)
+        .ok_or_else(|| not_pdf("shorter than the Part-10 preamble".to_owned()))?;
+    let obj = dicom_object::from_reader(part10).map_err(|e| not_pdf(e.to_string()))?;
     let sop_class = obj.meta().media_storage_sop_class_uid();
     if sop_class.trim_end_matches('\0') != ENCAPSULATED_PDF_SOP_CLASS {
         return Err(not_pdf(format!(

@@ -265,26 +265,27 @@ impl ImagingSource {
                 bodies.push((*index, receiver));
             }
             // A transcoding request is sent now, so that a refusal is known before the answer.
-            let answer = if request.transfer_syntaxes.is_empty() {
-                None
-            } else {
-                match ask_in_one_of(pacs, &request.scope, &request.transfer_syntaxes).await {
-                    Ok((syntax, parts)) => {
-                        request.transfer_syntaxes = vec![syntax];
-                        Some(parts)
-                    }
-                    Err(refused) => {
-                        let reason = refused.to_string();
-                        opened.extend(request.slots.iter().map(|&index| {
-                            (
-                                index,
-                                Err(SourceError::NotOffered {
-                                    transfer_syntaxes: request.transfer_syntaxes.clone(),
-                                    reason: reason.clone(),
-                                }),
-                            )
-                        }));
-                        continue;
+            let answer = match request.transfer_syntaxes.split_first() {
+                None => None,
+                Some((first, others)) => {
+                    match ask_in_one_of(pacs, &request.scope, first, others).await {
+                        Ok((syntax, parts)) => {
+                            request.transfer_syntaxes = vec![syntax];
+                            Some(parts)
+                        }
+                        Err(refused) => {
+                            let reason = refused.to_string();
+                            opened.extend(request.slots.iter().map(|&index| {
+                                (
+                                    index,
+                                    Err(SourceError::NotOffered {
+                                        transfer_syntaxes: request.transfer_syntaxes.clone(),
+                                        reason: reason.clone(),
+                                    }),
+                                )
+                            }));
+                            continue;
+                        }
                     }
                 }
             };
@@ -440,19 +441,20 @@ struct AnswerGone;
 async fn ask_in_one_of(
     pacs: &DicomWebClient,
     scope: &RetrieveScope,
-    transfer_syntaxes: &[String],
+    first: &String,
+    others: &[String],
 ) -> Result<(String, PacsParts), DicomWebError> {
-    let mut refusal = None;
-    for syntax in transfer_syntaxes {
+    let mut refusal = match pacs.retrieve(scope, std::slice::from_ref(first)).await {
+        Ok(parts) => return Ok((first.clone(), parts)),
+        Err(error) => error,
+    };
+    for syntax in others {
         match pacs.retrieve(scope, std::slice::from_ref(syntax)).await {
             Ok(parts) => return Ok((syntax.clone(), parts)),
-            Err(error) => refusal = Some(error),
+            Err(error) => refusal = error,
         }
     }
-    Err(refusal.unwrap_or_else(|| DicomWebError::Multipart {
-        url: String::new(),
-        reason: "no transfer syntax to ask for".to_owned(),
-    }))
+    Err(refusal)
 }
 
 /// Feeds the instances of one PACS request to their channels: the parts of the WADO-RS answer
