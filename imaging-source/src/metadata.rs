@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{FixedOffset, NaiveDate, TimeDelta, TimeZone, Timelike};
+
 use schemas::constants::{object_type, reference_id_type};
 use schemas::ebrim::InternationalString;
 use schemas::hl7v2::{Cx, Hd, escape, is_oid};
@@ -294,12 +296,16 @@ fn author(study: &Study) -> Option<Author> {
     })
 }
 
-/// serviceStartTime from Study Date and Study Time (`YYYYMMDD[hhmmss]`, fractions dropped).
+/// serviceStartTime, in UTC (ITI TF-3 4.2.3.2.19), from Study Date and Study Time, which are local
+/// times: in the zone of Timezone Offset From UTC when the study has a valid one, else in the
+/// host's zone (the process's `TZ`). The time keeps its precision (fractions dropped); a date
+/// without a time names no instant and stays as it is.
 fn service_start_time(study: &Study) -> Option<String> {
-    let date = study.study_date.as_deref()?;
-    if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
+    let raw_date = study.study_date.as_deref()?;
+    if raw_date.len() != 8 || !raw_date.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
+    let date = NaiveDate::parse_from_str(raw_date, "%Y%m%d").ok()?;
     let digits: String = study
         .study_time
         .as_deref()
@@ -310,11 +316,57 @@ fn service_start_time(study: &Study) -> Option<String> {
         .chars()
         .take_while(char::is_ascii_digit)
         .collect();
-    let time = match digits.len() {
-        2 | 4 | 6 => digits,
-        _ => String::new(),
+    let field = |i: usize| digits.get(i..i + 2).and_then(|d| d.parse::<u32>().ok());
+    let local = match digits.len() {
+        2 | 4 | 6 => date.and_hms_opt(
+            field(0)?,
+            field(2).unwrap_or_default(),
+            field(4).unwrap_or_default(),
+        ),
+        _ => None,
     };
-    Some(format!("{date}{time}"))
+    let Some(local) = local else {
+        return Some(raw_date.to_owned());
+    };
+    let utc = match study.timezone_offset.as_deref().and_then(timezone_offset) {
+        Some(offset) => offset.from_local_datetime(&local).single()?.naive_utc(),
+        None => chrono::Local
+            .from_local_datetime(&local)
+            .earliest()
+            // A time in the gap of a spring-forward change: read it with the offset after it.
+            .or_else(|| {
+                chrono::Local
+                    .from_local_datetime(&(local + TimeDelta::hours(1)))
+                    .earliest()
+                    .map(|t| t - TimeDelta::hours(1))
+            })?
+            .naive_utc(),
+    };
+    let format = match digits.len() {
+        2 if utc.minute() == 0 => "%Y%m%d%H",
+        2 | 4 => "%Y%m%d%H%M",
+        _ => "%Y%m%d%H%M%S",
+    };
+    Some(utc.format(format).to_string())
+}
+
+/// Timezone Offset From UTC (0008,0201), `&ZZXX` (DICOM PS3.3 C.12.1.1.8), as an offset.
+fn timezone_offset(value: &str) -> Option<FixedOffset> {
+    let value = value.trim();
+    let (sign, digits) = match value.as_bytes().first()? {
+        b'+' => (1, &value[1..]),
+        b'-' => (-1, &value[1..]),
+        _ => return None,
+    };
+    if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let hours: i32 = digits[..2].parse().ok()?;
+    let minutes: i32 = digits[2..].parse().ok()?;
+    if hours > 14 || minutes > 59 {
+        return None;
+    }
+    FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60))
 }
 
 /// An HL7 DTM in UTC to the second.
@@ -350,6 +402,7 @@ mod tests {
             accession_issuer: Some("1.2.3.5".into()),
             study_date: Some("20261101".into()),
             study_time: Some("093015.250".into()),
+            timezone_offset: Some("+0000".into()),
             description: Some("CT CHEST".into()),
             referring_physician: None,
             institution_name: Some("General Hospital".into()),
@@ -382,11 +435,75 @@ mod tests {
         );
     }
 
+    fn at(date: &str, time: Option<&str>, offset: Option<&str>) -> Option<String> {
+        let mut study = study();
+        study.study_date = Some(date.into());
+        study.study_time = time.map(Into::into);
+        study.timezone_offset = offset.map(Into::into);
+        service_start_time(&study)
+    }
+
     #[test]
     fn service_start_time_is_study_date_and_time_without_fraction() {
         assert_eq!(
             service_start_time(&study()).as_deref(),
             Some("20261101093015")
+        );
+    }
+
+    #[test]
+    fn service_start_time_is_utc_from_the_timezone_offset_from_utc() {
+        assert_eq!(
+            at("20261101", Some("093015"), Some("+0100")).as_deref(),
+            Some("20261101083015")
+        );
+        assert_eq!(
+            at("20261101", Some("003000"), Some("+0200")).as_deref(),
+            Some("20261031223000")
+        );
+        assert_eq!(
+            at("20261231", Some("2330"), Some("-0500")).as_deref(),
+            Some("202701010430")
+        );
+    }
+
+    #[test]
+    fn service_start_time_keeps_the_precision_it_was_given() {
+        assert_eq!(
+            at("20261101", Some("09"), Some("+0100")).as_deref(),
+            Some("2026110108")
+        );
+        assert_eq!(
+            at("20261101", Some("09"), Some("+0530")).as_deref(),
+            Some("202611010330")
+        );
+        assert_eq!(
+            at("20261101", None, Some("+0100")).as_deref(),
+            Some("20261101")
+        );
+        assert_eq!(
+            at("20261101", Some("9"), Some("+0100")).as_deref(),
+            Some("20261101")
+        );
+    }
+
+    #[test]
+    fn service_start_time_without_an_offset_is_the_hosts_local_time() {
+        let local = NaiveDate::from_ymd_opt(2026, 7, 1)
+            .and_then(|d| d.and_hms_opt(12, 0, 0))
+            .expect("valid date");
+        let expected = chrono::Local
+            .from_local_datetime(&local)
+            .earliest()
+            .expect("noon exists in every zone")
+            .naive_utc()
+            .format("%Y%m%d%H%M%S")
+            .to_string();
+        assert_eq!(at("20260701", Some("120000"), None), Some(expected.clone()));
+        assert_eq!(
+            at("20260701", Some("120000"), Some("UTC+1")),
+            Some(expected),
+            "a malformed offset is not trusted"
         );
     }
 

@@ -21,6 +21,9 @@ pub struct Study {
     pub study_date: Option<String>,
     /// Study Time (0008,0030), `HHMMSS[.F]`.
     pub study_time: Option<String>,
+    /// Timezone Offset From UTC (0008,0201), `&ZZXX`: the zone of the study's local dates and
+    /// times; absent, they are the host's local time.
+    pub timezone_offset: Option<String>,
     /// Study Description (0008,1030).
     pub description: Option<String>,
     /// Referring Physician's Name (0008,0090), DICOM PN.
@@ -167,6 +170,7 @@ impl InstanceHeader {
                 ),
                 study_date: text(obj, tags::STUDY_DATE),
                 study_time: text(obj, tags::STUDY_TIME),
+                timezone_offset: text(obj, tags::TIMEZONE_OFFSET_FROM_UTC),
                 description: text(obj, tags::STUDY_DESCRIPTION),
                 referring_physician: text(obj, tags::REFERRING_PHYSICIAN_NAME),
                 institution_name: text(obj, tags::INSTITUTION_NAME),

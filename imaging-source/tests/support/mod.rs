@@ -35,6 +35,7 @@ pub fn study() -> Study {
         accession_issuer: Some(ACCESSION_OID.into()),
         study_date: Some("20261101".into()),
         study_time: Some("093000".into()),
+        timezone_offset: Some("+0000".into()),
         description: Some("CT CHEST".into()),
         referring_physician: Some("Welby^Marcus".into()),
         institution_name: Some("General Hospital".into()),
