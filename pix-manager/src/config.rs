@@ -25,6 +25,9 @@ pub struct Config {
     pub domains: Vec<String>,
     /// ITI-10 subscribers: `host:port` of the MLLP listeners to notify (ADT^A31).
     pub subscribers: Vec<String>,
+    /// `host:port` of the Document Registries' identity feeds sent an ADT^A40 in the affinity
+    /// domain when two persons become one, so they re-point the retired id's entries.
+    pub merge_subscribers: Vec<String>,
     /// Most candidates one new record is compared with.
     pub max_candidates: u32,
     /// Most records one ITI-21 query returns.
@@ -47,6 +50,7 @@ impl Default for Config {
                 "1.3.6.1.4.1.21367.2005.13.20.3000".to_owned(),
             ],
             subscribers: vec!["127.0.0.1:2576".to_owned()],
+            merge_subscribers: vec!["127.0.0.1:2576".to_owned()],
             max_candidates: 200,
             max_pdq_results: 100,
             sending_application: "HIE_PIX".to_owned(),

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use crate::config::Config;
 use crate::matching::{Demographics, Matcher};
 use crate::notify::Notifier;
-use crate::storage::{Database, FeedOutcome, PatientKey, PersonIdentity, StorageError};
+use crate::storage::{Database, FeedOutcome, PatientKey, StorageError};
 
 /// Everything a transaction needs, shared by all connections.
 pub struct PixManager {
@@ -61,7 +61,7 @@ impl PixManager {
             .db
             .feed(key, demographics, &self.matcher, self.max_candidates)
             .await?;
-        self.notify(&outcome.changed, Some(demographics)).await;
+        self.notify(&outcome, Some(demographics)).await;
         Ok(outcome)
     }
 
@@ -73,7 +73,7 @@ impl PixManager {
         demographics: &Demographics,
     ) -> Result<FeedOutcome, StorageError> {
         let outcome = self.db.merge(surviving, subsumed, demographics).await?;
-        self.notify(&outcome.changed, Some(demographics)).await;
+        self.notify(&outcome, Some(demographics)).await;
         Ok(outcome)
     }
 
@@ -84,29 +84,35 @@ impl PixManager {
         target: &PatientKey,
     ) -> Result<FeedOutcome, StorageError> {
         let outcome = self.db.link(key, target, "manual link").await?;
-        self.notify(&outcome.changed, None).await;
+        self.notify(&outcome, None).await;
         Ok(outcome)
     }
 
     /// Manual unlink, then ITI-10.
     pub async fn unlink(&self, key: &PatientKey) -> Result<FeedOutcome, StorageError> {
         let outcome = self.db.unlink(key, "manual unlink").await?;
-        self.notify(&outcome.changed, None).await;
+        self.notify(&outcome, None).await;
         Ok(outcome)
     }
 
     /// Review accepted or rejected, then ITI-10 for an accepted one.
     pub async fn resolve_review(&self, id: i32, accept: bool) -> Result<(), StorageError> {
-        let changed = self.db.resolve_review(id, accept).await?;
-        self.notify(&changed, None).await;
+        if let Some(outcome) = self.db.resolve_review(id, accept).await? {
+            self.notify(&outcome, None).await;
+        }
         Ok(())
     }
 
-    async fn notify(&self, persons: &[PersonIdentity], demographics: Option<&Demographics>) {
-        for person in persons {
+    /// ITI-10 A31 for each person that changed, then an A40 for each pair made one (in that
+    /// order on each subscriber's queue, so the surviving id is known before the merge).
+    async fn notify(&self, outcome: &FeedOutcome, demographics: Option<&Demographics>) {
+        for person in &outcome.changed {
             self.notifier
                 .person_changed(self, person, demographics)
                 .await;
+        }
+        for merge in &outcome.merged {
+            self.notifier.persons_merged(self, merge).await;
         }
     }
 }

@@ -1,6 +1,9 @@
 //! ITI-10 PIX Update Notification: an ADT^A31 (HL7 v2.5) listing every identifier of a person,
 //! the affinity-domain id among them, sent over MLLP to each configured subscriber (the
-//! registry's identity feed by default) after every identity change.
+//! registry's identity feed by default) after every identity change. When two persons become
+//! one, the merge subscribers (the registry's feed by default) also get an ADT^A40 in the
+//! affinity domain (ITI-8 merge, ITI TF-2a 3.8): PID-3 the surviving id, MRG-1 the retired one,
+//! so the registry re-points the retired id's entries.
 //!
 //! Sending is queued per subscriber and never holds up the transaction that caused it; a
 //! subscriber that is down or answers other than AA is logged and counted in
@@ -18,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::manager::PixManager;
 use crate::matching::Demographics;
-use crate::storage::PersonIdentity;
+use crate::storage::{PersonIdentity, PersonsMerged};
 use crate::v2::pid_segment_er7;
 
 /// Notifications waiting per subscriber before new ones are dropped.
@@ -26,10 +29,20 @@ const QUEUE_DEPTH: usize = 10_000;
 /// How long a subscriber has to connect and acknowledge one notification.
 const SUBSCRIBER_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The queues of the ITI-10 subscribers.
+/// The queues of the subscribers, one per address.
 #[derive(Clone, Default)]
 pub struct Notifier {
-    queues: Vec<(Arc<str>, mpsc::Sender<Vec<u8>>)>,
+    queues: Vec<Subscriber>,
+}
+
+#[derive(Clone)]
+struct Subscriber {
+    address: Arc<str>,
+    /// Gets the ITI-10 A31s.
+    updates: bool,
+    /// Gets the affinity-domain A40s.
+    merges: bool,
+    queue: mpsc::Sender<Vec<u8>>,
 }
 
 impl Notifier {
@@ -38,19 +51,30 @@ impl Notifier {
         Notifier::default()
     }
 
-    /// One sending task per subscriber address (`host:port`); the tasks end on `shutdown`.
+    /// One sending task per address (`host:port`) of `subscribers` (A31s) and
+    /// `merge_subscribers` (A40s); an address in both gets both on one queue, in order. The
+    /// tasks end on `shutdown`.
     pub fn start(
         subscribers: &[String],
+        merge_subscribers: &[String],
         shutdown: &CancellationToken,
         tasks: &mut JoinSet<()>,
     ) -> Self {
-        let queues = subscribers
-            .iter()
+        let mut addresses: Vec<&String> = subscribers.iter().chain(merge_subscribers).collect();
+        addresses.sort();
+        addresses.dedup();
+        let queues = addresses
+            .into_iter()
             .map(|address| {
-                let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
-                let address: Arc<str> = address.as_str().into();
-                tasks.spawn(send_loop(Arc::clone(&address), receiver, shutdown.clone()));
-                (address, sender)
+                let (queue, receiver) = mpsc::channel(QUEUE_DEPTH);
+                let name: Arc<str> = address.as_str().into();
+                tasks.spawn(send_loop(Arc::clone(&name), receiver, shutdown.clone()));
+                Subscriber {
+                    address: name,
+                    updates: subscribers.contains(address),
+                    merges: merge_subscribers.contains(address),
+                    queue,
+                }
             })
             .collect();
         Notifier { queues }
@@ -63,19 +87,30 @@ impl Notifier {
         person: &PersonIdentity,
         demographics: Option<&Demographics>,
     ) {
-        if self.queues.is_empty() {
+        if !self.queues.iter().any(|s| s.updates) {
             return;
         }
-        let message = match update_notification(manager, person, demographics) {
-            Ok(message) => message.encode().into_bytes(),
-            Err(error) => {
-                tracing::error!(%error, "ITI-10 notification could not be built");
-                return;
-            }
-        };
-        for (address, queue) in &self.queues {
-            if queue.try_send(message.clone()).is_err() {
-                tracing::warn!(subscriber = %address, "ITI-10 queue full, notification dropped");
+        match update_notification(manager, person, demographics) {
+            Ok(message) => self.queue(&message.encode().into_bytes(), |s| s.updates),
+            Err(error) => tracing::error!(%error, "ITI-10 notification could not be built"),
+        }
+    }
+
+    /// ITI-8 A40 in the affinity domain: queues the merge for every merge subscriber.
+    pub async fn persons_merged(&self, manager: &PixManager, merge: &PersonsMerged) {
+        if !self.queues.iter().any(|s| s.merges) {
+            return;
+        }
+        match merge_notification(manager, merge) {
+            Ok(message) => self.queue(&message.encode().into_bytes(), |s| s.merges),
+            Err(error) => tracing::error!(%error, "A40 merge notification could not be built"),
+        }
+    }
+
+    fn queue(&self, message: &[u8], wanted: impl Fn(&Subscriber) -> bool) {
+        for subscriber in self.queues.iter().filter(|s| wanted(s)) {
+            if subscriber.queue.try_send(message.to_vec()).is_err() {
+                tracing::warn!(subscriber = %subscriber.address, "notification queue full, dropped");
                 count("dropped");
             }
         }
@@ -107,6 +142,31 @@ pub fn update_notification(
         "MSH|^~\\&|{}|{}|||{now}||ADT^A31^ADT_A05|{control_id}|P|2.5\rEVN||{now}\r{pid}\rPV1||N\r",
         d.escape(&manager.sending_application),
         d.escape(&manager.sending_facility),
+    );
+    Message::parse(er7.as_bytes())
+}
+
+/// ITI-8 ADT^A40 (v2.5) in the affinity domain: PID-3 the surviving person's id, MRG-1 the
+/// retired one.
+pub fn merge_notification(
+    manager: &PixManager,
+    merge: &PersonsMerged,
+) -> Result<Message, Hl7Error> {
+    let d = Delimiters::default();
+    let now = schemas::hl7v2::utc_now();
+    let control_id = uuid::Uuid::new_v4().simple().to_string();
+    let domain = &manager.affinity_domain;
+    let pid = pid_segment_er7(
+        &d,
+        &[(merge.surviving.clone(), domain.clone())],
+        &Demographics::default(),
+    );
+    let er7 = format!(
+        "MSH|^~\\&|{}|{}|||{now}||ADT^A40^ADT_A39|{control_id}|P|2.5\rEVN||{now}\r{pid}\rMRG|{}^^^&{}&ISO\r",
+        d.escape(&manager.sending_application),
+        d.escape(&manager.sending_facility),
+        d.escape(&merge.retired),
+        d.escape(domain),
     );
     Message::parse(er7.as_bytes())
 }

@@ -68,7 +68,12 @@ pub async fn start(
     let mllp_addr = mllp_listener.local_addr()?;
 
     let mut tasks = JoinSet::new();
-    let notifier = Notifier::start(&config.subscribers, &shutdown, &mut tasks);
+    let notifier = Notifier::start(
+        &config.subscribers,
+        &config.merge_subscribers,
+        &shutdown,
+        &mut tasks,
+    );
     let manager = Arc::new(PixManager::new(db, Matcher::default(), config, notifier));
     let http_shutdown = shutdown.clone();
     let router = service::router(Arc::clone(&manager));

@@ -5,7 +5,7 @@
 mod support;
 
 use pix_manager::matching::{Demographics, Matcher};
-use pix_manager::storage::{Database, PatientKey};
+use pix_manager::storage::{Database, PatientKey, PersonsMerged};
 use support::database::on_both_backends;
 
 fn record(dob: &str, with_address: bool) -> Demographics {
@@ -47,15 +47,20 @@ async fn iti8_record_auto_linked_to_two_persons_bridges_them(db: &Database) {
     feed("A", record("19800101", false)).await;
     feed("B", record("19800111", true)).await;
     let before = person(db, "B", "1").await;
-    assert_ne!(
-        person(db, "A", "1").await,
-        before,
-        "X and Y alone stay apart"
-    );
+    let bridged = person(db, "A", "1").await;
+    assert_ne!(bridged, before, "X and Y alone stay apart");
     let outcome = feed("C", record("19800101", true)).await;
     assert_eq!(outcome.affinity_id, before);
     assert_eq!(person(db, "A", "1").await, before);
     assert_eq!(outcome.changed[0].records.len(), 3);
+    assert_eq!(
+        outcome.merged,
+        [PersonsMerged {
+            retired: bridged,
+            surviving: before
+        }],
+        "X's affinity-domain id is retired into Y's"
+    );
 }
 
 /// ITI-8: a bridge never joins two records of one domain.

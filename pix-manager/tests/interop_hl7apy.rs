@@ -41,6 +41,7 @@ async fn hl7apy_feeds_and_queries_over_mllp() {
         mllp_port: 0,
         http_port: 0,
         subscribers: Vec::new(),
+        merge_subscribers: Vec::new(),
         ..Config::default()
     };
     let pix = pix_manager::server::start(

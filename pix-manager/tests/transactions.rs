@@ -5,9 +5,10 @@ mod support;
 
 use pix_manager::config::Config;
 use pix_manager::manager::PixManager;
+use pix_manager::matching::Demographics;
 use pix_manager::matching::Matcher;
 use pix_manager::notify::Notifier;
-use pix_manager::storage::{Database, PatientKey};
+use pix_manager::storage::{Database, PatientKey, PersonsMerged};
 use support::database::on_both_backends;
 use support::{
     AFFINITY, ALICE, BLUE, BOB, GREEN, Person, a40, adt, answer, manager, pdq, pid3, pix_query,
@@ -204,6 +205,77 @@ async fn iti8_a40_merge_keeps_the_surviving_affinity_id(db: &Database) {
             .unwrap(),
         None
     );
+}
+
+async fn affinity_id(db: &Database, domain: &str, id: &str) -> String {
+    db.person_by_key(&PatientKey::new(domain, id))
+        .await
+        .unwrap()
+        .expect("a person")
+        .affinity_id
+}
+
+/// ITI-8 A40 of records of two persons: the subsumed person's affinity-domain id is retired
+/// into the surviving one (what the registry's feed is then told, ITI TF-2a 3.8).
+async fn iti8_a40_of_two_persons_retires_the_subsumed_affinity_id(db: &Database) {
+    let m = manager(db);
+    answer(&adt("A01", "2.5", "G1", GREEN, &ALICE), &m).await;
+    answer(&adt("A01", "2.5", "G2", GREEN, &BOB), &m).await;
+    let surviving = affinity_id(db, GREEN, "G1").await;
+    let retired = affinity_id(db, GREEN, "G2").await;
+    let outcome = m
+        .merge(
+            &PatientKey::new(GREEN, "G1"),
+            &PatientKey::new(GREEN, "G2"),
+            &Demographics::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome.merged, [PersonsMerged { retired, surviving }]);
+}
+
+/// ITI-8 A40 to a surviving id not yet known renames the record: no person is retired.
+async fn iti8_a40_renaming_a_record_retires_no_affinity_id(db: &Database) {
+    let m = manager(db);
+    answer(&adt("A01", "2.5", "G2", GREEN, &BOB), &m).await;
+    let outcome = m
+        .merge(
+            &PatientKey::new(GREEN, "G9"),
+            &PatientKey::new(GREEN, "G2"),
+            &Demographics::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome.merged, []);
+}
+
+/// A manual link that takes a person's only record retires that person into the target's.
+async fn link_of_a_lone_record_retires_its_person(db: &Database) {
+    let m = manager(db);
+    answer(&adt("A01", "2.5", "G1", GREEN, &ALICE), &m).await;
+    answer(&adt("A01", "2.5", "B2", BLUE, &BOB), &m).await;
+    let surviving = affinity_id(db, GREEN, "G1").await;
+    let retired = affinity_id(db, BLUE, "B2").await;
+    let outcome = m
+        .link(&PatientKey::new(BLUE, "B2"), &PatientKey::new(GREEN, "G1"))
+        .await
+        .unwrap();
+    assert_eq!(outcome.merged, [PersonsMerged { retired, surviving }]);
+    assert_eq!(outcome.changed.len(), 1, "no A31 for the retired person");
+}
+
+/// A manual link from a person that keeps other records retires nothing: both changed.
+async fn link_from_a_person_with_other_records_retires_nothing(db: &Database) {
+    let m = manager(db);
+    answer(&adt("A01", "2.5", "G1", GREEN, &ALICE), &m).await;
+    answer(&adt("A01", "2.5", "B1", BLUE, &ALICE), &m).await;
+    answer(&adt("A01", "2.5", "G2", GREEN, &BOB), &m).await;
+    let outcome = m
+        .link(&PatientKey::new(BLUE, "B1"), &PatientKey::new(GREEN, "G2"))
+        .await
+        .unwrap();
+    assert_eq!(outcome.merged, []);
+    assert_eq!(outcome.changed.len(), 2);
 }
 
 /// ITI-8 A40 naming an unknown subsumed id: AE 204 at MRG-1, nothing changed.
@@ -452,6 +524,10 @@ on_both_backends!(
     iti8_a08_update_keeps_the_person,
     iti8_a40_merge_keeps_the_surviving_affinity_id,
     iti8_a40_unknown_subsumed_id_is_ae_204,
+    iti8_a40_of_two_persons_retires_the_subsumed_affinity_id,
+    iti8_a40_renaming_a_record_retires_no_affinity_id,
+    link_of_a_lone_record_retires_its_person,
+    link_from_a_person_with_other_records_retires_nothing,
     iti8_unknown_domain_is_ae_204_and_stores_nothing,
     iti8_missing_pid3_is_ae_101,
     iti8_unsupported_event_is_ar_201,

@@ -26,7 +26,8 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use error::{BoxError, StorageError};
 pub use model::{
-    FeedOutcome, HistoryEntry, PatientKey, PersonIdentity, ReviewItem, StoredDecision, StoredRecord,
+    FeedOutcome, HistoryEntry, PatientKey, PersonIdentity, PersonsMerged, ReviewItem,
+    StoredDecision, StoredRecord,
 };
 
 /// Async SQLite connection: diesel's sync `SqliteConnection` run on tokio's blocking pool.
@@ -298,12 +299,12 @@ impl Database {
         dispatch!(self, pending_reviews(limit))
     }
 
-    /// Accepts or rejects a pending review; returns the persons that changed.
+    /// Accepts or rejects a pending review; an accepted one returns what the link did.
     pub async fn resolve_review(
         &self,
         id: i32,
         accept: bool,
-    ) -> Result<Vec<PersonIdentity>, StorageError> {
+    ) -> Result<Option<FeedOutcome>, StorageError> {
         dispatch!(self, resolve_review(id, accept))
     }
 

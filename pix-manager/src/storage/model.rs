@@ -41,12 +41,22 @@ pub struct StoredRecord {
     pub affinity_id: String,
 }
 
-/// What an identity change did: the record's person, and every person whose set of records
-/// changed (to notify, ITI-10).
+/// What an identity change did: the record's person, every person whose set of records
+/// changed (to notify, ITI-10), and the persons it made one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeedOutcome {
     pub affinity_id: String,
     pub changed: Vec<PersonIdentity>,
+    pub merged: Vec<PersonsMerged>,
+}
+
+/// Two persons became one: the `retired` affinity-domain id is no longer used, its records
+/// belong to the person of `surviving` (a Document Registry re-points its entries, ITI TF-2a
+/// 3.8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PersonsMerged {
+    pub retired: String,
+    pub surviving: String,
 }
 
 /// A comparison as stored.

@@ -50,7 +50,8 @@ macro_rules! backend_ops {
             };
             use crate::storage::error::StorageError;
             use crate::storage::model::{
-                FeedOutcome, HistoryEntry, PatientKey, PersonIdentity, ReviewItem, StoredRecord,
+                FeedOutcome, HistoryEntry, PatientKey, PersonIdentity, PersonsMerged, ReviewItem,
+                StoredRecord,
             };
             use crate::storage::schema::{
                 blocking_keys as keys_t, decisions, link_history, links, persons, records,
@@ -321,14 +322,14 @@ macro_rules! backend_ops {
             /// A record auto-linked to two persons bridges them: `from` joins `into` (which
             /// keeps its affinity-domain id; `from` is marked merged into it) when no two of
             /// their records share a domain and [`Matcher::may_bridge`] holds for every pair
-            /// across them. Returns whether it happened.
+            /// across them. Returns the merge when it happened.
             async fn bridge(
                 conn: &mut Conn,
                 matcher: &Matcher,
                 from: i32,
                 into: i32,
                 by_record: i32,
-            ) -> Result<bool, StorageError> {
+            ) -> Result<Option<PersonsMerged>, StorageError> {
                 let left = members(conn, from).await?;
                 let right = members(conn, into).await?;
                 let safe = left.iter().all(|(_, da, ia, pa)| {
@@ -337,17 +338,31 @@ macro_rules! backend_ops {
                     })
                 });
                 if !safe {
-                    return Ok(false);
+                    return Ok(None);
                 }
                 let reason = format!("auto-link bridge: record {by_record} auto-links to both");
                 for (record, ..) in &left {
                     move_record(conn, *record, into, "link", &reason).await?;
                 }
-                diesel::update(persons::table.find(from))
-                    .set(persons::merged_into.eq(Some(into)))
+                retire(conn, from, into).await.map(Some)
+            }
+
+            /// Marks the person `retired` merged into `surviving` (its records have moved).
+            async fn retire(
+                conn: &mut Conn,
+                retired: i32,
+                surviving: i32,
+            ) -> Result<PersonsMerged, StorageError> {
+                diesel::update(persons::table.find(retired))
+                    .set(persons::merged_into.eq(Some(surviving)))
                     .execute(conn)
                     .await?;
-                Ok(true)
+                let affinity_id =
+                    |person: i32| persons::table.find(person).select(persons::affinity_id);
+                Ok(PersonsMerged {
+                    retired: affinity_id(retired).first(conn).await?,
+                    surviving: affinity_id(surviving).first(conn).await?,
+                })
             }
 
             /// Stores the decisions of `record` against its candidates; returns (decision id,
@@ -429,6 +444,7 @@ macro_rules! backend_ops {
                         return Ok(FeedOutcome {
                             affinity_id: identity.affinity_id.clone(),
                             changed: vec![identity],
+                            merged: Vec::new(),
                         });
                     }
                     let mine = Prepared::new(demographics);
@@ -463,6 +479,7 @@ macro_rules! backend_ops {
                     let mut chosen = None;
                     let mut blocked = BTreeSet::new();
                     let mut bridged = BTreeSet::new();
+                    let mut merged = Vec::new();
                     let mut tried = BTreeSet::new();
                     for (decision_id, _, person, zone, score) in &scored {
                         if *zone != Zone::AutoLink || tried.contains(person) {
@@ -476,8 +493,11 @@ macro_rules! backend_ops {
                             None => chosen = Some((*person, *score)),
                             Some((target, _)) if target != *person => {
                                 tried.insert(*person);
-                                if bridge(conn, matcher, *person, target, id).await? {
+                                if let Some(merge) =
+                                    bridge(conn, matcher, *person, target, id).await?
+                                {
                                     bridged.insert(*person);
+                                    merged.push(merge);
                                 }
                             }
                             Some(_) => {}
@@ -512,6 +532,7 @@ macro_rules! backend_ops {
                     Ok(FeedOutcome {
                         affinity_id: identity.affinity_id.clone(),
                         changed: vec![identity],
+                        merged,
                     })
                 })
                 .await
@@ -562,6 +583,7 @@ macro_rules! backend_ops {
                             return Ok(FeedOutcome {
                                 affinity_id: identity.affinity_id.clone(),
                                 changed: vec![identity],
+                                merged: Vec::new(),
                             });
                         }
                     };
@@ -593,6 +615,7 @@ macro_rules! backend_ops {
                         &reason,
                     )
                     .await?;
+                    let mut merged = Vec::new();
                     if sub_person != surv_person {
                         let others: Vec<i32> = links::table
                             .filter(links::person_id.eq(sub_person))
@@ -602,15 +625,13 @@ macro_rules! backend_ops {
                         for other in others {
                             move_record(conn, other, surv_person, "merged", &reason).await?;
                         }
-                        diesel::update(persons::table.find(sub_person))
-                            .set(persons::merged_into.eq(Some(surv_person)))
-                            .execute(conn)
-                            .await?;
+                        merged.push(retire(conn, sub_person, surv_person).await?);
                     }
                     let identity = identity(conn, surv_person).await?;
                     Ok(FeedOutcome {
                         affinity_id: identity.affinity_id.clone(),
                         changed: vec![identity],
+                        merged,
                     })
                 })
                 .await
@@ -648,6 +669,8 @@ macro_rules! backend_ops {
                 .await
             }
 
+            /// After a record moved from `from` to `to`: both persons changed, and a `from`
+            /// left without records is retired into `to` (its affinity-domain id now means `to`).
             async fn changed_persons(
                 conn: &mut Conn,
                 to: i32,
@@ -655,12 +678,19 @@ macro_rules! backend_ops {
             ) -> Result<FeedOutcome, StorageError> {
                 let identity_to = identity(conn, to).await?;
                 let mut changed = vec![identity_to.clone()];
+                let mut merged = Vec::new();
                 if let Some(from) = from.filter(|f| *f != to) {
-                    changed.push(identity(conn, from).await?);
+                    let identity_from = identity(conn, from).await?;
+                    if identity_from.records.is_empty() {
+                        merged.push(retire(conn, from, to).await?);
+                    } else {
+                        changed.push(identity_from);
+                    }
                 }
                 Ok(FeedOutcome {
                     affinity_id: identity_to.affinity_id,
                     changed,
+                    merged,
                 })
             }
 
@@ -835,12 +865,13 @@ macro_rules! backend_ops {
                 Ok(items)
             }
 
-            /// Accepts (the record joins the candidate's person) or rejects a pending review.
+            /// Accepts (the record joins the candidate's person: the outcome) or rejects a
+            /// pending review.
             pub async fn resolve_review(
                 conn: &mut Conn,
                 id: i32,
                 accept: bool,
-            ) -> Result<Vec<PersonIdentity>, StorageError> {
+            ) -> Result<Option<FeedOutcome>, StorageError> {
                 conn.transaction(async |conn| {
                     let status = if accept { ACCEPTED } else { REJECTED };
                     let pair: Option<(i32, i32)> = diesel::update(
@@ -860,12 +891,12 @@ macro_rules! backend_ops {
                         return Err(StorageError::UnknownReview { id });
                     };
                     if !accept {
-                        return Ok(Vec::new());
+                        return Ok(None);
                     }
                     let to = person_of(conn, candidate).await?;
                     let reason = format!("review {id} accepted");
                     let from = move_record(conn, record, to, "link", &reason).await?;
-                    Ok(changed_persons(conn, to, from).await?.changed)
+                    changed_persons(conn, to, from).await.map(Some)
                 })
                 .await
             }

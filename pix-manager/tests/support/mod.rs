@@ -29,12 +29,13 @@ pub fn manager(db: &Database) -> PixManager {
 }
 
 /// A running PIX manager on ephemeral loopback ports, its SQLite database in `dir`, no ITI-10
-/// subscribers.
+/// or merge subscribers.
 pub async fn start_pix(dir: &std::path::Path) -> PixServer {
     let config = Config {
         mllp_port: 0,
         http_port: 0,
         subscribers: Vec::new(),
+        merge_subscribers: Vec::new(),
         ..Config::default()
     };
     pix_manager::server::start(
