@@ -120,6 +120,25 @@ fn unverified_sr_says_so_in_its_rendering() {
 }
 
 #[test]
+fn sr_text_in_a_latin1_character_set_is_published_as_utf8() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("latin1-sr.dcm");
+    support::reports::write_latin1_sr(&path, STUDY, SR_SOP, "Kein Lungenödem.");
+    let file = std::fs::read(&path).unwrap();
+    assert!(
+        file.windows(b"Lungen\xf6dem".len())
+            .any(|w| w == b"Lungen\xf6dem"),
+        "the fixture is encoded in Latin-1"
+    );
+    let report = report_from_file(&path, None).unwrap();
+    let text = std::str::from_utf8(&report.content).unwrap();
+    assert!(
+        text.ends_with("Findings:\n  Finding: Kein Lungenödem.\n"),
+        "{text}"
+    );
+}
+
+#[test]
 fn sr_without_a_text_value_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("empty-sr.dcm");

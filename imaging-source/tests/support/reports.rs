@@ -262,3 +262,23 @@ pub fn write_empty_sr(path: &Path, study_uid: &str, sop_uid: &str) {
     obj.put(el(tags::VERIFICATION_FLAG, VR::CS, "UNVERIFIED"));
     write_part10(obj, path);
 }
+
+/// Writes a Basic Text SR of `study_uid` in ISO_IR 100 (Latin-1) whose one finding is `text`.
+pub fn write_latin1_sr(path: &Path, study_uid: &str, sop_uid: &str, text: &str) {
+    let finding = item(
+        "CONTAINS",
+        "TEXT",
+        code("121071", "DCM", "Finding"),
+        vec![el(tags::TEXT_VALUE, VR::UT, text)],
+    );
+    let mut obj = sr_document(
+        BASIC_TEXT_SR_SOP_CLASS,
+        study_uid,
+        sop_uid,
+        "PARTIAL",
+        vec![container(code("121070", "DCM", "Findings"), vec![finding])],
+    );
+    obj.put(el(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 100"));
+    obj.put(el(tags::VERIFICATION_FLAG, VR::CS, "UNVERIFIED"));
+    write_part10(obj, path);
+}
