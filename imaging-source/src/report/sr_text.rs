@@ -50,7 +50,7 @@ pub fn render(obj: &InMemDicomObject) -> Result<SrText, SrTextError> {
     }
     let mut body = String::new();
     for item in items(obj, tags::CONTENT_SEQUENCE) {
-        render_item(item, 0, &mut body)?;
+        render_item(item, Place::default(), &mut body)?;
     }
     if body.is_empty() {
         return Err(SrTextError::Empty);
@@ -99,24 +99,40 @@ pub fn render(obj: &InMemDicomObject) -> Result<SrText, SrTextError> {
     Ok(SrText { title, text: out })
 }
 
-/// Renders one content item and its children at `depth` (two spaces per level); a container
+/// Where a content item is in the tree: its nesting level under the root, and its indentation
+/// level (a container without a concept name gives no heading, hence no indentation).
+#[derive(Debug, Clone, Copy, Default)]
+struct Place {
+    nesting: usize,
+    indent: usize,
+}
+
+impl Place {
+    fn child(self, indented: bool) -> Place {
+        Place {
+            nesting: self.nesting + 1,
+            indent: self.indent + usize::from(indented),
+        }
+    }
+}
+
+/// Renders one content item and its children (two spaces of indentation per level); a container
 /// with nothing to render below it is left out.
-fn render_item(item: &InMemDicomObject, depth: usize, out: &mut String) -> Result<(), SrTextError> {
-    if depth > MAX_DEPTH {
+fn render_item(item: &InMemDicomObject, place: Place, out: &mut String) -> Result<(), SrTextError> {
+    if place.nesting >= MAX_DEPTH {
         return Err(SrTextError::TooDeep);
     }
     if item.get(tags::REFERENCED_CONTENT_ITEM_IDENTIFIER).is_some() {
         return Ok(());
     }
-    let indent = "  ".repeat(depth);
+    let indent = "  ".repeat(place.indent);
     let name = concept_name(item);
     let value_type = text(item, tags::VALUE_TYPE).unwrap_or_default();
     let value = match value_type.as_str() {
         "CONTAINER" => {
             let mut children = String::new();
-            let child_depth = depth + usize::from(name.is_some());
             for child in items(item, tags::CONTENT_SEQUENCE) {
-                render_item(child, child_depth, &mut children)?;
+                render_item(child, place.child(name.is_some()), &mut children)?;
             }
             if !children.is_empty() {
                 if let Some(heading) = &name {
@@ -161,7 +177,7 @@ fn render_item(item: &InMemDicomObject, depth: usize, out: &mut String) -> Resul
         let _ = writeln!(out, "{indent}  {}", line.trim_end());
     }
     for child in items(item, tags::CONTENT_SEQUENCE) {
-        render_item(child, depth + 1, out)?;
+        render_item(child, place.child(true), out)?;
     }
     Ok(())
 }
@@ -244,6 +260,34 @@ fn date_time(dt: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn container(children: Vec<InMemDicomObject>) -> InMemDicomObject {
+        use dicom_core::value::DataSetSequence;
+        use dicom_core::{DataElement, VR};
+        InMemDicomObject::from_element_iter([
+            DataElement::new(tags::VALUE_TYPE, VR::CS, "CONTAINER"),
+            DataElement::new(
+                tags::CONTENT_SEQUENCE,
+                VR::SQ,
+                DataSetSequence::from(children),
+            ),
+        ])
+    }
+
+    #[test]
+    fn content_nested_deeper_than_32_levels_is_refused_even_without_headings() {
+        let text = InMemDicomObject::from_element_iter([
+            dicom_core::DataElement::new(tags::VALUE_TYPE, dicom_core::VR::CS, "TEXT"),
+            dicom_core::DataElement::new(tags::TEXT_VALUE, dicom_core::VR::UT, "deep"),
+        ]);
+        let nest =
+            |levels: usize| (0..levels).fold(text.clone(), |inner, _| container(vec![inner]));
+        assert_eq!(
+            render(&nest(MAX_DEPTH)).map(|r| r.text.ends_with("deep\n")),
+            Ok(true)
+        );
+        assert_eq!(render(&nest(MAX_DEPTH + 1)), Err(SrTextError::TooDeep));
+    }
 
     #[test]
     fn person_name_is_written_in_reading_order() {
