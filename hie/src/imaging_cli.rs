@@ -13,7 +13,7 @@ use imaging_source::kos::AffinityPatient;
 use imaging_source::metadata::{CodeMappings, source_patient_id};
 use imaging_source::pix_client::PixClient;
 use imaging_source::publish::{PublishContext, Published, ReportDocument, publish};
-use imaging_source::report::{report_from_file, report_in_study};
+use imaging_source::report::{report_from_file, report_in_pacs_study, report_in_study};
 use imaging_source::study::Study;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -51,8 +51,9 @@ pub struct PublishArgs {
     /// HTTP timeout in seconds.
     #[arg(long, default_value_t = 60)]
     timeout: u64,
-    /// A radiology report published in the same submission set: a PDF, UTF-8 text or a DICOM
-    /// Encapsulated PDF (`import-cd` without it publishes an Encapsulated PDF found in the study).
+    /// A radiology report published in the same submission set: a PDF, UTF-8 text, a DICOM
+    /// Encapsulated PDF or a DICOM Basic Text / Enhanced / Comprehensive SR (published as text).
+    /// Without it, the Encapsulated PDF (else the SR) the study holds is published.
     #[arg(long)]
     report: Option<PathBuf>,
 }
@@ -72,11 +73,10 @@ pub async fn publish_from_pacs(
         .with_context(|| format!("cannot read study {study_uid} from {pacs}"))?;
     spinner.finish_and_clear();
     println!("{}", describe(&study));
-    let report = args
-        .report
-        .as_deref()
-        .map(|path| report_from_file(path, None))
-        .transpose()?;
+    let report = match &args.report {
+        Some(path) => Some(report_from_file(path, None)?),
+        None => report_in_pacs_study(&client, &study).await?,
+    };
     let patient = affinity_patient(&study, args).await?;
     let published = publish_one(&study, &context(args, patient, report)).await?;
     print_summary(&[published], study.instance_count(), 0, started.elapsed());
@@ -273,7 +273,7 @@ pub(crate) fn spinner(message: String) -> ProgressBar {
 
 fn print_summary(published: &[Published], instances: usize, bytes: u64, elapsed: Duration) {
     println!(
-        "summary: {} manifest(s) published for {} instance(s){}, {} replaced, in {:.2} s",
+        "summary: {} manifest(s) published for {} instance(s){}, {} replaced, {} report(s) ({} replaced), in {:.2} s",
         published.len(),
         instances,
         if bytes > 0 {
@@ -284,6 +284,14 @@ fn print_summary(published: &[Published], instances: usize, bytes: u64, elapsed:
         published
             .iter()
             .filter(|p| p.replaced_entry_uuid.is_some())
+            .count(),
+        published
+            .iter()
+            .filter(|p| p.report_unique_id.is_some())
+            .count(),
+        published
+            .iter()
+            .filter(|p| p.replaced_report_entry_uuid.is_some())
             .count(),
         elapsed.as_secs_f64()
     );

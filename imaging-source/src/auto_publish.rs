@@ -1,6 +1,9 @@
 //! RAD-68 for studies pushed by C-STORE: a study the SCP announces complete (after its quiet
 //! period) is read back from the instance store, its patient resolved to the affinity domain by
-//! ITI-9, and its manifest published (a republished study replaces its earlier manifest).
+//! ITI-9, and its manifest published with the report the study holds, an Encapsulated PDF or a
+//! textual SR (a republished study replaces its earlier manifest and report); a report that
+//! cannot be read is logged and left out, the manifest is still published (no operator is there
+//! to fix it, and the images are shared meanwhile).
 
 use tokio::sync::mpsc;
 
@@ -8,6 +11,7 @@ use crate::cd::{CdError, scan_folder};
 use crate::instance_store::{InstanceStore, InstanceStoreError};
 use crate::pix_client::{PixClient, PixError};
 use crate::publish::{PublishContext, PublishError, Published, publish};
+use crate::report::report_in_study;
 
 /// Where and as whom the studies received by C-STORE are published.
 #[derive(Debug, Clone)]
@@ -77,14 +81,28 @@ pub async fn publish_received_study(
             "received file left out of the manifest"
         );
     }
-    let study = scan
+    let (study, files) = scan
         .studies
         .into_iter()
-        .map(|(study, _)| study)
-        .find(|study| study.study_instance_uid == study_uid)
+        .find(|(study, _)| study.study_instance_uid == study_uid)
         .ok_or_else(|| AutoPublishError::NotFound {
             study: study_name(),
         })?;
+    let report = match &auto.context.report {
+        Some(report) => Some(report.clone()),
+        None => {
+            let (study, files) = (study.clone(), files);
+            tokio::task::spawn_blocking(move || report_in_study(&study, &files))
+                .await
+                .map_err(|_| AutoPublishError::ScanAborted {
+                    study: study_name(),
+                })?
+                .unwrap_or_else(|error| {
+                    tracing::warn!(study = study_uid, %error, "report left out of the publication");
+                    None
+                })
+        }
+    };
     let issuer = study.patient.issuer.as_deref().unwrap_or_default();
     let affinity_patient = auto
         .pix
@@ -96,6 +114,7 @@ pub async fn publish_received_study(
         })?;
     let context = PublishContext {
         affinity_patient,
+        report,
         ..auto.context.clone()
     };
     publish(&study, &context)

@@ -1,7 +1,9 @@
 //! RAD-68 Provide and Register Imaging Document Set – MTOM/XOP (ITI-41 with the imaging
 //! constraints): the KOS manifest of a study, its metadata and an optional report in one
 //! submission set; a republished study replaces its earlier manifest (RPLC), found with ITI-18
-//! FindDocumentsByReferenceId on the Study Instance UID.
+//! FindDocumentsByReferenceId on the Study Instance UID, and a republished report replaces the
+//! report this source registered earlier for the study (its SubmissionSet, from ITI-18
+//! GetSubmissionSets, has this source's sourceId).
 
 use std::time::Duration;
 
@@ -86,6 +88,8 @@ pub struct Published {
     pub submission_set_unique_id: String,
     /// entryUUID of the earlier manifest this one replaces (RPLC).
     pub replaced_entry_uuid: Option<String>,
+    /// entryUUID of the earlier report this publication's report replaces (RPLC).
+    pub replaced_report_entry_uuid: Option<String>,
     /// Size of the manifest in bytes.
     pub manifest_size: usize,
     /// The repository's RegistryResponse (Success or PartialSuccess).
@@ -133,8 +137,14 @@ pub async fn publish(study: &Study, ctx: &PublishContext) -> Result<Published, P
             .unwrap_or_default();
         let replaced = match &ctx.registry_url {
             Some(url) => {
-                find_current_manifest(&http, url, &ctx.affinity_patient, &study.study_instance_uid)
-                    .await?
+                find_current_publication(
+                    &http,
+                    url,
+                    &ctx.affinity_patient,
+                    &study.study_instance_uid,
+                    ctx.report.as_ref().map(|_| ctx.source_id.as_str()),
+                )
+                .await?
             }
             None => None,
         };
@@ -153,7 +163,7 @@ pub async fn publish(study: &Study, ctx: &PublishContext) -> Result<Published, P
             },
         )?;
         let manifest_bytes = Bytes::from(crate::kos::to_part10(&manifest)?);
-        let submission = build_submission(study, ctx, &manifest_uid, created, replaced.as_deref());
+        let submission = build_submission(study, ctx, &manifest_uid, created, replaced.as_ref());
         let mut documents = vec![(
             submission.manifest_entry_uuid.clone(),
             crate::metadata::MANIFEST_MIME_TYPE.to_owned(),
@@ -175,12 +185,18 @@ pub async fn publish(study: &Study, ctx: &PublishContext) -> Result<Published, P
             });
         }
         tracing::info!(manifest = %manifest_uid, replaced = ?replaced, "manifest published");
+        let replaced_report_entry_uuid = submission
+            .report_entry_uuid
+            .as_ref()
+            .and(replaced.as_ref())
+            .and_then(|r| r.report.clone());
         Ok(Published {
             manifest_unique_id: manifest_uid,
             manifest_entry_uuid: submission.manifest_entry_uuid,
             report_unique_id: submission.report_unique_id,
             submission_set_unique_id: submission.submission_set_unique_id,
-            replaced_entry_uuid: replaced,
+            replaced_entry_uuid: replaced.map(|r| r.manifest),
+            replaced_report_entry_uuid,
             manifest_size: manifest_bytes.len(),
             response,
         })
@@ -204,14 +220,24 @@ pub struct BuiltSubmission {
     pub submission_set_unique_id: String,
 }
 
-/// The RAD-68 metadata of a publication: SubmissionSet, manifest DocumentEntry (+ RPLC of
-/// `replaces`), optional report DocumentEntry, HasMember associations.
+/// The documents of a study's current publication that its republication replaces (RPLC).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replaced {
+    /// entryUUID of the Approved manifest.
+    pub manifest: String,
+    /// entryUUID of the most recent Approved report this source registered for the study, if any.
+    pub report: Option<String>,
+}
+
+/// The RAD-68 metadata of a publication: SubmissionSet, manifest DocumentEntry (+ RPLC of the
+/// earlier manifest), optional report DocumentEntry (+ RPLC of the earlier report), HasMember
+/// associations.
 pub fn build_submission(
     study: &Study,
     ctx: &PublishContext,
     manifest_uid: &str,
     created: time::OffsetDateTime,
-    replaces: Option<&str>,
+    replaces: Option<&Replaced>,
 ) -> BuiltSubmission {
     let identity = ManifestIdentity {
         affinity_patient: &ctx.affinity_patient,
@@ -267,13 +293,19 @@ pub fn build_submission(
             a
         })
         .collect();
-    if let Some(previous) = replaces {
-        associations.push(Association::new(
+    let rplc = |new: &str, previous: &str| {
+        Association::new(
             urn_uuid(),
             AssociationType::from_urn(association_type::RPLC),
-            &manifest_entry_uuid,
+            new,
             previous,
-        ));
+        )
+    };
+    if let Some(previous) = replaces {
+        associations.push(rplc(&manifest_entry_uuid, &previous.manifest));
+        if let (Some(new), Some(old)) = (&report_entry_uuid, &previous.report) {
+            associations.push(rplc(new, old));
+        }
     }
     let submission = Submission {
         submission_set,
@@ -313,15 +345,18 @@ fn report_entry(manifest: &DocumentEntry, report: &ReportDocument) -> DocumentEn
     entry
 }
 
-/// ITI-18 FindDocumentsByReferenceId: the entryUUID of the Approved manifest of this study for
-/// this patient (the most recent one if several).
-pub async fn find_current_manifest(
+/// ITI-18 FindDocumentsByReferenceId: the Approved manifest of this study for this patient (the
+/// most recent one if several) and, when `report_source` is given, the most recent Approved
+/// report of the study that this source registered (ITI-18 GetSubmissionSets on the study's
+/// other documents, kept when their SubmissionSet.sourceId is `report_source`: a report another
+/// system registered for the study is never replaced).
+pub async fn find_current_publication(
     http: &reqwest::Client,
     registry_url: &str,
     patient: &AffinityPatient,
     study_uid: &str,
-) -> Result<Option<String>, PublishError> {
-    let quote = |v: &str| format!("'{}'", v.replace('\'', "''"));
+    report_source: Option<&str>,
+) -> Result<Option<Replaced>, PublishError> {
     let slots = vec![
         Slot::new("$XDSDocumentEntryPatientId", [quote(&patient.to_cx())]),
         Slot::new(
@@ -340,16 +375,77 @@ pub async fn find_current_manifest(
         slots,
     )
     .await?;
-    Ok(objects
-        .document_entries
-        .into_iter()
-        .filter(|e| {
+    let (manifests, others): (Vec<DocumentEntry>, Vec<DocumentEntry>) =
+        objects.document_entries.into_iter().partition(|e| {
             e.format_code
                 .as_ref()
                 .is_some_and(|c| c.code == KOS_SOP_CLASS_UID)
-        })
+        });
+    let Some(manifest) = latest(manifests) else {
+        return Ok(None);
+    };
+    let report = match report_source {
+        Some(source_id) if !others.is_empty() => {
+            own_documents(http, registry_url, source_id, others)
+                .await
+                .map(latest)?
+        }
+        _ => None,
+    };
+    Ok(Some(Replaced { manifest, report }))
+}
+
+/// The entryUUID of the most recent of `entries` (by creationTime).
+fn latest(entries: Vec<DocumentEntry>) -> Option<String> {
+    entries
+        .into_iter()
         .max_by(|a, b| a.creation_time.cmp(&b.creation_time))
-        .map(|e| e.entry_uuid))
+        .map(|e| e.entry_uuid)
+}
+
+/// ITI-18 GetSubmissionSets: those of `entries` registered in a SubmissionSet of `source_id`.
+async fn own_documents(
+    http: &reqwest::Client,
+    registry_url: &str,
+    source_id: &str,
+    entries: Vec<DocumentEntry>,
+) -> Result<Vec<DocumentEntry>, PublishError> {
+    let uuids: Vec<String> = entries.iter().map(|e| quote(&e.entry_uuid)).collect();
+    let sets = registry_stored_query(
+        http,
+        registry_url,
+        stored_query::GET_SUBMISSION_SETS,
+        vec![Slot::new("$uuid", [format!("({})", uuids.join(","))])],
+    )
+    .await?;
+    let own_sets: Vec<&str> = sets
+        .submission_sets
+        .iter()
+        .filter(|set| {
+            set.source_id
+                .as_ref()
+                .is_some_and(|id| id.value == source_id)
+        })
+        .map(|set| set.entry_uuid.as_str())
+        .collect();
+    let own_members: Vec<&str> = sets
+        .associations
+        .iter()
+        .filter(|a| {
+            a.association_type == AssociationType::HasMember
+                && own_sets.contains(&a.source.as_str())
+        })
+        .map(|a| a.target.as_str())
+        .collect();
+    Ok(entries
+        .into_iter()
+        .filter(|e| own_members.contains(&e.entry_uuid.as_str()))
+        .collect())
+}
+
+/// A stored query parameter value: quoted, inner quotes doubled.
+fn quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
 }
 
 /// ITI-18 Registry Stored Query `query_id` with `slots`, LeafClass: the objects answered.

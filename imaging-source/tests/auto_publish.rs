@@ -1,5 +1,6 @@
 //! RAD-68 of a study pushed by C-STORE: once the SCP announces it complete, the study is read
-//! back from the instance store, its patient resolved by ITI-9 and its manifest registered.
+//! back from the instance store, its patient resolved by ITI-9 and its manifest registered, with
+//! the report (Encapsulated PDF or textual SR) the study holds.
 
 mod support;
 
@@ -7,9 +8,13 @@ use imaging_source::auto_publish::{AutoPublish, AutoPublishError, publish_receiv
 use imaging_source::instance_store::InstanceStore;
 use imaging_source::kos::AffinityPatient;
 use imaging_source::pix_client::PixClient;
+use imaging_source::publish::Published;
+use imaging_source::report::ENHANCED_SR_SOP_CLASS;
 use schemas::constants::status;
+use schemas::xds::DocumentEntry;
 use support::pix::fake_pix_manager;
-use support::xds::Xds;
+use support::reports;
+use support::xds::{Xds, entry_with_unique_id};
 
 const STUDY: &str = "2.25.7001";
 const SERIES: &str = "2.25.7001.1";
@@ -44,6 +49,94 @@ async fn a_study_received_by_c_store_is_published_under_its_affinity_domain_pati
     };
     let published = publish_received_study(&auto, STUDY).await.unwrap();
     let (entries, _) = xds.find_documents(&affinity, &[status::APPROVED]).await;
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].unique_id.value, published.manifest_unique_id);
+}
+
+/// The report instance of the received study in [`publish_with_received_report`].
+const REPORT_SERIES: &str = "2.25.7001.9";
+const REPORT_SOP: &str = "2.25.7001.9.1";
+
+/// Receives the two-image CT study and the report instance `write_report` writes (given the
+/// file and its SOP Instance UID), then publishes it: the publication and the Approved entries.
+async fn publish_with_received_report(
+    write_report: impl FnOnce(&std::path::Path, &str),
+) -> (Published, Vec<DocumentEntry>) {
+    let dir = tempfile::tempdir().unwrap();
+    let xds = Xds::start().await;
+    let affinity = AffinityPatient {
+        id: format!("IHE-{}", uuid::Uuid::new_v4().simple()),
+        assigning_authority: support::AD_OID.into(),
+    };
+    let store = received_study(dir.path()).await;
+    let file = dir.path().join("incoming").join("report.dcm");
+    write_report(&file, REPORT_SOP);
+    let reader = tokio::fs::File::open(&file).await.unwrap();
+    store
+        .put(STUDY, REPORT_SERIES, REPORT_SOP, reader)
+        .await
+        .unwrap();
+    let pix = fake_pix_manager(vec![("PAT-0001".into(), affinity.id.clone())]).await;
+    let auto = AutoPublish {
+        store,
+        pix: PixClient::new(pix),
+        affinity_domain: support::AD_OID.into(),
+        context: xds.context(affinity.clone()),
+    };
+    let published = publish_received_study(&auto, STUDY).await.unwrap();
+    let (entries, _) = xds.find_documents(&affinity, &[status::APPROVED]).await;
+    (published, entries)
+}
+
+#[tokio::test]
+async fn an_sr_report_received_with_the_study_is_published_as_its_text_rendering() {
+    let key_image = format!("{SERIES}.1");
+    let (published, entries) = publish_with_received_report(|path, sop| {
+        reports::write_sr(
+            path,
+            ENHANCED_SR_SOP_CLASS,
+            STUDY,
+            sop,
+            &key_image,
+            "COMPLETE",
+        );
+    })
+    .await;
+    assert_eq!(entries.len(), 2);
+    let report = entry_with_unique_id(&entries, published.report_unique_id.as_ref());
+    assert_eq!(report.mime_type.as_deref(), Some("text/plain"));
+    assert_eq!(
+        report.format_code.as_ref().map(|c| c.code.as_str()),
+        Some("urn:ihe:rad:TEXT")
+    );
+    let text = reports::verified_sr_text(ENHANCED_SR_SOP_CLASS, &key_image);
+    assert_eq!(
+        report.hash.as_deref(),
+        Some(reports::sha1_hex(text.as_bytes()).as_str())
+    );
+}
+
+#[tokio::test]
+async fn a_received_encapsulated_pdf_is_published_as_the_report() {
+    let (published, entries) = publish_with_received_report(|path, sop| {
+        reports::write_encapsulated_pdf(path, STUDY, sop, reports::PDF);
+    })
+    .await;
+    let report = entry_with_unique_id(&entries, published.report_unique_id.as_ref());
+    assert_eq!(report.mime_type.as_deref(), Some("application/pdf"));
+    assert_eq!(
+        report.hash.as_deref(),
+        Some(reports::sha1_hex(reports::PDF).as_str())
+    );
+}
+
+#[tokio::test]
+async fn a_received_report_that_cannot_be_rendered_is_left_out_and_the_manifest_published() {
+    let (published, entries) = publish_with_received_report(|path, sop| {
+        reports::write_empty_sr(path, STUDY, sop);
+    })
+    .await;
+    assert!(published.report_unique_id.is_none());
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].unique_id.value, published.manifest_unique_id);
 }

@@ -12,7 +12,7 @@ use imaging_source::report::report_from_file;
 use schemas::constants::status;
 use schemas::ebrim::ResponseStatus;
 use schemas::xds::AssociationType;
-use support::xds::Xds;
+use support::xds::{Xds, entry_with_unique_id};
 
 fn patient() -> AffinityPatient {
     AffinityPatient {
@@ -115,13 +115,10 @@ async fn first_entry_uuid(xds: &Xds, patient: &AffinityPatient, unique_id: &str)
         .entry_uuid
 }
 
-#[tokio::test]
-async fn report_is_published_in_the_same_submission_set() {
-    let xds = Xds::start().await;
-    let patient = patient();
-    let mut ctx = xds.context(patient.clone());
-    ctx.report = Some(ReportDocument {
-        content: bytes::Bytes::from_static(b"Impression: no acute findings."),
+/// A text report as `report::report_from_file` reads one.
+fn text_report(text: &'static str) -> ReportDocument {
+    ReportDocument {
+        content: bytes::Bytes::from_static(text.as_bytes()),
         mime_type: "text/plain".into(),
         format_code: CodeSpec::new(
             "urn:ihe:rad:TEXT",
@@ -135,15 +132,103 @@ async fn report_is_published_in_the_same_submission_set() {
         ),
         class_code: CodeSpec::new("REPORTS", "1.3.6.1.4.1.19376.1.2.6.1", "Reports"),
         title: Some("CT CHEST report".into()),
-    });
+    }
+}
+
+#[tokio::test]
+async fn report_is_published_in_the_same_submission_set() {
+    let xds = Xds::start().await;
+    let patient = patient();
+    let mut ctx = xds.context(patient.clone());
+    ctx.report = Some(text_report("Impression: no acute findings."));
     let published = publish(&support::study(), &ctx).await.unwrap();
     let (entries, _) = xds.find_documents(&patient, &[status::APPROVED]).await;
     assert_eq!(entries.len(), 2);
-    let report = entries
-        .iter()
-        .find(|e| Some(&e.unique_id.value) == published.report_unique_id.as_ref())
-        .unwrap();
+    let report = entry_with_unique_id(&entries, published.report_unique_id.as_ref());
     assert_eq!(report.mime_type.as_deref(), Some("text/plain"));
+}
+
+/// The uniqueIds of the Approved documents of `patient`, sorted.
+async fn approved_unique_ids(xds: &Xds, patient: &AffinityPatient) -> Vec<String> {
+    let (approved, _) = xds.find_documents(patient, &[status::APPROVED]).await;
+    let mut ids: Vec<String> = approved.into_iter().map(|e| e.unique_id.value).collect();
+    ids.sort();
+    ids
+}
+
+fn sorted<const N: usize>(ids: [&Option<String>; N]) -> Vec<String> {
+    let mut ids: Vec<String> = ids.into_iter().flatten().cloned().collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn republished_report_replaces_the_report_this_source_registered_earlier() {
+    let xds = Xds::start().await;
+    let patient = patient();
+    let mut ctx = xds.context(patient.clone());
+    ctx.report = Some(text_report("Impression: preliminary."));
+    let first = publish(&support::study(), &ctx).await.unwrap();
+    ctx.report = Some(text_report("Impression: final, no acute findings."));
+    let second = publish(&support::study(), &ctx).await.unwrap();
+    let first_report = first.report_unique_id.clone().unwrap();
+    assert_eq!(
+        second.replaced_report_entry_uuid,
+        Some(first_entry_uuid(&xds, &patient, &first_report).await)
+    );
+    assert_eq!(
+        approved_unique_ids(&xds, &patient).await,
+        sorted([
+            &Some(second.manifest_unique_id.clone()),
+            &second.report_unique_id
+        ])
+    );
+    let (_, associations) = xds
+        .find_documents(&patient, &[status::APPROVED, status::DEPRECATED])
+        .await;
+    let replacements = associations
+        .iter()
+        .filter(|a| a.association_type == AssociationType::Replace)
+        .count();
+    assert_eq!(replacements, 2, "{associations:?}");
+}
+
+#[tokio::test]
+async fn republication_without_a_report_leaves_the_earlier_report_approved() {
+    let xds = Xds::start().await;
+    let patient = patient();
+    let mut ctx = xds.context(patient.clone());
+    ctx.report = Some(text_report("Impression: no acute findings."));
+    let first = publish(&support::study(), &ctx).await.unwrap();
+    ctx.report = None;
+    let second = publish(&support::study(), &ctx).await.unwrap();
+    assert!(second.replaced_report_entry_uuid.is_none());
+    assert_eq!(
+        approved_unique_ids(&xds, &patient).await,
+        sorted([&Some(second.manifest_unique_id), &first.report_unique_id])
+    );
+}
+
+#[tokio::test]
+async fn a_report_another_source_registered_for_the_study_is_not_replaced() {
+    let xds = Xds::start().await;
+    let patient = patient();
+    let mut other = xds.context(patient.clone());
+    other.source_id = "1.3.6.1.4.1.21367.13.80.999".into();
+    other.report = Some(text_report("Impression: from the RIS."));
+    let theirs = publish(&support::study(), &other).await.unwrap();
+    let mut ctx = xds.context(patient.clone());
+    ctx.report = Some(text_report("Impression: no acute findings."));
+    let ours = publish(&support::study(), &ctx).await.unwrap();
+    assert!(ours.replaced_report_entry_uuid.is_none());
+    assert_eq!(
+        approved_unique_ids(&xds, &patient).await,
+        sorted([
+            &Some(ours.manifest_unique_id),
+            &ours.report_unique_id,
+            &theirs.report_unique_id
+        ])
+    );
 }
 
 #[tokio::test]
@@ -157,10 +242,7 @@ async fn pdf_report_file_is_accepted_by_the_default_code_lists() {
     ctx.report = Some(report_from_file(&path, None).unwrap());
     let published = publish(&support::study(), &ctx).await.unwrap();
     let (entries, _) = xds.find_documents(&patient, &[status::APPROVED]).await;
-    let report = entries
-        .iter()
-        .find(|e| Some(&e.unique_id.value) == published.report_unique_id.as_ref())
-        .unwrap();
+    let report = entry_with_unique_id(&entries, published.report_unique_id.as_ref());
     assert_eq!(report.mime_type.as_deref(), Some("application/pdf"));
 }
 

@@ -4,6 +4,7 @@
 
 pub mod orthanc;
 pub mod pix;
+pub mod reports;
 pub mod xds;
 
 use std::path::Path;
@@ -92,22 +93,23 @@ fn el(tag: dicom_core::Tag, vr: VR, v: &str) -> DataElement<InMemDicomObject> {
     DataElement::new(tag, vr, PrimitiveValue::from(v))
 }
 
-/// Writes one small CT instance (4x4 pixels) of `study` / `series` as a Part-10 file.
-pub fn write_instance(
-    path: &Path,
+/// The SOP, patient (PAT-0001, issuer [`LOCAL_OID`]), study (CT CHEST, ACC-0001) and series
+/// attributes of instance `sop_uid` of class `sop_class`.
+pub fn instance_attributes(
+    sop_class: &str,
     study_uid: &str,
     series_uid: &str,
     sop_uid: &str,
     modality: &str,
     number: i32,
-) {
+) -> InMemDicomObject {
     let issuer = InMemDicomObject::from_element_iter([
         el(tags::UNIVERSAL_ENTITY_ID, VR::UT, LOCAL_OID),
         el(tags::UNIVERSAL_ENTITY_ID_TYPE, VR::CS, "ISO"),
     ]);
-    let obj = InMemDicomObject::from_element_iter([
+    InMemDicomObject::from_element_iter([
         el(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192"),
-        el(tags::SOP_CLASS_UID, VR::UI, uids::CT_IMAGE_STORAGE),
+        el(tags::SOP_CLASS_UID, VR::UI, sop_class),
         el(tags::SOP_INSTANCE_UID, VR::UI, sop_uid),
         el(tags::STUDY_DATE, VR::DA, "20261101"),
         el(tags::STUDY_TIME, VR::TM, "093000"),
@@ -124,19 +126,15 @@ pub fn write_instance(
         ),
         el(tags::PATIENT_BIRTH_DATE, VR::DA, "19700101"),
         el(tags::PATIENT_SEX, VR::CS, "F"),
-        el(tags::BODY_PART_EXAMINED, VR::CS, "CHEST"),
         el(tags::STUDY_INSTANCE_UID, VR::UI, study_uid),
         el(tags::SERIES_INSTANCE_UID, VR::UI, series_uid),
         el(tags::SERIES_NUMBER, VR::IS, "1"),
         el(tags::INSTANCE_NUMBER, VR::IS, &number.to_string()),
-        DataElement::new(tags::ROWS, VR::US, PrimitiveValue::from(4u16)),
-        DataElement::new(tags::COLUMNS, VR::US, PrimitiveValue::from(4u16)),
-        DataElement::new(
-            tags::PIXEL_DATA,
-            VR::OW,
-            PrimitiveValue::from(vec![0u8; 32]),
-        ),
-    ]);
+    ])
+}
+
+/// Writes `obj` as a Part-10 file (Explicit VR Little Endian), creating its folder.
+pub fn write_part10(obj: InMemDicomObject, path: &Path) {
     let file = obj
         .with_meta(FileMetaTableBuilder::new().transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN))
         .unwrap();
@@ -144,6 +142,38 @@ pub fn write_instance(
         std::fs::create_dir_all(parent).unwrap();
     }
     file.write_to_file(path).unwrap();
+}
+
+/// Writes one small CT instance (4x4 pixels) of `study` / `series` as a Part-10 file.
+pub fn write_instance(
+    path: &Path,
+    study_uid: &str,
+    series_uid: &str,
+    sop_uid: &str,
+    modality: &str,
+    number: i32,
+) {
+    let mut obj = instance_attributes(
+        uids::CT_IMAGE_STORAGE,
+        study_uid,
+        series_uid,
+        sop_uid,
+        modality,
+        number,
+    );
+    for element in [
+        el(tags::BODY_PART_EXAMINED, VR::CS, "CHEST"),
+        DataElement::new(tags::ROWS, VR::US, PrimitiveValue::from(4u16)),
+        DataElement::new(tags::COLUMNS, VR::US, PrimitiveValue::from(4u16)),
+        DataElement::new(
+            tags::PIXEL_DATA,
+            VR::OW,
+            PrimitiveValue::from(vec![0u8; 32]),
+        ),
+    ] {
+        obj.put(element);
+    }
+    write_part10(obj, path);
 }
 
 /// Runs a peer program, failing the test with a clear message when it is not installed.

@@ -342,7 +342,7 @@ pub async fn fake_pacs(instances: Vec<PacsInstance>) -> String {
 }
 
 /// A minimal DICOMweb PACS on a free port, in the manner of Orthanc: WADO-RS study metadata (the
-/// UIDs and the transfer syntax of each instance), and WADO-RS Retrieve Study, Series and
+/// UIDs, SOP Class and transfer syntax of each instance), and WADO-RS Retrieve Study, Series and
 /// Instance in multipart/related (parts in the order given here, without Content-Location),
 /// transcoded to a native syntax (1.2, 1.2.1) named by `transfer-syntax` in Accept when the held
 /// one is not named; 406 when none of those named can be made.
@@ -378,10 +378,17 @@ pub async fn fake_pacs_logged(instances: Vec<PacsInstance>) -> FakePacs {
             .0
             .iter()
             .filter(|i| i.0 == study)
-            .map(|(st, se, sop, ts, _)| {
+            .map(|(st, se, sop, ts, bytes)| {
+                let sop_class = dicom_object::meta::FileMetaTable::from_reader(&bytes[128..])
+                    .map(|meta| {
+                        meta.media_storage_sop_class_uid()
+                            .trim_end_matches('\0')
+                            .to_owned()
+                    })
+                    .unwrap_or_else(|_| uids::CT_IMAGE_STORAGE.to_owned());
                 serde_json::json!({
                     "00020010": {"vr": "UI", "Value": [ts]},
-                    "00080016": {"vr": "UI", "Value": ["1.2.840.10008.5.1.4.1.1.2"]},
+                    "00080016": {"vr": "UI", "Value": [sop_class]},
                     "00080018": {"vr": "UI", "Value": [sop]},
                     "00080060": {"vr": "CS", "Value": ["CT"]},
                     "00100020": {"vr": "LO", "Value": ["PAT-0001"]},

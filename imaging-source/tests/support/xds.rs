@@ -160,3 +160,14 @@ impl Xds {
         (objects.document_entries, objects.associations)
     }
 }
+
+/// The entry of `entries` whose uniqueId is `unique_id` (a publication's report, ...).
+pub fn entry_with_unique_id<'a>(
+    entries: &'a [DocumentEntry],
+    unique_id: Option<&String>,
+) -> &'a DocumentEntry {
+    entries
+        .iter()
+        .find(|e| Some(&e.unique_id.value) == unique_id)
+        .unwrap_or_else(|| panic!("no entry {unique_id:?} among {entries:?}"))
+}
