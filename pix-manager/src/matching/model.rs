@@ -66,16 +66,14 @@ struct Family<'a> {
 }
 
 impl Family<'_> {
-    fn is_one_person(mut self, agree: fn(&str, &str) -> u8) -> bool {
+    fn shows_one_person(&self, agree: fn(&str, &str) -> u8) -> bool {
         let values = &self.values;
         let alike = values
             .iter()
             .enumerate()
             .all(|(i, a)| values[i + 1..].iter().all(|b| agree(a, b) <= 2));
-        let records = self.domains.len();
-        self.domains.sort_unstable();
-        self.domains.dedup();
-        alike && self.domains.len() == records
+        let domains: HashSet<&str> = self.domains.iter().copied().collect();
+        alike && domains.len() == self.domains.len()
     }
 }
 
@@ -102,11 +100,11 @@ impl Families {
         Families {
             one_given_name: births
                 .into_iter()
-                .map(|(key, family)| (key, family.is_one_person(compare::given_name)))
+                .map(|(key, family)| (key, family.shows_one_person(compare::given_name)))
                 .collect(),
             one_date_of_birth: names
                 .into_iter()
-                .map(|(key, family)| (key, family.is_one_person(compare::date_of_birth)))
+                .map(|(key, family)| (key, family.shows_one_person(compare::date_of_birth)))
                 .collect(),
         }
     }
