@@ -1,7 +1,8 @@
 //! In-memory MPI linking of a records CSV, with the same command line as `hie mpi link`:
 //! `matching_link mpi link --input records.csv --output links.csv [--model counts|default|tf|em]`
 //! (`counts`, as `hie mpi link`: the default with the input's given names counted, so a given
-//! name seen once a letter apart from a common one is a typo, not a twin; `default`:
+//! name seen once a letter apart from a common one is a typo, not a twin, and its families
+//! (`Model::with_families`); `default`:
 //! `Model::default()`; `tf`: the default with
 //! name frequencies of the input; `em`: `Model::estimate` on the input). It runs the PIX Manager's incremental loop
 //! (`matching::linkage`) and writes every pair within each resulting person.
@@ -39,7 +40,14 @@ fn model(kind: &str, records: &[SourceRecord]) -> Model {
     if kind == "default" {
         Model::default()
     } else if kind == "counts" {
-        Model::default().with_given_name_counts(&demographics)
+        Model::default()
+            .with_given_name_counts(&demographics)
+            .with_families(
+                &records
+                    .iter()
+                    .map(|r| (r.domain.as_str(), &r.demographics))
+                    .collect::<Vec<_>>(),
+            )
     } else if kind == "tf" {
         Model::default().with_name_frequencies(&demographics)
     } else {

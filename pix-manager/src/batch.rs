@@ -2,7 +2,9 @@
 //! ITI-8 ADT^A04 (ER7 built and parsed through [`handle_v2`]) into a fresh MPI in a temporary
 //! SQLite database; the output lists every pair of rows that ended up in the same person. The
 //! matcher is the default model with the given names of the input counted (a given name seen
-//! once next to one seen more often a letter apart is a typo, not a twin: `Model::given_name_counts`).
+//! once next to one seen more often a letter apart is a typo, not a twin: `Model::given_name_counts`)
+//! and its families (a record missing its given name or date of birth may auto-link where the
+//! input shows no twin or namesake parent/child it could be: `Model::with_families`).
 //!
 //! Input columns are found by header: `rec_id` (required), `domain` (absent: each row its own
 //! domain), and the [`Demographics`] fields by name; other columns are ignored, empty cells are
@@ -179,7 +181,12 @@ pub async fn link_csv(input: &Path, output: &Path) -> Result<LinkSummary, BatchE
         ..Config::default()
     };
     let population: Vec<Demographics> = rows.iter().map(|r| r.3.clone()).collect();
-    let matcher = Matcher::new(Model::default().with_given_name_counts(&population));
+    let families: Vec<(&str, &Demographics)> = rows.iter().map(|r| (r.2.as_str(), &r.3)).collect();
+    let matcher = Matcher::new(
+        Model::default()
+            .with_given_name_counts(&population)
+            .with_families(&families),
+    );
     let manager = PixManager::new(db, matcher, &config, Notifier::none());
     let mut rec_ids = BTreeMap::new();
     for (n, (line, rec_id, domain, demo)) in rows.iter().enumerate() {

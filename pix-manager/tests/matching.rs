@@ -3,8 +3,8 @@
 use pix_manager::matching::dataset::{accuracy, parse_links, parse_records};
 use pix_manager::matching::linkage::{SourceRecord, cluster_pairs, link_incrementally};
 use pix_manager::matching::{
-    Candidate, Decision, Demographics, GUARD_PARENT_CHILD, GUARD_SAME_DOMAIN, GUARD_TWIN, Matcher,
-    Model, Prepared, Zone, blocking_keys, soundex,
+    Candidate, Decision, Demographics, GUARD_INSUFFICIENT_IDENTITY, GUARD_PARENT_CHILD,
+    GUARD_SAME_DOMAIN, GUARD_TWIN, Matcher, Model, Prepared, Zone, blocking_keys, soundex,
 };
 
 fn person(given: &str, surname: &str, dob: &str, sex: &str) -> Demographics {
@@ -492,4 +492,115 @@ fn given_name_seen_once_next_to_a_common_one_is_a_typo_not_a_twin() {
     population.push(b.clone());
     let matcher = Matcher::new(Model::default().with_given_name_counts(&population));
     assert_eq!(decide(&matcher).guard.as_deref(), Some(GUARD_TWIN));
+}
+
+/// The decision of a (HOSP-A) – b (HOSP-B) under a model with the families of a population
+/// (source domain, demographics) counted.
+fn compare_in_population(
+    a: &Demographics,
+    b: &Demographics,
+    population: &[(&str, &Demographics)],
+) -> Decision {
+    Matcher::new(Model::default().with_families(population)).compare(
+        &Candidate {
+            domain: "HOSP-A",
+            local_id: "1",
+            demographics: a,
+        },
+        &Candidate {
+            domain: "HOSP-B",
+            local_id: "2",
+            demographics: b,
+        },
+    )
+}
+
+/// b lacks an identity field of a: insufficient identity without a population; auto-linked when
+/// the population (a, b and `alike`, each from its own domain) shows one person; guarded again
+/// when `other` (another person of the family) takes the place of `alike`.
+fn assert_vouched_only_for_one_person(
+    a: &Demographics,
+    b: &Demographics,
+    alike: &Demographics,
+    other: &Demographics,
+) {
+    assert_eq!(
+        compare(a, b).guard.as_deref(),
+        Some(GUARD_INSUFFICIENT_IDENTITY)
+    );
+    let d = compare_in_population(a, b, &[("HOSP-A", a), ("HOSP-B", b), ("HOSP-C", alike)]);
+    assert_eq!(d.zone, Zone::AutoLink, "{d:?}");
+    let d = compare_in_population(a, b, &[("HOSP-A", a), ("HOSP-B", b), ("HOSP-C", other)]);
+    assert_eq!(d.guard.as_deref(), Some(GUARD_INSUFFICIENT_IDENTITY));
+}
+
+#[test]
+fn missing_given_name_auto_links_when_the_population_shows_no_twin() {
+    let a = person("matthew", "green", "19410114", "M");
+    let b = Demographics {
+        given_name: None,
+        ..a.clone()
+    };
+    // a twin (same surname and date of birth, another given name): b could be either twin
+    let twin = person("holly", "green", "19410114", "F");
+    assert_vouched_only_for_one_person(&a, &b, &person("mathew", "green", "19410114", "M"), &twin);
+}
+
+#[test]
+fn missing_date_of_birth_auto_links_when_the_population_shows_no_namesake_parent_or_child() {
+    let a = person("nicholas", "campbell", "19041212", "M");
+    let b = Demographics {
+        date_of_birth: None,
+        ..a.clone()
+    };
+    // a junior of the same name at the address: b could be father or son
+    let junior = person("nicholas", "campbell", "19370605", "M");
+    let typo = person("nicholas", "campbell", "19041112", "M");
+    assert_vouched_only_for_one_person(&a, &b, &typo, &junior);
+}
+
+#[test]
+fn missing_identity_field_is_never_vouched_for_at_another_address() {
+    let a = person("matthew", "green", "19410114", "M");
+    let b = Demographics {
+        given_name: None,
+        street_number: Some("3".into()),
+        address_1: Some("larpent street".into()),
+        ..a.clone()
+    };
+    let d = compare_in_population(&a, &b, &[("HOSP-A", &a), ("HOSP-B", &b)]);
+    assert_ne!(d.zone, Zone::AutoLink, "{d:?}");
+}
+
+#[test]
+fn missing_given_name_is_not_vouched_for_when_its_source_holds_another_record_of_the_family() {
+    let a = person("catherine", "allen", "20040120", "F");
+    let b = Demographics {
+        given_name: None,
+        ..a.clone()
+    };
+    // the source that sent b also sent a record of the family under another id: two patients
+    let sibling = person("cactherine", "allen", "20040120", "F");
+    let d = compare_in_population(
+        &a,
+        &b,
+        &[("HOSP-A", &a), ("HOSP-B", &b), ("HOSP-B", &sibling)],
+    );
+    assert_eq!(d.guard.as_deref(), Some(GUARD_INSUFFICIENT_IDENTITY));
+}
+
+#[test]
+fn given_and_family_name_the_wrong_way_round_share_a_blocking_key() {
+    let a = Demographics {
+        given_name: Some("ruby".into()),
+        surname: Some("vincent".into()),
+        ..Demographics::default()
+    };
+    let b = Demographics {
+        given_name: Some("vincent".into()),
+        surname: Some("ruby".into()),
+        ..Demographics::default()
+    };
+    let keys_b = blocking_keys(&b);
+    assert!(blocking_keys(&a).iter().any(|k| keys_b.contains(k)));
 }

@@ -115,6 +115,11 @@ impl Prepared {
         self.surname.as_deref()
     }
 
+    /// The date of birth (YYYYMMDD).
+    pub fn date_of_birth(&self) -> Option<&str> {
+        self.dob.as_deref()
+    }
+
     /// Normalise a record's demographics.
     pub fn new(d: &Demographics) -> Self {
         let phone = normalize::digits(d.phone_number.as_deref()).map(|p| {
@@ -214,7 +219,8 @@ fn names(a: &Prepared, b: &Prepared) -> (Option<u8>, Option<u8>) {
     }
 }
 
-fn given_name(a: &str, b: &str) -> u8 {
+/// The outcome index of two given names (see [`Field::outcomes`]).
+pub(super) fn given_name(a: &str, b: &str) -> u8 {
     if a == b {
         0
     } else if normalize::nickname_equivalent(a, b) {
@@ -248,7 +254,8 @@ fn typo(a: &str, b: &str) -> bool {
     (shorter >= 3 && damerau_levenshtein(a, b) <= 1) || (shorter >= 5 && jaro_winkler(a, b) >= 0.92)
 }
 
-fn date_of_birth(a: &str, b: &str) -> u8 {
+/// The outcome index of two dates of birth (see [`Field::outcomes`]).
+pub(super) fn date_of_birth(a: &str, b: &str) -> u8 {
     if a == b {
         return 0;
     }

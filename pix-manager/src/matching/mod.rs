@@ -12,8 +12,8 @@ mod normalize;
 
 pub use compare::{Field, MISSING, Prepared};
 pub use model::{
-    DEFAULT_LOWER_THRESHOLD, DEFAULT_UPPER_THRESHOLD, EmReport, FieldModel, Model, NameFrequencies,
-    OutcomeModel, candidate_pairs,
+    DEFAULT_LOWER_THRESHOLD, DEFAULT_UPPER_THRESHOLD, EmReport, Families, FieldModel, Model,
+    NameFrequencies, OutcomeModel, candidate_pairs,
 };
 pub use normalize::{nickname_equivalent, soundex};
 
@@ -100,6 +100,10 @@ pub fn blocking_keys(d: &Demographics) -> Vec<String> {
             if let Some(code) = normalize::soundex(formal) {
                 keys.push(format!("gs:{code}{s}"));
             }
+        }
+        // given and family name entered the wrong way round meet the other record's name key
+        if let Some(code) = normalize::soundex(g) {
+            keys.push(format!("gs:{s}{code}"));
         }
     }
     if let Some(dob) = &dob {
@@ -260,6 +264,9 @@ impl Matcher {
                 &vector,
                 self.mistyped_given_name(a.2, b.2),
             )
+            .filter(|&g| {
+                g != GUARD_INSUFFICIENT_IDENTITY || !self.population_vouches(a.2, b.2, &vector)
+            })
         } else {
             None
         };
@@ -297,6 +304,31 @@ impl Matcher {
         score >= self.model.lower_threshold
             && guard(a.0, a.1, b.0, b.1, &vector, mistyped)
                 .is_none_or(|g| g == GUARD_INSUFFICIENT_IDENTITY)
+    }
+
+    /// Whether the population vouches for a pair whose given name or date of birth is missing
+    /// (the insufficient-identity guard): surname and street address agree, sex
+    /// does not disagree, and either the dates of birth agree exactly and the population shows
+    /// one given name with that surname and date of birth (no twin it could be), or the given
+    /// names agree and the population shows one date of birth with that name (no parent or
+    /// child of the same name it could be). Without a counted population it never does.
+    fn population_vouches(&self, a: &Prepared, b: &Prepared, v: &compare::Vector) -> bool {
+        let outcome = |field: Field| v[field as usize];
+        let families = &self.model.families;
+        let residence = compare::agrees(Field::Surname, outcome(Field::Surname))
+            && matches!(outcome(Field::Address), Some(0 | 1))
+            && outcome(Field::Sex) != Some(1);
+        let no_twin = |p: &Prepared| families.shows_one_given_name(p.surname(), p.date_of_birth());
+        let no_namesake =
+            |p: &Prepared| families.shows_one_date_of_birth(p.given_name(), p.surname());
+        residence
+            && match (outcome(Field::GivenName), outcome(Field::DateOfBirth)) {
+                (None, Some(0)) => no_twin(a) && no_twin(b),
+                (given @ Some(_), None) => {
+                    compare::agrees(Field::GivenName, given) && no_namesake(a) && no_namesake(b)
+                }
+                _ => false,
+            }
     }
 
     fn mistyped_given_name(&self, a: &Prepared, b: &Prepared) -> bool {

@@ -39,6 +39,103 @@ pub struct Model {
     /// one occurs once in the population and the other at least twice.
     #[serde(default)]
     pub given_name_counts: HashMap<String, u32>,
+    /// What the population shows about families (empty: unknown, as in the service).
+    #[serde(default)]
+    pub families: Families,
+}
+
+/// The families a population shows: whether the records sharing a surname code and date of
+/// birth are one person by their given names (no twin in sight), and whether the records sharing
+/// a given-name code and surname code are one person by their dates of birth (no parent or child
+/// of the same name in sight). One person means all values pairwise agree (nickname, a keying
+/// error, a day/month swap or one-digit typo) and no source domain holds two of the records (a
+/// source that registered two of them knows two patients).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Families {
+    /// `soundex(surname)` + date of birth → whether the records are one person.
+    pub one_given_name: HashMap<String, bool>,
+    /// `soundex(given name)` + `soundex(surname)` → whether the records are one person.
+    pub one_date_of_birth: HashMap<String, bool>,
+}
+
+/// The records of one family: their values of the telling field and their source domains.
+#[derive(Default)]
+struct Family<'a> {
+    values: Vec<String>,
+    domains: Vec<&'a str>,
+}
+
+impl Family<'_> {
+    fn shows_one_person(&self, agree: fn(&str, &str) -> u8) -> bool {
+        let values = &self.values;
+        let alike = values
+            .iter()
+            .enumerate()
+            .all(|(i, a)| values[i + 1..].iter().all(|b| agree(a, b) <= 2));
+        let domains: HashSet<&str> = self.domains.iter().copied().collect();
+        alike && domains.len() == self.domains.len()
+    }
+}
+
+impl Families {
+    /// Group the records of a population (source domain, demographics) into families.
+    pub fn of(records: &[(&str, &Demographics)]) -> Self {
+        let mut births: HashMap<String, Family<'_>> = HashMap::new();
+        let mut names: HashMap<String, Family<'_>> = HashMap::new();
+        for &(domain, d) in records {
+            let given = normalize::name(d.given_name.as_deref());
+            let surname = normalize::name(d.surname.as_deref());
+            let dob = normalize::date_of_birth(d.date_of_birth.as_deref());
+            if let Some(key) = Self::birth_key(surname.as_deref(), dob.as_deref()) {
+                let family = births.entry(key).or_default();
+                family.domains.push(domain);
+                family.values.extend(given.clone());
+            }
+            if let Some(key) = Self::name_key(given.as_deref(), surname.as_deref()) {
+                let family = names.entry(key).or_default();
+                family.domains.push(domain);
+                family.values.extend(dob);
+            }
+        }
+        Families {
+            one_given_name: births
+                .into_iter()
+                .map(|(key, family)| (key, family.shows_one_person(compare::given_name)))
+                .collect(),
+            one_date_of_birth: names
+                .into_iter()
+                .map(|(key, family)| (key, family.shows_one_person(compare::date_of_birth)))
+                .collect(),
+        }
+    }
+
+    fn birth_key(surname: Option<&str>, dob: Option<&str>) -> Option<String> {
+        Some(format!("{}{}", normalize::soundex(surname?)?, dob?))
+    }
+
+    fn name_key(given: Option<&str>, surname: Option<&str>) -> Option<String> {
+        Some(format!(
+            "{}{}",
+            normalize::soundex(given?)?,
+            normalize::soundex(surname?)?
+        ))
+    }
+
+    /// Whether the population shows one given name with this surname and date of birth (false
+    /// when it shows none: unknown).
+    pub fn shows_one_given_name(&self, surname: Option<&str>, dob: Option<&str>) -> bool {
+        Self::birth_key(surname, dob)
+            .and_then(|key| self.one_given_name.get(&key).copied())
+            .unwrap_or(false)
+    }
+
+    /// Whether the population shows one date of birth with this given name and surname (false
+    /// when it shows none: unknown).
+    pub fn shows_one_date_of_birth(&self, given: Option<&str>, surname: Option<&str>) -> bool {
+        Self::name_key(given, surname)
+            .and_then(|key| self.one_date_of_birth.get(&key).copied())
+            .unwrap_or(false)
+    }
 }
 
 /// Share of records carrying each normalised given name and surname: agreement on a rare name
@@ -129,6 +226,7 @@ impl Default for Model {
             prior: 0.1,
             name_frequencies: NameFrequencies::default(),
             given_name_counts: HashMap::new(),
+            families: Families::default(),
         }
     }
 }
@@ -177,6 +275,14 @@ impl Model {
             *counts.entry(given).or_default() += 1;
         }
         self.given_name_counts = counts;
+        self
+    }
+
+    /// This model with the families of `records` (source domain, demographics; see
+    /// [`Families`]): a record missing its given name or date of birth may then auto-link where
+    /// the population shows no twin or namesake parent/child it could be.
+    pub fn with_families(mut self, records: &[(&str, &Demographics)]) -> Model {
+        self.families = Families::of(records);
         self
     }
 
