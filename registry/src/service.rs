@@ -106,7 +106,8 @@ async fn dispatch(service: &RegistryService, mut request: SoapRequest<'_>) -> Re
             soap_response(
                 &headers,
                 action::REGISTER_DOCUMENT_SET_B_RESPONSE,
-                &answer.to_xml(),
+                1024,
+                |out| answer.write_xml(out),
             )
         }
         action::UPDATE_DOCUMENT_SET => {
@@ -122,7 +123,8 @@ async fn dispatch(service: &RegistryService, mut request: SoapRequest<'_>) -> Re
             soap_response(
                 &headers,
                 action::UPDATE_DOCUMENT_SET_RESPONSE,
-                &answer.to_xml(),
+                1024,
+                |out| answer.write_xml(out),
             )
         }
         action::DELETE_DOCUMENT_SET => {
@@ -136,7 +138,8 @@ async fn dispatch(service: &RegistryService, mut request: SoapRequest<'_>) -> Re
             soap_response(
                 &headers,
                 action::DELETE_DOCUMENT_SET_RESPONSE,
-                &answer.to_xml(),
+                1024,
+                |out| answer.write_xml(out),
             )
         }
         action::REGISTRY_STORED_QUERY => {
@@ -155,7 +158,8 @@ async fn dispatch(service: &RegistryService, mut request: SoapRequest<'_>) -> Re
             soap_response(
                 &headers,
                 action::REGISTRY_STORED_QUERY_RESPONSE,
-                &answer.to_xml(),
+                answer_len(&answer),
+                |out| answer.write_xml(out),
             )
         }
         action::PATIENT_REGISTRY_RECORD_ADDED
@@ -168,7 +172,9 @@ async fn dispatch(service: &RegistryService, mut request: SoapRequest<'_>) -> Re
                 &service.affinity_domain,
             )
             .await;
-            soap_response(&headers, action::MCCI_ACKNOWLEDGEMENT, &ack)
+            soap_response(&headers, action::MCCI_ACKNOWLEDGEMENT, ack.len(), |out| {
+                out.push_str(&ack)
+            })
         }
         other => fault_response(
             &SoapError::ActionNotSupported {
@@ -212,12 +218,41 @@ fn xml_fault(error: XmlError, request: &soap::AddressingHeaders) -> Response {
     )
 }
 
-fn soap_response(request: &soap::AddressingHeaders, response_action: &str, body: &str) -> Response {
+/// Bytes to reserve for `answer` besides its stored fragments.
+const ANSWER_MARKUP: usize = 1024;
+
+/// About the length of `answer`'s XML: a LeafClass answer is mostly its stored fragments.
+fn answer_len(answer: &ebrim::AdhocQueryResponse) -> usize {
+    ANSWER_MARKUP
+        + answer
+            .objects
+            .objects
+            .iter()
+            .map(|object| match object {
+                ebrim::Identifiable::Raw(xml) => xml.len(),
+                _ => ANSWER_MARKUP,
+            })
+            .sum::<usize>()
+}
+
+/// The response envelope with the body written straight into it by `write_body` (about
+/// `body_len` bytes): an ITI-18 LeafClass answer runs to hundreds of KB, and is not copied
+/// from a body string into the envelope.
+fn soap_response(
+    request: &soap::AddressingHeaders,
+    response_action: &str,
+    body_len: usize,
+    write_body: impl FnOnce(&mut String),
+) -> Response {
     let headers = ResponseHeaders::answering(request, response_action);
+    let mut envelope = soap::envelope_prefix(&headers);
+    envelope.reserve(body_len + soap::ENVELOPE_SUFFIX.len());
+    write_body(&mut envelope);
+    envelope.push_str(soap::ENVELOPE_SUFFIX);
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, soap::content_type(response_action))],
-        soap::write_envelope(&headers, body),
+        envelope,
     )
         .into_response()
 }

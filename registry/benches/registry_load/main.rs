@@ -7,12 +7,16 @@
 //! [--docs N] [--docs-per-patient M] [--duration SECONDS] [--warm-up SECONDS]
 //! [--concurrency C] [--scenarios find,get,register,floor]`; the same settings as `BENCH_BACKEND`, `BENCH_DOCS`, `BENCH_DURATION`,
 //! `BENCH_CONCURRENCY`; PostgreSQL from `HIE_BENCH_POSTGRES_URL` (default
-//! `postgres://postgres@127.0.0.1:5432/test`, schema `bench_registry`; `BENCH_PG_OPTIONS`
-//! adds server settings to the session, e.g. `-csynchronous_commit%3Doff`).
+//! `postgres://postgres@127.0.0.1:5432/registry_bench`, a database created if missing; the
+//! corpus goes into a schema `bench_registry_<size>_<digest>`); `BENCH_PG_OPTIONS` adds server
+//! settings to the session, e.g. `-csynchronous_commit%3Doff`.
 //!
-//! Disk: the 1,000,000-entry corpus takes about 9 GB in PostgreSQL (about 11 min to load on
-//! 2 cores) and about 13 KB per DocumentEntry in SQLite (4 KiB pages, 6 KB fragments in overflow
-//! pages), so about 13 GB at 1,000,000; `--docs 200000` loads in under 3 min.
+//! The corpus is loaded once and reused by later runs (see `load.rs`): a PostgreSQL schema and
+//! a SQLite file `bench_registry_<size>_<digest>.db` under the target's tmp folder. Drop them
+//! with `DROP DATABASE registry_bench` and by deleting the file. At 1,000,000 DocumentEntries
+//! the corpus takes 7.4 GB in PostgreSQL and 12.9 GB in SQLite (6 KB fragments in overflow
+//! pages); loading took 9.3 min (PostgreSQL) and 21.5 min (SQLite), both at once on 2 cores at
+//! load average 14 beside other builds.
 //!
 //! The registry runs in this process on its own multi-thread tokio runtime, as `hie` runs it;
 //! the load generator has a second runtime, so client and server share the 2 cores the way a
@@ -185,7 +189,7 @@ fn settings() -> Result<Settings, BenchError> {
             duration: Duration::from_secs_f64(duration),
         },
         postgres_url: env("HIE_BENCH_POSTGRES_URL")
-            .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".to_owned()),
+            .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/registry_bench".to_owned()),
         scenarios: scenarios.split(',').map(str::to_owned).collect(),
     })
 }
@@ -513,7 +517,7 @@ async fn get_documents_http(
 }
 
 /// The columns storage reads for a served object (`StoredObject`), by name.
-#[derive(QueryableByName)]
+#[derive(Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = registry_objects)]
 #[allow(dead_code)] // Read for the fetch's cost; the floor does nothing with the values.
 struct FloorRow {
@@ -563,27 +567,23 @@ async fn floor_find_documents(db: &Database, patient: &str) -> Result<usize, Ben
     Ok(rows.len())
 }
 
-/// The floor of GetDocuments: one DocumentEntry by uniqueId by plain SQL.
+/// The floor of GetDocuments: one DocumentEntry by uniqueId, by a plain query diesel prepares
+/// once per connection, as the registry's own lookup by uniqueId is (the uncached text query
+/// costs PostgreSQL a parse per call and measured slower than the registry over HTTP).
 async fn floor_get_document(db: &Database, unique_id: &str) -> Result<usize, BenchError> {
-    let sql = |placeholder: &str| {
-        format!(
-            "SELECT {FLOOR_COLUMNS} FROM registry_objects WHERE unique_id = {placeholder} \
-             AND kind = 'DocumentEntry'"
-        )
-    };
-    let rows: Vec<FloorRow> = match db {
-        Database::Postgres(pool) => {
-            diesel::sql_query(sql("$1"))
-                .bind::<Text, _>(unique_id)
-                .load(&mut pool.get().await?)
+    macro_rules! get {
+        ($conn:expr) => {
+            registry_objects::table
+                .filter(registry_objects::unique_id.eq(unique_id))
+                .filter(registry_objects::kind.eq("DocumentEntry"))
+                .select(FloorRow::as_select())
+                .load::<FloorRow>($conn)
                 .await?
-        }
-        Database::Sqlite(pool) => {
-            diesel::sql_query(sql("?"))
-                .bind::<Text, _>(unique_id)
-                .load(&mut pool.get().await?)
-                .await?
-        }
+        };
+    }
+    let rows = match db {
+        Database::Postgres(pool) => get!(&mut pool.get().await?),
+        Database::Sqlite(pool) => get!(&mut pool.get().await?),
     };
     Ok(rows.len())
 }
