@@ -11,7 +11,8 @@
 //! with the median ratio shown. With direct I/O for ITI-41 (three bench runs alternating with
 //! the buffered writer, load average 8-12): ITI-41 1094 MB/s vs dd 1392 MB/s (79 %; runs
 //! 79/46/88 %) where the buffered writer had 372 vs 1358 MB/s (27 %; runs 27/32/22 %); ITI-43
-//! 103-774 % of http.server; peak RSS 56-62 MiB (direct) and 46-62 MiB (buffered). Under a load
+//! 103-774 % of http.server; peak RSS 56-62 MiB (direct) and 46-66 MiB (buffered; two more
+//! alternating runs each at load 8: ITI-41/dd 44/72 % vs 41/81 %). Under a load
 //! average of 14, 15 ITI-41 each: median ratio 0.62 (direct) vs 0.23 (buffered): the page-cache
 //! copy, large-folio compaction and writeback it avoids were about a quarter of the repository's
 //! CPU samples under `perf record`. Earlier,
