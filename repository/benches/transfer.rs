@@ -8,11 +8,17 @@
 //! Run: `cargo bench -p repository --bench transfer` (needs `dd` and `python3`).
 //!
 //! Three runs each on the shared 2-core machine (client and server on the same cores), the run
-//! with the median ratio shown. After the FileStore pipeline (load average about 2.7): ITI-41
-//! 792 MB/s vs dd 1325 MB/s (60 %; runs 76/60/54 %), ITI-43 1926 MB/s vs http.server 1778 MB/s
-//! (108 %; runs 108/209/103 %), peak RSS 48-53 MiB. The previous FileStore (tokio file behind a
-//! 256 KiB BufWriter, hashed on the request's task; 64 KiB reads), same bench, load about 3.3:
-//! ITI-41 518 vs 1392 MB/s (37 %), ITI-43 1036 vs 1187 MB/s (87 %), peak RSS 41-43 MiB. curl as
+//! with the median ratio shown. With direct I/O for ITI-41 (three bench runs alternating with
+//! the buffered writer, load average 8-12): ITI-41 1094 MB/s vs dd 1392 MB/s (79 %; runs
+//! 79/46/88 %) where the buffered writer had 372 vs 1358 MB/s (27 %; runs 27/32/22 %); ITI-43
+//! 103-774 % of http.server; peak RSS 56-62 MiB (direct) and 46-66 MiB (buffered; two more
+//! alternating runs each at load 8: ITI-41/dd 44/72 % vs 41/81 %). Under a load
+//! average of 14, 15 ITI-41 each: median ratio 0.62 (direct) vs 0.23 (buffered): the page-cache
+//! copy, large-folio compaction and writeback it avoids were about a quarter of the repository's
+//! CPU samples under `perf record`. Earlier,
+//! buffered pipeline at load 2.7: ITI-41 792 vs dd 1325 MB/s (60 %), ITI-43 1926 vs 1778 MB/s
+//! (108 %), peak RSS 48-53 MiB; the first FileStore (tokio file, 256 KiB BufWriter, 64 KiB
+//! reads), load 3.3: ITI-41 518 vs 1392 MB/s (37 %), ITI-43 1036 vs 1187 MB/s (87 %). curl as
 //! the client reads both the static server and ITI-43 at the speed this client does. The 32
 //! concurrent row has no usable floor: python's server listens with a backlog of 5, so 32
 //! simultaneous connections wait for SYN retries.

@@ -41,22 +41,29 @@ impl BufferPool {
     /// `buffer` as shared bytes; it returns to this pool when the last clone is dropped (or is
     /// freed if the pool is gone by then).
     pub fn share(&self, buffer: Vec<u8>) -> Bytes {
+        self.share_from(buffer, 0)
+    }
+
+    /// `buffer[start..]` as shared bytes, returned to this pool like [`BufferPool::share`].
+    pub fn share_from(&self, buffer: Vec<u8>, start: usize) -> Bytes {
         Bytes::from_owner(Pooled {
+            start: start.min(buffer.len()),
             buffer,
             pool: self.give_back.clone(),
         })
     }
 }
 
-/// A buffer lent out as `Bytes`.
+/// A buffer lent out as `Bytes` (its bytes from `start`).
 struct Pooled {
     buffer: Vec<u8>,
+    start: usize,
     pool: mpsc::UnboundedSender<Vec<u8>>,
 }
 
 impl AsRef<[u8]> for Pooled {
     fn as_ref(&self) -> &[u8] {
-        &self.buffer
+        &self.buffer[self.start..]
     }
 }
 

@@ -1,13 +1,20 @@
 //! ITI-41 write side of the file store. The bytes of a document are gathered into recycled
 //! 1 MiB buffers (the request's own buffers are released at once), and each full buffer goes to
 //! two blocking threads working side by side while the request is still being read: one computes
-//! the SHA-1, the other writes the temporary file. The writing thread also starts flushing the
-//! file to disk every [`SYNC_EVERY_BYTES`], so that the fsync of the commit only waits for the
-//! last stretch instead of the whole document. A document smaller than one buffer is hashed
+//! the SHA-1, the other writes the temporary file. A document smaller than one buffer is hashed
 //! and written in one blocking call at the end.
+//!
+//! The writing thread writes full buffers with direct I/O (`O_DIRECT`, a second descriptor of
+//! the same file): the disk reads them from the buffers themselves, a few at a time, with no copy
+//! into the page cache and no writeback work afterwards; the buffers are aligned for it and the
+//! last, partial one goes through the ordinary descriptor. Where the file system refuses direct
+//! I/O the file is written through the page cache, a background flush started every
+//! [`SYNC_EVERY_BYTES`] so that the commit's fsync only waits for the last stretch. Either way
+//! the commit's fsync makes the content durable.
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, IoSlice, Write};
+use std::os::unix::fs::FileExt;
 use std::thread::ScopedJoinHandle;
 
 use bytes::Bytes;
@@ -17,10 +24,15 @@ use tokio::task::JoinHandle;
 
 use super::buffers::BufferPool;
 
-/// Size of the buffers handed to the threads.
+/// Size of the buffers handed to the threads (a multiple of [`DIRECT_ALIGN`]).
 const BATCH_BYTES: usize = 1024 * 1024;
+/// Alignment of memory, file offsets and lengths in direct I/O (the largest logical block size
+/// in use).
+const DIRECT_ALIGN: usize = 4096;
+/// Most full buffers written by one direct `pwritev` (one larger disk request).
+const DIRECT_BATCHES_PER_WRITE: usize = 4;
 /// Buffers queued for each thread: memory per upload stays near
-/// `(QUEUED_BATCHES + 2) × BATCH_BYTES`.
+/// `(QUEUED_BATCHES + DIRECT_BATCHES_PER_WRITE + 2) × BATCH_BYTES`.
 const QUEUED_BATCHES: usize = 4;
 /// Written bytes after which a flush to disk is started in the background (when none is running).
 const SYNC_EVERY_BYTES: u64 = 16 * 1024 * 1024;
@@ -28,12 +40,21 @@ const SYNC_EVERY_BYTES: u64 = 16 * 1024 * 1024;
 /// The content of one document on its way to a file: SHA-1 and size computed on the way.
 pub struct Pipeline {
     pool: BufferPool,
+    /// The buffer being filled: its bytes from `batch_start` (the first aligned address).
     batch: Vec<u8>,
+    batch_start: usize,
     size: u64,
     /// The file until the threads start (with the first full buffer: a document smaller than
     /// one buffer is hashed and written in one go at the end).
-    file: Option<File>,
+    file: Option<Target>,
     threads: Option<Threads>,
+}
+
+/// The temporary file: its ordinary descriptor, and one for direct I/O when the file system
+/// accepts it.
+pub struct Target {
+    pub file: File,
+    pub direct: Option<File>,
 }
 
 /// The hashing and the writing thread of a document larger than one buffer.
@@ -58,10 +79,12 @@ fn failed_earlier() -> io::Error {
 
 impl Pipeline {
     /// A pipeline into `file`.
-    pub fn new(file: File) -> Self {
-        let mut pool = BufferPool::new(BATCH_BYTES);
+    pub fn new(file: Target) -> Self {
+        let mut pool = BufferPool::new(BATCH_BYTES + DIRECT_ALIGN);
+        let (batch, batch_start) = aligned(&mut pool);
         Pipeline {
-            batch: pool.take(),
+            batch,
+            batch_start,
             pool,
             size: 0,
             file: Some(file),
@@ -75,11 +98,11 @@ impl Pipeline {
         self.size += chunk.len() as u64;
         let mut rest = chunk;
         while !rest.is_empty() {
-            let room = BATCH_BYTES - self.batch.len();
+            let room = BATCH_BYTES - self.batch_len();
             let (now, later) = rest.split_at(room.min(rest.len()));
             self.batch.extend_from_slice(now);
             rest = later;
-            if self.batch.len() == BATCH_BYTES {
+            if self.batch_len() == BATCH_BYTES {
                 self.send_batch().await?;
             }
         }
@@ -91,11 +114,13 @@ impl Pipeline {
     pub async fn finish(mut self) -> io::Result<Written> {
         let size = self.size;
         let Some(mut threads) = self.threads.take() else {
-            let mut file = self.file.take().ok_or_else(failed_earlier)?;
+            let Target { mut file, .. } = self.file.take().ok_or_else(failed_earlier)?;
             let batch = std::mem::take(&mut self.batch);
+            let start = self.batch_start;
             let (file, hasher) = tokio::task::spawn_blocking(move || {
-                file.write_all(&batch)?;
-                io::Result::Ok((file, Sha1::new_with_prefix(&batch)))
+                let content = &batch[start..];
+                file.write_all(content)?;
+                io::Result::Ok((file, Sha1::new_with_prefix(content)))
             })
             .await
             .map_err(io::Error::other)??;
@@ -105,7 +130,7 @@ impl Pipeline {
                 size,
             });
         };
-        if !self.batch.is_empty() {
+        if self.batch_len() > 0 {
             let last = self.shared_batch();
             threads.send(last).await?;
         }
@@ -128,9 +153,15 @@ impl Pipeline {
         })
     }
 
+    fn batch_len(&self) -> usize {
+        self.batch.len() - self.batch_start
+    }
+
     fn shared_batch(&mut self) -> Bytes {
-        let full = std::mem::replace(&mut self.batch, self.pool.take());
-        self.pool.share(full)
+        let (next, next_start) = aligned(&mut self.pool);
+        let full = std::mem::replace(&mut self.batch, next);
+        let start = std::mem::replace(&mut self.batch_start, next_start);
+        self.pool.share_from(full, start)
     }
 
     async fn send_batch(&mut self) -> io::Result<()> {
@@ -146,8 +177,16 @@ impl Pipeline {
     }
 }
 
+/// An empty buffer of `pool` and where its aligned part starts (it holds that many zeros).
+fn aligned(pool: &mut BufferPool) -> (Vec<u8>, usize) {
+    let mut buffer = pool.take();
+    let start = buffer.as_ptr().align_offset(DIRECT_ALIGN);
+    buffer.resize(start, 0);
+    (buffer, start)
+}
+
 impl Threads {
-    fn start(file: File) -> Self {
+    fn start(file: Target) -> Self {
         let (to_hasher, hasher_input) = mpsc::channel(QUEUED_BATCHES);
         let (to_file, file_input) = mpsc::channel(QUEUED_BATCHES);
         Threads {
@@ -185,10 +224,67 @@ fn hash_batches(mut batches: mpsc::Receiver<Bytes>) -> Sha1 {
     hasher
 }
 
-/// Writes each batch, starting a background flush (`fdatasync` on a second descriptor) every
-/// [`SYNC_EVERY_BYTES`] when the previous one is done. A failed flush fails the write: its error
-/// would not be reported again by the commit's fsync.
-fn write_batches(mut file: File, mut batches: mpsc::Receiver<Bytes>) -> io::Result<File> {
+/// Writes the batches to the file, directly where possible; returns the ordinary descriptor.
+fn write_batches(target: Target, batches: mpsc::Receiver<Bytes>) -> io::Result<File> {
+    match target.direct {
+        Some(direct) => write_direct(direct, target.file, batches),
+        None => write_buffered(target.file, batches),
+    }
+}
+
+/// Writes full batches with direct I/O, up to [`DIRECT_BATCHES_PER_WRITE`] of those waiting in
+/// one request, and the last, partial batch through `file` after them.
+fn write_direct(
+    mut direct: File,
+    file: File,
+    mut batches: mpsc::Receiver<Bytes>,
+) -> io::Result<File> {
+    let mut offset = 0u64;
+    let mut group: Vec<Bytes> = Vec::with_capacity(DIRECT_BATCHES_PER_WRITE);
+    while let Some(first) = batches.blocking_recv() {
+        let mut next = Some(first);
+        let mut tail = None;
+        while let Some(batch) = next.take() {
+            if batch.len() < BATCH_BYTES {
+                // The last batch: nothing follows it.
+                tail = Some(batch);
+                break;
+            }
+            group.push(batch);
+            if group.len() < DIRECT_BATCHES_PER_WRITE {
+                next = batches.try_recv().ok();
+            }
+        }
+        let slices: Vec<IoSlice<'_>> = group.iter().map(|b| IoSlice::new(b)).collect();
+        write_all_vectored(&mut direct, slices)?;
+        offset += group.iter().map(|b| b.len() as u64).sum::<u64>();
+        group.clear();
+        if let Some(last) = tail {
+            file.write_all_at(&last, offset)?;
+            offset += last.len() as u64;
+        }
+    }
+    Ok(file)
+}
+
+/// `write_all` for a list of slices (a short write continues where it stopped).
+fn write_all_vectored(file: &mut File, mut slices: Vec<IoSlice<'_>>) -> io::Result<()> {
+    let mut rest = slices.as_mut_slice();
+    while !rest.is_empty() {
+        match file.write_vectored(rest) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(written) => IoSlice::advance_slices(&mut rest, written),
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
+}
+
+/// Writes each batch through the page cache, starting a background flush (`fdatasync` on a
+/// second descriptor) every [`SYNC_EVERY_BYTES`] when the previous one is done. A failed flush
+/// fails the write: its error would not be reported again by the commit's fsync.
+fn write_buffered(mut file: File, mut batches: mpsc::Receiver<Bytes>) -> io::Result<File> {
     std::thread::scope(|scope| {
         let mut flushing: Option<ScopedJoinHandle<'_, io::Result<()>>> = None;
         let mut unflushed = 0u64;
