@@ -2,14 +2,23 @@
 //! measures ITI-9 and ITI-21 latency (p50/p99) on the loaded MPI, and ITI-45 (PIXV3 Query over
 //! SOAP/HTTP) latency as a ratio to ITI-9's.
 //!
-//! `PIX_BENCH_N` patients (default 2000), fed over `PIX_BENCH_CONNECTIONS` connections (default
-//! 4); `PIX_BENCH_QUERIES` of each query (default 500); `PIX_BENCH_DATABASE_URL` to run on
-//! PostgreSQL instead of a temporary SQLite file. Goal at 1,000,000 patients: ≥ 2,000 msg/s on
-//! 2 cores, ITI-9 p99 < 5 ms, ITI-21 p99 < 20 ms.
+//! The population: patient `i` is registered in the GREEN domain; one in ten also in BLUE (a
+//! second hospital), six of those ten exactly as in GREEN, four with a keying error (a letter of
+//! the surname or day and month swapped), as a second source sees them. Messages are generated
+//! as they are sent (nothing is held in memory), patient `i` on connection `i mod C`.
 //!
-//!     cargo bench -p pix-manager --bench pix_load
+//! `PIX_BENCH_N` patients (default 2000), fed over `PIX_BENCH_CONNECTIONS` concurrent MLLP
+//! connections (default 8); the feed rate (cumulative and since the last report) and the load
+//! average are printed every tenth of the feed, giving the rate trend by MPI size.
+//! `PIX_BENCH_QUERIES` of each query (default 500); `PIX_BENCH_DATABASE_URL` to run on
+//! PostgreSQL instead of a temporary SQLite file (`synchronous = FULL` in both cases). Goal at
+//! 1,000,000 patients: ≥ 2,000 msg/s on 2 cores, ITI-9 p99 < 5 ms, ITI-21 p99 < 20 ms.
+//!
+//!     PIX_BENCH_N=1000000 cargo bench -p pix-manager --bench pix_load
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use pix_manager::config::Config;
@@ -36,6 +45,29 @@ fn env(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// The 1-minute load average, for the record.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".to_owned())
+}
+
+/// CPU seconds this process (server and clients) has used, from `/proc/self/stat` (utime +
+/// stime, at the usual 100 ticks a second); a figure that the other load on a busy machine
+/// disturbs less than the wall-clock rate.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after_name = stat.rsplit(')').next().unwrap_or_default();
+    let ticks: u64 = after_name
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|t| t.parse::<u64>().ok())
+        .sum();
+    ticks as f64 / 100.0
+}
+
 /// Deterministic synthetic patient `i`: (surname, given, dob).
 fn patient(i: usize) -> (String, &'static str, String) {
     let mut x = (i as u64)
@@ -55,8 +87,25 @@ fn patient(i: usize) -> (String, &'static str, String) {
     (surname, given, dob)
 }
 
-fn adt(i: usize, domain: &str) -> String {
-    let (surname, given, dob) = patient(i);
+/// Whether patient `i` is also registered in BLUE.
+fn in_blue(i: usize) -> bool {
+    i.is_multiple_of(10)
+}
+
+/// Patient `i` as BLUE has it: every 5th of them (i % 50 in 10, 30) with the surname's second
+/// letter replaced, every 5th other (i % 50 in 20, 40) with day and month swapped when the day
+/// could be a month; else exactly as GREEN.
+fn blue_patient(i: usize) -> (String, &'static str, String) {
+    let (mut surname, given, mut dob) = patient(i);
+    match i % 50 {
+        10 | 30 => surname.replace_range(1..2, if &surname[1..2] == "E" { "A" } else { "E" }),
+        20 | 40 if &dob[6..8] <= "12" => dob = format!("{}{}{}", &dob[..4], &dob[6..8], &dob[4..6]),
+        _ => {}
+    }
+    (surname, given, dob)
+}
+
+fn adt(i: usize, domain: &str, (surname, given, dob): (String, &str, String)) -> String {
     format!(
         "MSH|^~\\&|BENCH|FAC|PIX|HIE|20260101120000||ADT^A04^ADT_A01|{domain}-{i}|P|2.5\r\
          EVN|A04|20260101120000\r\
@@ -85,13 +134,14 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 #[tokio::main]
 async fn main() {
     let n = env("PIX_BENCH_N", 2000);
-    let connections = env("PIX_BENCH_CONNECTIONS", 4).max(1);
+    let connections = env("PIX_BENCH_CONNECTIONS", 8).max(1);
     let queries = env("PIX_BENCH_QUERIES", 500).max(1);
     let dir = tempfile::tempdir().expect("temp dir");
     let config = Config {
         mllp_port: 0,
         http_port: 0,
         subscribers: Vec::new(),
+        merge_subscribers: Vec::new(),
         database_url: std::env::var("PIX_BENCH_DATABASE_URL").unwrap_or_default(),
         ..Config::default()
     };
@@ -106,46 +156,70 @@ async fn main() {
     .expect("PIX manager starts");
     let addr = server.mllp_addr;
     println!(
-        "pix_load: {n} patients (+10% duplicates in a second domain), {connections} MLLP connections, {}",
-        server.manager.db.backend_name()
+        "pix_load: {n} patients (+10% in a second domain, 4 in 10 of those with a keying error), {connections} MLLP connections, {}, load {}",
+        server.manager.db.backend_name(),
+        load_average()
     );
 
-    // ITI-8 feed: patient i in GREEN, every tenth also in BLUE (an exact duplicate: AutoLink).
-    let messages: Vec<String> = (0..n)
-        .flat_map(|i| {
-            let mut m = vec![adt(i, GREEN)];
-            if i % 10 == 0 {
-                m.push(adt(i, BLUE));
-            }
-            m
-        })
-        .collect();
-    let total = messages.len();
+    // ITI-8 feed: patient i in GREEN, every tenth also in BLUE, on connection i mod C.
+    let total = n + (0..n).filter(|i| in_blue(*i)).count();
+    let fed = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
+    let cpu_started = cpu_seconds();
     let mut tasks = tokio::task::JoinSet::new();
     for c in 0..connections {
-        let chunk: Vec<String> = messages
-            .iter()
-            .skip(c)
-            .step_by(connections)
-            .cloned()
-            .collect();
+        let fed = Arc::clone(&fed);
         tasks.spawn(async move {
             let mut reader = connect(addr).await;
-            for message in chunk {
-                let ack = exchange(&mut reader, &message).await;
-                assert_eq!(ack.get("MSA-1"), Some("AA"), "{}", ack.encode());
+            for i in (c..n).step_by(connections) {
+                let mut messages = vec![adt(i, GREEN, patient(i))];
+                if in_blue(i) {
+                    messages.push(adt(i, BLUE, blue_patient(i)));
+                }
+                for message in messages {
+                    let ack = exchange(&mut reader, &message).await;
+                    assert_eq!(ack.get("MSA-1"), Some("AA"), "{}", ack.encode());
+                    fed.fetch_add(1, Ordering::Relaxed);
+                }
             }
         });
     }
-    while let Some(result) = tasks.join_next().await {
-        result.expect("feeder");
+    let report_every = (total / 10).max(1);
+    let mut next_report = report_every;
+    let mut last = (0, Instant::now(), cpu_started);
+    let mut tick = tokio::time::interval(Duration::from_millis(50));
+    while !tasks.is_empty() {
+        tokio::select! {
+            joined = tasks.join_next() => {
+                if let Some(result) = joined {
+                    result.expect("feeder");
+                }
+            }
+            _ = tick.tick() => {
+                let done = fed.load(Ordering::Relaxed);
+                if done >= next_report && done < total {
+                    let now = Instant::now();
+                    let cpu = cpu_seconds();
+                    println!(
+                        "  {done:>9} fed: {:>6.0} msg/s overall, {:>6.0} msg/s and {:.3} CPU ms/msg since last report, load {}",
+                        done as f64 / started.elapsed().as_secs_f64(),
+                        (done - last.0) as f64 / (now - last.1).as_secs_f64(),
+                        (cpu - last.2) * 1000.0 / (done - last.0) as f64,
+                        load_average()
+                    );
+                    last = (done, now, cpu);
+                    next_report = (done / report_every + 1) * report_every;
+                }
+            }
+        }
     }
     let elapsed = started.elapsed();
     println!(
-        "ITI-8 feed: {total} messages in {:.2} s = {:.0} msg/s",
+        "ITI-8 feed: {total} messages in {:.2} s = {:.0} msg/s, {:.3} CPU ms/msg ({connections} connections, load {})",
         elapsed.as_secs_f64(),
-        total as f64 / elapsed.as_secs_f64()
+        total as f64 / elapsed.as_secs_f64(),
+        (cpu_seconds() - cpu_started) * 1000.0 / total as f64,
+        load_average()
     );
 
     // ITI-9 and ITI-21 latency, one connection, sequential.
@@ -187,6 +261,7 @@ async fn main() {
         ms(percentile(&pdq, 0.5)),
         ms(percentile(&pdq, 0.99))
     );
+    println!("load average after the queries: {}", load_average());
     let pixv3 = pixv3_latency(&server.http_url(), n, queries).await;
     println!(
         "ITI-45 PIXV3 query: {queries} queries, p50 {:.2} ms, p99 {:.2} ms ({:.2}x ITI-9 p99)",

@@ -2,6 +2,7 @@
 //! identity operations every transaction (HL7 v2, HTTP) goes through.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use crate::config::Config;
 use crate::matching::{Demographics, Matcher};
@@ -11,7 +12,8 @@ use crate::storage::{Database, FeedOutcome, PatientKey, StorageError};
 /// Everything a transaction needs, shared by all connections.
 pub struct PixManager {
     pub db: Database,
-    pub matcher: Matcher,
+    /// Shared with the storage writer, which matches on its own thread.
+    pub matcher: Arc<Matcher>,
     /// Assigning authority (OID) of the affinity-domain ids.
     pub affinity_domain: String,
     /// Identifier domains accepted in feeds and queries (besides the affinity domain in queries).
@@ -30,7 +32,7 @@ impl PixManager {
     pub fn new(db: Database, matcher: Matcher, config: &Config, notifier: Notifier) -> Self {
         PixManager {
             db,
-            matcher,
+            matcher: Arc::new(matcher),
             affinity_domain: config.affinity_domain.clone(),
             domains: config.domains.iter().cloned().collect(),
             max_candidates: i64::from(config.max_candidates),

@@ -35,7 +35,7 @@ async fn person(db: &Database, domain: &str, id: &str) -> String {
 /// ITI-8: X (no address) and Y (date of birth a digit apart) stay apart; Z, agreeing with
 /// both, joins Y's person and X's person is bridged into it, which keeps its affinity id.
 async fn iti8_record_auto_linked_to_two_persons_bridges_them(db: &Database) {
-    let matcher = Matcher::default();
+    let matcher = std::sync::Arc::new(Matcher::default());
     let feed = |domain: &'static str, demographics: Demographics| {
         let matcher = &matcher;
         async move {
@@ -65,7 +65,7 @@ async fn iti8_record_auto_linked_to_two_persons_bridges_them(db: &Database) {
 
 /// ITI-8: a bridge never joins two records of one domain.
 async fn iti8_bridge_never_joins_two_records_of_one_domain(db: &Database) {
-    let matcher = Matcher::default();
+    let matcher = std::sync::Arc::new(Matcher::default());
     for (domain, id) in [("A", "1"), ("A", "2"), ("B", "1")] {
         db.feed(
             &PatientKey::new(domain, id),

@@ -289,6 +289,41 @@ async fn iti8_a40_unknown_subsumed_id_is_ae_204(db: &Database) {
     assert_eq!(ack.get("ERR-2.3"), Some("1"));
 }
 
+/// ITI-8 messages arriving together are each acknowledged on their own: one that fails in
+/// storage (a merged-away id) is AE and leaves the others stored (on SQLite they share one group
+/// commit, each in its own savepoint).
+async fn iti8_concurrent_feeds_succeed_or_fail_each_on_its_own(db: &Database) {
+    let m = manager(db);
+    answer(&adt("A01", "2.5", "G1", GREEN, &ALICE), &m).await;
+    answer(&adt("A01", "2.5", "G2", GREEN, &ALICE), &m).await;
+    answer(&a40("G1", "G2", GREEN, &ALICE), &m).await;
+    let mut messages: Vec<String> = (3..9)
+        .map(|i| adt("A01", "2.5", &format!("G{i}"), GREEN, &BOB))
+        .collect();
+    messages.insert(3, adt("A08", "2.5", "G2", GREEN, &ALICE));
+    let acks = futures::future::join_all(messages.iter().map(|msg| answer(msg, &m))).await;
+    let codes: Vec<Option<&str>> = acks.iter().map(|ack| ack.get("MSA-1")).collect();
+    assert_eq!(
+        codes,
+        [
+            Some("AA"),
+            Some("AA"),
+            Some("AA"),
+            Some("AE"),
+            Some("AA"),
+            Some("AA"),
+            Some("AA")
+        ]
+    );
+    for i in 3..9 {
+        let stored = db
+            .person_by_key(&PatientKey::new(GREEN, format!("G{i}")))
+            .await
+            .unwrap();
+        assert!(stored.is_some(), "G{i} is stored");
+    }
+}
+
 /// ITI-8 with an identifier of an unconfigured domain: AE 204 at PID-3, nothing stored.
 async fn iti8_unknown_domain_is_ae_204_and_stores_nothing(db: &Database) {
     let m = manager(db);
@@ -528,6 +563,7 @@ on_both_backends!(
     iti8_a40_renaming_a_record_retires_no_affinity_id,
     link_of_a_lone_record_retires_its_person,
     link_from_a_person_with_other_records_retires_nothing,
+    iti8_concurrent_feeds_succeed_or_fail_each_on_its_own,
     iti8_unknown_domain_is_ae_204_and_stores_nothing,
     iti8_missing_pid3_is_ae_101,
     iti8_unsupported_event_is_ar_201,

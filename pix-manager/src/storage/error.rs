@@ -41,6 +41,15 @@ pub enum StorageError {
         #[source]
         source: serde_json::Error,
     },
+    /// The SQLite writer thread or a blocking task stopped before answering.
+    #[error("SQLite worker stopped before answering")]
+    WorkerStopped,
+    /// The commit of a group of SQLite writes failed: none of them is stored.
+    #[error("SQLite group commit failed: {source}")]
+    Commit {
+        #[source]
+        source: std::sync::Arc<diesel::result::Error>,
+    },
     /// Any other database error.
     #[error("database error: {0}")]
     Query(#[from] diesel::result::Error),

@@ -2,25 +2,27 @@
 //! blocking keys, matching decisions, the review queue and the link history, on SQLite (embedded
 //! default) or PostgreSQL with the same diesel code.
 //!
-//! Every operation that changes identities runs in one database transaction, so a message is
-//! stored whole or not at all. SQLite transactions write before they read, so concurrent feeds
-//! serialise on the write lock and each sees the records fed before it.
+//! Every operation that changes identities runs in one database transaction (on SQLite a
+//! savepoint of a group commit, see `sqlite`), so a message is stored whole or not at all. On
+//! SQLite one writer thread runs every change in arrival order, so each feed sees the records
+//! fed before it.
 
 mod error;
 mod model;
 mod ops;
 pub mod schema;
+mod sqlite;
 
 use std::time::Duration;
 
-use diesel::SqliteConnection;
+use std::sync::Arc;
+
 use diesel::result::ConnectionError;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::deadpool::Pool;
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
-use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
@@ -30,8 +32,8 @@ pub use model::{
     StoredDecision, StoredRecord,
 };
 
-/// Async SQLite connection: diesel's sync `SqliteConnection` run on tokio's blocking pool.
-pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+pub use sqlite::SqliteConn;
+use sqlite::{Sqlite, run};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -39,7 +41,7 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/po
 const SQLITE: &str = "SQLite";
 const POSTGRES: &str = "PostgreSQL";
 
-/// Connections per pool for a SQLite file.
+/// Read connections per pool for a SQLite file (writes have the writer's own).
 const SQLITE_POOL_SIZE: usize = 4;
 /// Connections per pool for PostgreSQL.
 const POSTGRES_POOL_SIZE: usize = 16;
@@ -49,8 +51,8 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The MPI database: a connection pool on one of the supported backends.
 #[derive(Clone)]
 pub enum Database {
-    /// Embedded SQLite (file or in-memory).
-    Sqlite(Pool<SqliteConn>),
+    /// Embedded SQLite (file or in-memory): read pool and group-committing writer.
+    Sqlite(Sqlite),
     /// PostgreSQL over tokio-postgres.
     Postgres(Pool<AsyncPgConnection>),
 }
@@ -64,23 +66,19 @@ impl std::fmt::Debug for Database {
     }
 }
 
-/// Runs `$ops::$function(conn, args...)` on a pooled connection of whichever backend `$db`
-/// holds; `ops::sqlite` and `ops::postgres` are the same code compiled once per backend.
+/// Runs `ops::postgres::$function(conn, args...)` on a pooled PostgreSQL connection, or on
+/// SQLite the closure `$sqlite` (given the connection, with owned arguments: it runs on another
+/// thread) as a read or a queued write (`$mode`); `ops::sqlite` and `ops::postgres` are the same
+/// code compiled once per backend.
 macro_rules! dispatch {
-    ($db:expr, $function:ident($($arg:expr),* $(,)?)) => {{
+    ($db:expr, $mode:ident, $sqlite:expr, $function:ident($($arg:expr),* $(,)?)) => {{
         match $db {
-            $crate::storage::Database::Sqlite(pool) => {
-                let mut pooled = pool
-                    .get()
-                    .await
-                    .map_err(|e| $crate::storage::StorageError::pool("SQLite", e))?;
-                $crate::storage::ops::sqlite::$function(&mut pooled, $($arg),*).await
-            }
+            $crate::storage::Database::Sqlite(sqlite) => sqlite.$mode($sqlite).await,
             $crate::storage::Database::Postgres(pool) => {
                 let mut pooled = pool
                     .get()
                     .await
-                    .map_err(|e| $crate::storage::StorageError::pool("PostgreSQL", e))?;
+                    .map_err(|e| $crate::storage::StorageError::pool(POSTGRES, e))?;
                 $crate::storage::ops::postgres::$function(&mut pooled, $($arg),*).await
             }
         }
@@ -96,7 +94,7 @@ impl Database {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Self::connect_postgres(url).await
         } else if url == "sqlite::memory:" {
-            Self::connect_sqlite(":memory:", 1, Durability::Durable).await
+            Self::connect_sqlite(":memory:", 0, Durability::Durable).await
         } else if let Some(path) = url.strip_prefix("sqlite://") {
             Self::connect_sqlite(path, SQLITE_POOL_SIZE, Durability::Durable).await
         } else if url.contains("://") || url.is_empty() {
@@ -125,25 +123,18 @@ impl Database {
         }
     }
 
+    /// Opens the writer's connection, runs the migrations on it, starts the writer; a file
+    /// database also gets a pool of `readers` connections (an in-memory one is the writer's
+    /// connection only).
     async fn connect_sqlite(
         path: &str,
-        pool_size: usize,
+        readers: usize,
         durability: Durability,
     ) -> Result<Self, StorageError> {
-        let mut config = ManagerConfig::<SqliteConn>::default();
-        config.recycling_method = RecyclingMethod::Fast;
-        config.custom_setup =
-            Box::new(move |path| Box::pin(open_sqlite(path.to_owned(), durability)));
-        let manager = AsyncDieselConnectionManager::<SqliteConn>::new_with_config(path, config);
-        let pool = Pool::builder(manager)
-            .max_size(pool_size)
-            .build()
-            .map_err(|e| StorageError::pool(SQLITE, e))?;
-        let mut conn = pool
-            .get()
+        let mut writer = open_sqlite(path.to_owned(), durability)
             .await
             .map_err(|e| StorageError::pool(SQLITE, e))?;
-        let outcome = conn
+        let outcome = writer
             .spawn_blocking(|sync_conn| {
                 Ok(sync_conn
                     .run_pending_migrations(SQLITE_MIGRATIONS)
@@ -154,8 +145,22 @@ impl Database {
             backend: SQLITE,
             source,
         })?;
-        drop(conn);
-        Ok(Self::Sqlite(pool))
+        let readers = if path == ":memory:" {
+            None
+        } else {
+            let mut config = ManagerConfig::<SqliteConn>::default();
+            config.recycling_method = RecyclingMethod::Fast;
+            config.custom_setup =
+                Box::new(move |path| Box::pin(open_sqlite(path.to_owned(), durability)));
+            let manager = AsyncDieselConnectionManager::<SqliteConn>::new_with_config(path, config);
+            Some(
+                Pool::builder(manager)
+                    .max_size(readers)
+                    .build()
+                    .map_err(|e| StorageError::pool(SQLITE, e))?,
+            )
+        };
+        Ok(Self::Sqlite(Sqlite::start(writer, readers)?))
     }
 
     async fn connect_postgres(url: &str) -> Result<Self, StorageError> {
@@ -225,10 +230,23 @@ impl Database {
         &self,
         key: &PatientKey,
         demographics: &crate::matching::Demographics,
-        matcher: &crate::matching::Matcher,
+        matcher: &Arc<crate::matching::Matcher>,
         max_candidates: i64,
     ) -> Result<FeedOutcome, StorageError> {
-        dispatch!(self, feed(key, demographics, matcher, max_candidates))
+        let (owned_key, owned_demographics, owned_matcher) =
+            (key.clone(), demographics.clone(), Arc::clone(matcher));
+        dispatch!(
+            self,
+            write,
+            move |c| run(ops::sqlite::feed(
+                c,
+                &owned_key,
+                &owned_demographics,
+                &owned_matcher,
+                max_candidates
+            )),
+            feed(key, demographics, matcher, max_candidates)
+        )
     }
 
     /// ITI-8 A40: `subsumed` merged into `surviving`.
@@ -238,7 +256,13 @@ impl Database {
         subsumed: &PatientKey,
         demographics: &crate::matching::Demographics,
     ) -> Result<FeedOutcome, StorageError> {
-        dispatch!(self, merge(surviving, subsumed, demographics))
+        let owned = (surviving.clone(), subsumed.clone(), demographics.clone());
+        dispatch!(
+            self,
+            write,
+            move |c| run(ops::sqlite::merge(c, &owned.0, &owned.1, &owned.2)),
+            merge(surviving, subsumed, demographics)
+        )
     }
 
     /// Manual link: `key` joins the person of `target`.
@@ -248,7 +272,13 @@ impl Database {
         target: &PatientKey,
         reason: &str,
     ) -> Result<FeedOutcome, StorageError> {
-        dispatch!(self, link(key, target, reason))
+        let owned = (key.clone(), target.clone(), reason.to_owned());
+        dispatch!(
+            self,
+            write,
+            move |c| run(ops::sqlite::link(c, &owned.0, &owned.1, &owned.2)),
+            link(key, target, reason)
+        )
     }
 
     /// Manual unlink: `key` gets a person of its own.
@@ -257,7 +287,13 @@ impl Database {
         key: &PatientKey,
         reason: &str,
     ) -> Result<FeedOutcome, StorageError> {
-        dispatch!(self, unlink(key, reason))
+        let owned = (key.clone(), reason.to_owned());
+        dispatch!(
+            self,
+            write,
+            move |c| run(ops::sqlite::unlink(c, &owned.0, &owned.1)),
+            unlink(key, reason)
+        )
     }
 
     /// ITI-9: the person of the record `key`.
@@ -265,7 +301,13 @@ impl Database {
         &self,
         key: &PatientKey,
     ) -> Result<Option<PersonIdentity>, StorageError> {
-        dispatch!(self, person_by_key(key))
+        let owned = key.clone();
+        dispatch!(
+            self,
+            read,
+            move |c| run(ops::sqlite::person_by_key(c, &owned)),
+            person_by_key(key)
+        )
     }
 
     /// ITI-9: the person with this affinity-domain id.
@@ -273,7 +315,13 @@ impl Database {
         &self,
         affinity_id: &str,
     ) -> Result<Option<PersonIdentity>, StorageError> {
-        dispatch!(self, person_by_affinity_id(affinity_id))
+        let owned = affinity_id.to_owned();
+        dispatch!(
+            self,
+            read,
+            move |c| run(ops::sqlite::person_by_affinity_id(c, &owned)),
+            person_by_affinity_id(affinity_id)
+        )
     }
 
     /// ITI-21: active records sharing a blocking key (all when `keys` is empty), at most `limit`.
@@ -282,7 +330,13 @@ impl Database {
         keys: &[String],
         limit: i64,
     ) -> Result<Vec<StoredRecord>, StorageError> {
-        dispatch!(self, records_for_keys(keys, limit))
+        let owned = keys.to_vec();
+        dispatch!(
+            self,
+            read,
+            move |c| run(ops::sqlite::records_for_keys(c, &owned, limit)),
+            records_for_keys(keys, limit)
+        )
     }
 
     /// ITI-21 by identifier: the active records with this local id (in `domain` when given).
@@ -291,12 +345,27 @@ impl Database {
         local_id: &str,
         domain: Option<&str>,
     ) -> Result<Vec<StoredRecord>, StorageError> {
-        dispatch!(self, records_by_local_id(local_id, domain))
+        let owned = (local_id.to_owned(), domain.map(str::to_owned));
+        dispatch!(
+            self,
+            read,
+            move |c| run(ops::sqlite::records_by_local_id(
+                c,
+                &owned.0,
+                owned.1.as_deref()
+            )),
+            records_by_local_id(local_id, domain)
+        )
     }
 
     /// Pending review-queue entries, oldest first.
     pub async fn pending_reviews(&self, limit: i64) -> Result<Vec<ReviewItem>, StorageError> {
-        dispatch!(self, pending_reviews(limit))
+        dispatch!(
+            self,
+            read,
+            move |c| run(ops::sqlite::pending_reviews(c, limit)),
+            pending_reviews(limit)
+        )
     }
 
     /// Accepts or rejects a pending review; an accepted one returns what the link did.
@@ -305,16 +374,32 @@ impl Database {
         id: i32,
         accept: bool,
     ) -> Result<Option<FeedOutcome>, StorageError> {
-        dispatch!(self, resolve_review(id, accept))
+        dispatch!(
+            self,
+            write,
+            move |c| run(ops::sqlite::resolve_review(c, id, accept)),
+            resolve_review(id, accept)
+        )
     }
 
     /// The link history of a record.
     pub async fn history(&self, key: &PatientKey) -> Result<Vec<HistoryEntry>, StorageError> {
-        dispatch!(self, history(key))
+        let owned = key.clone();
+        dispatch!(
+            self,
+            read,
+            move |c| run(ops::sqlite::history(c, &owned)),
+            history(key)
+        )
     }
 
     /// Every active record with its person's affinity-domain id, grouped by person.
     pub async fn all_links(&self) -> Result<Vec<(String, PatientKey)>, StorageError> {
-        dispatch!(self, all_links())
+        dispatch!(
+            self,
+            read,
+            move |c| run(ops::sqlite::all_links(c)),
+            all_links()
+        )
     }
 }

@@ -1,0 +1,198 @@
+//! SQLite: each operation runs whole on one thread that may block (one thread hop per
+//! operation, not one per statement), and every identity change goes through one writer thread
+//! that commits the changes queued meanwhile together (group commit).
+//!
+//! The statements of `ops::sqlite` run [`Inline`]: on the thread that runs the operation. Reads
+//! take a pooled connection onto tokio's blocking pool; writes are queued to the writer, which
+//! takes whatever is queued (at most [`MAX_GROUP`]), runs each in a savepoint of one transaction,
+//! commits once (one fsync under `synchronous = FULL`) and only then answers each: a write
+//! that fails rolls back its savepoint alone and gets its own error, the others are stored. A
+//! failed commit stores none of them and answers each with the error.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use diesel::SqliteConnection;
+use diesel_async::pooled_connection::deadpool::Pool;
+use diesel_async::sync_connection_wrapper::{SpawnBlocking, SyncConnectionWrapper};
+use diesel_async::{AsyncConnection, TransactionManager};
+use futures::future::BoxFuture;
+use tokio::sync::{mpsc, oneshot};
+
+use super::{BoxError, SQLITE, StorageError};
+
+/// Writes waiting for the writer beyond which callers wait to queue theirs.
+const QUEUE_DEPTH: usize = 1024;
+/// The most writes one transaction commits.
+pub(super) const MAX_GROUP: usize = 256;
+
+/// Runs a statement on the calling thread: the whole operation is already on a thread that may
+/// block (the writer, or tokio's blocking pool).
+pub struct Inline;
+
+impl SpawnBlocking for Inline {
+    fn spawn_blocking<'a, R>(
+        &mut self,
+        task: impl FnOnce() -> R + Send + 'static,
+    ) -> BoxFuture<'a, Result<R, BoxError>>
+    where
+        R: Send + 'static,
+    {
+        Box::pin(std::future::ready(Ok(task())))
+    }
+
+    fn get_runtime() -> Self {
+        Inline
+    }
+}
+
+/// Diesel's sync `SqliteConnection` behind the async interface `ops` is written against, its
+/// statements run [`Inline`].
+pub type SqliteConn = SyncConnectionWrapper<SqliteConnection, Inline>;
+
+/// Drives an `ops::sqlite` operation to its end on this thread (its statements never wait on
+/// anything but SQLite itself).
+pub(super) fn run<F: Future>(operation: F) -> F::Output {
+    futures::executor::block_on(operation)
+}
+
+type Manager = <SqliteConn as AsyncConnection>::TransactionManager;
+
+/// The SQLite MPI: pooled connections for reads, one writer thread for identity changes.
+#[derive(Clone)]
+pub struct Sqlite {
+    /// `None` for an in-memory database, whose only connection is the writer's.
+    readers: Option<Pool<SqliteConn>>,
+    writes: mpsc::Sender<Box<dyn Job>>,
+}
+
+impl Sqlite {
+    /// Starts the writer thread on `writer` (migrated), reads served by `readers`.
+    pub(super) fn start(
+        writer: SqliteConn,
+        readers: Option<Pool<SqliteConn>>,
+    ) -> Result<Self, StorageError> {
+        let (writes, queue) = mpsc::channel(QUEUE_DEPTH);
+        std::thread::Builder::new()
+            .name("mpi-sqlite-writer".to_owned())
+            .spawn(move || serve_writes(writer, queue))
+            .map_err(|e| StorageError::pool(SQLITE, e))?;
+        Ok(Sqlite { readers, writes })
+    }
+
+    /// Runs the read `operation` on a pooled connection on tokio's blocking pool.
+    pub(super) async fn read<R, F>(&self, operation: F) -> Result<R, StorageError>
+    where
+        F: FnOnce(&mut SqliteConn) -> Result<R, StorageError> + Send + 'static,
+        R: Send + 'static,
+    {
+        let Some(pool) = &self.readers else {
+            return self.write(operation).await;
+        };
+        let mut conn = pool
+            .get()
+            .await
+            .map_err(|e| StorageError::pool(SQLITE, e))?;
+        tokio::task::spawn_blocking(move || operation(&mut conn))
+            .await
+            .map_err(|_| StorageError::WorkerStopped)?
+    }
+
+    /// Queues the write `operation` (itself a transaction: a savepoint of the group's) and
+    /// answers once the group holding it is committed.
+    pub(super) async fn write<R, F>(&self, operation: F) -> Result<R, StorageError>
+    where
+        F: FnOnce(&mut SqliteConn) -> Result<R, StorageError> + Send + 'static,
+        R: Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job = Box::new(Write {
+            operation: Some(operation),
+            result: None,
+            reply,
+        });
+        self.writes
+            .send(job)
+            .await
+            .map_err(|_| StorageError::WorkerStopped)?;
+        answer.await.map_err(|_| StorageError::WorkerStopped)?
+    }
+}
+
+/// A queued write, type-erased for the writer.
+trait Job: Send {
+    /// Runs the operation, keeping its result.
+    fn run(&mut self, conn: &mut SqliteConn);
+    /// Answers the caller once the group's outcome is known.
+    fn answer(self: Box<Self>, committed: Result<(), Arc<diesel::result::Error>>);
+}
+
+struct Write<R, F> {
+    operation: Option<F>,
+    result: Option<Result<R, StorageError>>,
+    reply: oneshot::Sender<Result<R, StorageError>>,
+}
+
+impl<R, F> Job for Write<R, F>
+where
+    F: FnOnce(&mut SqliteConn) -> Result<R, StorageError> + Send,
+    R: Send,
+{
+    fn run(&mut self, conn: &mut SqliteConn) {
+        if let Some(operation) = self.operation.take() {
+            self.result = Some(operation(conn));
+        }
+    }
+
+    fn answer(self: Box<Self>, committed: Result<(), Arc<diesel::result::Error>>) {
+        let result = match committed {
+            Ok(()) => self.result,
+            Err(source) => Some(Err(StorageError::Commit { source })),
+        };
+        // No result (never run) drops the reply: the caller gets `WorkerStopped`. A caller that
+        // went away needs no answer.
+        if let Some(result) = result {
+            let _ = self.reply.send(result);
+        }
+    }
+}
+
+/// The writer thread: takes the queued writes, [`commit_group`]s them, until every sender is gone.
+fn serve_writes(mut conn: SqliteConn, mut queue: mpsc::Receiver<Box<dyn Job>>) {
+    while let Some(first) = queue.blocking_recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match queue.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        commit_group(&mut conn, group);
+    }
+}
+
+/// Runs `group` in one transaction, each write in its own savepoint, commits, then answers. A
+/// single write (or a transaction that cannot begin) runs as its own transaction.
+fn commit_group(conn: &mut SqliteConn, mut group: Vec<Box<dyn Job>>) {
+    if group.len() == 1 || run(Manager::begin_transaction(conn)).is_err() {
+        for mut job in group {
+            job.run(conn);
+            job.answer(Ok(()));
+        }
+        return;
+    }
+    for job in &mut group {
+        job.run(conn);
+    }
+    let committed = run(Manager::commit_transaction(conn)).map_err(Arc::new);
+    if committed.is_err() {
+        let _ = run(Manager::rollback_transaction(conn));
+        tracing::error!(
+            writes = group.len(),
+            "SQLite group commit failed, none of its writes is stored"
+        );
+    }
+    for job in group {
+        job.answer(committed.clone());
+    }
+}
