@@ -4,13 +4,13 @@
 //! answer's Referenced SOP Sequence and Failed SOP Sequence say what was stored.
 
 use std::collections::HashMap;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt};
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
-use tokio::io::AsyncSeekExt;
 
 /// One reconciled instance ready to be sent.
 #[derive(Debug)]
@@ -164,21 +164,50 @@ fn multipart_body(
         .boxed()
 }
 
-/// The bytes of `path` from `offset` to its end, opened when first polled.
+/// Bytes of a file read by each blocking-pool task of [`file_tail`] (one hand-over per piece,
+/// not one per small read).
+const READ_PIECE: u64 = 4 << 20;
+
+/// The bytes of `path` from `offset` to its end, opened when first polled and read in pieces
+/// of [`READ_PIECE`] bytes.
 fn file_tail(path: PathBuf, offset: u64) -> BoxStream<'static, std::io::Result<Bytes>> {
-    stream::once(async move {
-        let mut file = tokio::fs::File::open(&path).await?;
-        file.seek(std::io::SeekFrom::Start(offset)).await?;
-        Ok::<_, std::io::Error>(tokio_util::io::ReaderStream::with_capacity(
-            file,
-            256 * 1024,
-        ))
-    })
-    .flat_map(|opened| match opened {
-        Ok(reader) => reader.boxed(),
-        Err(e) => stream::once(async move { Err(e) }).boxed(),
-    })
-    .boxed()
+    let opened = async move {
+        tokio::task::spawn_blocking(move || {
+            let mut file = std::fs::File::open(&path)?;
+            file.seek(SeekFrom::Start(offset))?;
+            Ok::<_, std::io::Error>(file)
+        })
+        .await
+        .map_err(std::io::Error::other)?
+    };
+    stream::once(opened)
+        .flat_map(|opened| match opened {
+            Ok(file) => stream::try_unfold(Some(file), |file| async move {
+                let Some(file) = file else {
+                    return Ok(None);
+                };
+                let (piece, file) = tokio::task::spawn_blocking(move || {
+                    let left = file
+                        .metadata()?
+                        .len()
+                        .saturating_sub((&file).stream_position()?);
+                    let mut piece = Vec::with_capacity(left.min(READ_PIECE) as usize);
+                    let read = (&file).take(READ_PIECE).read_to_end(&mut piece)?;
+                    let more = (read as u64 == READ_PIECE).then_some(file);
+                    Ok::<_, std::io::Error>((piece, more))
+                })
+                .await
+                .map_err(std::io::Error::other)??;
+                Ok(if piece.is_empty() {
+                    None
+                } else {
+                    Some((Bytes::from(piece), file))
+                })
+            })
+            .boxed(),
+            Err(e) => stream::once(async move { Err(e) }).boxed(),
+        })
+        .boxed()
 }
 
 /// The error and its sources, `: `-separated.
