@@ -249,7 +249,7 @@ async fn plan(
 }
 
 /// Instances whose fsync and rename may be under way at once while the next ones arrive.
-const COMMITS_IN_FLIGHT: usize = 32;
+const COMMITS_IN_FLIGHT: usize = 8;
 
 /// The transfer from one imaging source; what is left in `pending` at the end is missing.
 struct Fetch<'a> {

@@ -169,40 +169,41 @@ fn multipart_body(
 const READ_PIECE: u64 = 4 << 20;
 
 /// The bytes of `path` from `offset` to its end, opened when first polled and read in pieces
-/// of [`READ_PIECE`] bytes.
+/// of [`READ_PIECE`] bytes. Each piece's buffer is allocated here, not in the blocking-pool
+/// thread that fills it, so that freeing it after sending returns it to a long-lived thread's
+/// heap (buffers allocated across many pool threads kept the import's RSS at ~220 MB).
 fn file_tail(path: PathBuf, offset: u64) -> BoxStream<'static, std::io::Result<Bytes>> {
     let opened = async move {
         tokio::task::spawn_blocking(move || {
             let mut file = std::fs::File::open(&path)?;
+            let left = file.metadata()?.len().saturating_sub(offset);
             file.seek(SeekFrom::Start(offset))?;
-            Ok::<_, std::io::Error>(file)
+            Ok::<_, std::io::Error>((file, left))
         })
         .await
         .map_err(std::io::Error::other)?
     };
     stream::once(opened)
         .flat_map(|opened| match opened {
-            Ok(file) => stream::try_unfold(Some(file), |file| async move {
-                let Some(file) = file else {
+            Ok(start) => stream::try_unfold(start, |(file, left)| async move {
+                if left == 0 {
                     return Ok(None);
-                };
+                }
+                let mut piece = Vec::with_capacity(left.min(READ_PIECE) as usize);
                 let (piece, file) = tokio::task::spawn_blocking(move || {
-                    let left = file
-                        .metadata()?
-                        .len()
-                        .saturating_sub((&file).stream_position()?);
-                    let mut piece = Vec::with_capacity(left.min(READ_PIECE) as usize);
-                    let read = (&file).take(READ_PIECE).read_to_end(&mut piece)?;
-                    let more = (read as u64 == READ_PIECE).then_some(file);
-                    Ok::<_, std::io::Error>((piece, more))
+                    (&file).take(READ_PIECE).read_to_end(&mut piece)?;
+                    Ok::<_, std::io::Error>((piece, file))
                 })
                 .await
                 .map_err(std::io::Error::other)??;
-                Ok(if piece.is_empty() {
-                    None
-                } else {
-                    Some((Bytes::from(piece), file))
-                })
+                if piece.is_empty() {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "the file became shorter while being sent",
+                    ));
+                }
+                let left = left.saturating_sub(piece.len() as u64);
+                Ok(Some((Bytes::from(piece), (file, left))))
             })
             .boxed(),
             Err(e) => stream::once(async move { Err(e) }).boxed(),
