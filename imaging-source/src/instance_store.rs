@@ -1,10 +1,13 @@
 //! The Imaging Document Source's own store of Part-10 files, laid out
-//! `{root}/{study}/{series}/{sop}.dcm`; a file appears whole or not at all (temporary file,
-//! fsync, rename, directory fsync).
+//! `{root}/{study}/{series}/{sop}.dcm`; a file appears whole and durable or not at all
+//! (temporary file, fsync, rename, directory fsync). Writers of many instances stage them all
+//! and commit them as they go, so that their fsyncs overlap and the directory is synced once.
 
 use std::path::{Path, PathBuf};
 
-use tokio::io::{AsyncRead, AsyncWriteExt};
+use std::io::Write;
+
+use tokio::io::{AsyncRead, AsyncReadExt};
 
 use crate::study::is_valid_uid;
 
@@ -21,6 +24,9 @@ pub enum InstanceStoreError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The blocking task that syncs and renames a file ended abnormally.
+    #[error("the store's worker stopped: {0}")]
+    Worker(String),
 }
 
 /// The store rooted at one directory.
@@ -68,8 +74,26 @@ impl InstanceStore {
         study_uid: &str,
         series_uid: &str,
         sop_uid: &str,
-        mut reader: impl AsyncRead + Unpin,
+        reader: impl AsyncRead + Unpin,
     ) -> Result<u64, InstanceStoreError> {
+        let staged = self.stage(study_uid, series_uid, sop_uid, reader).await?;
+        let size = staged.size;
+        let path = staged.commit().await?;
+        sync_dir(path.parent().unwrap_or(&self.root)).await?;
+        Ok(size)
+    }
+
+    /// Writes an instance's Part-10 bytes read from `reader` under a temporary name in its
+    /// directory, and starts writing them to disk without waiting; [`Staged::commit`] gives them
+    /// their final name once durable. Many instances can be staged before the first is
+    /// committed, so that the disk flushes them together.
+    pub async fn stage(
+        &self,
+        study_uid: &str,
+        series_uid: &str,
+        sop_uid: &str,
+        mut reader: impl AsyncRead + Unpin,
+    ) -> Result<Staged, InstanceStoreError> {
         let path = self.path(study_uid, series_uid, sop_uid)?;
         let dir = path
             .parent()
@@ -79,31 +103,77 @@ impl InstanceStore {
             .await
             .map_err(io("create directory", &dir))?;
         let temp = dir.join(format!(".{sop_uid}.{}.tmp", uuid::Uuid::new_v4().simple()));
-        let result = write_temp(&temp, &mut reader).await;
-        let size = match result {
-            Ok(size) => size,
+        match write_temp(&temp, &mut reader).await {
+            Ok((file, size)) => Ok(Staged {
+                file,
+                temp,
+                path,
+                size,
+            }),
             Err(e) => {
                 let _ = tokio::fs::remove_file(&temp).await;
-                return Err(e);
+                Err(e)
             }
-        };
-        if let Err(source) = tokio::fs::rename(&temp, &path).await {
-            let _ = tokio::fs::remove_file(&temp).await;
-            return Err(InstanceStoreError::Io {
-                action: "rename into",
-                path,
-                source,
-            });
         }
-        let dir_handle = tokio::fs::File::open(&dir)
-            .await
-            .map_err(io("open directory", &dir))?;
-        dir_handle
-            .sync_all()
-            .await
-            .map_err(io("fsync directory", &dir))?;
-        Ok(size)
     }
+}
+
+/// An instance written under a temporary name, neither durable nor under its final name yet.
+#[derive(Debug)]
+pub struct Staged {
+    file: std::fs::File,
+    /// The temporary file holding the bytes.
+    pub temp: PathBuf,
+    /// The instance's final path.
+    pub path: PathBuf,
+    /// Bytes written.
+    pub size: u64,
+}
+
+impl Staged {
+    /// Waits until the bytes are on disk (fsync), then renames the file to its final name, so
+    /// that a file under its final name is always whole and durable. The rename itself is
+    /// durable once the directory is synced ([`sync_dir`]); until then a crash may only
+    /// lose the name, never leave a name without its bytes. Returns the final path.
+    pub async fn commit(self) -> Result<PathBuf, InstanceStoreError> {
+        let Staged {
+            file, temp, path, ..
+        } = self;
+        let outcome = tokio::task::spawn_blocking(move || {
+            file.sync_all().map_err(io("fsync", &temp))?;
+            drop(file);
+            match std::fs::rename(&temp, &path) {
+                Ok(()) => Ok(path),
+                Err(source) => {
+                    let _ = std::fs::remove_file(&temp);
+                    Err(InstanceStoreError::Io {
+                        action: "rename into",
+                        path,
+                        source,
+                    })
+                }
+            }
+        })
+        .await;
+        outcome.unwrap_or_else(|e| Err(InstanceStoreError::Worker(e.to_string())))
+    }
+
+    /// Removes the temporary file (the bytes are not wanted).
+    pub async fn discard(self) {
+        drop(self.file);
+        let _ = tokio::fs::remove_file(&self.temp).await;
+    }
+}
+
+/// Makes the names given in `dir` durable (fsync of the directory).
+pub async fn sync_dir(dir: &Path) -> Result<(), InstanceStoreError> {
+    let dir_handle = tokio::fs::File::open(dir)
+        .await
+        .map_err(io("open directory", dir))?;
+    dir_handle
+        .sync_all()
+        .await
+        .map_err(io("fsync directory", dir))
 }
 
 impl InstanceStore {
@@ -140,19 +210,40 @@ impl InstanceStore {
     }
 }
 
+/// Bytes gathered before each write of a temporary file: one blocking-pool task per write
+/// rather than one per network chunk (a task hand-over costs more than the copy).
+const WRITE_BUFFER: usize = 4 << 20;
+
 async fn write_temp(
     temp: &Path,
     reader: &mut (impl AsyncRead + Unpin),
-) -> Result<u64, InstanceStoreError> {
-    let mut file = tokio::fs::File::create(temp)
+) -> Result<(std::fs::File, u64), InstanceStoreError> {
+    let mut file: Option<std::fs::File> = None;
+    let mut size = 0u64;
+    loop {
+        let mut buffer = Vec::with_capacity(1 << 20);
+        let read = (&mut *reader)
+            .take(WRITE_BUFFER as u64)
+            .read_to_end(&mut buffer)
+            .await
+            .map_err(io("write", temp))?;
+        size += read as u64;
+        let path = temp.to_path_buf();
+        let written = tokio::task::spawn_blocking(move || {
+            let mut out = match file {
+                Some(out) => out,
+                None => std::fs::File::create(&path).map_err(io("create", &path))?,
+            };
+            out.write_all(&buffer).map_err(io("write", &path))?;
+            Ok(out)
+        })
         .await
-        .map_err(io("create", temp))?;
-    let size = tokio::io::copy(reader, &mut file)
-        .await
-        .map_err(io("write", temp))?;
-    file.flush().await.map_err(io("flush", temp))?;
-    file.sync_all().await.map_err(io("fsync", temp))?;
-    Ok(size)
+        .map_err(|e| InstanceStoreError::Worker(e.to_string()))??;
+        if read < WRITE_BUFFER {
+            return Ok((written, size));
+        }
+        file = Some(written);
+    }
 }
 
 fn check(what: &'static str, uid: &str) -> Result<(), InstanceStoreError> {
@@ -220,5 +311,54 @@ mod tests {
             std::fs::read(series_dir.join("1.2.3.4.dcm")).unwrap(),
             b"DICM-bytes"
         );
+    }
+
+    #[tokio::test]
+    async fn a_staged_instance_has_no_final_name_until_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = InstanceStore::new(dir.path());
+        let staged = store
+            .stage("1.2", "1.2.3", "1.2.3.4", &b"DICM-bytes"[..])
+            .await
+            .unwrap();
+        let path = store.path("1.2", "1.2.3", "1.2.3.4").unwrap();
+        assert!(!path.exists(), "no final name before the bytes are synced");
+        assert_eq!(std::fs::read(&staged.temp).unwrap(), b"DICM-bytes");
+        let committed = staged.commit().await.unwrap();
+        assert_eq!(committed, path);
+        assert_eq!(std::fs::read(&path).unwrap(), b"DICM-bytes");
+        assert_eq!(
+            std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn a_discarded_instance_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = InstanceStore::new(dir.path());
+        let staged = store
+            .stage("1.2", "1.2.3", "1.2.3.4", &b"not wanted"[..])
+            .await
+            .unwrap();
+        let series_dir = staged.temp.parent().unwrap().to_path_buf();
+        staged.discard().await;
+        assert_eq!(std::fs::read_dir(series_dir).unwrap().count(), 0);
+    }
+
+    #[tokio::test]
+    async fn an_instance_larger_than_one_write_buffer_is_written_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = InstanceStore::new(dir.path());
+        let bytes: Vec<u8> = (0..2 * WRITE_BUFFER + 12345)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let size = store
+            .put("1.2", "1.2.3", "1.2.3.4", &bytes[..])
+            .await
+            .unwrap();
+        assert_eq!(size, bytes.len() as u64);
+        let path = store.path("1.2", "1.2.3", "1.2.3.4").unwrap();
+        assert!(std::fs::read(path).unwrap() == bytes);
     }
 }

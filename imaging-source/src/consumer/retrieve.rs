@@ -1,12 +1,16 @@
 //! Retrieval of the instances a manifest references (RAD-69 Retrieve Imaging Document Set, or
 //! WADO-RS Retrieve Instance) into `DIR/<StudyUID>/<SeriesUID>/<SOPInstanceUID>.dcm`.
 //!
-//! Each instance is streamed part by part into a temporary file that is renamed once whole
-//! (the instance store's write path), so a file under its final name is always complete: a
-//! re-run fetches only the instances without one. Every instance the manifest names is
-//! accounted for: present, or listed as missing with the reason.
+//! Each instance is streamed part by part into a temporary file that is renamed once whole and
+//! on disk (the instance store's stage and commit), so a file under its final name is always
+//! complete and durable: a re-run fetches only the instances without one. The fsyncs of up to
+//! [`COMMITS_IN_FLIGHT`] instances run while the next ones arrive (the disk flushes them
+//! together instead of one journal commit per file each waited for), and each directory is
+//! synced once at the end. Every instance the manifest names is accounted for: present, or
+//! listed as missing with the reason.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -19,7 +23,7 @@ use schemas::ihe::{
 use schemas::mtom::{MtomError, MtomReader};
 use schemas::soap::action;
 use serde::Serialize;
-use tokio::io::AsyncReadExt;
+use tokio::task::JoinSet;
 use tokio_util::io::StreamReader;
 use tracing::Instrument;
 
@@ -28,7 +32,7 @@ use super::manifest::Manifest;
 use super::soap_answer::retrieve_documents;
 use super::{ConsumerContext, ConsumerError, Progress, fetch_manifest};
 use crate::dicomweb::DicomWebClient;
-use crate::instance_store::{InstanceStore, InstanceStoreError};
+use crate::instance_store::{InstanceStore, InstanceStoreError, Staged, sync_dir};
 use crate::publish::AnswerStream;
 use crate::study::is_valid_uid;
 
@@ -118,6 +122,7 @@ pub async fn retrieve_manifest(
         };
         let store = InstanceStore::new(to);
         for (location, (endpoint, wanted)) in plan.to_fetch {
+            let first_fetched = report.instances.len();
             let mut fetch = Fetch {
                 store: &store,
                 progress,
@@ -126,6 +131,8 @@ pub async fn retrieve_manifest(
                     .into_iter()
                     .map(|w| (w.sop_instance_uid.clone(), w))
                     .collect(),
+                committing: JoinSet::new(),
+                first_fetched,
             };
             match ctx.config.retrieve_protocol {
                 RetrieveProtocol::Rad69 => {
@@ -140,6 +147,7 @@ pub async fn retrieve_manifest(
                     fetch.wado_rs(&endpoint).instrument(span).await;
                 }
             }
+            fetch.settle().await;
         }
         tracing::info!(
             fetched = report.fetched,
@@ -240,6 +248,9 @@ async fn plan(
     Ok(plan)
 }
 
+/// Instances whose fsync and rename may be under way at once while the next ones arrive.
+const COMMITS_IN_FLIGHT: usize = 8;
+
 /// The transfer from one imaging source; what is left in `pending` at the end is missing.
 struct Fetch<'a> {
     store: &'a InstanceStore,
@@ -247,6 +258,10 @@ struct Fetch<'a> {
     report: &'a mut RetrievalReport,
     /// SOP Instance UID → instance not yet written.
     pending: HashMap<String, Wanted>,
+    /// Instances written and checked, being made durable and given their final name.
+    committing: JoinSet<(Wanted, u64, Result<PathBuf, InstanceStoreError>)>,
+    /// Index in `report.instances` of the first instance this transfer fetched.
+    first_fetched: usize,
 }
 
 impl Fetch<'_> {
@@ -390,8 +405,8 @@ impl Fetch<'_> {
         }
     }
 
-    /// Streams one instance into the folder (temporary file, rename) and checks it is the
-    /// instance asked for.
+    /// Streams one instance into a temporary file of the folder, checks it is the instance
+    /// asked for, and has it committed (fsync, rename) while the next instances arrive.
     async fn write(
         &mut self,
         wanted: &Wanted,
@@ -404,9 +419,9 @@ impl Fetch<'_> {
             }
         });
         let reader = StreamReader::new(Box::pin(chunks));
-        let size = self
+        let staged = self
             .store
-            .put(
+            .stage(
                 &wanted.study_uid,
                 &wanted.series_uid,
                 &wanted.sop_instance_uid,
@@ -420,28 +435,95 @@ impl Fetch<'_> {
                 }
                 other => FetchError::Store(other),
             })?;
-        let path = self
-            .store
-            .path(
-                &wanted.study_uid,
-                &wanted.series_uid,
-                &wanted.sop_instance_uid,
-            )
-            .map_err(FetchError::Store)?;
-        if let Err(reason) = check_instance(&path, &wanted.sop_instance_uid).await {
-            let _ = tokio::fs::remove_file(&path).await;
+        if let Err(reason) = check_instance(&staged.temp, &wanted.sop_instance_uid).await {
+            staged.discard().await;
             return Err(FetchError::WrongInstance(reason));
         }
-        let instance = RetrievedInstance {
-            study_uid: wanted.study_uid.clone(),
-            series_uid: wanted.series_uid.clone(),
-            sop_instance_uid: wanted.sop_instance_uid.clone(),
-            path,
-        };
-        self.progress.instance_written(&instance, size);
-        self.report.instances.push(instance);
-        self.report.fetched += 1;
+        while self.committing.len() >= COMMITS_IN_FLIGHT {
+            self.committed_one().await;
+        }
+        while let Some(done) = self.committing.try_join_next() {
+            self.record(done);
+        }
+        let wanted = wanted.clone();
+        self.committing.spawn(commit(staged, wanted));
         Ok(())
+    }
+
+    /// Waits for one commit under way and records it.
+    async fn committed_one(&mut self) {
+        if let Some(done) = self.committing.join_next().await {
+            self.record(done);
+        }
+    }
+
+    /// An instance committed: present (told to the progress), or missing if its fsync or
+    /// rename failed.
+    fn record(
+        &mut self,
+        done: Result<(Wanted, u64, Result<PathBuf, InstanceStoreError>), tokio::task::JoinError>,
+    ) {
+        match done {
+            Ok((wanted, size, Ok(path))) => {
+                let instance = RetrievedInstance {
+                    study_uid: wanted.study_uid,
+                    series_uid: wanted.series_uid,
+                    sop_instance_uid: wanted.sop_instance_uid,
+                    path,
+                };
+                self.progress.instance_written(&instance, size);
+                self.report.instances.push(instance);
+                self.report.fetched += 1;
+            }
+            Ok((wanted, _, Err(error))) => {
+                self.report.missing.push(wanted.missing(error.to_string()));
+            }
+            Err(error) => tracing::error!(%error, "an instance's commit stopped"),
+        }
+    }
+
+    /// Waits for every commit under way, then makes the new names durable (one fsync per
+    /// directory); an instance whose directory cannot be synced is missing.
+    async fn settle(&mut self) {
+        while !self.committing.is_empty() {
+            self.committed_one().await;
+        }
+        let fetched = &self.report.instances[self.first_fetched..];
+        let dirs: BTreeSet<&Path> = fetched.iter().filter_map(|i| i.path.parent()).collect();
+        let mut unsynced = HashMap::new();
+        for dir in dirs {
+            if let Err(error) = sync_dir(dir).await {
+                unsynced.insert(dir.to_path_buf(), error.to_string());
+            }
+        }
+        if unsynced.is_empty() {
+            return;
+        }
+        let (kept, lost): (Vec<_>, Vec<_>) = self
+            .report
+            .instances
+            .drain(self.first_fetched..)
+            .partition(|i| {
+                i.path
+                    .parent()
+                    .is_none_or(|dir| !unsynced.contains_key(dir))
+            });
+        self.report.instances.extend(kept);
+        for instance in lost {
+            let reason = instance
+                .path
+                .parent()
+                .and_then(|dir| unsynced.get(dir))
+                .cloned()
+                .unwrap_or_default();
+            self.report.fetched -= 1;
+            self.report.missing.push(MissingInstance {
+                study_uid: instance.study_uid,
+                series_uid: instance.series_uid,
+                sop_instance_uid: instance.sop_instance_uid,
+                reason,
+            });
+        }
     }
 
     /// Every instance still pending is missing for `reason`.
@@ -452,6 +534,15 @@ impl Fetch<'_> {
             .missing
             .extend(left.into_iter().map(|w| w.missing(reason)));
     }
+}
+
+/// Commits a staged instance (fsync, rename), keeping what the report needs.
+async fn commit(
+    staged: Staged,
+    wanted: Wanted,
+) -> (Wanted, u64, Result<PathBuf, InstanceStoreError>) {
+    let size = staged.size;
+    (wanted, size, staged.commit().await)
 }
 
 /// Why an instance was not written.
@@ -535,14 +626,16 @@ const ACCEPTED_TRANSFER_SYNTAXES: &[&str] = &[
 
 /// The file is a Part-10 object whose Media Storage SOP Instance UID is `sop`.
 async fn check_instance(path: &Path, sop: &str) -> Result<(), String> {
-    let mut head = Vec::with_capacity(16 * 1024);
-    let file = tokio::fs::File::open(path)
-        .await
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    file.take(64 * 1024)
-        .read_to_end(&mut head)
-        .await
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let file = path.to_path_buf();
+    let head = tokio::task::spawn_blocking(move || {
+        let mut head = Vec::with_capacity(16 * 1024);
+        std::fs::File::open(&file)
+            .and_then(|f| f.take(64 * 1024).read_to_end(&mut head))
+            .map(|_| head)
+            .map_err(|e| format!("{}: {e}", file.display()))
+    })
+    .await
+    .map_err(|e| e.to_string())??;
     let meta = head
         .get(128..)
         .ok_or_else(|| "received bytes are not a DICOM Part-10 file".to_owned())
