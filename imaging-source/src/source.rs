@@ -13,6 +13,7 @@ use std::sync::Arc;
 use futures::{StreamExt, TryStreamExt, stream};
 use schemas::mtom::BodyStream;
 use schemas::xml::Limits;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::io::ReaderStream;
 
 use crate::dicomweb::{
@@ -26,8 +27,12 @@ pub const DICOM_MEDIA_TYPE: &str = "application/dicom";
 const CHUNK_BYTES: usize = 256 * 1024;
 /// PACS requests sent ahead of the one being read (hides the PACS's per-request latency).
 const PACS_PREFETCH: usize = 8;
-/// Chunks buffered per PACS instance being relayed: what bounds the memory of a prefetch.
-const PACS_CHUNKS_AHEAD: usize = 8;
+/// KiB of a PACS answer read ahead of the instance being sent, per PACS request (each its own
+/// budget: a request never waits for room another holds, so none can stall the answer): with
+/// [`PACS_PREFETCH`] requests, what bounds the memory of the prefetch.
+const PACS_KIB_AHEAD: u32 = 4 * 1024;
+/// Chunks one relayed instance's channel holds (the byte budget above is the real bound).
+const PACS_CHUNKS_AHEAD: usize = 1024;
 /// Length of the Part-10 preamble before the `DICM` magic code.
 const PREAMBLE_BYTES: u64 = 128;
 
@@ -224,7 +229,7 @@ impl ImagingSource {
     /// read from its file when reached; then the PACS's, in the PACS's order, fetched with as few
     /// WADO-RS requests as fit (see [`pacs_plan`]) whose multipart answers are re-framed part by
     /// part as they arrive, at most [`PACS_PREFETCH`] requests ahead of the instance being sent,
-    /// each instance through a channel of [`PACS_CHUNKS_AHEAD`] chunks: memory stays bounded
+    /// each reading at most [`PACS_KIB_AHEAD`] KiB ahead of what is sent: memory stays bounded
     /// whatever the study size.
     ///
     /// An instance the PACS holds in a transfer syntax not in `accepted` (when not empty), or in
@@ -294,7 +299,8 @@ impl ImagingSource {
                     .into_iter()
                     .map(|(index, receiver)| (index, Ok(tokio_stream_from(receiver)))),
             );
-            jobs.push(relay(pacs.clone(), request, answer, slots));
+            let budget = Arc::new(Semaphore::new(PACS_KIB_AHEAD as usize));
+            jobs.push(relay(pacs.clone(), request, answer, slots, budget));
         }
         if !jobs.is_empty() {
             tokio::spawn(
@@ -429,7 +435,10 @@ fn pacs_plan(
     requests
 }
 
-type ChunkSender = tokio::sync::mpsc::Sender<Result<bytes::Bytes, std::io::Error>>;
+/// A relayed chunk with its share of the request's read-ahead budget (given back once sent on).
+type BudgetedChunk = Result<(bytes::Bytes, OwnedSemaphorePermit), std::io::Error>;
+type ChunkSender = tokio::sync::mpsc::Sender<BudgetedChunk>;
+type ChunkReceiver = tokio::sync::mpsc::Receiver<BudgetedChunk>;
 
 /// The answer is gone (its receiver dropped): stop fetching for it.
 struct AnswerGone;
@@ -466,6 +475,7 @@ async fn relay(
     request: PacsRequest,
     answer: Option<PacsParts>,
     slots: Vec<(InstanceKey, ChunkSender)>,
+    budget: Arc<Semaphore>,
 ) {
     let answer = match answer {
         Some(answer) => Ok(answer),
@@ -495,7 +505,7 @@ async fn relay(
                     continue;
                 };
                 next += 1;
-                if forward(part, &request.transfer_syntaxes, &sender)
+                if forward(part, &request.transfer_syntaxes, &sender, &budget)
                     .await
                     .is_err()
                 {
@@ -508,7 +518,7 @@ async fn relay(
         }
     }
     for (key, sender) in slots.into_iter().flatten() {
-        if fetch_alone(&pacs, &key, &request.transfer_syntaxes, &sender)
+        if fetch_alone(&pacs, &key, &request.transfer_syntaxes, &sender, &budget)
             .await
             .is_err()
         {
@@ -523,6 +533,7 @@ async fn fetch_alone(
     key: &InstanceKey,
     transfer_syntaxes: &[String],
     sender: &ChunkSender,
+    budget: &Arc<Semaphore>,
 ) -> Result<(), AnswerGone> {
     let scope = RetrieveScope::Instance {
         study: key.study.clone(),
@@ -540,7 +551,7 @@ async fn fetch_alone(
     };
     match part {
         Ok(part) if part.sop_instance_uid == key.sop => {
-            forward(part, transfer_syntaxes, sender).await
+            forward(part, transfer_syntaxes, sender, budget).await
         }
         Ok(part) => {
             fail(
@@ -559,11 +570,13 @@ async fn fetch_alone(
     }
 }
 
-/// Copies one part into its channel, checking that a transcoded part is in a syntax asked for.
+/// Copies one part into its channel, each chunk once its bytes fit in the read-ahead `budget`,
+/// checking that a transcoded part is in a syntax asked for.
 async fn forward(
     mut part: PacsPart,
     transfer_syntaxes: &[String],
     sender: &ChunkSender,
+    budget: &Arc<Semaphore>,
 ) -> Result<(), AnswerGone> {
     if !transfer_syntaxes.is_empty() && !transfer_syntaxes.contains(&part.transfer_syntax) {
         return fail(
@@ -577,7 +590,19 @@ async fn forward(
     }
     loop {
         match part.chunk().await {
-            Ok(Some(chunk)) => sender.send(Ok(chunk)).await.map_err(|_| AnswerGone)?,
+            Ok(Some(chunk)) => {
+                let kib = u32::try_from(chunk.len().div_ceil(1024))
+                    .unwrap_or(u32::MAX)
+                    .clamp(1, PACS_KIB_AHEAD);
+                let share = Arc::clone(budget)
+                    .acquire_many_owned(kib)
+                    .await
+                    .map_err(|_| AnswerGone)?;
+                sender
+                    .send(Ok((chunk, share)))
+                    .await
+                    .map_err(|_| AnswerGone)?;
+            }
             Ok(None) => return Ok(()),
             Err(error) => {
                 tracing::error!(%error, instance = %part.sop_instance_uid, "PACS answer broken mid-instance");
@@ -595,11 +620,14 @@ async fn fail(sender: &ChunkSender, reason: String) -> Result<(), AnswerGone> {
         .map_err(|_| AnswerGone)
 }
 
-/// A channel receiver as a body stream.
-fn tokio_stream_from(
-    mut receiver: tokio::sync::mpsc::Receiver<Result<bytes::Bytes, std::io::Error>>,
-) -> BodyStream {
-    stream::poll_fn(move |cx| receiver.poll_recv(cx)).boxed()
+/// A channel receiver as a body stream; a chunk's budget share is given back as it is taken.
+fn tokio_stream_from(mut receiver: ChunkReceiver) -> BodyStream {
+    stream::poll_fn(move |cx| {
+        receiver
+            .poll_recv(cx)
+            .map(|item| item.map(|chunk| chunk.map(|(bytes, _share)| bytes)))
+    })
+    .boxed()
 }
 
 /// The transfer syntax UID in a Part-10 file's meta group (read without the data set).
