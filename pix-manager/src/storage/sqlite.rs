@@ -10,6 +10,7 @@
 //! failed commit stores none of them and answers each with the error.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use diesel::SqliteConnection;
@@ -158,6 +159,8 @@ where
 }
 
 /// The writer thread: takes the queued writes, [`commit_group`]s them, until every sender is gone.
+/// A write that panics (a bug) loses its group, not the writer: the group is rolled back and its
+/// callers get [`StorageError::WorkerStopped`]; the writes queued after it are served.
 fn serve_writes(mut conn: SqliteConn, mut queue: mpsc::Receiver<Box<dyn Job>>) {
     while let Some(first) = queue.blocking_recv() {
         let mut group = vec![first];
@@ -167,7 +170,24 @@ fn serve_writes(mut conn: SqliteConn, mut queue: mpsc::Receiver<Box<dyn Job>>) {
                 Err(_) => break,
             }
         }
-        commit_group(&mut conn, group);
+        let size = group.len();
+        let served = std::panic::catch_unwind(AssertUnwindSafe(|| commit_group(&mut conn, group)));
+        if served.is_err() {
+            tracing::error!(
+                writes = size,
+                "an MPI write panicked: its group is rolled back, none of it is stored"
+            );
+            roll_back_all(&mut conn);
+        }
+    }
+}
+
+/// Rolls back every open transaction level of `conn` (after a write was cut short).
+fn roll_back_all(conn: &mut SqliteConn) {
+    while let Ok(Some(_)) = Manager::transaction_manager_status_mut(conn).transaction_depth() {
+        if run(Manager::rollback_transaction(conn)).is_err() {
+            break;
+        }
     }
 }
 
@@ -194,5 +214,44 @@ fn commit_group(conn: &mut SqliteConn, mut group: Vec<Box<dyn Job>>) {
     }
     for job in group {
         job.answer(committed.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel_async::RunQueryDsl;
+
+    use super::*;
+
+    /// A write that panics gets `WorkerStopped` and stores nothing; the writer serves the next.
+    #[tokio::test]
+    async fn a_write_that_panics_fails_alone_and_the_writer_goes_on() {
+        let conn = run(SqliteConn::establish(":memory:")).expect("in-memory SQLite");
+        let db = Sqlite::start(conn, None).expect("writer starts");
+        db.write(|conn| {
+            run(diesel::sql_query("CREATE TABLE t (v INTEGER)").execute(conn))?;
+            Ok(())
+        })
+        .await
+        .expect("table made");
+        let panicked = db
+            .write(|conn| -> Result<(), StorageError> {
+                run(conn.transaction(async |conn| {
+                    diesel::sql_query("INSERT INTO t VALUES (1)")
+                        .execute(conn)
+                        .await?;
+                    panic!("a bug in an operation, mid-transaction")
+                }))
+            })
+            .await;
+        assert!(matches!(panicked, Err(StorageError::WorkerStopped)));
+        let rows = db
+            .write(|conn| {
+                run(diesel::sql_query("INSERT INTO t VALUES (2)").execute(conn))?;
+                Ok(run(diesel::sql_query("DELETE FROM t").execute(conn))?)
+            })
+            .await
+            .expect("the writer goes on");
+        assert_eq!(rows, 1, "only the row after the panic was stored");
     }
 }
