@@ -1,11 +1,13 @@
 //! What every HTTP service of the broker shares, so each service crate only writes its own
 //! transactions: configuration ([`config`]), serving with `/healthz` and `/metrics` ([`http`]),
-//! tracing and the Prometheus recorder ([`telemetry`]), and clean shutdown ([`shutdown`]); with the
+//! tracing and the Prometheus recorder ([`telemetry`]), clean shutdown ([`shutdown`]), and the
+//! MLLP accept loop ([`mllp`]); with the
 //! `scratch-database` feature, a fresh database per test on SQLite and PostgreSQL
 //! ([`scratch_database`], [`on_both_backends!`]).
 
 pub mod config;
 pub mod http;
+pub mod mllp;
 #[cfg(feature = "scratch-database")]
 pub mod scratch_database;
 pub mod shutdown;

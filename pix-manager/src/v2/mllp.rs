@@ -1,84 +1,27 @@
 //! The PIX manager's MLLP listener (ITI-8, ITI-9, ITI-21).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
-use schemas::hl7v2::mllp::{MllpError, MllpReader, write_frame};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinSet;
+use service_kit::mllp::{FrameHandler, serve};
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::handle_v2;
 use crate::manager::PixManager;
 
-/// Pause after a failed accept (e.g. out of file descriptors) before trying again.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+impl FrameHandler for PixManager {
+    /// [`handle_v2`].
+    fn answer(&self, frame: &[u8]) -> impl Future<Output = Vec<u8>> + Send {
+        handle_v2(frame, self)
+    }
+}
 
-/// ITI-8 / ITI-9 / ITI-21 over MLLP: accepts connections on `listener`, one task each, answers
-/// every frame ([`handle_v2`]) on the same connection. Bytes outside a
-/// frame and oversize frames are logged and left unanswered, the connection stays open. Returns
-/// once `shutdown` is cancelled and every connection has closed (a message being handled is
-/// answered first).
+/// ITI-8 / ITI-9 / ITI-21 over MLLP: every frame answered by [`handle_v2`] on its connection
+/// ([`service_kit::mllp::serve`]).
 pub async fn serve_mllp(
     listener: TcpListener,
     manager: Arc<PixManager>,
     shutdown: CancellationToken,
 ) {
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    connections.spawn(serve_connection(
-                        stream,
-                        peer,
-                        Arc::clone(&manager),
-                        shutdown.clone(),
-                    ));
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "MLLP accept failed");
-                    tokio::time::sleep(ACCEPT_BACKOFF).await;
-                }
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
-    while connections.join_next().await.is_some() {}
-}
-
-async fn serve_connection(
-    stream: TcpStream,
-    peer: SocketAddr,
-    manager: Arc<PixManager>,
-    shutdown: CancellationToken,
-) {
-    tracing::debug!(%peer, "MLLP connection opened");
-    let mut reader = MllpReader::new(stream);
-    loop {
-        let frame = tokio::select! {
-            () = shutdown.cancelled() => break,
-            frame = reader.next_frame() => frame,
-        };
-        match frame {
-            Ok(Some(frame)) => {
-                let answer = handle_v2(&frame, &manager).await;
-                if let Err(error) = write_frame(reader.get_mut(), &answer).await {
-                    tracing::warn!(%peer, %error, "MLLP answer could not be sent");
-                    break;
-                }
-            }
-            Ok(None) => break,
-            Err(error @ (MllpError::Framing { .. } | MllpError::TooLarge { .. })) => {
-                tracing::warn!(%peer, %error, "MLLP framing error, frame not answered");
-            }
-            Err(error @ (MllpError::UnexpectedEof { .. } | MllpError::Io(_))) => {
-                tracing::warn!(%peer, %error, "MLLP connection lost");
-                break;
-            }
-        }
-    }
-    tracing::debug!(%peer, "MLLP connection closed");
+    serve(listener, manager, shutdown).await;
 }
