@@ -62,4 +62,13 @@ impl StorageError {
             source: source.into(),
         }
     }
+
+    /// True when the error is about the record `key` (unknown, or merged away): an A40's
+    /// error then points at the surviving id's field, else at the subsumed one's.
+    pub fn is_about(&self, key: &super::PatientKey) -> bool {
+        matches!(self,
+            StorageError::UnknownRecord { domain, local_id }
+            | StorageError::MergedRecord { domain, local_id }
+            if *domain == key.domain && *local_id == key.local_id)
+    }
 }

@@ -101,11 +101,7 @@ pub(super) async fn handle(msg: &Message, manager: &PixManager) -> Result<Messag
             .merge(&surviving, &subsumed, &demographics)
             .await
             .map_err(|error| {
-                let on_surviving = matches!(&error,
-                    StorageError::UnknownRecord { domain, local_id }
-                    | StorageError::MergedRecord { domain, local_id }
-                    if *domain == surviving.domain && *local_id == surviving.local_id);
-                if on_surviving {
+                if error.is_about(&surviving) {
                     storage_error(error, "PID", 3)
                 } else {
                     storage_error(error, "MRG", 1)

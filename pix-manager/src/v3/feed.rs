@@ -10,7 +10,7 @@ use schemas::xml::{Element, XmlReader};
 use super::V3Error;
 use crate::manager::PixManager;
 use crate::matching::Demographics;
-use crate::storage::{PatientKey, StorageError};
+use crate::storage::PatientKey;
 use crate::v2::FeedRequest;
 
 const PATIENT_ID: &str = "hl7:controlActProcess/hl7:subject/hl7:registrationEvent/hl7:subject1/\
@@ -101,11 +101,7 @@ async fn apply(
             .merge(&surviving, &subsumed, &demographics)
             .await
             .map_err(|error| {
-                let on_surviving = matches!(&error,
-                    StorageError::UnknownRecord { domain, local_id }
-                    | StorageError::MergedRecord { domain, local_id }
-                    if *domain == surviving.domain && *local_id == surviving.local_id);
-                let path = if on_surviving {
+                let path = if error.is_about(&surviving) {
                     PATIENT_ID
                 } else {
                     PRIOR_REGISTERED_ROLE_ID
