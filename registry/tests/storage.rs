@@ -167,6 +167,94 @@ async fn unique_id_of_another_object_is_typed_error(db: &Database) {
     );
 }
 
+/// How many submissions the concurrency rules send at once (more than one group commit or one
+/// PostgreSQL pool takes, so some wait for others).
+const CONCURRENT: usize = 24;
+
+/// ITI-42 under concurrency: submissions sent at once (on SQLite committed together in groups)
+/// each succeed or fail on their own: every valid one is stored whole, and every failing one
+/// (a registered entryUUID, an Association to an object never registered) gets its own error
+/// and leaves nothing behind.
+async fn concurrent_registrations_each_succeed_or_fail_on_their_own(db: &Database) {
+    register(db, &submission("ss0", vec![document("d0", "1.0")])).await;
+    let submissions: Vec<Submission> = (1..=CONCURRENT)
+        .map(|n| {
+            let ss = format!("ss{n}");
+            match n % 3 {
+                // Repeats the registered d0's entryUUID.
+                1 => submission(&ss, vec![document("d0", &format!("1.{n}"))]),
+                // Its second Association points at an object that is not registered.
+                2 => {
+                    let mut failing =
+                        submission(&ss, vec![document(&format!("d{n}"), &format!("1.{n}"))]);
+                    let mut dangling = failing.associations[0].clone();
+                    dangling.entry_uuid = format!("{ss}-dangling");
+                    dangling.target_uuid = "never-registered".to_owned();
+                    failing.associations.push(dangling);
+                    failing
+                }
+                _ => submission(&ss, vec![document(&format!("d{n}"), &format!("1.{n}"))]),
+            }
+        })
+        .collect();
+    let outcomes =
+        futures::future::join_all(submissions.iter().map(|s| db.insert_submission(s))).await;
+    for (n, outcome) in (1..=CONCURRENT).zip(outcomes) {
+        let ss = format!("ss{n}");
+        let doc = format!("d{n}");
+        let stored = uuids(
+            &db.objects_by_uuid(&owned(&[&ss, &doc]))
+                .await
+                .expect("lookup"),
+        );
+        match n % 3 {
+            1 => {
+                assert!(
+                    matches!(&outcome, Err(StorageError::DuplicateEntryUuid { entry_uuid }) if entry_uuid == "d0"),
+                    "{ss}: {outcome:?}"
+                );
+                assert!(stored.is_empty(), "{ss} left {stored:?}");
+            }
+            2 => {
+                assert!(
+                    matches!(&outcome, Err(StorageError::UnresolvedReference { entry_uuid }) if entry_uuid == "never-registered"),
+                    "{ss}: {outcome:?}"
+                );
+                assert!(stored.is_empty(), "{ss} left {stored:?}");
+            }
+            _ => {
+                assert!(outcome.is_ok(), "{ss}: {outcome:?}");
+                assert_eq!(stored, owned(&[&doc, &ss]), "{ss} stored whole");
+                let associations = db.associations_of(&owned(&[&ss])).await.expect("lookup");
+                assert_eq!(associations.len(), 1, "{ss}'s HasMember stored");
+            }
+        }
+    }
+}
+
+/// XDSDuplicateUniqueIdInRegistry under concurrency: of submissions sent at once whose
+/// DocumentEntries (of different hashes) share one uniqueId, exactly one is stored and every
+/// other is refused with the typed error, also when they are committed in one group.
+async fn concurrent_registrations_of_one_unique_id_store_exactly_one(db: &Database) {
+    let submissions: Vec<Submission> = (1..=CONCURRENT)
+        .map(|n| submission(&format!("ss{n}"), vec![document(&format!("d{n}"), "1.1")]))
+        .collect();
+    let outcomes =
+        futures::future::join_all(submissions.iter().map(|s| db.insert_submission(s))).await;
+    let stored = outcomes.iter().filter(|o| o.is_ok()).count();
+    assert_eq!(stored, 1, "{outcomes:?}");
+    let refused = outcomes
+        .iter()
+        .filter(|o| matches!(o, Err(StorageError::DuplicateUniqueId { unique_id }) if unique_id == "1.1"))
+        .count();
+    assert_eq!(refused, CONCURRENT - 1, "{outcomes:?}");
+    let holders = db
+        .objects_by_unique_id(&owned(&["1.1"]))
+        .await
+        .expect("lookup");
+    assert_eq!(holders.len(), 1, "one DocumentEntry holds the uniqueId");
+}
+
 /// ITI-42 resubmission (NIST 12004): a DocumentEntry of identical hash and size is stored again
 /// under the registered uniqueId, as an entry of its own, and lookups by uniqueId find both.
 async fn identical_document_entry_is_stored_again_under_its_unique_id(db: &Database) {
@@ -695,6 +783,8 @@ async fn sqlite_memory_url_works() {
 
 on_both_backends!(
     submission_is_all_or_nothing,
+    concurrent_registrations_each_succeed_or_fail_on_their_own,
+    concurrent_registrations_of_one_unique_id_store_exactly_one,
     unique_id_of_another_object_is_typed_error,
     identical_document_entry_is_stored_again_under_its_unique_id,
     repeated_version_is_typed_error,

@@ -207,6 +207,8 @@ struct Report {
     load_note: String,
     answer_bytes: usize,
     rows: Vec<Row>,
+    /// PostgreSQL transactions rolled back during the registrations, and registrations started.
+    rollbacks: Option<(i64, u32)>,
 }
 
 fn main() {
@@ -293,6 +295,7 @@ fn bench_backend(
     let result = client_runtime.block_on(async {
         let answer_bytes = check_answers(&client, &endpoint, &floor_db, size).await?;
         let mut rows = Vec::new();
+        let mut rollbacks = None;
 
         let wants = |name: &str| settings.scenarios.iter().any(|s| s == name);
         if wants("find") {
@@ -329,18 +332,20 @@ fn bench_backend(
         }
         if wants("register") {
             eprintln!("{}: ITI-42 registrations (storage)", backend.name());
-            let registrations = register_storage(&server, settings.load, &floor_db).await?;
+            let registrations = register_storage(&server, settings.load, &url, &floor_db).await?;
             rows.push(Row {
                 scenario: "ITI-42 1-document submission, storage insert_submission",
-                stats: registrations,
+                stats: registrations.stats,
                 floor: None,
             });
+            rollbacks = registrations.rollbacks;
         }
         Ok::<_, BenchError>(Report {
             backend,
             load_note,
             answer_bytes,
             rows,
+            rollbacks,
         })
     });
     server_runtime.block_on(async {
@@ -625,28 +630,76 @@ async fn get_document_sql(
     .await
 }
 
+/// What the registration scenario measured.
+struct Registrations {
+    stats: Stats,
+    /// Transactions PostgreSQL rolled back while it ran, and registrations started (warm-up
+    /// included); `None` on SQLite, which has no retried transactions.
+    rollbacks: Option<(i64, u32)>,
+}
+
 /// ITI-42 single-document submissions written by `Database::insert_submission`, the
-/// registration's transaction (the SOAP endpoint does not dispatch ITI-42 yet).
+/// registration's transaction (the SOAP endpoint does not dispatch ITI-42 yet), on a database
+/// handle of their own. On PostgreSQL the transactions rolled back meanwhile (serialization
+/// failures retried by the registry) are counted from `pg_stat_database`, read once the
+/// handle's connections are closed (a backend flushes its counts when it exits).
 async fn register_storage(
     runtime: &Handle,
     load: Load,
-    db: &Database,
-) -> Result<Stats, BenchError> {
-    let db = db.clone();
+    url: &str,
+    stats_db: &Database,
+) -> Result<Registrations, BenchError> {
+    let before = rolled_back(stats_db).await?;
+    let db = Database::connect(url).await?;
     let run = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(1);
     let next = Arc::new(AtomicU32::new(0));
-    drive::run(runtime, load, move |_: &mut Rng| {
-        let submission = corpus::registration(next.fetch_add(1, Ordering::Relaxed), run);
-        let db = db.clone();
+    let counter = Arc::clone(&next);
+    let scenario_db = db.clone();
+    let stats = drive::run(runtime, load, move |_: &mut Rng| {
+        let submission = corpus::registration(counter.fetch_add(1, Ordering::Relaxed), run);
+        let db = scenario_db.clone();
         async move {
             db.insert_submission(&submission).await?;
             Ok(())
         }
     })
-    .await
+    .await?;
+    drop(db);
+    let rollbacks = match before {
+        Some(before) => {
+            tokio::time::sleep(STATS_FLUSH).await;
+            rolled_back(stats_db)
+                .await?
+                .map(|after| (after - before, AtomicU32::load(&next, Ordering::Relaxed)))
+        }
+        None => None,
+    };
+    Ok(Registrations { stats, rollbacks })
+}
+
+/// How long closed PostgreSQL backends are given to exit and flush their statistics.
+const STATS_FLUSH: Duration = Duration::from_secs(2);
+
+/// PostgreSQL's count of transactions rolled back in the benchmark database (`None` on SQLite).
+async fn rolled_back(db: &Database) -> Result<Option<i64>, BenchError> {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        rolled_back: i64,
+    }
+    let Database::Postgres(pool) = db else {
+        return Ok(None);
+    };
+    let count: Count = diesel::sql_query(
+        "SELECT xact_rollback AS rolled_back FROM pg_stat_database \
+         WHERE datname = current_database()",
+    )
+    .get_result(&mut pool.get().await?)
+    .await?;
+    Ok(Some(count.rolled_back))
 }
 
 fn millis(d: Duration) -> f64 {
@@ -693,6 +746,13 @@ fn print_report(report: &Report, settings: &Settings) {
             millis(s.p50),
             millis(s.p99),
             millis(s.max),
+        );
+    }
+    if let Some((rolled_back, started)) = report.rollbacks {
+        println!();
+        println!(
+            "ITI-42: {rolled_back} transactions rolled back (serialization failures, retried) for {started} registrations started: {:.3} per registration",
+            rolled_back as f64 / f64::from(started.max(1))
         );
     }
 }

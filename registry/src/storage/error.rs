@@ -86,6 +86,17 @@ pub enum StorageError {
         /// The status found.
         actual: AvailabilityStatus,
     },
+    /// The SQLite registration writer stopped before answering (a registration of its group
+    /// panicked, or the writer is gone): the registration is not stored.
+    #[error("SQLite registration writer stopped before answering")]
+    WriterStopped,
+    /// The commit of a group of SQLite registrations failed: none of them is stored.
+    #[error("SQLite group commit failed: {source}")]
+    Commit {
+        /// The commit's error, shared by every registration of the group.
+        #[source]
+        source: std::sync::Arc<diesel::result::Error>,
+    },
     /// Any other database error.
     #[error("database error: {0}")]
     Query(#[from] diesel::result::Error),

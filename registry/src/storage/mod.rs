@@ -13,6 +13,9 @@
 //!   backends: SQLite connections set `PRAGMA case_sensitive_like`.
 //! - SQLite transactions write before they read, so a transaction takes the write lock (waiting
 //!   up to the busy timeout) instead of failing on a stale read snapshot.
+//! - On SQLite every ITI-42 / ITI-57 registration goes through one writer that commits the
+//!   registrations queued meanwhile in one transaction, each in a savepoint ([`SqlitePool`]):
+//!   one fsync per group, each answered only after its group's commit.
 //! - On PostgreSQL the write transactions of ITI-42, ITI-57 and ITI-62 run SERIALIZABLE
 //!   ([`write_isolation`]): a registration that references an object and a removal of that object
 //!   cannot both commit; the loser's serialization failure is retried ([`WRITE_ATTEMPTS`]).
@@ -20,6 +23,7 @@
 mod child_rows;
 mod error;
 mod filter;
+mod group_commit;
 pub mod lifecycle_support;
 mod model;
 mod ops;
@@ -41,6 +45,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use error::{BoxError, StorageError};
 pub use filter::{CodeGroup, CodeValue, ObjectFilter, TimeRange};
+pub use group_commit::SqlitePool;
 pub use model::{
     AvailabilityStatus, DocumentEntryType, NewAssociation, NewAuthor, NewCode, NewObject,
     NewReferenceId, ObjectKind, PatientContents, PatientRecord, PatientStatus, StoredAssociation,
@@ -107,8 +112,8 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// The registry database: a connection pool on one of the supported backends.
 #[derive(Clone)]
 pub enum Database {
-    /// Embedded SQLite (file or in-memory).
-    Sqlite(Pool<SqliteConn>),
+    /// Embedded SQLite (file or in-memory), registrations group-committed by one writer.
+    Sqlite(SqlitePool),
     /// PostgreSQL over tokio-postgres.
     Postgres(Pool<AsyncPgConnection>),
 }
@@ -212,7 +217,7 @@ impl Database {
             source,
         })?;
         drop(conn);
-        Ok(Self::Sqlite(pool))
+        Ok(Self::Sqlite(SqlitePool::start(pool)?))
     }
 
     async fn connect_postgres(url: &str) -> Result<Self, StorageError> {

@@ -6,13 +6,13 @@ use std::collections::BTreeSet;
 
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use super::child_rows::{ChildRows, WriteChildRows};
 use super::error::StorageError;
 use super::model::{AvailabilityStatus, NewObject, ObjectKind, Submission};
 use super::schema::{associations, registry_objects};
-use super::{Database, on_backend, write_isolation};
+use super::{Database, POSTGRES};
 
 /// A registered Folder whose lastUpdateTime changes because documents were added to it
 /// (ITI TF-3 4.2.3.4.7), with its fragment rewritten accordingly.
@@ -97,6 +97,196 @@ fn is_resubmission(object: &NewObject, holder: &UniqueIdHolder) -> bool {
         && object.size == *size
 }
 
+/// The ITI-42 / ITI-57 registration transaction of `$submission` with `$changes` on `$conn`
+/// (written once, compiled for each backend's connection): SERIALIZABLE first when
+/// `$serializable` (PostgreSQL, see [`super::write_isolation`]). Inside an open transaction (the
+/// SQLite group commit) it is a savepoint, rolled back alone when it fails.
+macro_rules! registration_transaction {
+    ($conn:ident, $submission:expr, $changes:expr, serializable: $serializable:expr) => {
+        $conn
+            .transaction(async |conn| {
+                if $serializable {
+                    diesel_async::RunQueryDsl::execute(
+                        diesel::sql_query(super::SERIALIZABLE),
+                        conn,
+                    )
+                    .await?;
+                }
+                for object in &$submission.objects {
+                    // The entryUUID conflict is taken first, so a repeated first version
+                    // (lid = entryUUID) is a repeated entryUUID on both backends.
+                    let inserted = diesel::insert_into(registry_objects::table)
+                        .values(object)
+                        .on_conflict(registry_objects::entry_uuid)
+                        .do_nothing()
+                        .execute(conn)
+                        .await
+                        .map_err(|e| object_insert_error(e, object))?;
+                    if inserted == 0 {
+                        return Err(StorageError::DuplicateEntryUuid {
+                            entry_uuid: object.entry_uuid.clone(),
+                        });
+                    }
+                }
+                conn.write_child_rows(ChildRows {
+                    codes: dedup(&$submission.codes),
+                    authors: dedup(&$submission.authors),
+                    reference_ids: dedup(&$submission.reference_ids),
+                    associations: $submission.associations.clone(),
+                })
+                .await?;
+                let deprecations = $changes.deprecate.iter().map(|entry_uuid| StatusChange {
+                    entry_uuid: entry_uuid.clone(),
+                    from: AvailabilityStatus::Approved,
+                    to: AvailabilityStatus::Deprecated,
+                });
+                for change in deprecations.chain($changes.status_changes.iter().cloned()) {
+                    let entry_uuid = &change.entry_uuid;
+                    let changed = diesel::update(
+                        registry_objects::table
+                            .filter(registry_objects::entry_uuid.eq(entry_uuid))
+                            .filter(registry_objects::status.eq(change.from)),
+                    )
+                    .set(registry_objects::status.eq(change.to))
+                    .execute(conn)
+                    .await?;
+                    if changed == 0 {
+                        let actual: Option<AvailabilityStatus> = registry_objects::table
+                            .filter(registry_objects::entry_uuid.eq(entry_uuid))
+                            .select(registry_objects::status)
+                            .first(conn)
+                            .await
+                            .optional()?;
+                        return Err(match actual {
+                            Some(actual) => StorageError::StatusMismatch {
+                                entry_uuid: entry_uuid.clone(),
+                                expected: change.from,
+                                actual,
+                            },
+                            None => StorageError::NotFound {
+                                entry_uuid: entry_uuid.clone(),
+                            },
+                        });
+                    }
+                }
+                for change in &$changes.association_status_changes {
+                    let changed = diesel::update(
+                        associations::table
+                            .filter(associations::entry_uuid.eq(&change.entry_uuid))
+                            .filter(associations::status.eq(change.from)),
+                    )
+                    .set(associations::status.eq(change.to))
+                    .execute(conn)
+                    .await?;
+                    if changed == 0 {
+                        let actual: Option<AvailabilityStatus> = associations::table
+                            .filter(associations::entry_uuid.eq(&change.entry_uuid))
+                            .select(associations::status)
+                            .first(conn)
+                            .await
+                            .optional()?;
+                        return Err(match actual {
+                            Some(actual) => StorageError::StatusMismatch {
+                                entry_uuid: change.entry_uuid.clone(),
+                                expected: change.from,
+                                actual,
+                            },
+                            None => StorageError::NotFound {
+                                entry_uuid: change.entry_uuid.clone(),
+                            },
+                        });
+                    }
+                }
+                for update in &$changes.folder_updates {
+                    diesel::update(
+                        registry_objects::table
+                            .filter(registry_objects::entry_uuid.eq(&update.entry_uuid)),
+                    )
+                    .set((
+                        registry_objects::last_update_time.eq(&update.last_update_time),
+                        registry_objects::fragment.eq(&update.fragment),
+                    ))
+                    .execute(conn)
+                    .await?;
+                }
+                // Every endpoint must exist when the transaction commits: a concurrent ITI-62
+                // may have removed one since the submission was checked. Objects and
+                // Associations this transaction wrote exist; only registered ones are read, so a
+                // plain submission reads no shared index page (no SERIALIZABLE conflict).
+                let written: BTreeSet<&str> = $submission
+                    .objects
+                    .iter()
+                    .map(|o| o.entry_uuid.as_str())
+                    .chain(
+                        $submission
+                            .associations
+                            .iter()
+                            .map(|a| a.entry_uuid.as_str()),
+                    )
+                    .collect();
+                let endpoints: Vec<&str> = $submission
+                    .associations
+                    .iter()
+                    .flat_map(|a| [a.source_uuid.as_str(), a.target_uuid.as_str()])
+                    .filter(|uuid| !written.contains(uuid))
+                    .collect::<BTreeSet<&str>>()
+                    .into_iter()
+                    .collect();
+                if !endpoints.is_empty() {
+                    let present: BTreeSet<String> = registry_objects::table
+                        .filter(registry_objects::entry_uuid.eq_any(&endpoints))
+                        .select(registry_objects::entry_uuid)
+                        .union(
+                            associations::table
+                                .filter(associations::entry_uuid.eq_any(&endpoints))
+                                .select(associations::entry_uuid),
+                        )
+                        .load::<String>(conn)
+                        .await?
+                        .into_iter()
+                        .collect();
+                    if let Some(missing) = endpoints.iter().find(|e| !present.contains(**e)) {
+                        return Err(StorageError::UnresolvedReference {
+                            entry_uuid: (*missing).to_owned(),
+                        });
+                    }
+                }
+                // A uniqueId names one logical object across its versions (ITI-57), and also
+                // the identical DocumentEntries resubmitted under it.
+                let unique_ids: BTreeSet<&str> = $submission
+                    .objects
+                    .iter()
+                    .map(|o| o.unique_id.as_str())
+                    .collect();
+                let holders: Vec<UniqueIdHolder> = registry_objects::table
+                    .filter(registry_objects::unique_id.eq_any(&unique_ids))
+                    .select((
+                        registry_objects::unique_id,
+                        registry_objects::logical_id,
+                        registry_objects::kind,
+                        registry_objects::hash,
+                        registry_objects::size,
+                    ))
+                    .load(conn)
+                    .await?;
+                for object in &$submission.objects {
+                    let taken = holders.iter().any(|holder| {
+                        holder.0 == object.unique_id
+                            && holder.1 != object.logical_id
+                            && !is_resubmission(object, holder)
+                    });
+                    if taken {
+                        return Err(StorageError::DuplicateUniqueId {
+                            unique_id: object.unique_id.clone(),
+                        });
+                    }
+                }
+                Ok(())
+            })
+            .await
+    };
+}
+
 impl Database {
     /// ITI-42 Register Document Set-b: inserts `submission` and applies `changes` in ONE
     /// transaction, all or nothing.
@@ -129,187 +319,38 @@ impl Database {
         }
     }
 
-    /// One attempt of [`Database::register_with_changes`].
+    /// One attempt of [`Database::register_with_changes`]: on PostgreSQL a SERIALIZABLE
+    /// transaction of its own, on SQLite a savepoint of the writer's next group commit.
     async fn register_once(
         &self,
         submission: &Submission,
         changes: &RegisteredChanges,
     ) -> Result<(), StorageError> {
-        on_backend!(self, |conn| {
-            conn.transaction(async |conn| {
-                write_isolation!(self, conn);
-                for object in &submission.objects {
-                    // The entryUUID conflict is taken first, so a repeated first version
-                    // (lid = entryUUID) is a repeated entryUUID on both backends.
-                    let inserted = diesel::insert_into(registry_objects::table)
-                        .values(object)
-                        .on_conflict(registry_objects::entry_uuid)
-                        .do_nothing()
-                        .execute(conn)
-                        .await
-                        .map_err(|e| object_insert_error(e, object))?;
-                    if inserted == 0 {
-                        return Err(StorageError::DuplicateEntryUuid {
-                            entry_uuid: object.entry_uuid.clone(),
-                        });
-                    }
-                }
-                conn.write_child_rows(ChildRows {
-                    codes: dedup(&submission.codes),
-                    authors: dedup(&submission.authors),
-                    reference_ids: dedup(&submission.reference_ids),
-                    associations: submission.associations.clone(),
-                })
-                .await?;
-                let deprecations = changes.deprecate.iter().map(|entry_uuid| StatusChange {
-                    entry_uuid: entry_uuid.clone(),
-                    from: AvailabilityStatus::Approved,
-                    to: AvailabilityStatus::Deprecated,
-                });
-                for change in deprecations.chain(changes.status_changes.iter().cloned()) {
-                    let entry_uuid = &change.entry_uuid;
-                    let changed = diesel::update(
-                        registry_objects::table
-                            .filter(registry_objects::entry_uuid.eq(entry_uuid))
-                            .filter(registry_objects::status.eq(change.from)),
-                    )
-                    .set(registry_objects::status.eq(change.to))
-                    .execute(conn)
-                    .await?;
-                    if changed == 0 {
-                        let actual: Option<AvailabilityStatus> = registry_objects::table
-                            .filter(registry_objects::entry_uuid.eq(entry_uuid))
-                            .select(registry_objects::status)
-                            .first(conn)
-                            .await
-                            .optional()?;
-                        return Err(match actual {
-                            Some(actual) => StorageError::StatusMismatch {
-                                entry_uuid: entry_uuid.clone(),
-                                expected: change.from,
-                                actual,
-                            },
-                            None => StorageError::NotFound {
-                                entry_uuid: entry_uuid.clone(),
-                            },
-                        });
-                    }
-                }
-                for change in &changes.association_status_changes {
-                    let changed = diesel::update(
-                        associations::table
-                            .filter(associations::entry_uuid.eq(&change.entry_uuid))
-                            .filter(associations::status.eq(change.from)),
-                    )
-                    .set(associations::status.eq(change.to))
-                    .execute(conn)
-                    .await?;
-                    if changed == 0 {
-                        let actual: Option<AvailabilityStatus> = associations::table
-                            .filter(associations::entry_uuid.eq(&change.entry_uuid))
-                            .select(associations::status)
-                            .first(conn)
-                            .await
-                            .optional()?;
-                        return Err(match actual {
-                            Some(actual) => StorageError::StatusMismatch {
-                                entry_uuid: change.entry_uuid.clone(),
-                                expected: change.from,
-                                actual,
-                            },
-                            None => StorageError::NotFound {
-                                entry_uuid: change.entry_uuid.clone(),
-                            },
-                        });
-                    }
-                }
-                for update in &changes.folder_updates {
-                    diesel::update(
-                        registry_objects::table
-                            .filter(registry_objects::entry_uuid.eq(&update.entry_uuid)),
-                    )
-                    .set((
-                        registry_objects::last_update_time.eq(&update.last_update_time),
-                        registry_objects::fragment.eq(&update.fragment),
-                    ))
-                    .execute(conn)
-                    .await?;
-                }
-                // Every endpoint must exist when the transaction commits: a concurrent ITI-62
-                // may have removed one since the submission was checked. Objects and
-                // Associations this transaction wrote exist; only registered ones are read, so a
-                // plain submission reads no shared index page (no SERIALIZABLE conflict).
-                let written: BTreeSet<&str> = submission
-                    .objects
-                    .iter()
-                    .map(|o| o.entry_uuid.as_str())
-                    .chain(
-                        submission
-                            .associations
-                            .iter()
-                            .map(|a| a.entry_uuid.as_str()),
-                    )
-                    .collect();
-                let endpoints: Vec<&str> = submission
-                    .associations
-                    .iter()
-                    .flat_map(|a| [a.source_uuid.as_str(), a.target_uuid.as_str()])
-                    .filter(|uuid| !written.contains(uuid))
-                    .collect::<BTreeSet<&str>>()
-                    .into_iter()
-                    .collect();
-                if !endpoints.is_empty() {
-                    let present: BTreeSet<String> = registry_objects::table
-                        .filter(registry_objects::entry_uuid.eq_any(&endpoints))
-                        .select(registry_objects::entry_uuid)
-                        .union(
-                            associations::table
-                                .filter(associations::entry_uuid.eq_any(&endpoints))
-                                .select(associations::entry_uuid),
-                        )
-                        .load::<String>(conn)
-                        .await?
-                        .into_iter()
-                        .collect();
-                    if let Some(missing) = endpoints.iter().find(|e| !present.contains(**e)) {
-                        return Err(StorageError::UnresolvedReference {
-                            entry_uuid: (*missing).to_owned(),
-                        });
-                    }
-                }
-                // A uniqueId names one logical object across its versions (ITI-57), and also
-                // the identical DocumentEntries resubmitted under it.
-                let unique_ids: BTreeSet<&str> = submission
-                    .objects
-                    .iter()
-                    .map(|o| o.unique_id.as_str())
-                    .collect();
-                let holders: Vec<UniqueIdHolder> = registry_objects::table
-                    .filter(registry_objects::unique_id.eq_any(&unique_ids))
-                    .select((
-                        registry_objects::unique_id,
-                        registry_objects::logical_id,
-                        registry_objects::kind,
-                        registry_objects::hash,
-                        registry_objects::size,
-                    ))
-                    .load(conn)
-                    .await?;
-                for object in &submission.objects {
-                    let taken = holders.iter().any(|holder| {
-                        holder.0 == object.unique_id
-                            && holder.1 != object.logical_id
-                            && !is_resubmission(object, holder)
-                    });
-                    if taken {
-                        return Err(StorageError::DuplicateUniqueId {
-                            unique_id: object.unique_id.clone(),
-                        });
-                    }
-                }
-                Ok(())
-            })
-            .await
-        })
+        match self {
+            Database::Postgres(pool) => {
+                let mut pooled = pool
+                    .get()
+                    .await
+                    .map_err(|e| StorageError::pool(POSTGRES, e))?;
+                let conn: &mut AsyncPgConnection = &mut pooled;
+                registration_transaction!(conn, submission, changes, serializable: true)
+            }
+            Database::Sqlite(sqlite) => {
+                let submission = submission.clone();
+                let changes = changes.clone();
+                sqlite
+                    .register(move |conn| {
+                        Box::pin(async move {
+                            registration_transaction!(
+                                conn,
+                                &submission,
+                                &changes,
+                                serializable: false
+                            )
+                        })
+                    })
+                    .await
+            }
+        }
     }
 }
