@@ -14,7 +14,9 @@ use schemas::mtom::{MtomError, MtomReader, PartHeaders};
 use schemas::xds::DocumentEntry;
 
 use crate::Repository;
-use crate::storage::{ContentWriter, NewDocument, StorageError, StorageKey, StoredContent};
+use crate::storage::{
+    ContentWriter, IndexError, NewDocument, StorageError, StorageKey, StoredContent,
+};
 
 /// MIME type recorded for a document whose DocumentEntry has none (the registry refuses such
 /// a submission, and the document is then removed).
@@ -258,24 +260,24 @@ async fn store_all<A: Attachments>(
             continue;
         };
         let p = &mut planned[i];
-        let mut writer = begin(repository, p, written)
-            .await
-            .map_err(|e| store_failed(p, e))?;
-        loop {
-            match attachments.read_chunk().await {
-                Ok(Some(chunk)) => {
-                    if let Err(e) = writer.write(chunk).await {
-                        let _ = writer.abort().await;
-                        return Err(store_failed(p, e.into()));
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    let _ = writer.abort().await;
-                    return Err(mime_failed(e));
-                }
-            }
+        // The part is streamed into the store while its `pending` row is recorded: the content
+        // only reaches its final place (commit) once the row is durable.
+        let (recorded, streamed) = tokio::join!(
+            record_pending(repository, p),
+            stream_part(repository, &p.key, attachments)
+        );
+        if recorded.is_ok() {
+            written.push(p.key.clone());
         }
+        let writer = match (recorded, streamed) {
+            (Ok(()), Ok(writer)) => writer,
+            (Err(e), Ok(writer)) => {
+                let _ = writer.abort().await;
+                return Err(store_failed(p, e.into()));
+            }
+            (_, Err(PartFailure::Store(e))) => return Err(store_failed(p, e)),
+            (_, Err(PartFailure::Mime(e))) => return Err(mime_failed(e)),
+        };
         p.stored = Some(
             writer
                 .commit()
@@ -311,6 +313,13 @@ async fn begin(
     p: &Planned,
     written: &mut Vec<StorageKey>,
 ) -> Result<Box<dyn ContentWriter>, StorageError> {
+    record_pending(repository, p).await?;
+    written.push(p.key.clone());
+    Ok(repository.store.begin(&p.key).await?)
+}
+
+/// Records the document `pending` (durably: the start sweep finds it from there on).
+async fn record_pending(repository: &Repository, p: &Planned) -> Result<(), IndexError> {
     repository
         .index
         .insert_pending(&NewDocument {
@@ -323,9 +332,42 @@ async fn begin(
                 .clone()
                 .unwrap_or_else(|| UNKNOWN_MIME_TYPE.to_owned()),
         })
-        .await?;
-    written.push(p.key.clone());
-    Ok(repository.store.begin(&p.key).await?)
+        .await
+}
+
+/// Why a MIME part could not be streamed into the store.
+enum PartFailure {
+    Store(StorageError),
+    Mime(MtomError),
+}
+
+/// Streams the rest of the current MIME part into a new, uncommitted write of `key` (aborted
+/// on failure).
+async fn stream_part<A: Attachments>(
+    repository: &Repository,
+    key: &StorageKey,
+    attachments: &mut A,
+) -> Result<Box<dyn ContentWriter>, PartFailure> {
+    let mut writer = repository
+        .store
+        .begin(key)
+        .await
+        .map_err(|e| PartFailure::Store(e.into()))?;
+    loop {
+        match attachments.read_chunk().await {
+            Ok(Some(chunk)) => {
+                if let Err(e) = writer.write(chunk).await {
+                    let _ = writer.abort().await;
+                    return Err(PartFailure::Store(e.into()));
+                }
+            }
+            Ok(None) => return Ok(writer),
+            Err(e) => {
+                let _ = writer.abort().await;
+                return Err(PartFailure::Mime(e));
+            }
+        }
+    }
 }
 
 /// Checks submitted hash and size against the stored content, then fills in hash, size and

@@ -1,10 +1,11 @@
 //! The local file store: one file per document under `ab/cd/<key>`, written through a temporary
-//! file in `tmp/` that is synced and renamed into place on commit.
+//! file in `tmp/` that is renamed into place and synced (content and folders) on commit.
 //!
 //! Large documents move at disk and network speed: while an ITI-41 request is read, its bytes
 //! are hashed and written by two blocking threads side by side, the file written with direct
-//! I/O where the file system allows it ([`write`]); an ITI-43 answer is read a few megabytes ahead of the network by a blocking
-//! thread ([`read`]). Both move the bytes in a few recycled 1 MiB buffers ([`buffers`]).
+//! I/O where the file system allows it ([`write`]); an ITI-43 answer is read a few megabytes
+//! ahead of the network by a blocking thread ([`read`]). Both move the bytes in a few recycled
+//! 1 MiB buffers ([`buffers`]).
 
 mod buffers;
 mod read;
@@ -155,6 +156,11 @@ struct FileWriter {
 }
 
 impl FileWriter {
+    /// Makes the content durable at its final path. The content, the folders whose entries
+    /// changed and the rename are synced side by side (concurrent fsyncs share the file
+    /// system's journal commits): all are done before the commit returns, and a crash before
+    /// that leaves a `pending` row without hash, whose content the next start's sweep removes
+    /// wherever it is.
     async fn finish(mut self: Box<Self>) -> Result<StoredContent, StoreError> {
         let pipeline = self.pipeline.take().ok_or_else(|| {
             io_error("write", &self.tmp_path)(io::Error::other("writer already finished"))
@@ -164,25 +170,27 @@ impl FileWriter {
             .await
             .map_err(io_error("write", &self.tmp_path))?;
         let file = written.file;
-        tokio::task::spawn_blocking(move || file.sync_all())
-            .await
-            .map_err(|e| io_error("sync", &self.tmp_path)(io::Error::other(e)))?
-            .map_err(io_error("sync", &self.tmp_path))?;
+        let content_synced = tokio::task::spawn_blocking(move || file.sync_all());
         let shard = self
             .final_path
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default();
-        let created = create_dir_synced(&shard).await?;
+        let mut changed = create_dirs(&shard).await?;
         tokio::fs::rename(&self.tmp_path, &self.final_path)
             .await
             .map_err(io_error("rename into place", &self.final_path))?;
-        sync_dir(&shard).await?;
-        if let Some(parent) = created {
-            sync_dir(&parent).await?;
-        }
         // The file is in place: nothing for Drop to remove.
         self.tmp_path = PathBuf::new();
+        changed.push(shard);
+        let (content, folders) = tokio::join!(
+            content_synced,
+            futures::future::try_join_all(changed.iter().map(|dir| sync_dir(dir)))
+        );
+        content
+            .map_err(|e| io_error("sync", &self.final_path)(io::Error::other(e)))?
+            .map_err(io_error("sync", &self.final_path))?;
+        folders?;
         Ok(StoredContent {
             key: self.key.clone(),
             sha1: written.sha1,
@@ -233,22 +241,21 @@ impl Drop for FileWriter {
     }
 }
 
-/// Creates the shard folder `ab/cd` if needed; returns the parent whose entry list changed (to
-/// be synced after the rename) when the folder was created.
-async fn create_dir_synced(shard: &Path) -> Result<Option<PathBuf>, StoreError> {
+/// Creates the shard folder `ab/cd` if needed; returns the folders whose entry lists changed
+/// (the root and `ab`) when it was created, to be synced with the rename.
+async fn create_dirs(shard: &Path) -> Result<Vec<PathBuf>, StoreError> {
     if tokio::fs::try_exists(shard).await.unwrap_or(false) {
-        return Ok(None);
+        return Ok(Vec::new());
     }
     tokio::fs::create_dir_all(shard)
         .await
         .map_err(io_error("create", shard))?;
-    let parent = shard.parent().map(Path::to_path_buf);
-    if let Some(parent) = &parent
-        && let Some(grandparent) = parent.parent()
-    {
-        sync_dir(grandparent).await?;
-    }
-    Ok(parent)
+    Ok(shard
+        .ancestors()
+        .skip(1)
+        .take(2)
+        .map(Path::to_path_buf)
+        .collect())
 }
 
 /// fsync of a folder, so that a rename or a new entry in it survives a crash.

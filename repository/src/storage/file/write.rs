@@ -13,7 +13,7 @@
 //! the commit's fsync makes the content durable.
 
 use std::fs::File;
-use std::io::{self, IoSlice, Write};
+use std::io::{self, IoSlice, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::thread::ScopedJoinHandle;
 
@@ -30,10 +30,12 @@ const BATCH_BYTES: usize = 1024 * 1024;
 /// in use).
 const DIRECT_ALIGN: usize = 4096;
 /// Most full buffers written by one direct `pwritev` (one larger disk request).
-const DIRECT_BATCHES_PER_WRITE: usize = 4;
+const DIRECT_BATCHES_PER_WRITE: usize = 2;
 /// Buffers queued for each thread: memory per upload stays near
-/// `(QUEUED_BATCHES + DIRECT_BATCHES_PER_WRITE + 2) × BATCH_BYTES`.
-const QUEUED_BATCHES: usize = 4;
+/// `(QUEUED_BATCHES + DIRECT_BATCHES_PER_WRITE + 2) × BATCH_BYTES` (6 MiB; the peak RSS goal
+/// of 64 MB while moving 150 MB also holds the process's own ~20 MiB and its allocator's
+/// not yet returned memory).
+const QUEUED_BATCHES: usize = 2;
 /// Written bytes after which a flush to disk is started in the background (when none is running).
 const SYNC_EVERY_BYTES: u64 = 16 * 1024 * 1024;
 
@@ -233,10 +235,13 @@ fn write_batches(target: Target, batches: mpsc::Receiver<Bytes>) -> io::Result<F
 }
 
 /// Writes full batches with direct I/O, up to [`DIRECT_BATCHES_PER_WRITE`] of those waiting in
-/// one request, and the last, partial batch through `file` after them.
+/// one request, and the last, partial batch through `file` after them. A file system that
+/// accepted the `O_DIRECT` open but refuses a direct write (`EINVAL`) gets the rest of the file,
+/// from the first byte not written, through the page cache ([`write_buffered`]): the same bytes
+/// at the same offsets, made durable by the same commit fsync.
 fn write_direct(
-    mut direct: File,
-    file: File,
+    mut direct: impl Write,
+    mut file: File,
     mut batches: mpsc::Receiver<Bytes>,
 ) -> io::Result<File> {
     let mut offset = 0u64;
@@ -256,8 +261,29 @@ fn write_direct(
             }
         }
         let slices: Vec<IoSlice<'_>> = group.iter().map(|b| IoSlice::new(b)).collect();
-        write_all_vectored(&mut direct, slices)?;
-        offset += group.iter().map(|b| b.len() as u64).sum::<u64>();
+        let mut written = 0u64;
+        match write_all_vectored(&mut direct, slices, &mut written) {
+            Ok(()) => {}
+            Err(error) if error.raw_os_error() == Some(libc::EINVAL) => {
+                tracing::warn!(
+                    offset = offset + written,
+                    "the file system refused a direct write; the rest of the file goes through the page cache"
+                );
+                file.seek(SeekFrom::Start(offset + written))?;
+                let mut skip = usize::try_from(written).map_err(io::Error::other)?;
+                for batch in &group {
+                    let from = skip.min(batch.len());
+                    file.write_all(&batch[from..])?;
+                    skip -= from;
+                }
+                if let Some(last) = tail {
+                    file.write_all(&last)?;
+                }
+                return write_buffered(file, batches);
+            }
+            Err(error) => return Err(error),
+        }
+        offset += written;
         group.clear();
         if let Some(last) = tail {
             file.write_all_at(&last, offset)?;
@@ -267,13 +293,21 @@ fn write_direct(
     Ok(file)
 }
 
-/// `write_all` for a list of slices (a short write continues where it stopped).
-fn write_all_vectored(file: &mut File, mut slices: Vec<IoSlice<'_>>) -> io::Result<()> {
+/// `write_all` for a list of slices (a short write continues where it stopped); `written`
+/// counts the bytes written, also when an error stops it.
+fn write_all_vectored(
+    file: &mut impl Write,
+    mut slices: Vec<IoSlice<'_>>,
+    written: &mut u64,
+) -> io::Result<()> {
     let mut rest = slices.as_mut_slice();
     while !rest.is_empty() {
         match file.write_vectored(rest) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(written) => IoSlice::advance_slices(&mut rest, written),
+            Ok(n) => {
+                *written += n as u64;
+                IoSlice::advance_slices(&mut rest, n);
+            }
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
             Err(error) => return Err(error),
         }
@@ -313,4 +347,115 @@ fn joined(flush: ScopedJoinHandle<'_, io::Result<()>>) -> io::Result<()> {
     flush
         .join()
         .map_err(|_| io::Error::other("the background flush panicked"))?
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs::OpenOptions;
+    use std::path::Path;
+
+    use super::*;
+
+    /// Five full batches and a partial one, each byte telling its batch and position.
+    fn batches() -> Vec<Bytes> {
+        (0..6)
+            .map(|n| {
+                let len = if n < 5 { BATCH_BYTES } else { 1000 };
+                Bytes::from(
+                    (0..len)
+                        .map(|i| ((i * 31 + n) % 251) as u8)
+                        .collect::<Vec<u8>>(),
+                )
+            })
+            .collect()
+    }
+
+    fn queued(batches: &[Bytes]) -> mpsc::Receiver<Bytes> {
+        let (sender, receiver) = mpsc::channel(batches.len());
+        for batch in batches {
+            sender
+                .try_send(batch.clone())
+                .expect("room for every batch");
+        }
+        receiver
+    }
+
+    /// A direct descriptor of `path` whose file system takes `accept` bytes, then refuses
+    /// every write with `error` (one slice per call, as short as the budget makes it).
+    struct Refusing {
+        file: File,
+        accept: usize,
+        error: i32,
+        refused: usize,
+    }
+
+    impl Refusing {
+        fn new(path: &Path, accept: usize, error: i32) -> Self {
+            let file = OpenOptions::new()
+                .write(true)
+                .open(path)
+                .expect("second descriptor");
+            Refusing {
+                file,
+                accept,
+                error,
+                refused: 0,
+            }
+        }
+    }
+
+    impl Write for Refusing {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.accept == 0 {
+                self.refused += 1;
+                return Err(io::Error::from_raw_os_error(self.error));
+            }
+            let n = self.file.write(&buf[..buf.len().min(self.accept)])?;
+            self.accept -= n;
+            Ok(n)
+        }
+
+        fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+            let first = bufs.iter().find(|b| !b.is_empty()).map_or(&[][..], |b| b);
+            self.write(first)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn written_through(accept: usize, error: i32) -> (io::Result<File>, Vec<u8>, usize) {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let path = dir.path().join("document.part");
+        let file = File::create(&path).expect("file created");
+        let mut direct = Refusing::new(&path, accept, error);
+        let batches = batches();
+        let outcome = write_direct(&mut direct, file, queued(&batches));
+        let content = std::fs::read(&path).expect("file read");
+        (outcome, content, direct.refused)
+    }
+
+    #[test]
+    fn a_first_direct_write_refused_with_einval_sends_the_file_through_the_page_cache() {
+        let (outcome, content, refused) = written_through(0, libc::EINVAL);
+        assert!(outcome.is_ok(), "{outcome:?}");
+        assert_eq!(refused, 1, "no direct write is tried after the refusal");
+        assert_eq!(content, batches().concat());
+    }
+
+    #[test]
+    fn einval_after_direct_writes_goes_on_from_the_first_byte_not_written() {
+        let (outcome, content, refused) = written_through(BATCH_BYTES + 12_345, libc::EINVAL);
+        assert!(outcome.is_ok(), "{outcome:?}");
+        assert_eq!(refused, 1, "no direct write is tried after the refusal");
+        assert_eq!(content, batches().concat());
+    }
+
+    #[test]
+    fn a_direct_write_failing_otherwise_fails_the_write() {
+        let (outcome, _, _) = written_through(BATCH_BYTES, libc::EIO);
+        let error = outcome.expect_err("EIO is not a refusal of direct I/O");
+        assert_eq!(error.raw_os_error(), Some(libc::EIO));
+    }
 }
