@@ -2,10 +2,15 @@
 //! measures ITI-9 and ITI-21 latency (p50/p99) on the loaded MPI, and ITI-45 (PIXV3 Query over
 //! SOAP/HTTP) latency as a ratio to ITI-9's.
 //!
-//! The population: patient `i` is registered in the GREEN domain; one in ten also in BLUE (a
-//! second hospital), six of those ten exactly as in GREEN, four with a keying error (a letter of
-//! the surname or day and month swapped), as a second source sees them. Messages are generated
-//! as they are sent (nothing is held in memory), patient `i` on connection `i mod C`.
+//! The population (deterministic, no data file): surnames and given names drawn by frequency
+//! from 150,000 surnames and 20,000 given names with Zipf–Mandelbrot frequencies shaped like a
+//! national census (the most common surname 0.95% of people, the top 1,000 47%; the most common
+//! given name 2.9%, the top 100 38%), so blocking groups grow with the MPI as they do in a real
+//! one; sex by given name; dates of birth uniform over a century. Patient `i` is registered in
+//! the GREEN domain; one in ten also in BLUE (a second hospital), six of those ten exactly as in
+//! GREEN, four with a keying error (a letter of the surname or day and month swapped), as a
+//! second source sees them. Messages are generated as they are sent (nothing is held in
+//! memory), patient `i` on connection `i mod C`.
 //!
 //! `PIX_BENCH_N` patients (default 2000), fed over `PIX_BENCH_CONNECTIONS` concurrent MLLP
 //! connections (default 8); the feed rate (cumulative and since the last report) and the load
@@ -29,14 +34,147 @@ use tokio_util::sync::CancellationToken;
 
 const GREEN: &str = "1.3.6.1.4.1.21367.2005.13.20.2000";
 const BLUE: &str = "1.3.6.1.4.1.21367.2005.13.20.3000";
-const SYLLABLES: &[&str] = &[
-    "ka", "lo", "mi", "ne", "ro", "sa", "ti", "vu", "be", "da", "fo", "gu", "ha", "ji", "ku", "le",
-    "mo", "nu", "pa", "qui", "ri", "so", "ta", "we",
-];
-const GIVEN: &[&str] = &[
-    "ALICE", "BOB", "CAROL", "DAVID", "EMMA", "FRANK", "GRACE", "HENRY", "IRIS", "JACK", "KATE",
-    "LIAM", "MAYA", "NOAH", "OLIVIA", "PAUL",
-];
+/// Consonant-vowel syllables names are spelt from: a name is its rank, scrambled, written in
+/// base 60 (two syllables for the first 3,600 ranks, three for the rest), so every rank has
+/// its own spelling and common names do not share their first letters by construction.
+const CONSONANTS: &[&str] = &["B", "D", "F", "G", "H", "K", "L", "M", "N", "P", "R", "S"];
+const VOWELS: &[&str] = &["A", "E", "I", "O", "U"];
+/// Distinct surnames (US census 2010: 162,253 surnames held by 100 people or more).
+const SURNAMES: usize = 150_000;
+/// Distinct given names (US SSA: tens of thousands of names given in a century).
+const GIVEN_NAMES: usize = 20_000;
+/// Zipf–Mandelbrot offsets: P(rank r) ∝ 1 / (r + q), r from 1. Surnames, q = 10: the most
+/// common 0.95% (census: Smith 0.83%), the top 1,000 47% (census: about 42%). Given names,
+/// q = 3: the most common 2.9%, the top 100 38%.
+const SURNAME_Q: f64 = 10.0;
+const GIVEN_Q: f64 = 3.0;
+
+/// A name of `ranks` ranks drawn by frequency: the cumulative distribution, built once.
+struct NameList {
+    cumulative: Vec<f64>,
+}
+
+impl NameList {
+    fn zipf_mandelbrot(ranks: usize, q: f64) -> Self {
+        let mut total = 0.0;
+        let mut cumulative: Vec<f64> = (1..=ranks)
+            .map(|r| {
+                total += 1.0 / (r as f64 + q);
+                total
+            })
+            .collect();
+        cumulative.iter_mut().for_each(|c| *c /= total);
+        NameList { cumulative }
+    }
+
+    /// The rank (from 0) whose cumulative share first reaches `u` in [0, 1).
+    fn rank(&self, u: f64) -> usize {
+        self.cumulative
+            .partition_point(|&c| c < u)
+            .min(self.cumulative.len() - 1)
+    }
+}
+
+/// The spelling of name `rank` (distinct ranks, distinct spellings).
+fn spell(rank: usize) -> String {
+    let base = CONSONANTS.len() * VOWELS.len();
+    let (syllables, space) = if rank < base * base {
+        (2, base * base)
+    } else {
+        (3, base * base * base)
+    };
+    // 7,919 is prime to the space: a bijection on it that scrambles neighbouring ranks
+    let mut code = (rank.wrapping_mul(7_919) + 17) % space;
+    let mut name = String::new();
+    for _ in 0..syllables {
+        let syllable = code % base;
+        code /= base;
+        name.push_str(CONSONANTS[syllable / VOWELS.len()]);
+        name.push_str(VOWELS[syllable % VOWELS.len()]);
+    }
+    name
+}
+
+/// The synthetic population: deterministic, no data file.
+struct Population {
+    surnames: NameList,
+    given_names: NameList,
+}
+
+/// One synthetic patient.
+struct Patient {
+    surname: String,
+    given: String,
+    dob: String,
+    sex: &'static str,
+}
+
+impl Population {
+    fn new() -> Self {
+        Population {
+            surnames: NameList::zipf_mandelbrot(SURNAMES, SURNAME_Q),
+            given_names: NameList::zipf_mandelbrot(GIVEN_NAMES, GIVEN_Q),
+        }
+    }
+
+    /// Patient `i`: surname and given name by frequency, sex by the given name's rank, date of
+    /// birth uniform over 1925-2024 (every day of the calendar, February with 28).
+    fn patient(&self, i: usize) -> Patient {
+        let mut x = (i as u64)
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let mut next = || {
+            x ^= x >> 33;
+            x = x.wrapping_mul(0xff51afd7ed558ccd);
+            x ^= x >> 33;
+            x
+        };
+        let mut uniform = || (next() >> 11) as f64 / (1u64 << 53) as f64;
+        let surname = spell(self.surnames.rank(uniform()));
+        let given_rank = self.given_names.rank(uniform());
+        let given = spell(given_rank);
+        const DAYS: [u64; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+        let mut day_of_year = next() % 365;
+        let year = 1925 + next() % 100;
+        let mut month = 0;
+        while day_of_year >= DAYS[month] {
+            day_of_year -= DAYS[month];
+            month += 1;
+        }
+        Patient {
+            surname,
+            given,
+            dob: format!("{year}{:02}{:02}", month + 1, day_of_year + 1),
+            sex: if given_rank.is_multiple_of(2) {
+                "F"
+            } else {
+                "M"
+            },
+        }
+    }
+
+    /// Patient `i` as BLUE has it: every 5th of them (i % 50 in 10, 30) with the surname's
+    /// second letter replaced, every 5th other (i % 50 in 20, 40) with day and month swapped
+    /// when the day could be a month; else exactly as GREEN.
+    fn blue_patient(&self, i: usize) -> Patient {
+        let mut p = self.patient(i);
+        match i % 50 {
+            10 | 30 => {
+                let replacement = if &p.surname[1..2] == "E" { "A" } else { "E" };
+                p.surname.replace_range(1..2, replacement);
+            }
+            20 | 40 if &p.dob[6..8] <= "12" => {
+                p.dob = format!("{}{}{}", &p.dob[..4], &p.dob[6..8], &p.dob[4..6]);
+            }
+            _ => {}
+        }
+        p
+    }
+}
+
+/// The allocator the PIX manager's binaries use, so the figures are theirs.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -68,48 +206,22 @@ fn cpu_seconds() -> f64 {
     ticks as f64 / 100.0
 }
 
-/// Deterministic synthetic patient `i`: (surname, given, dob).
-fn patient(i: usize) -> (String, &'static str, String) {
-    let mut x = (i as u64)
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    let mut next = |n: usize| {
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xff51afd7ed558ccd);
-        (x % n as u64) as usize
-    };
-    let surname: String = (0..3)
-        .map(|_| SYLLABLES[next(SYLLABLES.len())])
-        .collect::<String>()
-        .to_uppercase();
-    let given = GIVEN[next(GIVEN.len())];
-    let dob = format!("19{:02}{:02}{:02}", next(100), 1 + next(12), 1 + next(28));
-    (surname, given, dob)
-}
-
 /// Whether patient `i` is also registered in BLUE.
 fn in_blue(i: usize) -> bool {
     i.is_multiple_of(10)
 }
 
-/// Patient `i` as BLUE has it: every 5th of them (i % 50 in 10, 30) with the surname's second
-/// letter replaced, every 5th other (i % 50 in 20, 40) with day and month swapped when the day
-/// could be a month; else exactly as GREEN.
-fn blue_patient(i: usize) -> (String, &'static str, String) {
-    let (mut surname, given, mut dob) = patient(i);
-    match i % 50 {
-        10 | 30 => surname.replace_range(1..2, if &surname[1..2] == "E" { "A" } else { "E" }),
-        20 | 40 if &dob[6..8] <= "12" => dob = format!("{}{}{}", &dob[..4], &dob[6..8], &dob[4..6]),
-        _ => {}
-    }
-    (surname, given, dob)
-}
-
-fn adt(i: usize, domain: &str, (surname, given, dob): (String, &str, String)) -> String {
+fn adt(i: usize, domain: &str, p: &Patient) -> String {
+    let Patient {
+        surname,
+        given,
+        dob,
+        sex,
+    } = p;
     format!(
         "MSH|^~\\&|BENCH|FAC|PIX|HIE|20260101120000||ADT^A04^ADT_A01|{domain}-{i}|P|2.5\r\
          EVN|A04|20260101120000\r\
-         PID|||P{i}^^^&{domain}&ISO||{surname}^{given}||{dob}|F\r\
+         PID|||P{i}^^^&{domain}&ISO||{surname}^{given}||{dob}|{sex}\r\
          PV1||O\r"
     )
 }
@@ -164,17 +276,19 @@ async fn main() {
     // ITI-8 feed: patient i in GREEN, every tenth also in BLUE, on connection i mod C.
     let total = n + (0..n).filter(|i| in_blue(*i)).count();
     let fed = Arc::new(AtomicUsize::new(0));
+    let population = Arc::new(Population::new());
     let started = Instant::now();
     let cpu_started = cpu_seconds();
     let mut tasks = tokio::task::JoinSet::new();
     for c in 0..connections {
         let fed = Arc::clone(&fed);
+        let population = Arc::clone(&population);
         tasks.spawn(async move {
             let mut reader = connect(addr).await;
             for i in (c..n).step_by(connections) {
-                let mut messages = vec![adt(i, GREEN, patient(i))];
+                let mut messages = vec![adt(i, GREEN, &population.patient(i))];
                 if in_blue(i) {
-                    messages.push(adt(i, BLUE, blue_patient(i)));
+                    messages.push(adt(i, BLUE, &population.blue_patient(i)));
                 }
                 for message in messages {
                     let ack = exchange(&mut reader, &message).await;
@@ -238,7 +352,12 @@ async fn main() {
         let rsp = exchange(&mut reader, &query).await;
         pix.push(t.elapsed());
         assert_eq!(rsp.get("MSA-1"), Some("AA"));
-        let (surname, given, dob) = patient(i);
+        let Patient {
+            surname,
+            given,
+            dob,
+            ..
+        } = population.patient(i);
         let query = format!(
             "MSH|^~\\&|BENCH|FAC|PIX|HIE|20260101120000||QBP^Q22^QBP_Q21|D{q}|P|2.5\r\
              QPD|IHE PDQ Query|D{q}|@PID.5.1^{surname}~@PID.5.2^{given}~@PID.7^{dob}\rRCP|I\r"

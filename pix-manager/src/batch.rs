@@ -1,8 +1,9 @@
 //! `hie mpi link`: record linkage of a CSV file through the PIX manager. Each row is fed as an
 //! ITI-8 ADT^A04 (ER7 built and parsed through [`handle_v2`]) into a fresh MPI in a temporary
 //! SQLite database; the output lists every pair of rows that ended up in the same person. The
-//! matcher is the default model with the given names of the input counted (a given name seen
-//! once next to one seen more often a letter apart is a typo, not a twin: `Model::given_name_counts`)
+//! matcher is the default model with the given names of the input counted (a given name a letter
+//! apart from a common one, or from a nickname of it, and held no more often than keying errors
+//! explain is a typo, not a twin: `Model::is_mistyped_given_name`)
 //! and its families (a record missing its given name or date of birth may auto-link where the
 //! input shows no twin or namesake parent/child it could be: `Model::with_families`).
 //!

@@ -202,6 +202,25 @@ fn parent_and_child_with_the_same_name_are_not_auto_linked() {
 }
 
 #[test]
+fn parent_and_child_born_on_the_same_day_a_decade_digit_apart_are_not_auto_linked() {
+    let father = person("james", "wilson", "19550304", "M");
+    let son = person("james", "wilson", "19850304", "M");
+    let d = compare(&father, &son);
+    assert_eq!(outcome(&d, "date_of_birth"), "disagree");
+    assert_ne!(d.zone, Zone::AutoLink, "{d:?}");
+    assert_eq!(d.guard.as_deref(), Some(GUARD_PARENT_CHILD));
+}
+
+#[test]
+fn date_of_birth_typo_in_the_decade_digit_less_than_a_generation_apart_is_a_typo() {
+    let a = person("william", "nguyen", "19800512", "M");
+    let b = person("william", "nguyen", "19900512", "M");
+    let d = compare(&a, &b);
+    assert_eq!(outcome(&d, "date_of_birth"), "typo");
+    assert_eq!(d.zone, Zone::AutoLink, "{d:?}");
+}
+
+#[test]
 fn same_domain_different_local_ids_are_not_auto_linked() {
     let a = person("william", "nguyen", "19800512", "M");
     let d = compare_in(("HOSP-A", "1"), &a, ("HOSP-A", "2"), &a.clone());
@@ -494,14 +513,23 @@ fn given_name_seen_once_next_to_a_common_one_is_a_typo_not_a_twin() {
     assert_eq!(decide(&matcher).guard.as_deref(), Some(GUARD_TWIN));
 }
 
-/// The decision of a (HOSP-A) – b (HOSP-B) under a model with the families of a population
-/// (source domain, demographics) counted.
-fn compare_in_population(
+/// The decision of a (HOSP-A) – b (HOSP-B) under a model with the given names of a population
+/// counted: `common` records of `a`'s given name and `rare` of `b`'s.
+fn compare_with_given_names(
     a: &Demographics,
     b: &Demographics,
-    population: &[(&str, &Demographics)],
+    common: usize,
+    rare: usize,
 ) -> Decision {
-    Matcher::new(Model::default().with_families(population)).compare(
+    let population: Vec<Demographics> = std::iter::repeat_n(a.clone(), common)
+        .chain(std::iter::repeat_n(b.clone(), rare))
+        .collect();
+    compare_under(Model::default().with_given_name_counts(&population), a, b)
+}
+
+/// The decision of a (HOSP-A) – b (HOSP-B) under `model`.
+fn compare_under(model: Model, a: &Demographics, b: &Demographics) -> Decision {
+    Matcher::new(model).compare(
         &Candidate {
             domain: "HOSP-A",
             local_id: "1",
@@ -513,6 +541,92 @@ fn compare_in_population(
             demographics: b,
         },
     )
+}
+
+/// b's given name is a's mistyped while the population holds it `rare` times next to `common`
+/// records of a's (auto-link), a name of its own when it holds it `often` times (twin guard).
+fn assert_typo_only_while_rare(
+    a: &Demographics,
+    b: &Demographics,
+    (common, rare, often): (usize, usize, usize),
+) {
+    let d = compare_with_given_names(a, b, common, rare);
+    assert_eq!(d.zone, Zone::AutoLink, "{d:?}");
+    let d = compare_with_given_names(a, b, common, often);
+    assert_eq!(d.guard.as_deref(), Some(GUARD_TWIN), "{d:?}");
+}
+
+#[test]
+fn misspelling_held_no_more_often_than_keying_errors_explain_is_a_typo_not_a_twin() {
+    // "jams" among 100 "james": keying errors (m of "close", 6 %) explain up to 6
+    let james = person("james", "jones", "19921211", "M");
+    assert_typo_only_while_rare(
+        &james,
+        &person("jams", "jones", "19921211", "M"),
+        (100, 2, 7),
+    );
+    // twins named alike, both names common
+    let c = person("catherine", "davis", "20090212", "F");
+    let k = person("katherine", "davis", "20090212", "F");
+    assert_eq!(
+        compare_with_given_names(&c, &k, 40, 30).guard.as_deref(),
+        Some(GUARD_TWIN)
+    );
+}
+
+#[test]
+fn names_the_wrong_way_round_with_a_misspelt_given_name_are_a_typo_not_a_twin() {
+    let a = person("jack", "shepherd", "19930210", "M");
+    let b = person("shepherd", "jaxk", "19930210", "M");
+    let mut population = vec![a.clone(); 100];
+    population.push(b.clone());
+    let d = compare_under(Model::default().with_given_name_counts(&population), &a, &b);
+    assert_eq!(d.zone, Zone::AutoLink, "{d:?}");
+    // "jaxk" the given name of 20 others: a name of its own, the record may be a twin's
+    population.extend(std::iter::repeat_n(
+        person("jaxk", "moore", "19700101", "M"),
+        20,
+    ));
+    let d = compare_under(Model::default().with_given_name_counts(&population), &a, &b);
+    assert_eq!(d.guard.as_deref(), Some(GUARD_TWIN), "{d:?}");
+}
+
+#[test]
+fn nickname_with_a_keying_error_is_the_same_given_name_not_a_twin() {
+    // "bety": "betty" (Elizabeth) mistyped
+    let a = person("elizabeth", "walsh", "19790307", "F");
+    let b = person("bety", "walsh", "19790307", "F");
+    assert_eq!(compare(&a, &b).guard.as_deref(), Some(GUARD_TWIN));
+    assert_typo_only_while_rare(&a, &b, (100, 2, 20));
+    // a name of three letters is a keying error away from too many others: "ian" is not
+    // "dan" (Daniel) mistyped, however rare
+    let daniel = person("daniel", "walsh", "19790307", "M");
+    let ian = person("ian", "walsh", "19790307", "M");
+    assert_eq!(
+        compare_with_given_names(&daniel, &ian, 100, 1)
+            .guard
+            .as_deref(),
+        Some(GUARD_TWIN)
+    );
+}
+
+#[test]
+fn nickname_with_a_keying_error_and_another_date_of_birth_is_a_possible_parent_or_child() {
+    let mother = person("elizabeth", "walsh", "19650307", "F");
+    let daughter = person("bety", "walsh", "19930611", "F");
+    let d = compare_with_given_names(&mother, &daughter, 100, 1);
+    assert_ne!(d.zone, Zone::AutoLink, "{d:?}");
+    assert_eq!(d.guard.as_deref(), Some(GUARD_PARENT_CHILD));
+}
+
+/// The decision of a (HOSP-A) – b (HOSP-B) under a model with the families of a population
+/// (source domain, demographics) counted.
+fn compare_in_population(
+    a: &Demographics,
+    b: &Demographics,
+    population: &[(&str, &Demographics)],
+) -> Decision {
+    compare_under(Model::default().with_families(population), a, b)
 }
 
 /// b lacks an identity field of a: insufficient identity without a population; auto-linked when

@@ -6,7 +6,7 @@ mod support;
 use pix_manager::config::Config;
 use pix_manager::manager::PixManager;
 use pix_manager::matching::Demographics;
-use pix_manager::matching::Matcher;
+use pix_manager::matching::{Matcher, Zone};
 use pix_manager::notify::Notifier;
 use pix_manager::storage::{Database, PatientKey, PersonsMerged};
 use support::database::on_both_backends;
@@ -520,6 +520,99 @@ async fn iti21_unsupported_parameter_is_ae(db: &Database) {
     assert_eq!(rsp.get("ERR-2.3"), Some("3"));
 }
 
+/// People born the same day as ALICE, named otherwise: candidates (they share her date-of-birth
+/// blocking key) that do not match her.
+const SAME_DAY: [Person; 2] = [
+    Person {
+        surname: "NAKAMURA",
+        given: "BOB",
+        dob: "19700312",
+    },
+    Person {
+        surname: "OKONKWO",
+        given: "CHIDI",
+        dob: "19700312",
+    },
+];
+
+/// An ITI-8 A01 (v2.5) for `id` of `domain` without the address `adt` gives everyone (people
+/// at one address who share a birthday are worth a review).
+fn a01_without_address(id: &str, domain: &str, p: &Person) -> String {
+    adt("A01", "2.5", id, domain, p).replace("|||1 MAIN ST^^SPRINGFIELD^IL^62701", "")
+}
+
+/// ITI-8: every decision of a new record is stored with its score and field weights; the NoLink
+/// ones as one row, the closest, counting the others (compared, none closer).
+async fn iti8_no_link_decisions_are_stored_as_the_closest_counting_the_others(db: &Database) {
+    let m = manager(db);
+    answer(&a01_without_address("G1", GREEN, &SAME_DAY[0]), &m).await;
+    answer(&a01_without_address("G2", GREEN, &SAME_DAY[1]), &m).await;
+    answer(&a01_without_address("G3", GREEN, &ALICE), &m).await;
+    let key = PatientKey::new(GREEN, "G3");
+    let stored = db.decisions(&key).await.unwrap();
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    let closest = &stored[0];
+    assert_eq!(closest.decision.zone, Zone::NoLink);
+    assert_eq!(closest.other_no_links, 1, "the other NoLink candidate");
+    let weights: f64 = closest.decision.fields.iter().map(|f| f.weight).sum();
+    assert!((weights - closest.decision.score).abs() < 1e-9);
+    let history = db.history(&key).await.unwrap();
+    assert_eq!(history[0].reason, "no auto-link candidate among 2 compared");
+}
+
+/// ITI-8: an AutoLink decision is stored on its own row, beside the NoLink summary.
+async fn iti8_auto_link_decision_is_stored_on_its_own_row(db: &Database) {
+    let m = manager(db);
+    answer(&a01_without_address("G1", GREEN, &ALICE), &m).await;
+    answer(&a01_without_address("G2", GREEN, &SAME_DAY[0]), &m).await;
+    answer(&a01_without_address("B1", BLUE, &ALICE), &m).await;
+    let stored = db.decisions(&PatientKey::new(BLUE, "B1")).await.unwrap();
+    let rows: Vec<(PatientKey, Zone, i64)> = stored
+        .into_iter()
+        .map(|s| (s.candidate, s.decision.zone, s.other_no_links))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (PatientKey::new(GREEN, "G1"), Zone::AutoLink, 0),
+            (PatientKey::new(GREEN, "G2"), Zone::NoLink, 0),
+        ]
+    );
+}
+
+/// ITI-8: a record updated (A08) after it was compared is matched with its new demographics.
+async fn iti8_updated_record_is_matched_with_its_new_demographics(db: &Database) {
+    let m = manager(db);
+    answer(&adt("A01", "2.5", "G1", GREEN, &ALICE), &m).await;
+    answer(&adt("A01", "2.5", "B1", BLUE, &SAME_DAY[0]), &m).await;
+    answer(&adt("A08", "2.5", "G1", GREEN, &SAME_DAY[1]), &m).await;
+    answer(&adt("A01", "2.5", "B2", BLUE, &SAME_DAY[1]), &m).await;
+    assert_eq!(
+        db.person_by_key(&PatientKey::new(BLUE, "B2"))
+            .await
+            .unwrap(),
+        db.person_by_key(&PatientKey::new(GREEN, "G1"))
+            .await
+            .unwrap()
+    );
+}
+
+/// ITI-8 A40: the surviving record is matched with the demographics of the merge.
+async fn iti8_a40_survivor_is_matched_with_the_merged_demographics(db: &Database) {
+    let m = manager(db);
+    answer(&adt("A01", "2.5", "G1", GREEN, &ALICE), &m).await;
+    answer(&adt("A01", "2.5", "G2", GREEN, &SAME_DAY[0]), &m).await;
+    answer(&adt("A01", "2.5", "B1", BLUE, &SAME_DAY[0]), &m).await;
+    answer(&a40("G1", "G2", GREEN, &SAME_DAY[1]), &m).await;
+    answer(&adt("A01", "2.5", "B2", BLUE, &SAME_DAY[1]), &m).await;
+    let stored = db.decisions(&PatientKey::new(BLUE, "B2")).await.unwrap();
+    let g1 = stored
+        .iter()
+        .find(|s| s.candidate == PatientKey::new(GREEN, "G1"))
+        .expect("G1 compared");
+    assert_eq!(g1.decision.zone, Zone::AutoLink, "{stored:?}");
+}
+
 /// Manual unlink gives the record a new person; link puts it back; both in the history.
 async fn unlink_then_link_with_history(db: &Database) {
     let m = manager(db);
@@ -581,4 +674,8 @@ on_both_backends!(
     iti21_no_match_is_aa_nf,
     iti21_unsupported_parameter_is_ae,
     unlink_then_link_with_history,
+    iti8_no_link_decisions_are_stored_as_the_closest_counting_the_others,
+    iti8_auto_link_decision_is_stored_on_its_own_row,
+    iti8_updated_record_is_matched_with_its_new_demographics,
+    iti8_a40_survivor_is_matched_with_the_merged_demographics,
 );

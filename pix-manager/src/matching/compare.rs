@@ -78,7 +78,7 @@ impl Field {
 }
 
 const AGREE: &str = "agree";
-const CLOSE: &str = "close";
+pub(super) const CLOSE: &str = "close";
 const PHONETIC: &str = "phonetic";
 /// Locality, state or phone disagreeing after an earlier residence field (street address,
 /// locality, state) disagreed: one move, counted once, so the level carries no weight.
@@ -198,25 +198,55 @@ fn both(a: &Option<String>, b: &Option<String>, f: impl Fn(&str, &str) -> u8) ->
 /// Names, allowing given and family name entered the wrong way round (each with at most a
 /// keying error: a transposition and a typo are independent errors of the same clerk).
 fn names(a: &Prepared, b: &Prepared) -> (Option<u8>, Option<u8>) {
-    let straight = (
-        both(&a.given, &b.given, given_name),
-        both(&a.surname, &b.surname, surname),
-    );
-    let swapped = (
-        both(&a.given, &b.surname, given_name),
-        both(&a.surname, &b.given, surname),
-    );
+    let (straight, swapped) = name_orientations(a, b);
+    if prefers_swapped(straight, swapped) {
+        swapped
+    } else {
+        straight
+    }
+}
+
+/// The (given name, surname) outcomes of the straight and of the swapped comparison.
+type Orientations = ((Option<u8>, Option<u8>), (Option<u8>, Option<u8>));
+
+fn name_orientations(a: &Prepared, b: &Prepared) -> Orientations {
+    (
+        (
+            both(&a.given, &b.given, given_name),
+            both(&a.surname, &b.surname, surname),
+        ),
+        (
+            both(&a.given, &b.surname, given_name),
+            both(&a.surname, &b.given, surname),
+        ),
+    )
+}
+
+/// Whether the swapped comparison is the one that counts: both of its names agree and it is
+/// stronger than the straight one.
+fn prefers_swapped(straight: (Option<u8>, Option<u8>), swapped: (Option<u8>, Option<u8>)) -> bool {
     let strength = |(g, s): (Option<u8>, Option<u8>)| {
         // lower index is stronger agreement; an absent side counts as weak
         let rank = |o: Option<u8>, worst: u8| o.map_or(worst, |v| v);
         u16::from(rank(g, 4)) + u16::from(rank(s, 3))
     };
     let swapped_agree = agrees(Field::GivenName, swapped.0) && agrees(Field::Surname, swapped.1);
-    if swapped_agree && strength(swapped) < strength(straight) {
-        swapped
+    swapped_agree && strength(swapped) < strength(straight)
+}
+
+/// The two values compared as given names: `b`'s surname stands for its given name when the
+/// names were entered the wrong way round (as [`compare`] decides).
+pub(super) fn compared_given_names<'a>(
+    a: &'a Prepared,
+    b: &'a Prepared,
+) -> (Option<&'a str>, Option<&'a str>) {
+    let (straight, swapped) = name_orientations(a, b);
+    let theirs = if prefers_swapped(straight, swapped) {
+        &b.surname
     } else {
-        straight
-    }
+        &b.given
+    };
+    (a.given.as_deref(), theirs.as_deref())
 }
 
 /// The outcome index of two given names (see [`Field::outcomes`]).
@@ -249,9 +279,30 @@ fn surname(a: &str, b: &str) -> u8 {
 
 /// A keying error: one edit (Damerau) or a Jaro-Winkler similarity of at least 0.92 on names
 /// long enough for the measure to mean something.
-fn typo(a: &str, b: &str) -> bool {
+pub(super) fn typo(a: &str, b: &str) -> bool {
     let shorter = a.chars().count().min(b.chars().count());
-    (shorter >= 3 && damerau_levenshtein(a, b) <= 1) || (shorter >= 5 && jaro_winkler(a, b) >= 0.92)
+    (shorter >= 3 && within_one_edit(a, b)) || (shorter >= 5 && jaro_winkler(a, b) >= 0.92)
+}
+
+/// `damerau_levenshtein(a, b) <= 1` without building the distance matrix (the matcher asks it
+/// of every candidate pair's names): equal, or one insertion, deletion, substitution or
+/// transposition of neighbours apart.
+fn within_one_edit(a: &str, b: &str) -> bool {
+    if !(a.is_ascii() && b.is_ascii()) {
+        return damerau_levenshtein(a, b) <= 1;
+    }
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let (a, b) = (&a[prefix..], &b[prefix..]);
+    match (a.len(), b.len()) {
+        (0, 0) | (0, 1) | (1, 0) => true,
+        (la, lb) if la == lb => {
+            a[1..] == b[1..] || (la >= 2 && a[0] == b[1] && a[1] == b[0] && a[2..] == b[2..])
+        }
+        (la, lb) if la + 1 == lb => a == &b[1..],
+        (la, lb) if lb + 1 == la => &a[1..] == b,
+        _ => false,
+    }
 }
 
 /// The outcome index of two dates of birth (see [`Field::outcomes`]).
@@ -275,10 +326,23 @@ pub(super) fn date_of_birth(a: &str, b: &str) -> u8 {
         && differing[1] == differing[0] + 1
         && a.as_bytes()[differing[0]] == b.as_bytes()[differing[1]]
         && a.as_bytes()[differing[1]] == b.as_bytes()[differing[0]];
-    if differing.len() == 1 || transposed {
+    if (differing.len() == 1 && !a_generation_apart(ya, yb)) || transposed {
         2
     } else {
         3
+    }
+}
+
+/// Years a generation apart or more, which one changed digit (the decade's or the century's)
+/// can make look like a keying error: a namesake parent and child born on the same day of the
+/// year (James Wilson born 1955-03-04 and his son born 1985-03-04) are two people, whatever the
+/// likelihood of a typo in that digit.
+const GENERATION_YEARS: u32 = 12;
+
+fn a_generation_apart(ya: &str, yb: &str) -> bool {
+    match (ya.parse::<u32>(), yb.parse::<u32>()) {
+        (Ok(a), Ok(b)) => a.abs_diff(b) >= GENERATION_YEARS,
+        _ => false,
     }
 }
 
@@ -358,4 +422,56 @@ pub fn disagrees(field: Field, outcome: Option<u8>) -> bool {
 /// Whether the outcome level has a fixed weight of 0 (not estimated).
 pub fn is_neutral(field: Field, outcome: u8) -> bool {
     field.outcomes().get(usize::from(outcome)) == Some(&MOVED)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The quick one-edit test answers as the Damerau-Levenshtein distance does, on every pair
+    /// of a set of names and their keying errors (ASCII and not).
+    #[test]
+    fn one_edit_test_agrees_with_the_damerau_levenshtein_distance() {
+        let words = [
+            "",
+            "a",
+            "ab",
+            "ba",
+            "abc",
+            "acb",
+            "bac",
+            "abd",
+            "abcd",
+            "abdc",
+            "acbd",
+            "abc",
+            "ab",
+            "catherine",
+            "katherine",
+            "cathrine",
+            "catherien",
+            "catherines",
+            "atherine",
+            "smith",
+            "smyth",
+            "smiht",
+            "msith",
+            "smithe",
+            "jose",
+            "josé",
+            "joés",
+            "josée",
+            "zoë",
+            "zoe",
+        ];
+        for a in words {
+            for b in words {
+                assert_eq!(
+                    within_one_edit(a, b),
+                    damerau_levenshtein(a, b) <= 1,
+                    "{a:?} / {b:?}"
+                );
+            }
+        }
+    }
 }

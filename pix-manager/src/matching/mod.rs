@@ -144,6 +144,9 @@ pub struct Matcher {
     weights: Vec<Vec<f64>>,
     /// m of exact agreement per field (term-frequency adjusted names).
     m_agree: Vec<f64>,
+    /// m of the given name's "close" outcome: the share of a person's records whose given name
+    /// carries a keying error.
+    keying_error_share: f64,
 }
 
 /// The smallest name frequency used as u of an exact name match (a name seen once in a small
@@ -161,8 +164,8 @@ impl Matcher {
     pub fn new(model: Model) -> Self {
         // a partial agreement never weighs more than full agreement (a rare level, such as a
         // day/month swap, gets an extreme u estimate from a sample)
-        let weights = model
-            .table()
+        let table = model.table();
+        let weights = table
             .iter()
             .map(|field| {
                 let weight = |&(m, u): &(f64, f64)| (m.max(1e-12) / u.max(1e-12)).log2();
@@ -170,15 +173,19 @@ impl Matcher {
                 field.iter().map(|level| weight(level).min(agree)).collect()
             })
             .collect();
-        let m_agree = model
-            .table()
+        let m_agree = table
             .iter()
             .map(|field| field.first().map_or(1.0, |&(m, _)| m))
             .collect();
+        let keying_error_share = Field::GivenName
+            .outcome_index(compare::CLOSE)
+            .and_then(|o| table[Field::GivenName as usize].get(o))
+            .map_or(0.0, |&(m, _)| m);
         Matcher {
             model,
             weights,
             m_agree,
+            keying_error_share,
         }
     }
 
@@ -332,8 +339,11 @@ impl Matcher {
     }
 
     fn mistyped_given_name(&self, a: &Prepared, b: &Prepared) -> bool {
-        match (a.given_name(), b.given_name()) {
-            (Some(x), Some(y)) => self.model.is_mistyped_given_name(x, y),
+        // the names as compared: given and family name may have been entered the wrong way round
+        match compare::compared_given_names(a, b) {
+            (Some(x), Some(y)) => self
+                .model
+                .is_mistyped_given_name(x, y, self.keying_error_share),
             _ => false,
         }
     }
@@ -359,6 +369,9 @@ fn guard(
     let dob_agrees = compare::agrees(Field::DateOfBirth, dob);
     // exact or one keying error away: twins, parents and children hold unrelated national ids
     let national_id = matches!(ssn, Some(0 | 1));
+    // a misspelling the population vouches for is the same given name (see
+    // `Model::is_mistyped_given_name`)
+    let given_same = given_agrees || given_mistyped;
     let given_spelled_differently = given.is_some_and(|g| g >= 2);
     let address = outcome(Field::Address);
     if domain_a == domain_b && id_a != id_b {
@@ -367,15 +380,13 @@ fn guard(
         && (given_agrees || surname_agrees || dob_agrees || matches!(address, Some(0 | 1)))
     {
         None
-    } else if surname_agrees && dob_agrees && given.is_some() && !given_agrees {
-        Some(GUARD_TWIN)
     } else if surname_agrees && dob_agrees && given_spelled_differently && !given_mistyped {
-        // a letter apart: a typo, or twins named alike (Catherine, Katherine), unless the
-        // population shows one of them to be a misspelling of the other
+        // different given names, or a letter apart: twins (named alike: Catherine, Katherine),
+        // unless the population shows one of them to be a misspelling of the other
         Some(GUARD_TWIN)
-    } else if given_agrees && surname_agrees && compare::disagrees(Field::DateOfBirth, dob) {
+    } else if given_same && surname_agrees && compare::disagrees(Field::DateOfBirth, dob) {
         Some(GUARD_PARENT_CHILD)
-    } else if !(given_agrees && dob_agrees) {
+    } else if !(given_same && dob_agrees) {
         Some(GUARD_INSUFFICIENT_IDENTITY)
     } else {
         None

@@ -36,7 +36,8 @@ pub struct Model {
     pub name_frequencies: NameFrequencies,
     /// How many records of the population carry each normalised given name (empty: unknown).
     /// Two given names a keying error apart are one name mistyped, not twins named alike, when
-    /// one occurs once in the population and the other at least twice.
+    /// the population holds the rarer no more often than keying errors explain (see
+    /// [`Model::is_mistyped_given_name`]).
     #[serde(default)]
     pub given_name_counts: HashMap<String, u32>,
     /// What the population shows about families (empty: unknown, as in the service).
@@ -286,12 +287,37 @@ impl Model {
         self
     }
 
-    /// Whether two given names a keying error apart are one name mistyped: one is seen once in
-    /// the population, the other at least twice (false when the names were not counted).
-    pub fn is_mistyped_given_name(&self, a: &str, b: &str) -> bool {
+    /// Whether two given names are one name, one of them mistyped: one is a keying error of the
+    /// other, or of a nickname of it ("bety" for "elizabeth" through "betty"; both four letters
+    /// or more, as shorter names are a keying error away from too many other names), and the
+    /// population holds the mistyped form no more often than keying errors of the name's records
+    /// explain: in at most `keying_error_share` (m of the given name's "close" outcome: the share
+    /// of a person's records whose given name is mistyped) of the records carrying the name or a
+    /// nickname of it, or once. A twin's own name is what its records carry: it is not rarer
+    /// than its sibling's by the keying-error rate unless it is a rare variant of a common name,
+    /// which the guard then cannot tell from a misspelling (false when the names were not
+    /// counted).
+    pub fn is_mistyped_given_name(&self, a: &str, b: &str, keying_error_share: f64) -> bool {
+        self.misspells(a, b, keying_error_share) || self.misspells(b, a, keying_error_share)
+    }
+
+    /// Whether `typo` is a misspelling of `name` or of a nickname of it (see
+    /// [`Model::is_mistyped_given_name`]).
+    fn misspells(&self, typo: &str, name: &str, keying_error_share: f64) -> bool {
         let count = |name: &str| self.given_name_counts.get(name).copied().unwrap_or(0);
-        let (x, y) = (count(a), count(b));
-        x.min(y) == 1 && x.max(y) >= 2
+        let forms = normalize::name_forms(name);
+        if forms.contains(&typo) {
+            return false;
+        }
+        let near = forms.iter().any(|&form| {
+            compare::typo(typo, form)
+                && (form == name || typo.chars().count().min(form.chars().count()) >= 4)
+        });
+        let seen = count(typo);
+        let records: u32 = forms.iter().map(|&form| count(form)).sum();
+        near && records >= 2
+            && seen < records
+            && f64::from(seen) <= (f64::from(records) * keying_error_share).max(1.0)
     }
 
     /// [`Model::estimate`] and how the estimation went.

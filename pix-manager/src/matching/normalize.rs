@@ -166,6 +166,20 @@ pub fn nickname_equivalent(a: &str, b: &str) -> bool {
             .any(|group| group.contains(&a) && group.contains(&b))
 }
 
+/// The forms a given name takes: itself and every name nickname-equivalent to it ("betty" →
+/// "betty", "elizabeth", "liz", ...), each once.
+pub fn name_forms(name: &str) -> Vec<&str> {
+    let mut out = vec![name];
+    for group in NICKNAMES.iter().filter(|g| g.contains(&name)) {
+        for &form in *group {
+            if !out.contains(&form) {
+                out.push(form);
+            }
+        }
+    }
+    out
+}
+
 /// The formal names a given name may stand for ("bill" → ["william"]), itself included.
 pub fn formal_names(name: &str) -> Vec<&str> {
     let mut out: Vec<&str> = NICKNAMES

@@ -47,6 +47,9 @@ const SQLITE_POOL_SIZE: usize = 4;
 const POSTGRES_POOL_SIZE: usize = 16;
 /// How long a SQLite writer waits for the write lock before failing with SQLITE_BUSY.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How much of the file a SQLite connection reads through a memory map instead of a copy per
+/// page (SQLite caps it at its compile-time maximum, 2 GiB by default).
+const SQLITE_MMAP_BYTES: u64 = 1 << 31;
 
 /// The MPI database: a connection pool on one of the supported backends.
 #[derive(Clone)]
@@ -213,7 +216,7 @@ async fn open_sqlite(path: String, durability: Durability) -> Result<SqliteConn,
         Durability::Throwaway => "OFF",
     };
     let pragmas = format!(
-        "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON;",
+        "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON; PRAGMA mmap_size = {SQLITE_MMAP_BYTES};",
         SQLITE_BUSY_TIMEOUT.as_millis()
     );
     conn.batch_execute(&pragmas)
@@ -237,15 +240,22 @@ impl Database {
             (key.clone(), demographics.clone(), Arc::clone(matcher));
         dispatch!(
             self,
-            write,
-            move |c| run(ops::sqlite::feed(
+            write_with_cache,
+            move |c, cache| run(ops::sqlite::feed(
                 c,
                 &owned_key,
                 &owned_demographics,
                 &owned_matcher,
-                max_candidates
+                max_candidates,
+                cache
             )),
-            feed(key, demographics, matcher, max_candidates)
+            feed(
+                key,
+                demographics,
+                matcher,
+                max_candidates,
+                &mut ops::PreparedCache::default()
+            )
         )
     }
 
@@ -259,9 +269,14 @@ impl Database {
         let owned = (surviving.clone(), subsumed.clone(), demographics.clone());
         dispatch!(
             self,
-            write,
-            move |c| run(ops::sqlite::merge(c, &owned.0, &owned.1, &owned.2)),
-            merge(surviving, subsumed, demographics)
+            write_with_cache,
+            move |c, cache| run(ops::sqlite::merge(c, &owned.0, &owned.1, &owned.2, cache)),
+            merge(
+                surviving,
+                subsumed,
+                demographics,
+                &mut ops::PreparedCache::default()
+            )
         )
     }
 
@@ -390,6 +405,17 @@ impl Database {
             read,
             move |c| run(ops::sqlite::history(c, &owned)),
             history(key)
+        )
+    }
+
+    /// The stored matching decisions of the record `key`, oldest first.
+    pub async fn decisions(&self, key: &PatientKey) -> Result<Vec<StoredDecision>, StorageError> {
+        let owned = key.clone();
+        dispatch!(
+            self,
+            read,
+            move |c| run(ops::sqlite::decisions_of(c, &owned)),
+            decisions_of(key)
         )
     }
 

@@ -59,11 +59,14 @@ pub struct PersonsMerged {
     pub surviving: String,
 }
 
-/// A comparison as stored.
+/// A comparison as stored: with the candidate's key, and for the closest NoLink candidate
+/// the number of other NoLink candidates (compared, scoring no higher, not stored one by one).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StoredDecision {
     pub id: i32,
+    pub candidate: PatientKey,
     pub decision: Decision,
+    pub other_no_links: i64,
 }
 
 /// A pending review-queue entry: both records and the field-by-field comparison.

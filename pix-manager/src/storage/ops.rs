@@ -1,9 +1,56 @@
 //! Storage operations, written once in `backend_ops!` and compiled for each backend
 //! (`ops::sqlite`, `ops::postgres`); [`super::Database`] dispatches to them.
 
+use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::matching::Zone;
+use crate::matching::{Decision, Prepared, Zone};
+use crate::storage::schema::records;
+
+/// The most records a [`PreparedCache`] holds (about 0.5 KB each); past it, it starts over.
+const PREPARED_CACHE_CAPACITY: usize = 2_000_000;
+
+/// A candidate record as the matcher reads it: its domain, local id and demographics
+/// normalised once.
+pub struct CandidateRecord {
+    domain: String,
+    local_id: String,
+    prepared: Prepared,
+}
+
+/// Candidate records by id, kept by the SQLite writer (the only writer of its database) so a
+/// record compared with many later ones is read and normalised once, not once per comparison.
+/// Kept true by its users: an operation that changes a record's key or demographics
+/// [`forget`](Self::forget)s it, and a write rolled back [`clear`](Self::clear)s it all (its
+/// rows, and the ids it took, are gone). PostgreSQL, written by many connections, uses a new
+/// empty one per operation.
+#[derive(Default)]
+pub struct PreparedCache {
+    records: HashMap<i32, CandidateRecord>,
+}
+
+impl PreparedCache {
+    /// Forgets the record `id` (its key or demographics changed).
+    pub fn forget(&mut self, id: i32) {
+        self.records.remove(&id);
+    }
+
+    /// Forgets every record.
+    pub fn clear(&mut self) {
+        self.records.clear();
+    }
+
+    /// The ids of `ids` not held, after making room for all of them.
+    fn missing(&mut self, ids: &[i32]) -> Vec<i32> {
+        if self.records.len() + ids.len() > PREPARED_CACHE_CAPACITY {
+            self.records.clear();
+        }
+        ids.iter()
+            .copied()
+            .filter(|id| !self.records.contains_key(id))
+            .collect()
+    }
+}
 
 /// Seconds since the Unix epoch (0 if the clock is before 1970).
 fn now() -> i64 {
@@ -31,7 +78,39 @@ fn zone_from(name: &str) -> Zone {
     }
 }
 
+/// The decisions of a new record that are stored, each with the number of NoLink decisions it
+/// stands for: every AutoLink and Review decision (each may be acted on or reviewed) with 0,
+/// and of the NoLink ones only the highest-scoring, with the number of the others. Those all
+/// scored no higher, so below the lower threshold too: the "no link" outcome is explained whole
+/// (which pair came closest, by which field weights) without a row per candidate compared.
+fn decisions_to_store(decided: &[(i32, Decision)]) -> Vec<(i32, &Decision, i64)> {
+    let mut stored: Vec<(i32, &Decision, i64)> = decided
+        .iter()
+        .filter(|(_, d)| d.zone != Zone::NoLink)
+        .map(|(candidate, d)| (*candidate, d, 0))
+        .collect();
+    let no_links = decided.iter().filter(|(_, d)| d.zone == Zone::NoLink);
+    let others = i64::try_from(no_links.clone().count().saturating_sub(1)).unwrap_or(i64::MAX);
+    if let Some((candidate, closest)) = no_links.max_by(|a, b| a.1.score.total_cmp(&b.1.score)) {
+        stored.push((*candidate, closest, others));
+    }
+    stored
+}
+
 /// Review-queue statuses.
+/// What matching reads of a stored record: id, source domain, local id, demographics (JSON).
+const RECORD_COLUMNS: (
+    records::id,
+    records::domain,
+    records::local_id,
+    records::demographics,
+) = (
+    records::id,
+    records::domain,
+    records::local_id,
+    records::demographics,
+);
+
 const PENDING: &str = "pending";
 const ACCEPTED: &str = "accepted";
 const REJECTED: &str = "rejected";
@@ -44,14 +123,17 @@ macro_rules! backend_ops {
             use diesel::prelude::*;
             use diesel_async::{AsyncConnection, RunQueryDsl};
 
-            use super::{ACCEPTED, PENDING, REJECTED, now, zone_from, zone_name};
+            use super::{
+                ACCEPTED, CandidateRecord, PENDING, PreparedCache, RECORD_COLUMNS, REJECTED,
+                decisions_to_store, now, zone_from, zone_name,
+            };
             use crate::matching::{
                 Decision, Demographics, FieldScore, Matcher, Prepared, Zone, blocking_keys,
             };
             use crate::storage::error::StorageError;
             use crate::storage::model::{
                 FeedOutcome, HistoryEntry, PatientKey, PersonIdentity, PersonsMerged, ReviewItem,
-                StoredRecord,
+                StoredDecision, StoredRecord,
             };
             use crate::storage::schema::{
                 blocking_keys as keys_t, decisions, link_history, links, persons, records,
@@ -59,6 +141,19 @@ macro_rules! backend_ops {
             };
 
             type Conn = $conn;
+
+            /// A stored decision with its candidate's key: (id, domain, local id, score, zone,
+            /// fields JSON, guard, other NoLink decisions it stands for).
+            type DecisionRow = (
+                i32,
+                String,
+                String,
+                f64,
+                String,
+                String,
+                Option<String>,
+                i64,
+            );
 
             fn to_json<T: serde::Serialize>(
                 record_id: i32,
@@ -244,13 +339,15 @@ macro_rules! backend_ops {
             }
 
             /// Active records sharing a blocking key with `keys`, other than `exclude`, at most
-            /// `limit`: (id, domain, local id, demographics JSON, person).
-            async fn candidates(
+            /// `limit`: (id, person, record) with the record from `cache` (read and normalised
+            /// into it when it was not there).
+            async fn candidates<'c>(
                 conn: &mut Conn,
                 keys: &[String],
                 exclude: i32,
                 limit: i64,
-            ) -> Result<Vec<(i32, String, String, String, i32)>, StorageError> {
+                cache: &'c mut PreparedCache,
+            ) -> Result<Vec<(i32, i32, &'c CandidateRecord)>, StorageError> {
                 if keys.is_empty() {
                     return Ok(Vec::new());
                 }
@@ -260,18 +357,44 @@ macro_rules! backend_ops {
                     .select(keys_t::record_id)
                     .distinct()
                     .limit(limit);
-                Ok(records::table
-                    .inner_join(links::table)
-                    .filter(records::id.eq_any(ids))
-                    .select((
-                        records::id,
-                        records::domain,
-                        records::local_id,
-                        records::demographics,
-                        links::person_id,
-                    ))
+                // only active records have a link
+                let found: Vec<(i32, i32)> = links::table
+                    .filter(links::record_id.eq_any(ids))
+                    .select((links::record_id, links::person_id))
                     .load(conn)
-                    .await?)
+                    .await?;
+                let ids: Vec<i32> = found.iter().map(|(id, _)| *id).collect();
+                let missing = cache.missing(&ids);
+                if !missing.is_empty() {
+                    let rows: Vec<(i32, String, String, String)> = records::table
+                        .filter(records::id.eq_any(&missing))
+                        .select(RECORD_COLUMNS)
+                        .load(conn)
+                        .await?;
+                    for (id, domain, local_id, json) in rows {
+                        let prepared = Prepared::new(&demographics_of(id, &json)?);
+                        cache.records.insert(
+                            id,
+                            CandidateRecord {
+                                domain,
+                                local_id,
+                                prepared,
+                            },
+                        );
+                    }
+                }
+                let cache: &'c PreparedCache = cache;
+                found
+                    .into_iter()
+                    .map(|(id, person)| {
+                        // read just above, in this transaction
+                        let record = cache
+                            .records
+                            .get(&id)
+                            .ok_or(diesel::result::Error::NotFound)?;
+                        Ok((id, person, record))
+                    })
+                    .collect()
             }
 
             async fn person_has_domain(
@@ -299,12 +422,7 @@ macro_rules! backend_ops {
                 let rows: Vec<(i32, String, String, String)> = links::table
                     .inner_join(records::table)
                     .filter(links::person_id.eq(person))
-                    .select((
-                        records::id,
-                        records::domain,
-                        records::local_id,
-                        records::demographics,
-                    ))
+                    .select(RECORD_COLUMNS)
                     .load(conn)
                     .await?;
                 rows.into_iter()
@@ -365,36 +483,39 @@ macro_rules! backend_ops {
                 })
             }
 
-            /// Stores the decisions of `record` against its candidates; returns (decision id,
-            /// candidate id) pairs.
+            /// Stores the decisions of `record` against its candidates that
+            /// [`decisions_to_store`] keeps; returns (decision id, candidate id) pairs.
             async fn insert_decisions(
                 conn: &mut Conn,
                 record: i32,
                 decided: &[(i32, Decision)],
             ) -> Result<Vec<(i32, i32)>, StorageError> {
                 let ts = now();
-                let mut ids = Vec::with_capacity(decided.len());
-                for (candidate, decision) in decided {
+                let stored = decisions_to_store(decided);
+                let mut ids = Vec::with_capacity(stored.len());
+                for (candidate, decision, other_no_links) in stored {
                     let id: i32 = diesel::insert_into(decisions::table)
                         .values((
                             decisions::record_id.eq(record),
-                            decisions::candidate_id.eq(*candidate),
+                            decisions::candidate_id.eq(candidate),
                             decisions::score.eq(decision.score),
                             decisions::zone.eq(zone_name(decision.zone)),
                             decisions::fields.eq(to_json(record, &decision.fields)?),
                             decisions::guard.eq(decision.guard.as_deref()),
+                            decisions::other_no_links.eq(other_no_links),
                             decisions::created_at.eq(ts),
                         ))
                         .returning(decisions::id)
                         .get_result(conn)
                         .await?;
-                    ids.push((id, *candidate));
+                    ids.push((id, candidate));
                 }
                 Ok(ids)
             }
 
             /// ITI-8 register or update: stores the record and its blocking keys; a new record is
-            /// compared with the candidates sharing a key (every decision stored) and joins the
+            /// compared with the candidates sharing a key (its decisions stored as
+            /// [`decisions_to_store`] says) and joins the
             /// best AutoLink candidate's person unless that person already holds a record of the
             /// same domain; Review pairs go to the review queue; otherwise a new person is made.
             /// An update (A08, or a known id fed again) keeps the record's person.
@@ -404,6 +525,7 @@ macro_rules! backend_ops {
                 demographics: &Demographics,
                 matcher: &Matcher,
                 max_candidates: i64,
+                cache: &mut PreparedCache,
             ) -> Result<FeedOutcome, StorageError> {
                 let json = to_json(0, demographics)?;
                 let keys = blocking_keys(demographics);
@@ -435,6 +557,7 @@ macro_rules! backend_ops {
                         .await
                         .optional()?;
                     if linked.is_some() {
+                        cache.forget(id);
                         set_blocking_keys(conn, id, &keys).await?;
                     } else {
                         insert_blocking_keys(conn, id, &keys).await?;
@@ -450,13 +573,12 @@ macro_rules! backend_ops {
                     let mine = Prepared::new(demographics);
                     let mut decided = Vec::new();
                     let mut person_of_candidate = BTreeMap::new();
-                    for (cid, domain, local_id, demo_json, person) in
-                        candidates(conn, &keys, id, max_candidates).await?
+                    for (cid, person, other) in
+                        candidates(conn, &keys, id, max_candidates, cache).await?
                     {
-                        let other = Prepared::new(&demographics_of(cid, &demo_json)?);
                         let decision = matcher.compare_prepared(
                             (&key.domain, &key.local_id, &mine),
-                            (&domain, &local_id, &other),
+                            (&other.domain, &other.local_id, &other.prepared),
                         );
                         person_of_candidate.insert(cid, person);
                         decided.push((cid, decision));
@@ -510,7 +632,7 @@ macro_rules! backend_ops {
                         None => (
                             new_person(conn).await?,
                             "new",
-                            "no auto-link candidate".to_owned(),
+                            format!("no auto-link candidate among {} compared", decided.len()),
                         ),
                     };
                     move_record(conn, id, person, action, &reason).await?;
@@ -547,11 +669,13 @@ macro_rules! backend_ops {
                 surviving: &PatientKey,
                 subsumed: &PatientKey,
                 demographics: &Demographics,
+                cache: &mut PreparedCache,
             ) -> Result<FeedOutcome, StorageError> {
                 let json = to_json(0, demographics)?;
                 let keys = blocking_keys(demographics);
                 conn.transaction(async |conn| {
                     let sub_id = touch_active(conn, subsumed).await?;
+                    cache.forget(sub_id);
                     let sub_person = person_of(conn, sub_id).await?;
                     let reason = format!(
                         "A40: {} merged into {}",
@@ -588,6 +712,7 @@ macro_rules! backend_ops {
                         }
                     };
                     let surv_person = person_of(conn, surv_id).await?;
+                    cache.forget(surv_id);
                     diesel::update(records::table.find(surv_id))
                         .set((
                             records::demographics.eq(&json),
@@ -944,6 +1069,55 @@ macro_rules! backend_ops {
                     .collect())
             }
 
+            /// The stored decisions of a record (made when it arrived), oldest first, each with
+            /// the candidate's key.
+            pub async fn decisions_of(
+                conn: &mut Conn,
+                key: &PatientKey,
+            ) -> Result<Vec<StoredDecision>, StorageError> {
+                let Some((record, _)) = record_row(conn, key).await? else {
+                    return Err(missing_record(conn, key).await);
+                };
+                let rows: Vec<DecisionRow> = decisions::table
+                    .inner_join(records::table.on(records::id.eq(decisions::candidate_id)))
+                    .filter(decisions::record_id.eq(record))
+                    .order(decisions::id)
+                    .select((
+                        decisions::id,
+                        records::domain,
+                        records::local_id,
+                        decisions::score,
+                        decisions::zone,
+                        decisions::fields,
+                        decisions::guard,
+                        decisions::other_no_links,
+                    ))
+                    .load(conn)
+                    .await?;
+                rows.into_iter()
+                    .map(
+                        |(id, domain, local_id, score, zone, fields, guard, other_no_links)| {
+                            Ok(StoredDecision {
+                                id,
+                                candidate: PatientKey { domain, local_id },
+                                decision: Decision {
+                                    score,
+                                    zone: zone_from(&zone),
+                                    fields: serde_json::from_str(&fields).map_err(|source| {
+                                        StorageError::Json {
+                                            record_id: record,
+                                            source,
+                                        }
+                                    })?,
+                                    guard,
+                                },
+                                other_no_links,
+                            })
+                        },
+                    )
+                    .collect()
+            }
+
             /// Every active record with its person's affinity-domain id.
             pub async fn all_links(
                 conn: &mut Conn,
@@ -966,3 +1140,52 @@ macro_rules! backend_ops {
 
 backend_ops!(sqlite, crate::storage::SqliteConn);
 backend_ops!(postgres, diesel_async::AsyncPgConnection);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decision(score: f64, zone: Zone) -> Decision {
+        Decision {
+            score,
+            zone,
+            fields: Vec::new(),
+            guard: None,
+        }
+    }
+
+    /// Every AutoLink and Review decision is stored; of the NoLink ones the highest-scoring
+    /// stands for the others, which are counted.
+    #[test]
+    fn no_link_decisions_are_stored_as_the_closest_with_the_count_of_the_others() {
+        let decided = vec![
+            (1, decision(-3.0, Zone::NoLink)),
+            (2, decision(12.0, Zone::AutoLink)),
+            (3, decision(1.5, Zone::NoLink)),
+            (4, decision(6.0, Zone::Review)),
+            (5, decision(-9.0, Zone::NoLink)),
+        ];
+        let stored: Vec<(i32, Zone, i64)> = decisions_to_store(&decided)
+            .into_iter()
+            .map(|(candidate, d, others)| (candidate, d.zone, others))
+            .collect();
+        assert_eq!(
+            stored,
+            [
+                (2, Zone::AutoLink, 0),
+                (4, Zone::Review, 0),
+                (3, Zone::NoLink, 2)
+            ]
+        );
+    }
+
+    /// A record without NoLink candidates stores no NoLink row.
+    #[test]
+    fn without_no_link_candidates_no_no_link_row_is_stored() {
+        let decided = vec![(7, decision(6.0, Zone::Review))];
+        let stored = decisions_to_store(&decided);
+        assert_eq!(stored.len(), 1);
+        assert_eq!(stored[0].2, 0);
+        assert!(decisions_to_store(&[]).is_empty());
+    }
+}

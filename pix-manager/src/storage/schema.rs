@@ -44,6 +44,7 @@ diesel::table! {
         fields -> Text,
         guard -> Nullable<Text>,
         created_at -> BigInt,
+        other_no_links -> BigInt,
     }
 }
 

@@ -8,6 +8,9 @@
 //! commits once (one fsync under `synchronous = FULL`) and only then answers each: a write
 //! that fails rolls back its savepoint alone and gets its own error, the others are stored. A
 //! failed commit stores none of them and answers each with the error.
+//!
+//! The writer keeps the candidate records it has read for matching ([`PreparedCache`]); a
+//! write that fails, a failed commit or a panic clears it, since what it read may be gone.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -20,6 +23,7 @@ use diesel_async::{AsyncConnection, TransactionManager};
 use futures::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 
+use super::ops::PreparedCache;
 use super::{BoxError, SQLITE, StorageError};
 
 /// Writes waiting for the writer beyond which callers wait to queue theirs.
@@ -106,6 +110,15 @@ impl Sqlite {
         F: FnOnce(&mut SqliteConn) -> Result<R, StorageError> + Send + 'static,
         R: Send + 'static,
     {
+        self.write_with_cache(move |conn, _| operation(conn)).await
+    }
+
+    /// [`write`](Self::write) of an `operation` that also uses the writer's [`PreparedCache`].
+    pub(super) async fn write_with_cache<R, F>(&self, operation: F) -> Result<R, StorageError>
+    where
+        F: FnOnce(&mut SqliteConn, &mut PreparedCache) -> Result<R, StorageError> + Send + 'static,
+        R: Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
         let job = Box::new(Write {
             operation: Some(operation),
@@ -122,8 +135,8 @@ impl Sqlite {
 
 /// A queued write, type-erased for the writer.
 trait Job: Send {
-    /// Runs the operation, keeping its result.
-    fn run(&mut self, conn: &mut SqliteConn);
+    /// Runs the operation, keeping its result; a failed one (rolled back) clears `cache`.
+    fn run(&mut self, conn: &mut SqliteConn, cache: &mut PreparedCache);
     /// Answers the caller once the group's outcome is known.
     fn answer(self: Box<Self>, committed: Result<(), Arc<diesel::result::Error>>);
 }
@@ -136,12 +149,16 @@ struct Write<R, F> {
 
 impl<R, F> Job for Write<R, F>
 where
-    F: FnOnce(&mut SqliteConn) -> Result<R, StorageError> + Send,
+    F: FnOnce(&mut SqliteConn, &mut PreparedCache) -> Result<R, StorageError> + Send,
     R: Send,
 {
-    fn run(&mut self, conn: &mut SqliteConn) {
+    fn run(&mut self, conn: &mut SqliteConn, cache: &mut PreparedCache) {
         if let Some(operation) = self.operation.take() {
-            self.result = Some(operation(conn));
+            let result = operation(conn, cache);
+            if result.is_err() {
+                cache.clear();
+            }
+            self.result = Some(result);
         }
     }
 
@@ -162,6 +179,7 @@ where
 /// A write that panics (a bug) loses its group, not the writer: the group is rolled back and its
 /// callers get [`StorageError::WorkerStopped`]; the writes queued after it are served.
 fn serve_writes(mut conn: SqliteConn, mut queue: mpsc::Receiver<Box<dyn Job>>) {
+    let mut cache = PreparedCache::default();
     while let Some(first) = queue.blocking_recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -171,8 +189,11 @@ fn serve_writes(mut conn: SqliteConn, mut queue: mpsc::Receiver<Box<dyn Job>>) {
             }
         }
         let size = group.len();
-        let served = std::panic::catch_unwind(AssertUnwindSafe(|| commit_group(&mut conn, group)));
+        let served = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            commit_group(&mut conn, &mut cache, group)
+        }));
         if served.is_err() {
+            cache.clear();
             tracing::error!(
                 writes = size,
                 "an MPI write panicked: its group is rolled back, none of it is stored"
@@ -193,19 +214,20 @@ fn roll_back_all(conn: &mut SqliteConn) {
 
 /// Runs `group` in one transaction, each write in its own savepoint, commits, then answers. A
 /// single write (or a transaction that cannot begin) runs as its own transaction.
-fn commit_group(conn: &mut SqliteConn, mut group: Vec<Box<dyn Job>>) {
+fn commit_group(conn: &mut SqliteConn, cache: &mut PreparedCache, mut group: Vec<Box<dyn Job>>) {
     if group.len() == 1 || run(Manager::begin_transaction(conn)).is_err() {
         for mut job in group {
-            job.run(conn);
+            job.run(conn, cache);
             job.answer(Ok(()));
         }
         return;
     }
     for job in &mut group {
-        job.run(conn);
+        job.run(conn, cache);
     }
     let committed = run(Manager::commit_transaction(conn)).map_err(Arc::new);
     if committed.is_err() {
+        cache.clear();
         let _ = run(Manager::rollback_transaction(conn));
         tracing::error!(
             writes = group.len(),

@@ -1,0 +1,1 @@
+ALTER TABLE decisions DROP COLUMN other_no_links;
