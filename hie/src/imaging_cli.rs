@@ -119,6 +119,7 @@ pub async fn import_cd(
             problem.detail
         );
     }
+    let mut pdq_failures = 0;
     for (study, _) in &scan.studies {
         println!("  {}", describe(study));
         match source_patient_id(study) {
@@ -135,13 +136,21 @@ pub async fn import_cd(
                 Ok(p) => println!("    affinity-domain identity (PIX): {}", p.to_cx()),
                 Err(e) => println!("    affinity-domain identity (PIX): none: {e:#}"),
             }
-            if pdq {
-                list_pdq_matches(pix, study).await;
+            if pdq && let Err(e) = list_pdq_matches(pix, study).await {
+                println!("    PDQ: {e:#}");
+                pdq_failures += 1;
             }
         }
     }
     if args.patient.is_none() {
         println!("nothing published (give --patient CX to import and publish)");
+        if pdq_failures > 0 {
+            bail!(
+                "the PDQ search (ITI-21) failed for {pdq_failures} of {} stud{}",
+                scan.studies.len(),
+                if scan.studies.len() == 1 { "y" } else { "ies" }
+            );
+        }
         return Ok(());
     }
     if scan.studies.is_empty() {
@@ -181,39 +190,39 @@ pub async fn import_cd(
 }
 
 /// ITI-21 by the disc's patient name and birth date: the records the PIX Manager knows, for the
-/// operator to choose one with `--patient` (nothing is chosen automatically).
-async fn list_pdq_matches(pix: &str, study: &Study) {
+/// operator to choose one with `--patient` (nothing is chosen automatically). Fails when the
+/// PIX Manager cannot be asked or refuses the query.
+async fn list_pdq_matches(pix: &str, study: &Study) -> anyhow::Result<()> {
     let name = study.patient.name.as_deref().unwrap_or_default();
     let mut parts = name.split('^');
     let family = parts.next().unwrap_or_default();
     let given = parts.next().filter(|g| !g.is_empty());
     if family.is_empty() {
         println!("    PDQ: the disc names no patient family name to search by");
-        return;
+        return Ok(());
     }
-    let found = PixClient::new(pix)
+    let matches = PixClient::new(pix)
         .search_demographics(family, given, study.patient.birth_date.as_deref())
-        .await;
-    match found {
-        Ok(matches) if matches.is_empty() => println!("    PDQ: no record matches {name}"),
-        Ok(matches) => {
-            for found in matches {
-                let ids: Vec<String> = found
-                    .identifiers
-                    .iter()
-                    .map(|(id, oid)| format!("{id}^^^&{oid}&ISO"))
-                    .collect();
-                println!(
-                    "    PDQ: {} {} {} {}",
-                    ids.join(" "),
-                    found.record.name.unwrap_or_default(),
-                    found.record.birth_date.unwrap_or_default(),
-                    found.record.sex.unwrap_or_default()
-                );
-            }
-        }
-        Err(e) => println!("    PDQ: {e}"),
+        .await
+        .with_context(|| format!("cannot search the PIX Manager at {pix} for {name}"))?;
+    if matches.is_empty() {
+        println!("    PDQ: no record matches {name}");
     }
+    for found in matches {
+        let ids: Vec<String> = found
+            .identifiers
+            .iter()
+            .map(|(id, oid)| format!("{id}^^^&{oid}&ISO"))
+            .collect();
+        println!(
+            "    PDQ: {} {} {} {}",
+            ids.join(" "),
+            found.record.name.unwrap_or_default(),
+            found.record.birth_date.unwrap_or_default(),
+            found.record.sex.unwrap_or_default()
+        );
+    }
+    Ok(())
 }
 
 async fn publish_one(study: &Study, ctx: &PublishContext) -> anyhow::Result<Published> {

@@ -59,8 +59,9 @@ enum Command {
         #[arg(long, default_value = "./hie-data/imaging-source/instances")]
         store: PathBuf,
         /// Without --patient: also search the PIX Manager (--pix) by the disc's patient name and
-        /// birth date (ITI-21) and list the records found, for the operator to name one.
-        #[arg(long)]
+        /// birth date (ITI-21) and list the records found, for the operator to name one; exits
+        /// with an error after the listing when a search fails.
+        #[arg(long, requires = "pix", conflicts_with = "patient")]
         pdq: bool,
         #[command(flatten)]
         publish: imaging_cli::PublishArgs,

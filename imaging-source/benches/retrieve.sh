@@ -11,15 +11,22 @@
 #   - Orthanc's own WADO-RS whole-study retrieve (multipart; the floor), and
 #   - RAD-69 for the 300 instances through imaging-source (MTOM answer), and
 #   - WADO-RS whole study through imaging-source (relayed from Orthanc's),
-# each read to the end by curl. Prints medians, MB/s (10^6 bytes) and the ratios, and the
+# each read to the end by the same curl, in the same namespace, after the same warm-up (Orthanc's
+# page cache is warm for every path). Prints per run and median MB/s (10^6 bytes of the study's
+# files, the same for every path) and the ratio of each run to the floor run just before it, the
+# CPU time the service and Orthanc spent per retrieve, the load average before and after, and the
 # service's peak RSS (VmHWM). The first RAD-69 request (printed as "cold") also reads the study's
 # WADO-RS metadata from Orthanc, which imaging-source then keeps for 5 minutes (the runs after it
-# only send the Retrieve Study).
+# only send the Retrieve Study); nothing else is kept between requests.
+#
+# BASE_BIN=/path/to/other/imaging-source (e.g. a build of the main branch) also runs that binary
+# on port 18085 and measures its RAD-69 in the same alternation (A/B in one run).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SHARED=${HIE_SHARED_DIR:-$ROOT/../shared}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 BIN=$TARGET/release/imaging-source
+BASE_BIN=${BASE_BIN:-}
 RUNS=${RUNS:-7}
 export NS=hie-ids-bench-$$
 [ -x "$BIN" ] || { echo "build it first: cargo build --release -p imaging-source" >&2; exit 1; }
@@ -30,6 +37,7 @@ WORK=$(mktemp -d)
 LAB="$SHARED/tools/orthanc_lab.sh"
 cleanup() {
   [ -n "${SERVICE_PID:-}" ] && kill "$SERVICE_PID" 2>/dev/null || true
+  [ -n "${BASE_PID:-}" ] && kill "$BASE_PID" 2>/dev/null || true
   bash "$LAB" stop "$WORK/orthanc" >/dev/null 2>&1 || true
   ip netns del "$NS" 2>/dev/null || true
   rm -rf "$WORK"
@@ -73,46 +81,82 @@ print('<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope" '
 PY
 
 echo "== starting imaging-source (release) in the namespace"
-mkdir -p "$WORK/data"
-cat > "$WORK/hie.toml" <<EOF
+# start_service BINARY NAME HTTP_PORT SCP_PORT: an imaging-source with an empty instance store and
+# Orthanc as its PACS, in the namespace; prints its PID.
+start_service() {
+  mkdir -p "$WORK/$2"
+  cat > "$WORK/$2.toml" <<EOF
 [general]
-data_dir = "$WORK/data"
+data_dir = "$WORK/$2"
 [imaging_source]
-http_port = 18084
-scp_port = 18112
+http_port = $3
+scp_port = $4
 pacs_dicomweb_url = "http://127.0.0.1:8042/dicom-web"
 EOF
-ip netns exec "$NS" env RUST_LOG=warn "$BIN" "$WORK/hie.toml" >"$WORK/service.log" 2>&1 &
-SERVICE_PID=$!
-for _ in $(seq 1 100); do run curl -sf -o /dev/null http://127.0.0.1:18084/healthz && break; sleep 0.1; done
+  ip netns exec "$NS" env RUST_LOG=warn "$1" "$WORK/$2.toml" >"$WORK/$2.log" 2>&1 &
+  echo $!
+}
+SERVICE_PID=$(start_service "$BIN" data 18084 18112)
+[ -n "$BASE_BIN" ] && BASE_PID=$(start_service "$BASE_BIN" base 18085 18113)
+for port in 18084 ${BASE_PID:+18085}; do
+  for _ in $(seq 1 100); do run curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" && break; sleep 0.1; done
+done
+ORTHANC_PID=$(cat "$WORK/orthanc/orthanc.pid")
+# CPU time (user + system, in clock ticks) a process has used so far.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 floor() {
   run curl -s -o /dev/null -w '%{time_total} %{size_download}\n' \
     -H 'Accept: multipart/related; type="application/dicom"' \
     "http://127.0.0.1:8042/dicom-web/studies/$STUDY_UID"
 }
-ours() {
+rad69() {
   run curl -s -o /dev/null -w '%{time_total} %{size_download}\n' -X POST \
     -H 'Content-Type: application/soap+xml; charset=UTF-8; action="urn:ihe:rad:2009:RetrieveImagingDocumentSet"' \
-    --data-binary "@$WORK/rad69.xml" http://127.0.0.1:18084/xdsi
+    --data-binary "@$WORK/rad69.xml" "http://127.0.0.1:$1/xdsi"
 }
 ours_wado() {
   run curl -s -o /dev/null -w '%{time_total} %{size_download}\n' \
     -H 'Accept: multipart/related; type="application/dicom"' \
     "http://127.0.0.1:18084/dicomweb/studies/$STUDY_UID"
 }
-echo "== warm-up"; floor; COLD=$(ours); echo "$COLD"
-: > "$WORK/floor.txt"; : > "$WORK/ours.txt"; : > "$WORK/wado.txt"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "== warm-up"; floor; COLD=$(rad69 18084); echo "$COLD"
+if [ -n "${BASE_PID:-}" ]; then BASE_COLD=$(rad69 18085); echo "$BASE_COLD"; fi
+: > "$WORK/floor.txt"; : > "$WORK/ours.txt"; : > "$WORK/wado.txt"; : > "$WORK/base.txt"
+: > "$WORK/ours_cpu.txt"; : > "$WORK/base_cpu.txt"; : > "$WORK/orthanc_cpu.txt"; : > "$WORK/load.txt"
 for _ in $(seq 1 "$RUNS"); do
-  floor >> "$WORK/floor.txt"; ours >> "$WORK/ours.txt"; ours_wado >> "$WORK/wado.txt"
+  floor >> "$WORK/floor.txt"
+  s0=$(ticks "$SERVICE_PID"); o0=$(ticks "$ORTHANC_PID")
+  rad69 18084 >> "$WORK/ours.txt"
+  echo $(($(ticks "$SERVICE_PID") - s0)) >> "$WORK/ours_cpu.txt"
+  echo $(($(ticks "$ORTHANC_PID") - o0)) >> "$WORK/orthanc_cpu.txt"
+  ours_wado >> "$WORK/wado.txt"
+  if [ -n "${BASE_PID:-}" ]; then
+    b0=$(ticks "$BASE_PID"); rad69 18085 >> "$WORK/base.txt"
+    echo $(($(ticks "$BASE_PID") - b0)) >> "$WORK/base_cpu.txt"
+  fi
+  cut -d' ' -f1 /proc/loadavg >> "$WORK/load.txt"
 done
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 median() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# per_run FILE: the MB/s of each run in FILE.
+per_run() { awk -v b="$STUDY_BYTES" '{printf "%.0f ", b/1e6/$1}' "$1"; }
+# ratios FILE: each run's MB/s over that of the floor run just before it.
+ratios() { paste -d' ' "$WORK/floor.txt" "$1" | awk '{printf "%.2f ", $1/$3}'; }
 F=$(median "$WORK/floor.txt"); O=$(median "$WORK/ours.txt"); W=$(median "$WORK/wado.txt")
+HZ=$(getconf CLK_TCK)
 echo "study: $(find "$WORK/study" -name '*.dcm' | wc -l) instances, $STUDY_BYTES bytes"
 echo "answer sizes: Orthanc $(head -1 "$WORK/floor.txt" | cut -d' ' -f2) bytes, RAD-69 $(head -1 "$WORK/ours.txt" | cut -d' ' -f2) bytes"
-echo "Orthanc WADO-RS whole study (floor) runs: $(cut -d' ' -f1 "$WORK/floor.txt" | tr '\n' ' ')"
-echo "RAD-69 through imaging-source runs:       $(cut -d' ' -f1 "$WORK/ours.txt" | tr '\n' ' ')"
-echo "WADO-RS through imaging-source runs:      $(cut -d' ' -f1 "$WORK/wado.txt" | tr '\n' ' ')"
+echo "load average before: $LOAD_BEFORE; after each run: $(tr '\n' ' ' < "$WORK/load.txt"); after: $LOAD_AFTER"
+echo "Orthanc WADO-RS whole study (floor) MB/s: $(per_run "$WORK/floor.txt")"
+echo "RAD-69 through imaging-source MB/s:       $(per_run "$WORK/ours.txt")"
+echo "  ratio to the floor run before it:       $(ratios "$WORK/ours.txt")"
+echo "WADO-RS through imaging-source MB/s:      $(per_run "$WORK/wado.txt")"
+if [ -n "${BASE_PID:-}" ]; then
+  echo "RAD-69 through BASE_BIN MB/s:             $(per_run "$WORK/base.txt")"
+  echo "  ratio to the floor run before it:       $(ratios "$WORK/base.txt")"
+fi
 awk -v b="$STUDY_BYTES" -v f="$F" -v o="$O" -v w="$W" -v c="${COLD%% *}" 'BEGIN {
   printf "Orthanc WADO-RS median %.3f s = %.0f MB/s\n", f, b/1e6/f;
   printf "RAD-69 via us   median %.3f s = %.0f MB/s\n", o, b/1e6/o;
@@ -120,4 +164,14 @@ awk -v b="$STUDY_BYTES" -v f="$F" -v o="$O" -v w="$W" -v c="${COLD%% *}" 'BEGIN 
   printf "RAD-69 cold (first request, study metadata read) %.3f s = %.0f MB/s\n", c, b/1e6/c;
   printf "ratio RAD-69/floor (MB/s): %.0f %%\n", 100*f/o;
   printf "ratio WADO-RS via us/floor (MB/s): %.0f %%\n", 100*f/w }'
+if [ -n "${BASE_PID:-}" ]; then
+  awk -v b="$STUDY_BYTES" -v f="$F" -v o="$(median "$WORK/base.txt")" -v c="${BASE_COLD%% *}" 'BEGIN {
+    printf "RAD-69 via BASE_BIN median %.3f s = %.0f MB/s, ratio to floor %.0f %%; cold %.3f s\n", o, b/1e6/o, 100*f/o, c }'
+fi
+awk -v hz="$HZ" '{s+=$1} END {printf "CPU per RAD-69 retrieve: imaging-source %.0f ms", 1000*s/NR/hz}' "$WORK/ours_cpu.txt"
+awk -v hz="$HZ" '{s+=$1} END {printf ", Orthanc %.0f ms", 1000*s/NR/hz}' "$WORK/orthanc_cpu.txt"
+if [ -n "${BASE_PID:-}" ]; then
+  awk -v hz="$HZ" '{s+=$1} END {printf "; BASE_BIN %.0f ms", 1000*s/NR/hz}' "$WORK/base_cpu.txt"
+fi
+echo
 echo "imaging-source peak RSS: $(grep VmHWM /proc/$SERVICE_PID/status | awk '{print $2, $3}')"

@@ -7,10 +7,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use schemas::mtom::{MtomError, MtomReader, MultipartType};
 
 use crate::study::{InstanceHeader, Study, StudyError, StudySet, is_valid_uid};
 
@@ -221,9 +222,13 @@ impl CatalogCache {
     }
 }
 
-/// A WADO-RS retrieve answer, read one part (instance) at a time.
+/// The body of a PACS answer, as received.
+type AnswerBody = BoxStream<'static, Result<Bytes, reqwest::Error>>;
+
+/// A WADO-RS retrieve answer, read one part (instance) at a time. The multipart body is split
+/// without copying: each chunk handed out is a slice of a buffer the HTTP client read into.
 pub struct PacsParts {
-    multipart: multer::Multipart<'static>,
+    reader: MtomReader<AnswerBody>,
     url: String,
     index: usize,
 }
@@ -234,101 +239,113 @@ impl PacsParts {
         &self.url
     }
 
+    fn multipart_error(&self, error: &MtomError) -> DicomWebError {
+        DicomWebError::Multipart {
+            url: self.url.clone(),
+            reason: error.to_string(),
+        }
+    }
+
+    /// The next chunk of the current part's body, `None` at its end.
+    async fn read_chunk(&mut self) -> Result<Option<Bytes>, DicomWebError> {
+        match self.reader.read_chunk().await {
+            Ok(chunk) => Ok(chunk),
+            Err(error) => Err(self.multipart_error(&error)),
+        }
+    }
+
     /// The next instance of the answer, its file meta group read (the rest of the previous part,
     /// if not read, is skipped); `None` after the last.
-    pub async fn next_part(&mut self) -> Result<Option<PacsPart>, DicomWebError> {
-        let multipart_error = |reason: String| DicomWebError::Multipart {
-            url: self.url.clone(),
-            reason,
-        };
-        let Some(mut field) = self
-            .multipart
-            .next_field()
-            .await
-            .map_err(|e| multipart_error(e.to_string()))?
-        else {
-            return Ok(None);
-        };
+    pub async fn next_part(&mut self) -> Result<Option<PacsPart<'_>>, DicomWebError> {
+        match self.reader.next_part().await {
+            Ok(Some(_)) => {}
+            Ok(None) => return Ok(None),
+            Err(error) => return Err(self.multipart_error(&error)),
+        }
         let index = self.index;
         self.index += 1;
-        let header_error = |reason: String| DicomWebError::PartHeader {
-            url: self.url.clone(),
+        let header_error = |url: &str, reason: String| DicomWebError::PartHeader {
+            url: url.to_owned(),
             index,
             reason,
         };
-        let mut head = BytesMut::new();
+        // The chunks read until the meta group is whole, handed out as they are (not copied).
+        let mut head: Vec<Bytes> = Vec::new();
+        let mut read = 0usize;
         let mut needed = META_LENGTH_END;
-        while head.len() < needed {
-            let Some(chunk) = field
-                .chunk()
-                .await
-                .map_err(|e| multipart_error(e.to_string()))?
-            else {
-                return Err(header_error(format!(
-                    "the part ends after {} bytes",
-                    head.len()
-                )));
+        let mut joined = Vec::new();
+        while read < needed {
+            let Some(chunk) = self.read_chunk().await? else {
+                return Err(header_error(
+                    &self.url,
+                    format!("the part ends after {read} bytes"),
+                ));
             };
-            head.extend_from_slice(&chunk);
-            if needed == META_LENGTH_END && head.len() >= META_LENGTH_END {
+            read += chunk.len();
+            head.push(chunk);
+            if needed == META_LENGTH_END && read >= META_LENGTH_END {
+                let start = leading(&head, META_LENGTH_END, &mut joined);
+                let length_at = META_LENGTH_END - 4;
                 let group_length = u32::from_le_bytes([
-                    head[META_LENGTH_END - 4],
-                    head[META_LENGTH_END - 3],
-                    head[META_LENGTH_END - 2],
-                    head[META_LENGTH_END - 1],
+                    start[length_at],
+                    start[length_at + 1],
+                    start[length_at + 2],
+                    start[length_at + 3],
                 ]) as usize;
                 needed = META_LENGTH_END.saturating_add(group_length);
                 if needed > MAX_META_BYTES {
-                    return Err(header_error(format!(
-                        "a file meta group of {group_length} bytes"
-                    )));
+                    return Err(header_error(
+                        &self.url,
+                        format!("a file meta group of {group_length} bytes"),
+                    ));
                 }
             }
         }
-        let meta = dicom_object::meta::FileMetaTable::from_reader(&head[128..needed])
-            .map_err(|e| header_error(e.to_string()))?;
+        let start = leading(&head, needed, &mut joined);
+        let meta = dicom_object::meta::FileMetaTable::from_reader(&start[128..needed])
+            .map_err(|e| header_error(&self.url, e.to_string()))?;
+        head.reverse();
         Ok(Some(PacsPart {
             sop_instance_uid: meta.media_storage_sop_instance_uid().to_owned(),
             transfer_syntax: meta.transfer_syntax().to_owned(),
-            head: Some(head.freeze()),
-            field,
-            url: self.url.clone(),
+            head,
+            parts: self,
         }))
     }
 }
 
+/// The first `len` bytes of `chunks` (which hold at least that many) in one slice: of the first
+/// chunk when it holds them all, else joined in `joined`.
+fn leading<'a>(chunks: &'a [Bytes], len: usize, joined: &'a mut Vec<u8>) -> &'a [u8] {
+    if let Some(first) = chunks.first().filter(|first| first.len() >= len) {
+        return &first[..len];
+    }
+    joined.clear();
+    for chunk in chunks {
+        let take = chunk.len().min(len - joined.len());
+        joined.extend_from_slice(&chunk[..take]);
+    }
+    joined
+}
+
 /// One instance of a WADO-RS answer: its identity from the file meta group, then its bytes.
-pub struct PacsPart {
+pub struct PacsPart<'a> {
     /// Media Storage SOP Instance UID (0002,0003).
     pub sop_instance_uid: String,
     /// Transfer Syntax UID (0002,0010) of the bytes sent.
     pub transfer_syntax: String,
-    head: Option<Bytes>,
-    field: multer::Field<'static>,
-    url: String,
+    /// The first chunks, read to find the file meta group, last first: handed out first.
+    head: Vec<Bytes>,
+    parts: &'a mut PacsParts,
 }
 
-impl PacsPart {
+impl PacsPart<'_> {
     /// The next chunk of the instance's Part-10 bytes (the meta group read first included).
     pub async fn chunk(&mut self) -> Result<Option<Bytes>, DicomWebError> {
-        if let Some(head) = self.head.take() {
-            return Ok(Some(head));
+        match self.head.pop() {
+            Some(head) => Ok(Some(head)),
+            None => self.parts.read_chunk().await,
         }
-        self.field
-            .chunk()
-            .await
-            .map_err(|e| DicomWebError::Multipart {
-                url: self.url.clone(),
-                reason: e.to_string(),
-            })
-    }
-
-    /// The instance's Part-10 bytes as a stream.
-    pub fn into_stream(self) -> BoxStream<'static, Result<Bytes, DicomWebError>> {
-        futures::stream::try_unfold(self, |mut part| async move {
-            Ok(part.chunk().await?.map(|chunk| (chunk, part)))
-        })
-        .boxed()
     }
 }
 
@@ -429,11 +446,20 @@ impl DicomWebClient {
         };
         let mut parts = self.retrieve(&scope, &[]).await?;
         let url = parts.url.clone();
-        let part = parts.next_part().await?.ok_or(DicomWebError::Multipart {
-            url,
-            reason: "no part".to_owned(),
-        })?;
-        Ok(part.into_stream())
+        let Some(part) = parts.next_part().await? else {
+            return Err(DicomWebError::Multipart {
+                url,
+                reason: "no part".to_owned(),
+            });
+        };
+        let mut head = part.head;
+        head.reverse();
+        let rest = futures::stream::try_unfold(parts, |mut parts| async move {
+            Ok(parts.read_chunk().await?.map(|chunk| (chunk, parts)))
+        });
+        Ok(futures::stream::iter(head.into_iter().map(Ok))
+            .chain(rest)
+            .boxed())
     }
 
     /// WADO-RS Retrieve Study, Series or Instance (`multipart/related; type="application/dicom"`)
@@ -477,8 +503,14 @@ impl DicomWebClient {
             .ok_or_else(|| multipart_error("no boundary".to_owned()))?
             .as_str()
             .to_owned();
+        let multipart = MultipartType {
+            boundary,
+            type_: DICOM_MEDIA_TYPE.to_owned(),
+            start: None,
+            start_info: None,
+        };
         Ok(PacsParts {
-            multipart: multer::Multipart::new(response.bytes_stream(), boundary),
+            reader: MtomReader::new(response.bytes_stream().boxed(), &multipart),
             url,
             index: 0,
         })
@@ -581,6 +613,14 @@ mod tests {
             Err(DicomWebError::InvalidUrl { .. })
         ));
         assert!(DicomWebClient::new("not a url").is_err());
+    }
+
+    #[test]
+    fn the_start_of_a_part_split_across_chunks_is_read_whole() {
+        let chunks = [Bytes::from_static(b"ab"), Bytes::from_static(b"cdef")];
+        let mut joined = Vec::new();
+        assert_eq!(leading(&chunks, 5, &mut joined), b"abcde");
+        assert_eq!(leading(&chunks[1..], 3, &mut joined), b"cde");
     }
 
     #[tokio::test]

@@ -3,9 +3,9 @@
 //! (temporary file, fsync, rename, directory fsync). Writers of many instances stage them all
 //! and commit them as they go, so that their fsyncs overlap and the directory is synced once.
 
-use std::path::{Path, PathBuf};
-
 use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 
@@ -210,6 +210,71 @@ impl InstanceStore {
     }
 }
 
+/// How long a temporary file stays untouched before [`InstanceStore::sweep_abandoned`] takes it
+/// for the leftover of a writer that stopped (crash, kill): a live writer touches its file at
+/// every write of at most [`WRITE_BUFFER`] bytes.
+pub const ABANDONED_AFTER: Duration = Duration::from_secs(15 * 60);
+
+impl InstanceStore {
+    /// Removes the temporary files (`{study}/{series}/.{sop}.{id}.tmp`) that no write has
+    /// touched for `older_than`: what a writer stopped between stage and commit left behind.
+    /// Younger ones may belong to a live writer (another process may share the store) and are
+    /// kept. Returns how many were removed.
+    pub async fn sweep_abandoned(&self, older_than: Duration) -> Result<usize, InstanceStoreError> {
+        let root = self.root.clone();
+        tokio::task::spawn_blocking(move || sweep_abandoned(&root, older_than))
+            .await
+            .map_err(|e| InstanceStoreError::Worker(e.to_string()))?
+    }
+}
+
+fn sweep_abandoned(root: &Path, older_than: Duration) -> Result<usize, InstanceStoreError> {
+    let cutoff = SystemTime::now()
+        .checked_sub(older_than)
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    let mut removed = 0;
+    for study in subdirectories(root)? {
+        for series in subdirectories(&study)? {
+            for entry in std::fs::read_dir(&series).map_err(io("list", &series))? {
+                let entry = entry.map_err(io("list", &series))?;
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                if !(name.starts_with('.') && name.ends_with(".tmp")) {
+                    continue;
+                }
+                let path = entry.path();
+                let modified = entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .map_err(io("read the age of", &path))?;
+                if modified < cutoff {
+                    std::fs::remove_file(&path).map_err(io("remove", &path))?;
+                    tracing::info!(path = %path.display(), "removed an abandoned temporary");
+                    removed += 1;
+                }
+            }
+        }
+    }
+    Ok(removed)
+}
+
+/// The directories directly under `dir` (none when `dir` does not exist yet).
+fn subdirectories(dir: &Path) -> Result<Vec<PathBuf>, InstanceStoreError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io("list", dir)(e)),
+    };
+    let mut dirs = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(io("list", dir))?;
+        if entry.file_type().map_err(io("list", dir))?.is_dir() {
+            dirs.push(entry.path());
+        }
+    }
+    Ok(dirs)
+}
+
 /// Bytes gathered before each write of a temporary file: one blocking-pool task per write
 /// rather than one per network chunk (a task hand-over costs more than the copy).
 const WRITE_BUFFER: usize = 4 << 20;
@@ -290,6 +355,43 @@ mod tests {
             })
         ));
         assert!(store.study_dir("1.2/3").is_err());
+    }
+
+    /// A stage left by a writer that stopped, dated `age` ago.
+    async fn abandoned_stage(store: &InstanceStore, sop: &str, age: Duration) -> PathBuf {
+        let staged = store
+            .stage("1.2", "1.2.3", sop, &b"DICM"[..])
+            .await
+            .unwrap();
+        let temp = staged.temp.clone();
+        let file = std::fs::File::options().write(true).open(&temp).unwrap();
+        file.set_modified(SystemTime::now() - age).unwrap();
+        drop(staged);
+        temp
+    }
+
+    #[tokio::test]
+    async fn sweep_removes_temporaries_abandoned_longer_than_the_limit_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = InstanceStore::new(dir.path());
+        store
+            .put("1.2", "1.2.3", "1.2.3.1", &b"DICM"[..])
+            .await
+            .unwrap();
+        let stale = abandoned_stage(&store, "1.2.3.2", ABANDONED_AFTER * 2).await;
+        let live = abandoned_stage(&store, "1.2.3.3", Duration::from_secs(1)).await;
+
+        assert_eq!(store.sweep_abandoned(ABANDONED_AFTER).await.unwrap(), 1);
+        assert!(!stale.exists());
+        assert!(live.exists(), "a young temporary may be a live writer's");
+        assert!(store.path("1.2", "1.2.3", "1.2.3.1").unwrap().exists());
+    }
+
+    #[tokio::test]
+    async fn sweep_of_a_store_not_created_yet_removes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = InstanceStore::new(dir.path().join("not-yet"));
+        assert_eq!(store.sweep_abandoned(ABANDONED_AFTER).await.unwrap(), 0);
     }
 
     #[tokio::test]

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::consumer::ConsumerContext;
 use crate::dicomweb::{DicomWebClient, DicomWebError};
-use crate::instance_store::InstanceStore;
+use crate::instance_store::{ABANDONED_AFTER, InstanceStore};
 use crate::service;
 use crate::source::ImagingSource;
 use crate::store_scp;
@@ -80,6 +80,9 @@ pub async fn start(
     let root = instance_store_root(config, data_dir);
     tokio::fs::create_dir_all(&root).await?;
     let store = Arc::new(InstanceStore::new(root.clone()));
+    if let Err(error) = store.sweep_abandoned(ABANDONED_AFTER).await {
+        tracing::warn!(%error, "cannot sweep the instance store's abandoned temporaries");
+    }
     let source = Arc::new(ImagingSource {
         repository_unique_id: config.repository_unique_id.clone(),
         store: store.clone(),

@@ -92,12 +92,14 @@ pub struct Located {
     pub transfer_syntax: Option<String>,
 }
 
-/// The PACS catalogs consulted while answering one request, by Study Instance UID, each read at
-/// most twice: from the client's cache, then once more from the PACS if an instance asked for is
-/// not in the cached one.
+/// What was looked up while answering one request, by Study Instance UID: the PACS catalogs,
+/// each read at most twice (from the client's cache, then once more from the PACS if an instance
+/// asked for is not in the cached one), and whether the instance store has a folder for the study
+/// (looked at once: a study it has none for has no stored instance to look for).
 #[derive(Debug, Default)]
 pub struct PacsCatalogs {
     studies: HashMap<String, (Arc<InstanceCatalog>, bool)>,
+    stored_studies: HashMap<String, bool>,
 }
 
 impl PacsCatalogs {
@@ -113,6 +115,33 @@ pub type Opened = (usize, Result<BodyStream, SourceError>);
 impl ImagingSource {
     /// The store's instance, if stored, with its transfer syntax read from the file meta group.
     pub async fn stored(&self, key: &InstanceKey) -> Result<Option<Located>, SourceError> {
+        self.stored_in(key, None).await
+    }
+
+    /// [`Self::stored`], the store's folder of the study looked at once per request.
+    async fn stored_in(
+        &self,
+        key: &InstanceKey,
+        catalogs: Option<&mut PacsCatalogs>,
+    ) -> Result<Option<Located>, SourceError> {
+        if let Some(catalogs) = catalogs {
+            let has_folder = match catalogs.stored_studies.get(&key.study) {
+                Some(&has_folder) => has_folder,
+                None => {
+                    let has_folder = match self.store.study_dir(&key.study) {
+                        Ok(dir) => tokio::fs::try_exists(dir).await.unwrap_or(true),
+                        Err(_) => false,
+                    };
+                    catalogs
+                        .stored_studies
+                        .insert(key.study.clone(), has_folder);
+                    has_folder
+                }
+            };
+            if !has_folder {
+                return Ok(None);
+            }
+        }
         let path = match self.store.path(&key.study, &key.series, &key.sop) {
             Ok(path) => path,
             // A value that is not a UID names no instance of this source.
@@ -164,7 +193,7 @@ impl ImagingSource {
         key: &InstanceKey,
         catalogs: &mut PacsCatalogs,
     ) -> Result<Option<Located>, SourceError> {
-        if let Some(stored) = self.stored(key).await? {
+        if let Some(stored) = self.stored_in(key, Some(catalogs)).await? {
             return Ok(Some(stored));
         }
         if self.pacs.is_none() {
@@ -540,15 +569,17 @@ async fn fetch_alone(
         series: key.series.clone(),
         sop: key.sop.clone(),
     };
-    let part = match pacs.retrieve(&scope, transfer_syntaxes).await {
-        Ok(mut parts) => parts.next_part().await.and_then(|part| {
-            part.ok_or_else(|| DicomWebError::Multipart {
-                url: parts.url().to_owned(),
-                reason: "no part".to_owned(),
-            })
-        }),
-        Err(error) => Err(error),
+    let mut parts = match pacs.retrieve(&scope, transfer_syntaxes).await {
+        Ok(parts) => parts,
+        Err(error) => return broken(sender, &key.sop, &error).await,
     };
+    let url = parts.url().to_owned();
+    let part = parts.next_part().await.and_then(|part| {
+        part.ok_or(DicomWebError::Multipart {
+            url,
+            reason: "no part".to_owned(),
+        })
+    });
     match part {
         Ok(part) if part.sop_instance_uid == key.sop => {
             forward(part, transfer_syntaxes, sender, budget).await
@@ -563,17 +594,20 @@ async fn fetch_alone(
             )
             .await
         }
-        Err(error) => {
-            tracing::error!(%error, instance = %key.sop, "PACS retrieve failed mid-answer");
-            fail(sender, error.to_string()).await
-        }
+        Err(error) => broken(sender, &key.sop, &error).await,
     }
+}
+
+/// Ends an instance's body with the error of the PACS retrieve that was to send it.
+async fn broken(sender: &ChunkSender, sop: &str, error: &DicomWebError) -> Result<(), AnswerGone> {
+    tracing::error!(%error, instance = %sop, "PACS retrieve failed mid-answer");
+    fail(sender, error.to_string()).await
 }
 
 /// Copies one part into its channel, each chunk once its bytes fit in the read-ahead `budget`,
 /// checking that a transcoded part is in a syntax asked for.
 async fn forward(
-    mut part: PacsPart,
+    mut part: PacsPart<'_>,
     transfer_syntaxes: &[String],
     sender: &ChunkSender,
     budget: &Arc<Semaphore>,

@@ -32,7 +32,7 @@ use super::manifest::Manifest;
 use super::soap_answer::retrieve_documents;
 use super::{ConsumerContext, ConsumerError, Progress, fetch_manifest};
 use crate::dicomweb::DicomWebClient;
-use crate::instance_store::{InstanceStore, InstanceStoreError, Staged, sync_dir};
+use crate::instance_store::{ABANDONED_AFTER, InstanceStore, InstanceStoreError, Staged, sync_dir};
 use crate::publish::AnswerStream;
 use crate::study::is_valid_uid;
 
@@ -107,6 +107,12 @@ pub async fn retrieve_manifest(
                 path: to.to_path_buf(),
                 source,
             })?;
+        if let Err(error) = InstanceStore::new(to)
+            .sweep_abandoned(ABANDONED_AFTER)
+            .await
+        {
+            tracing::warn!(%error, "cannot sweep an earlier retrieval's abandoned temporaries");
+        }
         let plan = plan(ctx, entry, manifest, to).await?;
         progress.start(
             plan.to_fetch.values().map(|(_, w)| w.len()).sum(),
