@@ -6,7 +6,7 @@ use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
 use dicom_dictionary_std::{tags, uids};
 use dicom_object::{FileDicomObject, FileMetaTableBuilder, InMemDicomObject};
 
-use crate::study::{Study, is_valid_uid};
+use crate::study::{CodedEntry, Study, is_valid_uid};
 
 /// SOP Class UID of the Key Object Selection Document (the manifest, and its formatCode).
 pub const KOS_SOP_CLASS_UID: &str = uids::KEY_OBJECT_SELECTION_DOCUMENT_STORAGE;
@@ -57,7 +57,7 @@ pub struct ManifestOptions {
     pub sop_instance_uid: String,
     /// Series Instance UID of the manifest's KO series.
     pub series_instance_uid: String,
-    /// Content Date/Time of the manifest (UTC).
+    /// When the manifest is created (its Instance Creation and Content Date/Time).
     pub created: time::OffsetDateTime,
 }
 
@@ -106,8 +106,7 @@ pub fn build_manifest(
             });
         }
     }
-    let date = format_date(options.created);
-    let time = format_time(options.created);
+    let clock = ManifestClock::new(study, options.created);
     let mut obj = InMemDicomObject::new_empty();
     // SOP Common
     obj.put(str_element(
@@ -121,8 +120,19 @@ pub fn build_manifest(
         VR::UI,
         &options.sop_instance_uid,
     ));
-    obj.put(str_element(tags::INSTANCE_CREATION_DATE, VR::DA, &date));
-    obj.put(str_element(tags::INSTANCE_CREATION_TIME, VR::TM, &time));
+    obj.put(str_element(
+        tags::INSTANCE_CREATION_DATE,
+        VR::DA,
+        &clock.date,
+    ));
+    obj.put(str_element(
+        tags::INSTANCE_CREATION_TIME,
+        VR::TM,
+        &clock.time,
+    ));
+    if let Some(offset) = &clock.offset {
+        obj.put(str_element(tags::TIMEZONE_OFFSET_FROM_UTC, VR::SH, offset));
+    }
     put_patient(&mut obj, study, &options.affinity_patient);
     // General Study
     obj.put(str_element(
@@ -154,6 +164,12 @@ pub fn build_manifest(
         VR::LO,
         &study.description,
     ));
+    if !study.procedure_codes.is_empty() {
+        obj.put(sequence(
+            tags::PROCEDURE_CODE_SEQUENCE,
+            study.procedure_codes.iter().map(code_item).collect(),
+        ));
+    }
     // Key Object Document Series
     obj.put(str_element(tags::MODALITY, VR::CS, "KO"));
     obj.put(str_element(
@@ -175,8 +191,8 @@ pub fn build_manifest(
     obj.put(str_element(tags::MANUFACTURER, VR::LO, "hie"));
     // Key Object Document
     obj.put(str_element(tags::INSTANCE_NUMBER, VR::IS, "1"));
-    obj.put(str_element(tags::CONTENT_DATE, VR::DA, &date));
-    obj.put(str_element(tags::CONTENT_TIME, VR::TM, &time));
+    obj.put(str_element(tags::CONTENT_DATE, VR::DA, &clock.date));
+    obj.put(str_element(tags::CONTENT_TIME, VR::TM, &clock.time));
     obj.put(sequence(
         tags::REFERENCED_REQUEST_SEQUENCE,
         vec![referenced_request(study)],
@@ -279,7 +295,16 @@ fn referenced_request(study: &Study) -> InMemDicomObject {
             VR::LO,
             &study.description,
         ),
-        sequence(tags::REQUESTED_PROCEDURE_CODE_SEQUENCE, Vec::new()),
+        // Zero or one item (PS3.3 Table C.17-2): the study's first procedure code.
+        sequence(
+            tags::REQUESTED_PROCEDURE_CODE_SEQUENCE,
+            study
+                .procedure_codes
+                .iter()
+                .take(1)
+                .map(code_item)
+                .collect(),
+        ),
     ]);
     if let Some(issuer) = &study.accession_issuer {
         item.put(sequence(
@@ -424,14 +449,21 @@ fn code_sequence(
     tag: Tag,
     (value, scheme, meaning): (&str, &str, &str),
 ) -> DataElement<InMemDicomObject> {
-    sequence(
-        tag,
-        vec![InMemDicomObject::from_element_iter([
-            str_element(tags::CODE_VALUE, VR::SH, value),
-            str_element(tags::CODING_SCHEME_DESIGNATOR, VR::SH, scheme),
-            str_element(tags::CODE_MEANING, VR::LO, meaning),
-        ])],
-    )
+    sequence(tag, vec![coded(value, scheme, meaning)])
+}
+
+/// A Code Sequence item; a value longer than 16 characters goes in Long Code Value.
+fn coded(value: &str, scheme: &str, meaning: &str) -> InMemDicomObject {
+    let value = if value.chars().count() > 16 {
+        str_element(tags::LONG_CODE_VALUE, VR::UC, value)
+    } else {
+        str_element(tags::CODE_VALUE, VR::SH, value)
+    };
+    InMemDicomObject::from_element_iter([
+        value,
+        str_element(tags::CODING_SCHEME_DESIGNATOR, VR::SH, scheme),
+        str_element(tags::CODE_MEANING, VR::LO, meaning),
+    ])
 }
 
 fn str_element(tag: Tag, vr: VR, value: &str) -> DataElement<InMemDicomObject> {
@@ -451,14 +483,40 @@ fn sequence(tag: Tag, items: Vec<InMemDicomObject>) -> DataElement<InMemDicomObj
     DataElement::new(tag, VR::SQ, DataSetSequence::from(items))
 }
 
-fn format_date(t: time::OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!("{:04}{:02}{:02}", t.year(), u8::from(t.month()), t.day())
+/// The manifest's own dates and times (instance creation, content) and the zone they are in. A
+/// study with a valid Timezone Offset From UTC has the manifest written in that zone, with that
+/// offset, so the study and content times copied side by side read in one zone; without one the
+/// study's times are local times of no stated zone, and so are the manifest's (the host's zone),
+/// with no offset written.
+struct ManifestClock {
+    date: String,
+    time: String,
+    offset: Option<String>,
 }
 
-fn format_time(t: time::OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!("{:02}{:02}{:02}", t.hour(), t.minute(), t.second())
+impl ManifestClock {
+    fn new(study: &Study, created: time::OffsetDateTime) -> Self {
+        let utc = chrono::DateTime::<chrono::Utc>::from_timestamp(created.unix_timestamp(), 0)
+            .unwrap_or_default();
+        let (local, offset) = match study.timezone() {
+            Some(zone) => (utc.with_timezone(&zone).naive_local(), Some(zone)),
+            None => (utc.with_timezone(&chrono::Local).naive_local(), None),
+        };
+        ManifestClock {
+            date: local.format("%Y%m%d").to_string(),
+            time: local.format("%H%M%S").to_string(),
+            offset: offset.map(|zone| {
+                let seconds = zone.local_minus_utc();
+                let sign = if seconds < 0 { '-' } else { '+' };
+                let minutes = seconds.unsigned_abs() / 60;
+                format!("{sign}{:02}{:02}", minutes / 60, minutes % 60)
+            }),
+        }
+    }
+}
+
+fn code_item(code: &CodedEntry) -> InMemDicomObject {
+    coded(&code.value, &code.scheme, &code.meaning)
 }
 
 #[cfg(test)]

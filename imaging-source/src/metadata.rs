@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{FixedOffset, NaiveDate, TimeDelta, TimeZone, Timelike};
+use chrono::{NaiveDate, TimeDelta, TimeZone, Timelike};
 
 use schemas::constants::{object_type, reference_id_type};
 use schemas::ebrim::InternationalString;
@@ -328,7 +328,7 @@ fn service_start_time(study: &Study) -> Option<String> {
     let Some(local) = local else {
         return Some(raw_date.to_owned());
     };
-    let utc = match study.timezone_offset.as_deref().and_then(timezone_offset) {
+    let utc = match study.timezone() {
         Some(offset) => offset.from_local_datetime(&local).single()?.naive_utc(),
         None => chrono::Local
             .from_local_datetime(&local)
@@ -348,25 +348,6 @@ fn service_start_time(study: &Study) -> Option<String> {
         _ => "%Y%m%d%H%M%S",
     };
     Some(utc.format(format).to_string())
-}
-
-/// Timezone Offset From UTC (0008,0201), `&ZZXX` (DICOM PS3.3 C.12.1.1.8), as an offset.
-fn timezone_offset(value: &str) -> Option<FixedOffset> {
-    let value = value.trim();
-    let (sign, digits) = match value.as_bytes().first()? {
-        b'+' => (1, &value[1..]),
-        b'-' => (-1, &value[1..]),
-        _ => return None,
-    };
-    if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let hours: i32 = digits[..2].parse().ok()?;
-    let minutes: i32 = digits[2..].parse().ok()?;
-    if hours > 14 || minutes > 59 {
-        return None;
-    }
-    FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60))
 }
 
 /// An HL7 DTM in UTC to the second.
@@ -404,6 +385,7 @@ mod tests {
             study_time: Some("093015.250".into()),
             timezone_offset: Some("+0000".into()),
             description: Some("CT CHEST".into()),
+            procedure_codes: Vec::new(),
             referring_physician: None,
             institution_name: Some("General Hospital".into()),
             study_id: None,

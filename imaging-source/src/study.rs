@@ -2,6 +2,7 @@
 //! patient, study, series and instance attributes a RAD-68 manifest and its metadata need, read
 //! from DICOM headers (Part-10 files or DICOM JSON) without pixel data.
 
+use chrono::FixedOffset;
 use dicom_core::Tag;
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
@@ -26,6 +27,9 @@ pub struct Study {
     pub timezone_offset: Option<String>,
     /// Study Description (0008,1030).
     pub description: Option<String>,
+    /// Procedure Code Sequence (0008,1032): what was done, as coded by the performing site.
+    #[serde(default)]
+    pub procedure_codes: Vec<CodedEntry>,
     /// Referring Physician's Name (0008,0090), DICOM PN.
     pub referring_physician: Option<String>,
     /// Institution Name (0008,0080).
@@ -34,6 +38,29 @@ pub struct Study {
     pub study_id: Option<String>,
     /// The series, in the order first seen.
     pub series: Vec<Series>,
+}
+
+/// A coded entry of a Code Sequence (DICOM PS3.3 8.8): value, coding scheme and meaning.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CodedEntry {
+    /// Code Value (0008,0100), or Long Code Value (0008,0119) when longer than 16 characters.
+    pub value: String,
+    /// Coding Scheme Designator (0008,0102).
+    pub scheme: String,
+    /// Code Meaning (0008,0104).
+    pub meaning: String,
+}
+
+impl CodedEntry {
+    /// Reads a Code Sequence item; `None` when it lacks a value, a scheme or a meaning (a URN
+    /// Code Value names no scheme and is not kept).
+    fn from_item(item: &InMemDicomObject) -> Option<Self> {
+        Some(CodedEntry {
+            value: text(item, tags::CODE_VALUE).or_else(|| text(item, tags::LONG_CODE_VALUE))?,
+            scheme: text(item, tags::CODING_SCHEME_DESIGNATOR)?,
+            meaning: text(item, tags::CODE_MEANING)?,
+        })
+    }
 }
 
 /// The patient of a study in the identifier domain of the images.
@@ -106,6 +133,26 @@ impl Study {
         distinct(self.series.iter().filter_map(|s| s.body_part.as_deref()))
     }
 
+    /// Timezone Offset From UTC (0008,0201) as an offset, when the study has a valid one
+    /// (`&ZZXX`, DICOM PS3.3 C.12.1.1.8).
+    pub fn timezone(&self) -> Option<FixedOffset> {
+        let value = self.timezone_offset.as_deref()?.trim();
+        let (sign, digits) = match value.as_bytes().first()? {
+            b'+' => (1, &value[1..]),
+            b'-' => (-1, &value[1..]),
+            _ => return None,
+        };
+        if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let hours: i32 = digits[..2].parse().ok()?;
+        let minutes: i32 = digits[2..].parse().ok()?;
+        if hours > 14 || minutes > 59 {
+            return None;
+        }
+        FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60))
+    }
+
     /// The series with this Series Instance UID.
     pub fn series_by_uid(&self, series_uid: &str) -> Option<&Series> {
         self.series
@@ -172,6 +219,11 @@ impl InstanceHeader {
                 study_time: text(obj, tags::STUDY_TIME),
                 timezone_offset: text(obj, tags::TIMEZONE_OFFSET_FROM_UTC),
                 description: text(obj, tags::STUDY_DESCRIPTION),
+                procedure_codes: obj
+                    .get(tags::PROCEDURE_CODE_SEQUENCE)
+                    .and_then(|sequence| sequence.items())
+                    .map(|items| items.iter().filter_map(CodedEntry::from_item).collect())
+                    .unwrap_or_default(),
                 referring_physician: text(obj, tags::REFERRING_PHYSICIAN_NAME),
                 institution_name: text(obj, tags::INSTITUTION_NAME),
                 study_id: text(obj, tags::STUDY_ID),
@@ -322,6 +374,74 @@ mod tests {
                 .as_deref(),
             Some("1.2.840.10008.1.2.1")
         );
+    }
+
+    fn code(value: (dicom_core::Tag, &str), scheme: &str, meaning: &str) -> InMemDicomObject {
+        InMemDicomObject::from_element_iter([
+            DataElement::new(value.0, VR::SH, value.1),
+            DataElement::new(tags::CODING_SCHEME_DESIGNATOR, VR::SH, scheme),
+            DataElement::new(tags::CODE_MEANING, VR::LO, meaning),
+        ])
+    }
+
+    #[test]
+    fn procedure_codes_are_read_from_the_procedure_code_sequence_and_incomplete_items_dropped() {
+        let object = InMemDicomObject::from_element_iter([
+            DataElement::new(tags::STUDY_INSTANCE_UID, VR::UI, "1.1"),
+            DataElement::new(tags::SERIES_INSTANCE_UID, VR::UI, "1.1.1"),
+            DataElement::new(tags::SOP_INSTANCE_UID, VR::UI, "1.1.1.1"),
+            DataElement::new(tags::SOP_CLASS_UID, VR::UI, "1.2.840.10008.5.1.4.1.1.2"),
+            DataElement::new(
+                tags::PROCEDURE_CODE_SEQUENCE,
+                VR::SQ,
+                dicom_core::value::DataSetSequence::from(vec![
+                    code((tags::CODE_VALUE, "CTCHEST"), "99LOCAL", "CT chest"),
+                    code(
+                        (tags::LONG_CODE_VALUE, "RID50444.CT.CHEST.LONG"),
+                        "RADLEX",
+                        "CT",
+                    ),
+                    code((tags::CODE_VALUE, "NOSCHEME"), "", "no scheme"),
+                ]),
+            ),
+        ]);
+        let header = InstanceHeader::from_object(&object, None).unwrap();
+        assert_eq!(
+            header.study.procedure_codes,
+            [
+                CodedEntry {
+                    value: "CTCHEST".into(),
+                    scheme: "99LOCAL".into(),
+                    meaning: "CT chest".into(),
+                },
+                CodedEntry {
+                    value: "RID50444.CT.CHEST.LONG".into(),
+                    scheme: "RADLEX".into(),
+                    meaning: "CT".into(),
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn timezone_offset_from_utc_is_read_as_an_offset_only_when_well_formed() {
+        let mut study = header("1.1", "1.1.1", "1.1.1.1").study;
+        for (value, seconds) in [
+            ("+0530", Some(19_800)),
+            ("-1100", Some(-39_600)),
+            ("+0000", Some(0)),
+            ("UTC+1", None),
+            ("+1500", None),
+            ("+0560", None),
+            ("0100", None),
+        ] {
+            study.timezone_offset = Some(value.into());
+            assert_eq!(
+                study.timezone().map(|z| z.local_minus_utc()),
+                seconds,
+                "{value}"
+            );
+        }
     }
 
     #[test]

@@ -167,3 +167,97 @@ fn invalid_retrieve_location_uid_is_refused() {
         })
     ));
 }
+
+fn read_back_of(study: &imaging_source::study::Study) -> InMemDicomObject {
+    let bytes = to_part10(&build_manifest(study, &support::manifest_options()).unwrap()).unwrap();
+    from_reader(&bytes[128..]).unwrap().into_inner()
+}
+
+#[test]
+fn study_procedure_code_is_in_the_study_module_and_the_referenced_request() {
+    let kos = read_back();
+    let procedure = &items(&kos, tags::PROCEDURE_CODE_SEQUENCE)[0];
+    assert_eq!(s(procedure, tags::CODE_VALUE), "24627-2");
+    assert_eq!(s(procedure, tags::CODING_SCHEME_DESIGNATOR), "LN");
+    assert_eq!(s(procedure, tags::CODE_MEANING), "CT Chest");
+    let request = &items(&kos, tags::REFERENCED_REQUEST_SEQUENCE)[0];
+    let requested = items(request, tags::REQUESTED_PROCEDURE_CODE_SEQUENCE);
+    assert_eq!(requested.len(), 1);
+    assert_eq!(s(&requested[0], tags::CODE_VALUE), "24627-2");
+}
+
+#[test]
+fn requested_procedure_code_is_the_first_of_several_and_long_values_go_in_long_code_value() {
+    let mut study = support::study();
+    study.procedure_codes.insert(
+        0,
+        imaging_source::study::CodedEntry {
+            value: "RID50444.CT.CHEST.LONG".into(),
+            scheme: "RADLEX".into(),
+            meaning: "CT chest".into(),
+        },
+    );
+    let kos = read_back_of(&study);
+    let procedures = items(&kos, tags::PROCEDURE_CODE_SEQUENCE);
+    assert_eq!(procedures.len(), 2);
+    assert_eq!(
+        s(&procedures[0], tags::LONG_CODE_VALUE),
+        "RID50444.CT.CHEST.LONG"
+    );
+    assert!(procedures[0].element(tags::CODE_VALUE).is_err());
+    let request = &items(&kos, tags::REFERENCED_REQUEST_SEQUENCE)[0];
+    let requested = items(request, tags::REQUESTED_PROCEDURE_CODE_SEQUENCE);
+    assert_eq!(requested.len(), 1, "zero or one item (PS3.3 Table C.17-2)");
+    assert_eq!(s(&requested[0], tags::CODING_SCHEME_DESIGNATOR), "RADLEX");
+}
+
+#[test]
+fn study_without_procedure_code_has_an_empty_requested_procedure_code_sequence() {
+    let mut study = support::study();
+    study.procedure_codes.clear();
+    let kos = read_back_of(&study);
+    assert!(kos.element(tags::PROCEDURE_CODE_SEQUENCE).is_err());
+    let request = &items(&kos, tags::REFERENCED_REQUEST_SEQUENCE)[0];
+    assert!(items(request, tags::REQUESTED_PROCEDURE_CODE_SEQUENCE).is_empty());
+}
+
+#[test]
+fn manifest_times_are_in_the_study_timezone_offset_which_the_manifest_carries() {
+    let mut study = support::study();
+    study.timezone_offset = Some("+0530".into());
+    // manifest_options() creates the manifest at 2026-11-02 10:00:00 UTC.
+    let kos = read_back_of(&study);
+    assert_eq!(s(&kos, tags::TIMEZONE_OFFSET_FROM_UTC), "+0530");
+    assert_eq!(s(&kos, tags::CONTENT_DATE), "20261102");
+    assert_eq!(s(&kos, tags::CONTENT_TIME), "153000");
+    assert_eq!(s(&kos, tags::INSTANCE_CREATION_TIME), "153000");
+    study.timezone_offset = Some("-1100".into());
+    let kos = read_back_of(&study);
+    assert_eq!(s(&kos, tags::TIMEZONE_OFFSET_FROM_UTC), "-1100");
+    assert_eq!(s(&kos, tags::CONTENT_DATE), "20261101");
+    assert_eq!(s(&kos, tags::CONTENT_TIME), "230000");
+}
+
+#[test]
+fn manifest_of_a_study_without_a_valid_offset_is_in_host_local_time_with_no_offset() {
+    let created = chrono::DateTime::<chrono::Utc>::from_timestamp(
+        support::manifest_options().created.unix_timestamp(),
+        0,
+    )
+    .unwrap()
+    .with_timezone(&chrono::Local);
+    for offset in [None, Some("UTC+1")] {
+        let mut study = support::study();
+        study.timezone_offset = offset.map(Into::into);
+        let kos = read_back_of(&study);
+        assert!(kos.element(tags::TIMEZONE_OFFSET_FROM_UTC).is_err());
+        assert_eq!(
+            s(&kos, tags::CONTENT_DATE),
+            created.format("%Y%m%d").to_string()
+        );
+        assert_eq!(
+            s(&kos, tags::CONTENT_TIME),
+            created.format("%H%M%S").to_string()
+        );
+    }
+}

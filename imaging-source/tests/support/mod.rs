@@ -14,7 +14,7 @@ use dicom_core::{DataElement, PrimitiveValue, VR};
 use dicom_dictionary_std::{tags, uids};
 use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
 use imaging_source::kos::{AffinityPatient, ManifestOptions};
-use imaging_source::study::{Instance, PatientInfo, Series, Study};
+use imaging_source::study::{CodedEntry, Instance, PatientInfo, Series, Study};
 
 pub const AD_OID: &str = "1.3.6.1.4.1.21367.2005.13.20.1000";
 pub const LOCAL_OID: &str = "1.2.3.4.5.6.7.8.1";
@@ -38,6 +38,11 @@ pub fn study() -> Study {
         study_time: Some("093000".into()),
         timezone_offset: Some("+0000".into()),
         description: Some("CT CHEST".into()),
+        procedure_codes: vec![CodedEntry {
+            value: "24627-2".into(),
+            scheme: "LN".into(),
+            meaning: "CT Chest".into(),
+        }],
         referring_physician: Some("Welby^Marcus".into()),
         institution_name: Some("General Hospital".into()),
         study_id: Some("S1".into()),
