@@ -324,6 +324,61 @@ async fn iti8_concurrent_feeds_succeed_or_fail_each_on_its_own(db: &Database) {
     }
 }
 
+/// ITI-8 feeds of one person from two domains arriving at the same moment are linked: each
+/// feed is matched against every record stored before it, as if they had arrived one after the
+/// other (on PostgreSQL identity changes are serialized by a transaction-level advisory lock, on
+/// SQLite by its single writer); without that, two concurrent feeds each miss the other and
+/// leave one person with two affinity-domain ids.
+async fn iti8_simultaneous_feeds_of_one_person_from_two_domains_are_linked(db: &Database) {
+    let m = manager(db);
+    let surnames = [
+        "MOORE",
+        "OKAFOR",
+        "LINDQVIST",
+        "FERREIRA",
+        "KOWALSKI",
+        "HALVORSEN",
+        "DUBOIS",
+        "TANAKA",
+    ];
+    let births: Vec<String> = (0..surnames.len())
+        .map(|i| format!("19{:02}0{}1{}", 40 + 7 * i, 1 + i % 9, i % 10))
+        .collect();
+    let people: Vec<Person> = surnames
+        .iter()
+        .zip(&births)
+        .map(|(surname, dob)| Person {
+            surname,
+            given: "ALICE",
+            dob,
+        })
+        .collect();
+    let messages: Vec<String> = people
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| {
+            [
+                adt("A01", "2.5", &format!("G{i}"), GREEN, p),
+                adt("A01", "2.5", &format!("B{i}"), BLUE, p),
+            ]
+        })
+        .collect();
+    let acks = futures::future::join_all(messages.iter().map(|msg| answer(msg, &m))).await;
+    assert!(acks.iter().all(|ack| ack.get("MSA-1") == Some("AA")));
+    for (i, surname) in surnames.iter().enumerate() {
+        let green = db
+            .person_by_key(&PatientKey::new(GREEN, format!("G{i}")))
+            .await
+            .unwrap();
+        let blue = db
+            .person_by_key(&PatientKey::new(BLUE, format!("B{i}")))
+            .await
+            .unwrap();
+        assert!(green.is_some());
+        assert_eq!(green, blue, "{surname} fed by GREEN and BLUE together");
+    }
+}
+
 /// ITI-8 with an identifier of an unconfigured domain: AE 204 at PID-3, nothing stored.
 async fn iti8_unknown_domain_is_ae_204_and_stores_nothing(db: &Database) {
     let m = manager(db);
@@ -657,6 +712,7 @@ on_both_backends!(
     link_of_a_lone_record_retires_its_person,
     link_from_a_person_with_other_records_retires_nothing,
     iti8_concurrent_feeds_succeed_or_fail_each_on_its_own,
+    iti8_simultaneous_feeds_of_one_person_from_two_domains_are_linked,
     iti8_unknown_domain_is_ae_204_and_stores_nothing,
     iti8_missing_pid3_is_ae_101,
     iti8_unsupported_event_is_ar_201,

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use diesel::result::ConnectionError;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
-use diesel_async::pooled_connection::deadpool::Pool;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
@@ -72,20 +72,56 @@ impl std::fmt::Debug for Database {
 /// Runs `ops::postgres::$function(conn, args...)` on a pooled PostgreSQL connection, or on
 /// SQLite the closure `$sqlite` (given the connection, with owned arguments: it runs on another
 /// thread) as a read or a queued write (`$mode`); `ops::sqlite` and `ops::postgres` are the same
-/// code compiled once per backend.
+/// code compiled once per backend. A PostgreSQL write runs under [`lock_identity_changes`], so
+/// writes are applied one after the other there too.
 macro_rules! dispatch {
-    ($db:expr, $mode:ident, $sqlite:expr, $function:ident($($arg:expr),* $(,)?)) => {{
+    ($db:expr, read, $sqlite:expr, $function:ident($($arg:expr),* $(,)?)) => {{
         match $db {
-            $crate::storage::Database::Sqlite(sqlite) => sqlite.$mode($sqlite).await,
+            $crate::storage::Database::Sqlite(sqlite) => sqlite.read($sqlite).await,
             $crate::storage::Database::Postgres(pool) => {
-                let mut pooled = pool
-                    .get()
-                    .await
-                    .map_err(|e| $crate::storage::StorageError::pool(POSTGRES, e))?;
+                let mut pooled = postgres_connection(pool).await?;
                 $crate::storage::ops::postgres::$function(&mut pooled, $($arg),*).await
             }
         }
     }};
+    ($db:expr, $mode:ident, $sqlite:expr, $function:ident($($arg:expr),* $(,)?)) => {{
+        match $db {
+            $crate::storage::Database::Sqlite(sqlite) => sqlite.$mode($sqlite).await,
+            $crate::storage::Database::Postgres(pool) => {
+                let mut pooled = postgres_connection(pool).await?;
+                pooled
+                    .transaction(async |conn| {
+                        lock_identity_changes(conn).await?;
+                        $crate::storage::ops::postgres::$function(conn, $($arg),*).await
+                    })
+                    .await
+            }
+        }
+    }};
+}
+
+async fn postgres_connection(
+    pool: &Pool<AsyncPgConnection>,
+) -> Result<Object<AsyncPgConnection>, StorageError> {
+    pool.get()
+        .await
+        .map_err(|e| StorageError::pool(POSTGRES, e))
+}
+
+/// Holds the MPI's identity-change lock until the transaction ends (PostgreSQL: a
+/// transaction-level advisory lock per schema, shared by every PIX manager process on that
+/// database). A feed is matched against the records stored before it: two feeds of one person
+/// arriving together, each matched while the other is uncommitted, would each miss the other
+/// and leave that person with two affinity-domain ids. SQLite has one writer and needs no lock.
+async fn lock_identity_changes(conn: &mut AsyncPgConnection) -> Result<(), StorageError> {
+    diesel_async::RunQueryDsl::execute(
+        diesel::sql_query(
+            "SELECT pg_advisory_xact_lock(hashtext('hie.mpi.identity'), hashtext(current_schema()))",
+        ),
+        conn,
+    )
+    .await?;
+    Ok(())
 }
 
 impl Database {
