@@ -5,10 +5,8 @@
 //! Needs `python3` with zeep (`pip install zeep==4.3.3`) and the shared folder; fails, never
 //! skips, without them.
 
-use std::path::PathBuf;
-use std::process::Stdio;
+mod support;
 
-use conformance_tests::shared::shared_dir;
 use registry::config::Config;
 use registry::server::{Registry, start};
 use registry::storage::{Database, DocumentEntryType, NewObject, ObjectKind, Submission};
@@ -22,7 +20,6 @@ use tokio_util::sync::CancellationToken;
 const PATIENT: &str = "X1^^^&1.3.6.1.4.1.21367.2005.13.20.1000&ISO";
 const SUCCESS: &str = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success";
 const FAILURE: &str = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Failure";
-const ZEEP_INSTALL: &str = "pip install zeep==4.3.3";
 
 /// What `zeep_registry.py` prints: zeep's typed reading of the registry's answer.
 #[derive(Debug, Deserialize)]
@@ -60,49 +57,15 @@ async fn registry(
     (running, shutdown)
 }
 
-fn wsdl() -> PathBuf {
-    let shared = shared_dir().unwrap_or_else(|e| panic!("{e}"));
-    let wsdl = shared.join("ihe-schemas/wsdl/XDS.b_DocumentRegistry.wsdl");
-    assert!(
-        wsdl.is_file(),
-        "official registry WSDL missing: {}",
-        wsdl.display()
-    );
-    wsdl
-}
-
 /// Runs `interop/zeep_registry.py` against `endpoint` with the mode arguments `mode`.
 async fn zeep(endpoint: &str, mode: &[&str]) -> Summary {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop/zeep_registry.py");
-    // -B: no __pycache__ written into the source tree.
-    let output = tokio::process::Command::new("python3")
-        .arg("-B")
-        .arg(&script)
-        .arg("--wsdl")
-        .arg(wsdl())
-        .args(["--endpoint", endpoint])
-        .args(mode)
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .unwrap_or_else(|e| {
-            panic!("cannot run python3 ({e}): install Python 3, then {ZEEP_INSTALL}")
-        });
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    match output.status.code() {
-        Some(0) => {}
-        Some(3) => panic!("zeep is not installed for python3: {stderr}"),
-        _ => panic!(
-            "zeep_registry.py {mode:?} failed ({}): {stderr}",
-            output.status
-        ),
-    }
-    let summary: Summary = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "zeep_registry.py printed no JSON summary ({e}): {}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    });
+    let summary: Summary = support::zeep(
+        "zeep_registry.py",
+        &support::shared_file("ihe-schemas/wsdl/XDS.b_DocumentRegistry.wsdl"),
+        endpoint,
+        mode,
+    )
+    .await;
     assert!(
         summary.untyped.is_empty(),
         "zeep could not type these elements of the answer against the WSDL's schemas: {:?}",
@@ -143,10 +106,7 @@ async fn feed_patient(registry: &Registry) -> String {
 /// The DocumentEntry of the shared sample SubmitObjectsRequest stored as ITI-42 leaves it: its
 /// ExtrinsicObject as the LeafClass fragment, the symbolic id replaced by `entry_uuid`.
 async fn store_sample_document_entry(dir: &std::path::Path, entry_uuid: &str) {
-    let shared = shared_dir().unwrap_or_else(|e| panic!("{e}"));
-    let sample =
-        std::fs::read_to_string(shared.join("ihe-samples/minimal/SubmitObjectsRequest.xml"))
-            .expect("sample SubmitObjectsRequest");
+    let sample = std::fs::read_to_string(sample_submission()).expect("sample SubmitObjectsRequest");
     let document = roxmltree::Document::parse(&sample).expect("sample parses");
     let extrinsic = document
         .descendants()
@@ -236,9 +196,7 @@ async fn find_documents_returns_the_document_entry_of_a_fed_patient() {
 }
 
 fn sample_submission() -> String {
-    let shared = shared_dir().unwrap_or_else(|e| panic!("{e}"));
-    shared
-        .join("ihe-samples/minimal/SubmitObjectsRequest.xml")
+    support::shared_file("ihe-samples/minimal/SubmitObjectsRequest.xml")
         .display()
         .to_string()
 }

@@ -8,17 +8,14 @@
 //! Needs `python3` with zeep (`pip install zeep==4.3.3`) and the shared folder; fails, never
 //! skips, without them.
 
-use std::path::PathBuf;
-use std::process::Stdio;
+mod support;
 
-use conformance_tests::shared::shared_dir;
 use serde::Deserialize;
 use sha1::{Digest, Sha1};
-use tokio_util::sync::CancellationToken;
+use support::{Peers, shared_file};
 
 const SUCCESS: &str = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success";
 const FAILURE: &str = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Failure";
-const ZEEP_INSTALL: &str = "pip install zeep==4.3.3";
 /// The uniqueId of the DocumentEntry of the shared sample SubmitObjectsRequest.
 const SAMPLE_UNIQUE_ID: &str = "2.25.262469648696365156902516063316555594530";
 /// Neither starts nor ends with CR or LF: zeep 4.3.3 strips those from every MIME part sent with
@@ -50,114 +47,24 @@ struct ErrorSummary {
     code: String,
 }
 
-/// A registry (accepting unknown patients) and a repository registering with it, in-process.
-struct Peers {
-    _dir: tempfile::TempDir,
-    _registry: registry::server::Registry,
-    _repository: repository::server::RunningRepository,
-    shutdown: CancellationToken,
-    repository_url: String,
-    repository_unique_id: String,
-}
-
-impl Drop for Peers {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
-}
-
-async fn peers() -> Peers {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let shutdown = CancellationToken::new();
-    let registry_config = registry::config::Config {
-        http_port: 0,
-        mllp_port: 0,
-        accept_unknown_patients: true,
-        ..registry::config::Config::default()
-    };
-    let registry_dir = dir.path().join("registry");
-    std::fs::create_dir_all(&registry_dir).expect("registry folder");
-    let registry = registry::server::start(
-        &registry_config,
-        [127, 0, 0, 1].into(),
-        &registry_dir,
-        shutdown.clone(),
+/// Runs `interop/zeep_repository.py` against the repository with the mode arguments `mode`.
+async fn zeep(peers: &Peers, mode: &[&str]) -> Summary {
+    support::zeep(
+        "zeep_repository.py",
+        &shared_file("ihe-schemas/wsdl/XDS.b_DocumentRepository.wsdl"),
+        &peers.repository.endpoint_url(),
+        mode,
     )
     .await
-    .expect("registry starts");
-    let config = repository::config::Config {
-        http_port: 0,
-        registry_url: registry.endpoint_url(),
-        ..repository::config::Config::default()
-    };
-    let repository_dir = dir.path().join("repository");
-    std::fs::create_dir_all(&repository_dir).expect("repository folder");
-    let repository = repository::server::start(
-        &config,
-        [127, 0, 0, 1].into(),
-        &repository_dir,
-        shutdown.clone(),
-    )
-    .await
-    .expect("repository starts");
-    Peers {
-        repository_url: repository.endpoint_url(),
-        repository_unique_id: config.repository_unique_id,
-        _registry: registry,
-        _repository: repository,
-        _dir: dir,
-        shutdown,
-    }
-}
-
-fn shared(path: &str) -> PathBuf {
-    let shared = shared_dir().unwrap_or_else(|e| panic!("{e}"));
-    let file = shared.join(path);
-    assert!(file.is_file(), "shared file missing: {}", file.display());
-    file
-}
-
-/// Runs `interop/zeep_repository.py` against `endpoint` with the mode arguments `mode`.
-async fn zeep(endpoint: &str, mode: &[&str]) -> Summary {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop/zeep_repository.py");
-    // -B: no __pycache__ written into the source tree.
-    let output = tokio::process::Command::new("python3")
-        .arg("-B")
-        .arg(&script)
-        .arg("--wsdl")
-        .arg(shared("ihe-schemas/wsdl/XDS.b_DocumentRepository.wsdl"))
-        .args(["--endpoint", endpoint])
-        .args(mode)
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .unwrap_or_else(|e| {
-            panic!("cannot run python3 ({e}): install Python 3, then {ZEEP_INSTALL}")
-        });
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    match output.status.code() {
-        Some(0) => {}
-        Some(3) => panic!("zeep is not installed for python3: {stderr}"),
-        _ => panic!(
-            "zeep_repository.py {mode:?} failed ({}): {stderr}",
-            output.status
-        ),
-    }
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "zeep_repository.py printed no JSON summary ({e}): {}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    })
 }
 
 /// ITI-41 over zeep (inline base64) of the shared sample submission with `CONTENT`.
 async fn provide_sample(peers: &Peers, dir: &std::path::Path) -> Summary {
     let content = dir.join("document.bin");
     std::fs::write(&content, CONTENT).expect("document written");
-    let submission = shared("ihe-samples/minimal/SubmitObjectsRequest.xml");
+    let submission = shared_file("ihe-samples/minimal/SubmitObjectsRequest.xml");
     zeep(
-        &peers.repository_url,
+        peers,
         &[
             "provide",
             "--submission",
@@ -173,14 +80,14 @@ async fn provide_sample(peers: &Peers, dir: &std::path::Path) -> Summary {
 /// reads the MTOM answer of ITI-43 back to the same bytes.
 #[tokio::test]
 async fn document_provided_over_zeep_is_retrieved_over_zeep_from_an_mtom_answer() {
-    let peers = peers().await;
+    let peers = support::registry_and_repository().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let provided = provide_sample(&peers, dir.path()).await;
     assert_eq!(provided.status, SUCCESS, "{provided:?}");
     assert!(provided.errors.is_empty(), "{provided:?}");
 
     let retrieved = zeep(
-        &peers.repository_url,
+        &peers,
         &[
             "retrieve",
             "--repository",
@@ -210,9 +117,9 @@ async fn document_provided_over_zeep_is_retrieved_over_zeep_from_an_mtom_answer(
 /// XDSMissingDocument, read by zeep from the typed RegistryErrorList.
 #[tokio::test]
 async fn unknown_document_retrieved_over_zeep_is_xds_missing_document() {
-    let peers = peers().await;
+    let peers = support::registry_and_repository().await;
     let retrieved = zeep(
-        &peers.repository_url,
+        &peers,
         &[
             "retrieve",
             "--repository",

@@ -3,15 +3,10 @@
 //! sent over SOAP on loopback with the IHE minimal sample as the submission.
 #![cfg(feature = "peers")]
 
-use conformance_tests::semantic::normalise;
-use conformance_tests::shared::shared_dir;
-use conformance_tests::xmllint::validate;
-use conformance_tests::xsd::{root_element, xsd_for_namespace};
-use registry::config::Config;
-use schemas::soap::{self, action};
-use tokio_util::sync::CancellationToken;
+mod support;
 
-const SOAP12: &str = "http://www.w3.org/2003/05/soap-envelope";
+use schemas::soap::action;
+use support::{assert_schema_valid, call};
 
 fn find_documents(return_type: &str) -> String {
     format!(
@@ -19,60 +14,14 @@ fn find_documents(return_type: &str) -> String {
     )
 }
 
-/// Sends `body` with `action` and returns the first child of the answer's SOAP Body.
-async fn call(url: &str, request_action: &str, body: &str) -> String {
-    let (envelope, _) = soap::write_request_envelope(request_action, url, body);
-    let answer = reqwest::Client::new()
-        .post(url)
-        .header("content-type", soap::content_type(request_action))
-        .body(envelope)
-        .send()
-        .await
-        .expect("registry answers")
-        .text()
-        .await
-        .expect("answer body");
-    let envelope =
-        normalise(&answer).unwrap_or_else(|e| panic!("answer is not XML: {e}\n{answer}"));
-    let body = envelope
-        .child_elements()
-        .find(|e| e.name.is(SOAP12, "Body"))
-        .unwrap_or_else(|| panic!("no SOAP Body in {answer}"));
-    body.child_elements()
-        .next()
-        .unwrap_or_else(|| panic!("empty SOAP Body in {answer}"))
-        .to_xml()
-}
-
-fn assert_schema_valid(xml: &str) {
-    let shared = shared_dir().unwrap_or_else(|e| panic!("{e}"));
-    let root = root_element(xml).expect("answer body parses");
-    let xsd = xsd_for_namespace(&shared, &root.namespace)
-        .unwrap_or_else(|| panic!("no XSD for {}", root.namespace));
-    if let Err(report) = validate(xml, &xsd) {
-        panic!("registry answer is not schema-valid: {report}\n{xml}");
-    }
-}
-
 #[tokio::test]
 async fn registry_answers_validate_against_the_official_schemas() {
-    let shared = shared_dir().unwrap_or_else(|e| panic!("{e}"));
-    let sample =
-        std::fs::read_to_string(shared.join("ihe-samples/minimal/SubmitObjectsRequest.xml"))
-            .expect("IHE minimal SubmitObjectsRequest sample");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let config = Config {
-        http_port: 0,
-        mllp_port: 0,
-        accept_unknown_patients: true,
-        ..Config::default()
-    };
-    let shutdown = CancellationToken::new();
-    let running =
-        registry::server::start(&config, [127, 0, 0, 1].into(), dir.path(), shutdown.clone())
-            .await
-            .expect("registry starts");
-    let url = running.endpoint_url();
+    let sample = std::fs::read_to_string(support::shared_file(
+        "ihe-samples/minimal/SubmitObjectsRequest.xml",
+    ))
+    .expect("IHE minimal SubmitObjectsRequest sample");
+    let peers = support::registry_and_repository().await;
+    let url = peers.registry.endpoint_url();
 
     let registered = call(&url, action::REGISTER_DOCUMENT_SET_B, &sample).await;
     assert!(
@@ -107,5 +56,4 @@ async fn registry_answers_validate_against_the_official_schemas() {
         );
         assert_schema_valid(&found);
     }
-    shutdown.cancel();
 }
