@@ -5,46 +5,12 @@
 //! still passes (the list only grows); failing sections not on the list are known gaps.
 #![cfg(feature = "peers")]
 
-use conformance_tests::nist::ids::ImageSet;
-use conformance_tests::nist::runner::{
-    EXCLUDED, EXPECTED_PASS, Selection, expected_among, parse_excluded, parse_expected_pass, run,
-    select, start_services,
-};
-use conformance_tests::shared::shared_dir;
+mod support;
 
-async fn expected_passes_still_pass(collection: &str) {
-    let tests = shared_dir()
-        .expect("shared reference folder")
-        .join("nist-testkit/tests");
-    let excluded = parse_excluded(EXCLUDED).expect("nist-excluded.txt is well-formed");
-    let selection = Selection {
-        collections: vec![collection.to_owned()],
-        tests: Vec::new(),
-    };
-    let (selected, left_out) = select(&tests, &selection, &excluded).expect("testkit listed");
-    assert!(
-        !selected.is_empty(),
-        "no test tagged {collection} under {}",
-        tests.display()
-    );
-    let data = tempfile::tempdir().expect("temp dir");
-    let services = start_services(data.path()).await.expect("services start");
-    let report = run(tests, services.target.clone(), &selected, left_out, None).await;
-    services.stop().await;
-    let mut tests_run = selected.clone();
-    tests_run.extend(report.outcomes.iter().map(|o| o.test.clone()));
-    let regressions = report.regressions(&expected_among(
-        &parse_expected_pass(EXPECTED_PASS),
-        &tests_run,
-    ));
-    assert!(
-        regressions.is_empty(),
-        "{collection}: expected passes that now fail:\n{}\n\nfull run:\n{}\n{}",
-        regressions.join("\n"),
-        report.lines().join("\n"),
-        report.summary()
-    );
-}
+use conformance_tests::nist::ids::ImageSet;
+use conformance_tests::nist::runner::start_services;
+use conformance_tests::shared::shared_dir;
+use support::expected_passes_still_pass;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expected_passes_of_the_metadata_update_collection_still_pass() {

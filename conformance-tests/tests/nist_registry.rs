@@ -3,16 +3,14 @@
 //! RegRep 2.1 submissions of the collection convert to ebRS 3.0 that the official lcm.xsd accepts.
 #![cfg(feature = "peers")]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 
 use conformance_tests::nist::convert::is_regrep_21;
 use conformance_tests::nist::engine::{collections_of, sections_of};
 use conformance_tests::nist::metadata::{Rewrite, prepare_submission};
 use conformance_tests::nist::plan::{TestPlan, TransactionKind};
-use conformance_tests::nist::runner::{
-    EXCLUDED, EXPECTED_PASS, Selection, expected_among, parse_excluded, parse_expected_pass, run,
-    select, start_services,
-};
 use conformance_tests::nist::tree::Element;
 use conformance_tests::shared::shared_dir;
 use conformance_tests::xmllint::validate;
@@ -25,35 +23,7 @@ fn tests_dir() -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expected_passes_of_the_registry_collection_still_pass() {
-    let tests = tests_dir();
-    let excluded = parse_excluded(EXCLUDED).expect("nist-excluded.txt is well-formed");
-    let selection = Selection {
-        collections: vec!["reg".to_owned()],
-        tests: Vec::new(),
-    };
-    let (selected, left_out) = select(&tests, &selection, &excluded).expect("testkit listed");
-    assert!(
-        !selected.is_empty(),
-        "no test tagged reg under {}",
-        tests.display()
-    );
-    let data = tempfile::tempdir().expect("temp dir");
-    let services = start_services(data.path()).await.expect("services start");
-    let report = run(tests, services.target.clone(), &selected, left_out, None).await;
-    services.stop().await;
-    let mut tests_run = selected.clone();
-    tests_run.extend(report.outcomes.iter().map(|o| o.test.clone()));
-    let regressions = report.regressions(&expected_among(
-        &parse_expected_pass(EXPECTED_PASS),
-        &tests_run,
-    ));
-    assert!(
-        regressions.is_empty(),
-        "expected passes that now fail:\n{}\n\nfull run:\n{}\n{}",
-        regressions.join("\n"),
-        report.lines().join("\n"),
-        report.summary()
-    );
+    support::expected_passes_still_pass("reg").await;
 }
 
 fn register_metadata_files(tests: &Path) -> Vec<PathBuf> {

@@ -8,6 +8,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
+use conformance_tests::nist::runner::{
+    EXCLUDED, EXPECTED_PASS, Selection, expected_among, parse_excluded, parse_expected_pass, run,
+    select, start_services,
+};
 use conformance_tests::semantic::normalise;
 use conformance_tests::shared::shared_dir;
 use conformance_tests::xmllint::validate;
@@ -185,4 +189,40 @@ pub async fn zeep<T: DeserializeOwned>(
             String::from_utf8_lossy(&output.stdout)
         )
     })
+}
+
+/// Replays the NIST testkit `collection` against in-process services and fails if a section
+/// listed in nist-expected-pass.txt no longer passes (the list only grows).
+pub async fn expected_passes_still_pass(collection: &str) {
+    let tests = shared_dir()
+        .expect("shared reference folder")
+        .join("nist-testkit/tests");
+    let excluded = parse_excluded(EXCLUDED).expect("nist-excluded.txt is well-formed");
+    let selection = Selection {
+        collections: vec![collection.to_owned()],
+        tests: Vec::new(),
+    };
+    let (selected, left_out) = select(&tests, &selection, &excluded).expect("testkit listed");
+    assert!(
+        !selected.is_empty(),
+        "no test tagged {collection} under {}",
+        tests.display()
+    );
+    let data = tempfile::tempdir().expect("temp dir");
+    let services = start_services(data.path()).await.expect("services start");
+    let report = run(tests, services.target.clone(), &selected, left_out, None).await;
+    services.stop().await;
+    let mut tests_run = selected.clone();
+    tests_run.extend(report.outcomes.iter().map(|o| o.test.clone()));
+    let regressions = report.regressions(&expected_among(
+        &parse_expected_pass(EXPECTED_PASS),
+        &tests_run,
+    ));
+    assert!(
+        regressions.is_empty(),
+        "{collection}: expected passes that now fail:\n{}\n\nfull run:\n{}\n{}",
+        regressions.join("\n"),
+        report.lines().join("\n"),
+        report.summary()
+    );
 }
