@@ -417,7 +417,9 @@ async fn main() {
             median(http_concurrent),
         ),
     ];
-    println!("repository transfer benchmark (median of {RUNS} runs, MB = 10^6 bytes, loopback)");
+    println!(
+        "repository transfer benchmark (median of {RUNS} runs, ITI-41 {ITI41_RUNS}, MB = 10^6 bytes, loopback)"
+    );
     println!(
         "| {:<30} | {:>10} | {:<36} | {:>10} | {:>6} |",
         "operation", "MB/s", "floor", "MB/s", "ratio"
