@@ -24,7 +24,9 @@
 //! gain: transparent huge pages off for the process (peak RSS 24-35 instead of 45-57 MiB, but CPU
 //! per ITI-41 median 180 vs 169 ms over 15 runs each), mimalloc never purging
 //! (`MIMALLOC_PURGE_DELAY=-1`) and glibc's memmove without `rep movsb` (CPU medians 170 and 172 vs
-//! 186 ms over 10 runs each, within the spread between sets of runs).
+//! 186 ms over 10 runs each, within the spread between sets of runs); the hasher fed before the
+//! writer and the writer's queue 2 batches deeper (8 bench runs each, alternating: ITI-41/dd
+//! median 51 vs 51.5 %, CPU 159 vs 165 ms, peak RSS 50-58 vs 46-53 MiB).
 //!
 //! Three runs each (ITI-41 five since 2026-11-24) on the shared 2-core machine (client and server
 //! on the same cores), the run with the median ratio shown. With direct I/O for ITI-41 (three bench
