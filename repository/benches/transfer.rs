@@ -9,21 +9,39 @@
 //! The repository runs as its own process (the `repository` binary), the registry in-process.
 //! Run: `cargo bench -p repository --bench transfer` (needs `dd` and `python3`).
 //!
-//! Three runs each on the shared 2-core machine (client and server on the same cores), the run
-//! with the median ratio shown. With direct I/O for ITI-41 (three bench runs alternating with
-//! the buffered writer, load average 8-12): ITI-41 1094 MB/s vs dd 1392 MB/s (79 %; runs
-//! 79/46/88 %) where the buffered writer had 372 vs 1358 MB/s (27 %; runs 27/32/22 %); ITI-43
-//! 103-774 % of http.server; peak RSS 56-62 MiB (direct) and 46-66 MiB (buffered; two more
-//! alternating runs each at load 8: ITI-41/dd 44/72 % vs 41/81 %). Under a load
-//! average of 14, 15 ITI-41 each: median ratio 0.62 (direct) vs 0.23 (buffered): the page-cache
-//! copy, large-folio compaction and writeback it avoids were about a quarter of the repository's
-//! CPU samples under `perf record`. Earlier,
-//! buffered pipeline at load 2.7: ITI-41 792 vs dd 1325 MB/s (60 %), ITI-43 1926 vs 1778 MB/s
-//! (108 %), peak RSS 48-53 MiB; the first FileStore (tokio file, 256 KiB BufWriter, 64 KiB
-//! reads), load 3.3: ITI-41 518 vs 1392 MB/s (37 %), ITI-43 1036 vs 1187 MB/s (87 %). curl as
-//! the client reads both the static server and ITI-43 at the speed this client does. The 32
-//! concurrent row has no usable floor: python's server listens with a backlog of 5, so 32
-//! simultaneous connections wait for SYN retries.
+//! Each of the five ITI-41 runs is also printed on its own: its ratio to the dd run just before it,
+//! the repository's CPU time for it (its threads' `schedstat`) and the in-memory SHA-1 of that
+//! moment, with the load average. On the shared machine the ratio follows the CPU share the
+//! processes get; the CPU time hardly does. On 2026-11-24 (load average 7-10, other helpers
+//! building): over 65 ITI-41 runs in 13 bench runs the ratio to dd went from 27 % to 124 % (median
+//! about 50 %), the in-memory SHA-1 alone from 68 % to 124 % of dd, and the repository used
+//! 153-232 ms of CPU per 150 MB (median about 175 ms). Of that, `perf record` puts about 45 % in
+//! SHA-1 (the sha1 crate's SHA-NI code: 1.9 GB/s per CPU second, as fast as OpenSSL's; `openssl
+//! speed` divides by CPU time, with `-elapsed` it showed 946 MB/s at that load), 10-20 % in the
+//! copy into the aligned buffers, 6-9 % in the socket reads and 0-11 % in zeroing freshly faulted
+//! pages; the client and the in-process registry used 40-60 ms. So 80 % of dd (150 MB in about
+//! 155 ms) needs about 220 ms of CPU on 2 cores without a share lost to other work. Tried without
+//! gain: transparent huge pages off for the process (peak RSS 24-35 instead of 45-57 MiB, but CPU
+//! per ITI-41 median 180 vs 169 ms over 15 runs each), mimalloc never purging
+//! (`MIMALLOC_PURGE_DELAY=-1`) and glibc's memmove without `rep movsb` (CPU medians 170 and 172 vs
+//! 186 ms over 10 runs each, within the spread between sets of runs); the hasher fed before the
+//! writer and the writer's queue 2 batches deeper (8 bench runs each, alternating: ITI-41/dd
+//! median 51 vs 51.5 %, CPU 159 vs 165 ms, peak RSS 50-58 vs 46-53 MiB).
+//!
+//! Three runs each (ITI-41 five since 2026-11-24) on the shared 2-core machine (client and server
+//! on the same cores), the run with the median ratio shown. With direct I/O for ITI-41 (three bench
+//! runs alternating with the buffered writer, load average 8-12): ITI-41 1094 MB/s vs dd 1392 MB/s
+//! (79 %; runs 79/46/88 %) where the buffered writer had 372 vs 1358 MB/s (27 %; runs 27/32/22 %);
+//! ITI-43 103-774 % of http.server; peak RSS 56-62 MiB (direct) and 46-66 MiB (buffered; two more
+//! alternating runs each at load 8: ITI-41/dd 44/72 % vs 41/81 %). Under a load average of 14, 15
+//! ITI-41 each: median ratio 0.62 (direct) vs 0.23 (buffered): the page-cache copy, large-folio
+//! compaction and writeback it avoids were about a quarter of the repository's CPU samples under
+//! `perf record`. Earlier, buffered pipeline at load 2.7: ITI-41 792 vs dd 1325 MB/s (60 %), ITI-43
+//! 1926 vs 1778 MB/s (108 %), peak RSS 48-53 MiB; the first FileStore (tokio file, 256 KiB
+//! BufWriter, 64 KiB reads), load 3.3: ITI-41 518 vs 1392 MB/s (37 %), ITI-43 1036 vs 1187 MB/s
+//! (87 %). curl as the client reads both the static server and ITI-43 at the speed this client
+//! does. The 32 concurrent row has no usable floor: python's server listens with a backlog of 5, so
+//! 32 simultaneous connections wait for SYN retries.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -49,6 +67,8 @@ const LARGE: usize = 150 * MB;
 const SMALL: usize = MB;
 const CONCURRENT: usize = 32;
 const RUNS: usize = 3;
+/// ITI-41 runs, each right after its own dd (the ratio that varies most with the machine's load).
+const ITI41_RUNS: usize = 5;
 const CHUNK: usize = 256 * 1024;
 
 /// `total` bytes as `CHUNK`-sized clones of one buffer (no generation cost in the client).
@@ -97,6 +117,19 @@ impl RepositoryProcess {
         assert!(!url.is_empty(), "the repository did not print its endpoint");
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         RepositoryProcess { child, url }
+    }
+
+    /// CPU time the process's threads used so far (those still running: the runtime's workers
+    /// and the blocking threads, idle ones kept for seconds, so a delta over one request counts
+    /// the threads that served it).
+    fn cpu_time(&self) -> Duration {
+        let pid = self.child.id().expect("running");
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("proc tasks");
+        let nanos = tasks
+            .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok())
+            .filter_map(|stat| stat.split(' ').next()?.parse::<u64>().ok())
+            .sum();
+        Duration::from_nanos(nanos)
     }
 
     /// Peak resident set size (VmHWM) so far, in bytes.
@@ -162,6 +195,12 @@ async fn consume(response: reqwest::Response) -> usize {
 
 fn mb_per_s(bytes: usize, elapsed: Duration) -> f64 {
     bytes as f64 / MB as f64 / elapsed.as_secs_f64()
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split(' ').take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -261,18 +300,30 @@ async fn main() {
     let url = repository.url.clone();
     let client = reqwest::Client::new();
     let rss_start = repository.peak_rss();
+    let load_start = load_average();
 
-    // ITI-41 of 150 MB, against dd with fsync on the same disk.
+    // ITI-41 of 150 MB, against dd with fsync on the same disk just before it.
     let mut iti41 = Vec::new();
     let mut dd = Vec::new();
     let mut sha1 = Vec::new();
+    let mut iti41_runs = Vec::new();
     let mut large = String::new();
-    for _ in 0..RUNS {
-        dd.push(dd_floor(&data_dir, LARGE).await);
-        sha1.push(sha1_ceiling(LARGE).await);
+    for _ in 0..ITI41_RUNS {
+        let floor = dd_floor(&data_dir, LARGE).await;
+        dd.push(floor);
+        let ceiling = sha1_ceiling(LARGE).await;
+        sha1.push(ceiling);
+        let cpu = repository.cpu_time();
         let started = Instant::now();
         large = provide(&client, &url, LARGE).await;
-        iti41.push(mb_per_s(LARGE, started.elapsed()));
+        let speed = mb_per_s(LARGE, started.elapsed());
+        iti41.push(speed);
+        iti41_runs.push(format!(
+            "{:.0}% ({speed:.0} vs {floor:.0} MB/s, repository CPU {} ms, SHA-1 in memory {:.0}%)",
+            100.0 * speed / floor,
+            (repository.cpu_time() - cpu).as_millis(),
+            100.0 * ceiling / floor
+        ));
     }
     let rss_after_iti41 = repository.peak_rss();
 
@@ -368,7 +419,9 @@ async fn main() {
             median(http_concurrent),
         ),
     ];
-    println!("repository transfer benchmark (median of {RUNS} runs, MB = 10^6 bytes, loopback)");
+    println!(
+        "repository transfer benchmark (median of {RUNS} runs, ITI-41 {ITI41_RUNS}, MB = 10^6 bytes, loopback)"
+    );
     println!(
         "| {:<30} | {:>10} | {:<36} | {:>10} | {:>6} |",
         "operation", "MB/s", "floor", "MB/s", "ratio"
@@ -379,6 +432,14 @@ async fn main() {
             100.0 * value / floor
         );
     }
+    println!(
+        "ITI-41 runs vs the dd just before each: {}",
+        iti41_runs.join(", ")
+    );
+    println!(
+        "load average {load_start} at start, {} at end (2 cores shared with the client)",
+        load_average()
+    );
     let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
     println!(
         "repository peak RSS (VmHWM): {:.1} MiB at start, {:.1} MiB after ITI-41 150 MB, {:.1} MiB after ITI-43 150 MB (goal < 64 MiB)",
