@@ -8,8 +8,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, header};
+use axum::response::Response;
 use axum::routing::post;
 use futures::StreamExt;
 use schemas::constants::error_code;
@@ -18,9 +18,10 @@ use schemas::ihe::{
     RetrieveDocumentSetResponse, read_provide_and_register_document_set_request,
     read_remove_documents_request, read_retrieve_document_set_request,
 };
-use schemas::mtom::{Attachment, MtomReader, MtomWriter, SoapContentType};
-use schemas::soap::{self, AddressingHeaders, Fault, ResponseHeaders, SoapError, action};
+use schemas::mtom::{MtomReader, SoapContentType};
+use schemas::soap::{self, AddressingHeaders, Fault, SoapError, action};
 use schemas::xml::XmlError;
+use service_kit::soap_http::{fault_response, mtom_response, soap_response};
 use tracing::Instrument;
 
 use crate::Repository;
@@ -223,61 +224,4 @@ fn xml_fault(error: XmlError, request: &AddressingHeaders) -> Response {
         &SoapError::Xml(error).to_fault(),
         request.message_id.as_deref(),
     )
-}
-
-fn soap_response(request: &AddressingHeaders, response_action: &str, body: &str) -> Response {
-    let headers = ResponseHeaders::answering(request, response_action);
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, soap::content_type(response_action))],
-        soap::write_envelope(&headers, body),
-    )
-        .into_response()
-}
-
-/// An MTOM answer whose attachments are streamed as the response body is sent.
-fn mtom_response(
-    request: &AddressingHeaders,
-    response_action: &str,
-    body: &str,
-    attachments: Vec<Attachment>,
-) -> Response {
-    let headers = ResponseHeaders::answering(request, response_action);
-    let envelope = soap::write_envelope(&headers, body);
-    let written = MtomWriter::new()
-        .with_action(response_action)
-        .and_then(|writer| {
-            let content_type = writer.content_type();
-            writer
-                .into_body(envelope, attachments)
-                .map(|stream| (content_type, stream))
-        });
-    match written {
-        Ok((content_type, stream)) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, content_type)],
-            Body::from_stream(stream),
-        )
-            .into_response(),
-        Err(error) => {
-            tracing::error!(%error, "MTOM answer cannot be written");
-            fault_response(
-                &Fault::new(
-                    soap::FaultCode::Receiver,
-                    format!("the answer cannot be written: {error}"),
-                ),
-                request.message_id.as_deref(),
-            )
-        }
-    }
-}
-
-fn fault_response(fault: &Fault, relates_to: Option<&str>) -> Response {
-    let status = StatusCode::from_u16(fault.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-    (
-        status,
-        [(header::CONTENT_TYPE, soap::content_type(fault.action()))],
-        fault.to_envelope(relates_to),
-    )
-        .into_response()
 }
