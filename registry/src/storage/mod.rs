@@ -29,6 +29,7 @@ mod model;
 mod ops;
 mod register_support;
 pub mod schema;
+mod sqlite_calls;
 
 use std::time::Duration;
 
@@ -52,6 +53,7 @@ pub use model::{
     StoredObject, Submission,
 };
 pub use register_support::{FolderUpdate, RegisteredChanges, StatusChange};
+pub use sqlite_calls::SqliteCalls;
 
 /// How many times a write transaction aborted by a PostgreSQL serialization failure is run.
 pub const WRITE_ATTEMPTS: usize = 16;
@@ -90,8 +92,9 @@ macro_rules! write_isolation {
 }
 pub(crate) use write_isolation;
 
-/// Async SQLite connection: diesel's sync `SqliteConnection` run on tokio's blocking pool.
-pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+/// Async SQLite connection: diesel's sync `SqliteConnection` run on tokio's blocking pool (in
+/// place on the group-commit writer's thread, see [`SqliteCalls`]).
+pub type SqliteConn = SyncConnectionWrapper<SqliteConnection, SqliteCalls>;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
