@@ -781,6 +781,60 @@ async fn sqlite_memory_url_works() {
     );
 }
 
+/// On PostgreSQL a lookup by one uniqueId (GetDocuments) is a plain `= $1` statement, which
+/// PostgreSQL plans once and then runs on its generic plan; `= ANY($1)` was planned again at
+/// every execution at registry scale (its generic plan estimated dearer than the custom one).
+#[cfg(feature = "postgres-tests")]
+#[tokio::test]
+async fn lookup_by_one_unique_id_runs_on_a_generic_plan_on_postgresql() {
+    use diesel::sql_types::BigInt;
+    use diesel_async::RunQueryDsl;
+
+    #[derive(diesel::QueryableByName)]
+    struct Plans {
+        #[diesel(sql_type = BigInt)]
+        generic_plans: i64,
+    }
+
+    let db = support::database::TestDatabase::open(
+        support::database::Backend::Postgres,
+        "storage::lookup_by_one_unique_id_runs_on_a_generic_plan_on_postgresql",
+    )
+    .await;
+    db.insert_submission(&submission("ss1", vec![document("d1", "1.1")]))
+        .await
+        .expect("register");
+    // Sequential calls: the pool holds one connection, which prepared the lookup.
+    for _ in 0..8 {
+        let found = db
+            .objects_by_unique_id(&owned(&["1.1"]))
+            .await
+            .expect("lookup");
+        assert_eq!(found.len(), 1);
+    }
+    let Database::Postgres(pool) = &db.db else {
+        panic!("a PostgreSQL test database");
+    };
+    let plans: Vec<Plans> = diesel::sql_query(
+        "SELECT generic_plans FROM pg_prepared_statements AS p WHERE p.statement LIKE \
+         '%\"fragment\" FROM \"registry_objects\" WHERE (\"registry_objects\".\"unique_id\" = $1)' \
+         AND p.statement NOT LIKE '%pg_prepared_statements%'",
+    )
+    .load(&mut pool.get().await.expect("connection"))
+    .await
+    .expect("prepared statements");
+    assert_eq!(
+        plans.len(),
+        1,
+        "one prepared lookup by one uniqueId, `= $1`"
+    );
+    assert!(
+        plans[0].generic_plans > 0,
+        "the lookup is planned each time"
+    );
+    db.close().await;
+}
+
 on_both_backends!(
     submission_is_all_or_nothing,
     concurrent_registrations_each_succeed_or_fail_on_their_own,

@@ -7,7 +7,8 @@
 //!
 //! A lone registration runs as a transaction of its own, exactly as without the writer. The
 //! writer is a thread of its own with a current-thread runtime, so it outlives whichever runtime
-//! opened the database. It borrows a pooled connection per group (an in-memory database has
+//! opened the database; its SQLite calls run in place on that thread, not on the blocking pool
+//! ([`super::sqlite_calls`]). It borrows a pooled connection per group (an in-memory database has
 //! one connection, shared with reads) from the pool each registration brings along, so it
 //! holds no connection between groups: dropping the last [`SqlitePool`] closes the file's
 //! connections at once. It stops when every [`SqlitePool`] clone is dropped.
@@ -22,12 +23,15 @@ use futures::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 
 use super::error::StorageError;
+use super::sqlite_calls::run_calls_in_place;
 use super::{SQLITE, SqliteConn};
 
 /// Registrations waiting for the writer beyond which callers wait to queue theirs.
 const QUEUE_DEPTH: usize = 1024;
 /// The most registrations one transaction commits.
 const MAX_GROUP: usize = 64;
+/// The writer thread's name.
+const WRITER_THREAD: &str = "registry-sqlite-writer";
 
 type Manager = <SqliteConn as AsyncConnection>::TransactionManager;
 
@@ -57,8 +61,11 @@ impl SqlitePool {
             .build()
             .map_err(|e| StorageError::pool(SQLITE, e))?;
         std::thread::Builder::new()
-            .name("registry-sqlite-writer".to_owned())
-            .spawn(move || runtime.block_on(serve(queue)))
+            .name(WRITER_THREAD.to_owned())
+            .spawn(move || {
+                run_calls_in_place();
+                runtime.block_on(serve(queue));
+            })
             .map_err(|e| StorageError::pool(SQLITE, e))?;
         Ok(SqlitePool {
             pool,
@@ -204,5 +211,36 @@ async fn roll_back_all(conn: &mut SqliteConn) {
         if Manager::rollback_transaction(conn).await.is_err() {
             break;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::sync::oneshot;
+
+    use super::WRITER_THREAD;
+    use crate::storage::Database;
+
+    #[tokio::test]
+    async fn registrations_run_their_sqlite_calls_on_the_writer_thread() {
+        let Ok(Database::Sqlite(pool)) = Database::connect("sqlite::memory:").await else {
+            panic!("an in-memory SQLite database");
+        };
+        let (ran_on, thread) = oneshot::channel();
+        pool.register(move |conn| {
+            Box::pin(async move {
+                let name = conn
+                    .spawn_blocking(|_| Ok(std::thread::current().name().map(str::to_owned)))
+                    .await?;
+                let _ = ran_on.send(name);
+                Ok(())
+            })
+        })
+        .await
+        .expect("registered");
+        assert_eq!(
+            thread.await.expect("the registration ran").as_deref(),
+            Some(WRITER_THREAD)
+        );
     }
 }

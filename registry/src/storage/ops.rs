@@ -29,6 +29,22 @@ macro_rules! narrow_by_time {
     };
 }
 
+/// Narrows the boxed `$query` to rows whose `$column` is one of `$values` (a slice): one value
+/// is a plain `=`, so its statement is the same whatever the value. PostgreSQL plans `= ANY($1)`
+/// again at every execution (a generic plan for an array of unknown length is always estimated
+/// dearer than the custom plan for the array at hand), which made a GetDocuments by one uniqueId
+/// cost about twice the server CPU of the lookup itself; a plain `= $1` gets its generic plan
+/// after five executions and is only executed from then on. SQLite keeps the prepared `= ?`
+/// statement, where diesel prepares `IN (?, ...)` anew every time.
+macro_rules! filter_one_of {
+    ($query:ident, $column:expr, $values:expr) => {
+        $query = match $values {
+            [one] => $query.filter($column.eq(one)),
+            many => $query.filter($column.eq_any(many)),
+        }
+    };
+}
+
 /// Seconds since the Unix epoch (0 if the clock is before 1970).
 fn now_epoch_seconds() -> i64 {
     SystemTime::now()
@@ -186,12 +202,12 @@ impl Database {
         &self,
         entry_uuids: &[String],
     ) -> Result<Vec<StoredObject>, StorageError> {
-        on_backend!(self, |conn| {
-            Ok(registry_objects::table
-                .filter(registry_objects::entry_uuid.eq_any(entry_uuids))
+        on_backend!(self, |conn, Db| {
+            let mut query = registry_objects::table
                 .select(StoredObject::as_select())
-                .load(conn)
-                .await?)
+                .into_boxed::<Db>();
+            filter_one_of!(query, registry_objects::entry_uuid, entry_uuids);
+            Ok(query.load(conn).await?)
         })
     }
 
@@ -200,12 +216,12 @@ impl Database {
         &self,
         unique_ids: &[String],
     ) -> Result<Vec<StoredObject>, StorageError> {
-        on_backend!(self, |conn| {
-            Ok(registry_objects::table
-                .filter(registry_objects::unique_id.eq_any(unique_ids))
+        on_backend!(self, |conn, Db| {
+            let mut query = registry_objects::table
                 .select(StoredObject::as_select())
-                .load(conn)
-                .await?)
+                .into_boxed::<Db>();
+            filter_one_of!(query, registry_objects::unique_id, unique_ids);
+            Ok(query.load(conn).await?)
         })
     }
 
@@ -321,13 +337,13 @@ impl Database {
                 .select(StoredObject::as_select())
                 .into_boxed::<Db>();
             if !filter.statuses.is_empty() {
-                query = query.filter(ro::status.eq_any(&filter.statuses));
+                filter_one_of!(query, ro::status, filter.statuses.as_slice());
             }
             if !filter.object_types.is_empty() {
-                query = query.filter(ro::object_type.eq_any(&filter.object_types));
+                filter_one_of!(query, ro::object_type, filter.object_types.as_slice());
             }
             if !filter.source_ids.is_empty() {
-                query = query.filter(ro::source_id.eq_any(&filter.source_ids));
+                filter_one_of!(query, ro::source_id, filter.source_ids.as_slice());
             }
             narrow_by_time!(query, filter.creation_time, ro::creation_time);
             narrow_by_time!(query, filter.service_start_time, ro::service_start_time);
@@ -475,5 +491,50 @@ impl Database {
             })
             .await
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::pg::Pg;
+    use diesel::prelude::*;
+    use diesel::sqlite::Sqlite;
+
+    use crate::storage::schema::registry_objects;
+
+    /// The SQL of a lookup by `unique_ids` narrowed by `filter_one_of!` on backend `$db`.
+    macro_rules! unique_id_lookup {
+        ($db:ty, $unique_ids:expr) => {{
+            let unique_ids: &[String] = $unique_ids;
+            let mut query = registry_objects::table
+                .select(registry_objects::entry_uuid)
+                .into_boxed::<$db>();
+            filter_one_of!(query, registry_objects::unique_id, unique_ids);
+            diesel::debug_query::<$db, _>(&query).to_string()
+        }};
+    }
+
+    #[test]
+    fn one_value_is_a_plain_equality_on_both_backends() {
+        let one = ["1.2.3".to_owned()];
+        let pg = unique_id_lookup!(Pg, &one);
+        assert!(
+            pg.contains("\"registry_objects\".\"unique_id\" = $1"),
+            "{pg}"
+        );
+        let sqlite = unique_id_lookup!(Sqlite, &one);
+        assert!(
+            sqlite.contains("`registry_objects`.`unique_id` = ?"),
+            "{sqlite}"
+        );
+    }
+
+    #[test]
+    fn several_values_are_one_membership_test() {
+        let two = ["1.2.3".to_owned(), "1.2.4".to_owned()];
+        let pg = unique_id_lookup!(Pg, &two);
+        assert!(pg.contains("= ANY($1)"), "{pg}");
+        let sqlite = unique_id_lookup!(Sqlite, &two);
+        assert!(sqlite.contains("IN (?, ?)"), "{sqlite}");
     }
 }
