@@ -23,6 +23,18 @@ fn person(given: &str, surname: &str, dob: &str, sex: &str) -> Demographics {
     }
 }
 
+/// Someone sharing nothing with `person("william", "nguyen", "19800512", "M")`.
+fn stranger() -> Demographics {
+    let mut b = person("sophie", "clarke", "19630101", "F");
+    b.address_1 = Some("banksia road".into());
+    b.street_number = Some("3".into());
+    b.postcode = Some("6160".into());
+    b.suburb = Some("fremantle".into());
+    b.state = Some("wa".into());
+    b.phone_number = Some("0891112222".into());
+    b
+}
+
 fn compare(a: &Demographics, b: &Demographics) -> Decision {
     compare_in(("HOSP-A", "1"), a, ("HOSP-B", "7"), b)
 }
@@ -62,17 +74,53 @@ fn same_person_in_two_domains_is_auto_linked() {
     assert_eq!(d.guard, None);
 }
 
+/// The feed's assessment (score and zone, field weights not written out) is the comparison:
+/// same score as the field weights of the decision it writes out add up to, same zone and
+/// guard as the full comparison, on pairs of each zone with a guard and a missing field.
+#[test]
+fn assessment_scores_and_zones_a_pair_as_the_full_comparison() {
+    let a = person("william", "nguyen", "19800512", "M");
+    let mut moved = person("william", "nguyen", "19800512", "M");
+    moved.phone_number = None;
+    moved.address_1 = Some("banksia road".into());
+    let pairs = [
+        (a.clone(), a.clone()),
+        (a.clone(), person("bill", "nguyen", "19801205", "M")),
+        (a.clone(), person("william", "nguyen", "19500512", "M")),
+        (a.clone(), stranger()),
+        (a.clone(), moved),
+    ];
+    let matcher = Matcher::default();
+    let mut zones = Vec::new();
+    for (x, y) in &pairs {
+        let (px, py) = (Prepared::new(x), Prepared::new(y));
+        let assessment = matcher.assess(("HOSP-A", "1", &px), ("HOSP-B", "7", &py));
+        let full = compare(x, y);
+        let decision = assessment.decision();
+        assert_eq!(decision, full);
+        assert_eq!(
+            assessment.score,
+            full.fields.iter().map(|f| f.weight).sum::<f64>()
+        );
+        assert_eq!(assessment.zone, full.zone);
+        zones.push(full.zone);
+    }
+    assert_eq!(
+        zones,
+        [
+            Zone::AutoLink,
+            Zone::AutoLink,
+            Zone::Review,
+            Zone::NoLink,
+            Zone::AutoLink
+        ]
+    );
+}
+
 #[test]
 fn unrelated_people_are_not_linked() {
     let a = person("william", "nguyen", "19800512", "M");
-    let mut b = person("sophie", "clarke", "19630101", "F");
-    b.address_1 = Some("banksia road".into());
-    b.street_number = Some("3".into());
-    b.postcode = Some("6160".into());
-    b.suburb = Some("fremantle".into());
-    b.state = Some("wa".into());
-    b.phone_number = Some("0891112222".into());
-    assert_eq!(compare(&a, &b).zone, Zone::NoLink);
+    assert_eq!(compare(&a, &stranger()).zone, Zone::NoLink);
 }
 
 #[test]

@@ -668,6 +668,33 @@ async fn iti8_a40_survivor_is_matched_with_the_merged_demographics(db: &Database
     assert_eq!(g1.decision.zone, Zone::AutoLink, "{stored:?}");
 }
 
+/// ITI-8: the outcome of a feed (what ITI-10 announces) is the person as stored, whether the
+/// record got a new person or joined one.
+async fn iti8_feed_outcome_is_the_stored_person(db: &Database) {
+    let matcher = std::sync::Arc::new(Matcher::default());
+    let alice = Demographics {
+        given_name: Some(ALICE.given.to_owned()),
+        surname: Some(ALICE.surname.to_owned()),
+        date_of_birth: Some(ALICE.dob.to_owned()),
+        sex: Some("F".to_owned()),
+        address_1: Some("1 MAIN ST".to_owned()),
+        suburb: Some("SPRINGFIELD".to_owned()),
+        state: Some("IL".to_owned()),
+        postcode: Some("62701".to_owned()),
+        ..Demographics::default()
+    };
+    let green = PatientKey::new(GREEN, "G1");
+    let blue = PatientKey::new(BLUE, "B1");
+    for key in [&green, &blue] {
+        let outcome = db.feed(key, &alice, &matcher, 200).await.unwrap();
+        let stored = db.person_by_key(key).await.unwrap().expect("a person");
+        assert_eq!(outcome.affinity_id, stored.affinity_id);
+        assert_eq!(outcome.changed, vec![stored]);
+    }
+    let person = db.person_by_key(&green).await.unwrap().expect("a person");
+    assert_eq!(person.records, [green, blue], "linked");
+}
+
 /// Manual unlink gives the record a new person; link puts it back; both in the history.
 async fn unlink_then_link_with_history(db: &Database) {
     let m = manager(db);
@@ -730,6 +757,7 @@ on_both_backends!(
     iti21_no_match_is_aa_nf,
     iti21_unsupported_parameter_is_ae,
     unlink_then_link_with_history,
+    iti8_feed_outcome_is_the_stored_person,
     iti8_no_link_decisions_are_stored_as_the_closest_counting_the_others,
     iti8_auto_link_decision_is_stored_on_its_own_row,
     iti8_updated_record_is_matched_with_its_new_demographics,

@@ -243,25 +243,22 @@ impl Matcher {
         a: (&str, &str, &Prepared),
         b: (&str, &str, &Prepared),
     ) -> Decision {
+        self.assess(a, b).decision()
+    }
+
+    /// Compare two records normalised beforehand, without writing out the field weights: the
+    /// score and zone of [`compare_prepared`](Self::compare_prepared), whose [`Decision`]
+    /// [`Assessment::decision`] gives when it is wanted (the feed stores few of the decisions
+    /// it makes).
+    pub fn assess(&self, a: (&str, &str, &Prepared), b: (&str, &str, &Prepared)) -> Assessment {
         let vector = compare::compare(a.2, b.2);
-        let fields: Vec<FieldScore> = Field::ALL
-            .iter()
-            .zip(vector.iter())
-            .enumerate()
-            .map(|(f, (field, outcome))| match outcome {
-                Some(o) => FieldScore {
-                    field: field.name().to_string(),
-                    outcome: field.outcomes()[usize::from(*o)].to_string(),
-                    weight: self.name_weight(*field, *o, a.2, b.2, f),
-                },
-                None => FieldScore {
-                    field: field.name().to_string(),
-                    outcome: MISSING.to_string(),
-                    weight: 0.0,
-                },
-            })
-            .collect();
-        let score: f64 = fields.iter().map(|f| f.weight).sum();
+        let mut weights = [0.0; Field::ALL.len()];
+        for (f, (field, outcome)) in Field::ALL.iter().zip(vector.iter()).enumerate() {
+            if let Some(o) = outcome {
+                weights[f] = self.name_weight(*field, *o, a.2, b.2, f);
+            }
+        }
+        let score: f64 = weights.iter().copied().sum();
         let guard = if score >= self.model.upper_threshold {
             guard(
                 a.0,
@@ -284,11 +281,52 @@ impl Matcher {
         } else {
             Zone::NoLink
         };
-        Decision {
+        Assessment {
+            vector,
+            weights,
             score,
             zone,
+            guard,
+        }
+    }
+}
+
+/// A compared pair as [`Matcher::assess`] leaves it: score and zone, and what the full
+/// [`Decision`] is written from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assessment {
+    vector: compare::Vector,
+    /// Per field of [`Field::ALL`], its weight (0 when missing).
+    weights: [f64; Field::ALL.len()],
+    pub score: f64,
+    pub zone: Zone,
+    guard: Option<&'static str>,
+}
+
+impl Assessment {
+    /// The decision with its field weights written out.
+    pub fn decision(&self) -> Decision {
+        let fields = Field::ALL
+            .iter()
+            .zip(self.vector.iter().zip(self.weights))
+            .map(|(field, (outcome, weight))| match outcome {
+                Some(o) => FieldScore {
+                    field: field.name().to_string(),
+                    outcome: field.outcomes()[usize::from(*o)].to_string(),
+                    weight,
+                },
+                None => FieldScore {
+                    field: field.name().to_string(),
+                    outcome: MISSING.to_string(),
+                    weight: 0.0,
+                },
+            })
+            .collect();
+        Decision {
+            score: self.score,
+            zone: self.zone,
             fields,
-            guard: guard.map(str::to_string),
+            guard: self.guard.map(str::to_string),
         }
     }
 }

@@ -50,6 +50,12 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How much of the file a SQLite connection reads through a memory map instead of a copy per
 /// page (SQLite caps it at its compile-time maximum, 2 GiB by default).
 const SQLITE_MMAP_BYTES: u64 = 1 << 31;
+/// WAL pages after which the writer's commit copies the WAL back into the database file (SQLite's
+/// default is 1,000): a page rewritten by many group commits (the last page of each table and
+/// index) is copied once per checkpoint, and the database file written and synced less often.
+/// Kept under the 4,096 frames of one WAL-index hash table: a page looked up in a longer WAL
+/// searches one table more (measured: 16,000 pages spent more in those lookups than it saved).
+const SQLITE_WAL_AUTOCHECKPOINT_PAGES: u32 = 4_000;
 
 /// The MPI database: a connection pool on one of the supported backends.
 #[derive(Clone)]
@@ -171,6 +177,12 @@ impl Database {
         durability: Durability,
     ) -> Result<Self, StorageError> {
         let mut writer = open_sqlite(path.to_owned(), durability)
+            .await
+            .map_err(|e| StorageError::pool(SQLITE, e))?;
+        writer
+            .batch_execute(&format!(
+                "PRAGMA wal_autocheckpoint = {SQLITE_WAL_AUTOCHECKPOINT_PAGES};"
+            ))
             .await
             .map_err(|e| StorageError::pool(SQLITE, e))?;
         let outcome = writer

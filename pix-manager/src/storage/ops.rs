@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::matching::{Decision, Prepared, Zone};
+use crate::matching::{Prepared, Zone};
 use crate::storage::schema::records;
 
 /// The most records a [`PreparedCache`] holds (about 0.5 KB each); past it, it starts over.
@@ -83,16 +83,23 @@ fn zone_from(name: &str) -> Zone {
 /// and of the NoLink ones only the highest-scoring, with the number of the others. Those all
 /// scored no higher, so below the lower threshold too: the "no link" outcome is explained whole
 /// (which pair came closest, by which field weights) without a row per candidate compared.
-fn decisions_to_store(decided: &[(i32, Decision)]) -> Vec<(i32, &Decision, i64)> {
-    let mut stored: Vec<(i32, &Decision, i64)> = decided
+///
+/// `decided` holds the (zone, score) of each decision; the answer, the index in it of each
+/// decision stored with the number of NoLink decisions it stands for.
+fn decisions_to_store(decided: &[(Zone, f64)]) -> Vec<(usize, i64)> {
+    let mut stored: Vec<(usize, i64)> = decided
         .iter()
-        .filter(|(_, d)| d.zone != Zone::NoLink)
-        .map(|(candidate, d)| (*candidate, d, 0))
+        .enumerate()
+        .filter(|(_, (zone, _))| *zone != Zone::NoLink)
+        .map(|(index, _)| (index, 0))
         .collect();
-    let no_links = decided.iter().filter(|(_, d)| d.zone == Zone::NoLink);
+    let no_links = decided
+        .iter()
+        .enumerate()
+        .filter(|(_, (zone, _))| *zone == Zone::NoLink);
     let others = i64::try_from(no_links.clone().count().saturating_sub(1)).unwrap_or(i64::MAX);
-    if let Some((candidate, closest)) = no_links.max_by(|a, b| a.1.score.total_cmp(&b.1.score)) {
-        stored.push((*candidate, closest, others));
+    if let Some((closest, _)) = no_links.max_by(|a, b| a.1.1.total_cmp(&b.1.1)) {
+        stored.push((closest, others));
     }
     stored
 }
@@ -128,7 +135,8 @@ macro_rules! backend_ops {
                 decisions_to_store, now, zone_from, zone_name,
             };
             use crate::matching::{
-                Decision, Demographics, FieldScore, Matcher, Prepared, Zone, blocking_keys,
+                Assessment, Decision, Demographics, FieldScore, Matcher, Prepared, Zone,
+                blocking_keys,
             };
             use crate::storage::error::StorageError;
             use crate::storage::model::{
@@ -250,17 +258,18 @@ macro_rules! backend_ops {
                 })
             }
 
-            /// A new person with a new affinity-domain id.
-            async fn new_person(conn: &mut Conn) -> Result<i32, StorageError> {
+            /// A new person with a new affinity-domain id: (id, affinity-domain id).
+            async fn new_person(conn: &mut Conn) -> Result<(i32, String), StorageError> {
                 let affinity_id = uuid::Uuid::new_v4().simple().to_string();
-                Ok(diesel::insert_into(persons::table)
+                let id = diesel::insert_into(persons::table)
                     .values((
-                        persons::affinity_id.eq(affinity_id),
+                        persons::affinity_id.eq(&affinity_id),
                         persons::created_at.eq(now()),
                     ))
                     .returning(persons::id)
                     .get_result(conn)
-                    .await?)
+                    .await?;
+                Ok((id, affinity_id))
             }
 
             async fn record_history(
@@ -283,6 +292,22 @@ macro_rules! backend_ops {
                     .execute(conn)
                     .await?;
                 Ok(())
+            }
+
+            /// Links `record`, which has no link, to `to`, with a history entry (what
+            /// [`move_record`] does for it, without looking for the link it has not).
+            async fn link_unlinked(
+                conn: &mut Conn,
+                record: i32,
+                to: i32,
+                action: &str,
+                reason: &str,
+            ) -> Result<(), StorageError> {
+                diesel::insert_into(links::table)
+                    .values((links::record_id.eq(record), links::person_id.eq(to)))
+                    .execute(conn)
+                    .await?;
+                record_history(conn, record, action, None, Some(to), reason).await
             }
 
             /// Links `record` to `to` (replacing its link), with a history entry; returns the
@@ -488,12 +513,16 @@ macro_rules! backend_ops {
             async fn insert_decisions(
                 conn: &mut Conn,
                 record: i32,
-                decided: &[(i32, Decision)],
+                decided: &[(i32, Assessment)],
             ) -> Result<Vec<(i32, i32)>, StorageError> {
                 let ts = now();
-                let stored = decisions_to_store(decided);
+                let zones: Vec<(Zone, f64)> =
+                    decided.iter().map(|(_, a)| (a.zone, a.score)).collect();
+                let stored = decisions_to_store(&zones);
                 let mut ids = Vec::with_capacity(stored.len());
-                for (candidate, decision, other_no_links) in stored {
+                for (index, other_no_links) in stored {
+                    let (candidate, assessment) = &decided[index];
+                    let (candidate, decision) = (*candidate, assessment.decision());
                     let id: i32 = diesel::insert_into(decisions::table)
                         .values((
                             decisions::record_id.eq(record),
@@ -576,7 +605,7 @@ macro_rules! backend_ops {
                     for (cid, person, other) in
                         candidates(conn, &keys, id, max_candidates, cache).await?
                     {
-                        let decision = matcher.compare_prepared(
+                        let decision = matcher.assess(
                             (&key.domain, &key.local_id, &mine),
                             (&other.domain, &other.local_id, &other.prepared),
                         );
@@ -625,17 +654,21 @@ macro_rules! backend_ops {
                             Some(_) => {}
                         }
                     }
-                    let (person, action, reason) = match chosen {
+                    // the affinity-domain id of a person made for the record, which is its only one
+                    let (person, new_affinity_id, action, reason) = match chosen {
                         Some((person, score)) => {
-                            (person, "link", format!("auto-link, score {score:.3}"))
+                            (person, None, "link", format!("auto-link, score {score:.3}"))
                         }
-                        None => (
-                            new_person(conn).await?,
-                            "new",
-                            format!("no auto-link candidate among {} compared", decided.len()),
-                        ),
+                        None => {
+                            let (person, affinity_id) = new_person(conn).await?;
+                            let reason =
+                                format!("no auto-link candidate among {} compared", decided.len());
+                            (person, Some(affinity_id), "new", reason)
+                        }
                     };
-                    move_record(conn, id, person, action, &reason).await?;
+                    // the record had no link when the feed began, and bridging moves only
+                    // records of linked persons
+                    link_unlinked(conn, id, person, action, &reason).await?;
                     for (decision_id, cid, other_person, zone, _) in &scored {
                         let review = *zone == Zone::Review || blocked.contains(decision_id);
                         if review && *other_person != person && !bridged.contains(other_person) {
@@ -650,7 +683,13 @@ macro_rules! backend_ops {
                                 .await?;
                         }
                     }
-                    let identity = identity(conn, person).await?;
+                    let identity = match new_affinity_id {
+                        Some(affinity_id) => PersonIdentity {
+                            affinity_id,
+                            records: vec![key.clone()],
+                        },
+                        None => identity(conn, person).await?,
+                    };
                     Ok(FeedOutcome {
                         affinity_id: identity.affinity_id.clone(),
                         changed: vec![identity],
@@ -787,7 +826,7 @@ macro_rules! backend_ops {
             ) -> Result<FeedOutcome, StorageError> {
                 conn.transaction(async |conn| {
                     let record = touch_active(conn, key).await?;
-                    let to = new_person(conn).await?;
+                    let (to, _) = new_person(conn).await?;
                     let from = move_record(conn, record, to, "unlink", reason).await?;
                     changed_persons(conn, to, from).await
                 })
@@ -1145,47 +1184,24 @@ backend_ops!(postgres, diesel_async::AsyncPgConnection);
 mod tests {
     use super::*;
 
-    fn decision(score: f64, zone: Zone) -> Decision {
-        Decision {
-            score,
-            zone,
-            fields: Vec::new(),
-            guard: None,
-        }
-    }
-
     /// Every AutoLink and Review decision is stored; of the NoLink ones the highest-scoring
     /// stands for the others, which are counted.
     #[test]
     fn no_link_decisions_are_stored_as_the_closest_with_the_count_of_the_others() {
-        let decided = vec![
-            (1, decision(-3.0, Zone::NoLink)),
-            (2, decision(12.0, Zone::AutoLink)),
-            (3, decision(1.5, Zone::NoLink)),
-            (4, decision(6.0, Zone::Review)),
-            (5, decision(-9.0, Zone::NoLink)),
+        let decided = [
+            (Zone::NoLink, -3.0),
+            (Zone::AutoLink, 12.0),
+            (Zone::NoLink, 1.5),
+            (Zone::Review, 6.0),
+            (Zone::NoLink, -9.0),
         ];
-        let stored: Vec<(i32, Zone, i64)> = decisions_to_store(&decided)
-            .into_iter()
-            .map(|(candidate, d, others)| (candidate, d.zone, others))
-            .collect();
-        assert_eq!(
-            stored,
-            [
-                (2, Zone::AutoLink, 0),
-                (4, Zone::Review, 0),
-                (3, Zone::NoLink, 2)
-            ]
-        );
+        assert_eq!(decisions_to_store(&decided), [(1, 0), (3, 0), (2, 2)]);
     }
 
     /// A record without NoLink candidates stores no NoLink row.
     #[test]
     fn without_no_link_candidates_no_no_link_row_is_stored() {
-        let decided = vec![(7, decision(6.0, Zone::Review))];
-        let stored = decisions_to_store(&decided);
-        assert_eq!(stored.len(), 1);
-        assert_eq!(stored[0].2, 0);
+        assert_eq!(decisions_to_store(&[(Zone::Review, 6.0)]), [(0, 0)]);
         assert!(decisions_to_store(&[]).is_empty());
     }
 }
