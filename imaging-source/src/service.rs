@@ -7,16 +7,17 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, header};
+use axum::response::Response;
 use axum::routing::post;
 use futures::StreamExt;
 use schemas::constants::error_code;
 use schemas::ebrim::{RegistryError, RegistryResponse, ResponseStatus, Severity};
 use schemas::ihe::{RetrieveDocumentSetResponse, read_retrieve_imaging_document_set_request};
-use schemas::mtom::{Attachment, MtomReader, MtomWriter, SoapContentType};
-use schemas::soap::{self, AddressingHeaders, Fault, ResponseHeaders, SoapError, action};
+use schemas::mtom::{MtomReader, SoapContentType};
+use schemas::soap::{self, Fault, SoapError, action};
 use schemas::xml::XmlError;
+use service_kit::soap_http::{fault_response, mtom_response};
 use tracing::Instrument;
 
 use crate::consumer::ConsumerContext;
@@ -142,51 +143,4 @@ fn body_error(error: &XmlError) -> Option<RegistryResponse> {
         }),
         _ => None,
     }
-}
-
-/// An MTOM answer whose attachments are streamed as the response body is sent.
-fn mtom_response(
-    request: &AddressingHeaders,
-    response_action: &str,
-    body: &str,
-    attachments: Vec<Attachment>,
-) -> Response {
-    let headers = ResponseHeaders::answering(request, response_action);
-    let envelope = soap::write_envelope(&headers, body);
-    let written = MtomWriter::new()
-        .with_action(response_action)
-        .and_then(|writer| {
-            let content_type = writer.content_type();
-            writer
-                .into_body(envelope, attachments)
-                .map(|stream| (content_type, stream))
-        });
-    match written {
-        Ok((content_type, stream)) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, content_type)],
-            Body::from_stream(stream),
-        )
-            .into_response(),
-        Err(error) => {
-            tracing::error!(%error, "MTOM answer cannot be written");
-            fault_response(
-                &Fault::new(
-                    soap::FaultCode::Receiver,
-                    format!("the answer cannot be written: {error}"),
-                ),
-                request.message_id.as_deref(),
-            )
-        }
-    }
-}
-
-fn fault_response(fault: &Fault, relates_to: Option<&str>) -> Response {
-    let status = StatusCode::from_u16(fault.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-    (
-        status,
-        [(header::CONTENT_TYPE, soap::content_type(fault.action()))],
-        fault.to_envelope(relates_to),
-    )
-        .into_response()
 }

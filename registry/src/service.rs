@@ -18,6 +18,7 @@ use schemas::ebrim::{
 use schemas::mtom::{MtomReader, SoapContentType};
 use schemas::soap::{self, Fault, ResponseHeaders, SoapError, SoapRequest, action};
 use schemas::xml::{Limits, XmlError};
+use service_kit::soap_http::fault_response;
 
 use crate::identity_feed;
 use crate::register::{self, RegisterContext};
@@ -253,16 +254,6 @@ fn soap_response(
         StatusCode::OK,
         [(header::CONTENT_TYPE, soap::content_type(response_action))],
         envelope,
-    )
-        .into_response()
-}
-
-fn fault_response(fault: &Fault, relates_to: Option<&str>) -> Response {
-    let status = StatusCode::from_u16(fault.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-    (
-        status,
-        [(header::CONTENT_TYPE, soap::content_type(fault.action()))],
-        fault.to_envelope(relates_to),
     )
         .into_response()
 }
