@@ -434,11 +434,12 @@ impl DicomWebClient {
             .map_err(|e| http_error(&url, &e))?;
         let instances = self.json_array(&url, response).await?;
         let mut set = StudySet::default();
-        for value in instances {
+        for mut value in instances {
             let ts = value
                 .pointer("/00020010/Value/0")
                 .and_then(|v| v.as_str())
                 .map(str::to_owned);
+            drop_bulk_data(&mut value);
             let obj: dicom_object::InMemDicomObject =
                 dicom_json::from_value(value).map_err(|e| DicomWebError::Json {
                     url: url.clone(),
@@ -614,6 +615,21 @@ fn check_uid(what: &'static str, value: &str) -> Result<(), DicomWebError> {
     }
 }
 
+/// Removes from a DICOM JSON data set (PS3.18 F.2) the elements sent as a BulkDataURI (pixel
+/// data and other large values, which WADO-RS metadata only points at), in nested items too: the
+/// headers a manifest needs never include them, and `dicom_json` would log a warning for each
+/// one it skips (one per instance of every study read).
+fn drop_bulk_data(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(elements) => {
+            elements.retain(|_, element| element.get("BulkDataURI").is_none());
+            elements.values_mut().for_each(drop_bulk_data);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(drop_bulk_data),
+        _ => {}
+    }
+}
+
 fn http_error(url: &str, error: &reqwest::Error) -> DicomWebError {
     let mut reason = error.to_string();
     let mut source = std::error::Error::source(error);
@@ -631,6 +647,30 @@ fn http_error(url: &str, error: &reqwest::Error) -> DicomWebError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bulk_data_elements_are_dropped_from_metadata_in_nested_items_too() {
+        let mut instance = serde_json::json!({
+            "00080018": {"vr": "UI", "Value": ["1.2.3.4"]},
+            "00100010": {"vr": "PN", "Value": [{"Alphabetic": "Doe^Jane"}]},
+            "7FE00010": {"vr": "OB", "BulkDataURI": "http://pacs/bulk/1"},
+            "00081032": {"vr": "SQ", "Value": [{
+                "00080100": {"vr": "SH", "Value": ["24627-2"]},
+                "00420011": {"vr": "OB", "BulkDataURI": "http://pacs/bulk/2"}
+            }]}
+        });
+        drop_bulk_data(&mut instance);
+        assert_eq!(
+            instance,
+            serde_json::json!({
+                "00080018": {"vr": "UI", "Value": ["1.2.3.4"]},
+                "00100010": {"vr": "PN", "Value": [{"Alphabetic": "Doe^Jane"}]},
+                "00081032": {"vr": "SQ", "Value": [{
+                    "00080100": {"vr": "SH", "Value": ["24627-2"]}
+                }]}
+            })
+        );
+    }
 
     #[test]
     fn base_url_must_be_http() {
