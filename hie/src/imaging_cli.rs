@@ -7,50 +7,60 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::Args;
 use imaging_source::cd::{FolderScan, describe, scan_folder};
+use imaging_source::config::Config;
 use imaging_source::dicomweb::DicomWebClient;
 use imaging_source::instance_store::InstanceStore;
 use imaging_source::kos::AffinityPatient;
-use imaging_source::metadata::{CodeMappings, source_patient_id};
+use imaging_source::metadata::source_patient_id;
 use imaging_source::pix_client::PixClient;
 use imaging_source::publish::{PublishContext, Published, ReportDocument, publish};
 use imaging_source::report::{report_from_file, report_in_pacs_study, report_in_study};
 use imaging_source::study::Study;
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// Where and as whom to publish.
-#[derive(Args, Debug, Clone)]
+/// Where and as whom to publish: each option left out is taken from `[imaging_source]` of the
+/// configuration (`--config`, `HIE_CONFIG` or `./hie.toml`; the documented defaults otherwise).
+#[derive(Args, Debug)]
 pub struct PublishArgs {
     /// Affinity-domain patient id (CX `id^^^&oid&ISO`); without it the PIX Manager is asked.
     #[arg(long)]
     patient: Option<String>,
-    /// PIX Manager (ITI-9, MLLP `host:port`) to ask for the affinity-domain id.
+    /// PIX Manager (ITI-9, MLLP `host:port`) to ask for the affinity-domain id [default:
+    /// `[imaging_source.consumer] pix_address`; `hie import-cd` asks it only when given].
     #[arg(long)]
     pix: Option<String>,
-    /// Assigning authority (OID) of the affinity domain, for the PIX query.
-    #[arg(long, default_value = "1.3.6.1.4.1.21367.2005.13.20.1000")]
-    affinity_domain: String,
-    /// ITI-41 endpoint of the Document Repository.
-    #[arg(long, default_value = "http://127.0.0.1:8082/xds/repository")]
-    repository: String,
-    /// ITI-18 endpoint of the Document Registry (finds the manifest a republication replaces).
-    #[arg(long, default_value = "http://127.0.0.1:8081/xds/registry")]
-    registry: String,
-    /// repositoryUniqueId of this Imaging Document Source (KOS Retrieve Location UID).
-    #[arg(long, default_value = "1.3.6.1.4.1.21367.13.80.110")]
-    imaging_source_uid: String,
-    /// SubmissionSet.sourceId (OID of this source).
-    #[arg(long, default_value = "1.3.6.1.4.1.21367.13.80.111")]
-    source_id: String,
-    /// Retrieve AE Title written in the manifest.
-    #[arg(long, default_value = "HIE_IDS")]
-    retrieve_ae_title: String,
-    /// WADO-RS root of this Imaging Document Source written as Retrieve URL per series (left out:
-    /// consumers map the Retrieve AE Title / Retrieve Location UID).
+    /// Assigning authority (OID) of the affinity domain, for the PIX query [default:
+    /// `[imaging_source.consumer] affinity_domain`].
+    #[arg(long)]
+    affinity_domain: Option<String>,
+    /// ITI-41 endpoint of the Document Repository [default: `[imaging_source.publish]
+    /// repository_url`].
+    #[arg(long)]
+    repository: Option<String>,
+    /// ITI-18 endpoint of the Document Registry (finds the manifest a republication replaces)
+    /// [default: `[imaging_source.consumer] registry_url`].
+    #[arg(long)]
+    registry: Option<String>,
+    /// repositoryUniqueId of this Imaging Document Source (KOS Retrieve Location UID) [default:
+    /// `[imaging_source] repository_unique_id`].
+    #[arg(long)]
+    imaging_source_uid: Option<String>,
+    /// SubmissionSet.sourceId (OID of this source) [default: `[imaging_source.publish]
+    /// source_id`].
+    #[arg(long)]
+    source_id: Option<String>,
+    /// Retrieve AE Title written in the manifest [default: `[imaging_source]
+    /// retrieve_ae_title`].
+    #[arg(long)]
+    retrieve_ae_title: Option<String>,
+    /// WADO-RS root of this Imaging Document Source written as Retrieve URL per series [default:
+    /// `[imaging_source.publish] retrieve_url`; left out: consumers map the Retrieve AE Title /
+    /// Retrieve Location UID].
     #[arg(long)]
     retrieve_url: Option<String>,
-    /// HTTP timeout in seconds.
-    #[arg(long, default_value_t = 60)]
-    timeout: u64,
+    /// HTTP timeout in seconds [default: `[imaging_source.publish] timeout_seconds`].
+    #[arg(long)]
+    timeout: Option<u64>,
     /// A radiology report published in the same submission set: a PDF, UTF-8 text, a DICOM
     /// Encapsulated PDF or a DICOM Basic Text / Enhanced / Comprehensive SR (published as text).
     /// Without it, the Encapsulated PDF (else the SR) the study holds is published.
@@ -58,12 +68,44 @@ pub struct PublishArgs {
     report: Option<PathBuf>,
 }
 
+impl PublishArgs {
+    /// `config` with the options given on the command line applied over it.
+    pub fn applied_to(&self, config: &Config) -> Config {
+        let mut config = config.clone();
+        let set = |target: &mut String, option: &Option<String>| {
+            if let Some(value) = option {
+                target.clone_from(value);
+            }
+        };
+        set(&mut config.consumer.affinity_domain, &self.affinity_domain);
+        set(&mut config.publish.repository_url, &self.repository);
+        set(&mut config.consumer.registry_url, &self.registry);
+        set(&mut config.repository_unique_id, &self.imaging_source_uid);
+        set(&mut config.retrieve_ae_title, &self.retrieve_ae_title);
+        if let Some(pix) = &self.pix {
+            config.consumer.pix_address.clone_from(pix);
+        }
+        if self.source_id.is_some() {
+            config.publish.source_id.clone_from(&self.source_id);
+        }
+        if self.retrieve_url.is_some() {
+            config.publish.retrieve_url.clone_from(&self.retrieve_url);
+        }
+        if let Some(seconds) = self.timeout {
+            config.publish.timeout_seconds = seconds;
+        }
+        config
+    }
+}
+
 /// `hie publish --pacs URL --study UID`.
 pub async fn publish_from_pacs(
     pacs: &str,
     study_uid: &str,
     args: &PublishArgs,
+    config: &Config,
 ) -> anyhow::Result<()> {
+    let config = args.applied_to(config);
     let started = Instant::now();
     let client = DicomWebClient::new(pacs)?;
     let spinner = spinner(format!("WADO-RS metadata of {study_uid}"));
@@ -77,8 +119,8 @@ pub async fn publish_from_pacs(
         Some(path) => Some(report_from_file(path, None)?),
         None => report_in_pacs_study(&client, &study).await?,
     };
-    let patient = affinity_patient(&study, args).await?;
-    let published = publish_one(&study, &context(args, patient, report)).await?;
+    let patient = affinity_patient(&study, args, &config).await?;
+    let published = publish_one(&study, &context(&config, patient, report)).await?;
     print_summary(&[published], study.instance_count(), 0, started.elapsed());
     Ok(())
 }
@@ -91,7 +133,9 @@ pub async fn import_cd(
     store: PathBuf,
     pdq: bool,
     args: &PublishArgs,
+    config: &Config,
 ) -> anyhow::Result<()> {
+    let config = args.applied_to(config);
     let started = Instant::now();
     let spinner = spinner(format!("reading {}", dir.display()));
     let scan_dir = dir.clone();
@@ -132,7 +176,7 @@ pub async fn import_cd(
         if let Some(patient) = &args.patient {
             println!("    would publish as: {patient}");
         } else if let Some(pix) = &args.pix {
-            match affinity_patient(study, args).await {
+            match affinity_patient(study, args, &config).await {
                 Ok(p) => println!("    affinity-domain identity (PIX): {}", p.to_cx()),
                 Err(e) => println!("    affinity-domain identity (PIX): none: {e:#}"),
             }
@@ -181,8 +225,8 @@ pub async fn import_cd(
     let mut published = Vec::new();
     let mut instances = 0;
     for ((study, _), report) in scan.studies.iter().zip(reports) {
-        let patient = affinity_patient(study, args).await?;
-        published.push(publish_one(study, &context(args, patient, report)).await?);
+        let patient = affinity_patient(study, args, &config).await?;
+        published.push(publish_one(study, &context(&config, patient, report)).await?);
         instances += study.instance_count();
     }
     print_summary(&published, instances, bytes, started.elapsed());
@@ -239,38 +283,32 @@ async fn publish_one(study: &Study, ctx: &PublishContext) -> anyhow::Result<Publ
     Ok(published)
 }
 
-/// The affinity-domain patient: `--patient`, else ITI-9 with `--pix`.
-async fn affinity_patient(study: &Study, args: &PublishArgs) -> anyhow::Result<AffinityPatient> {
+/// The affinity-domain patient: `--patient`, else ITI-9 from the PIX Manager (`--pix` or the
+/// configured one).
+async fn affinity_patient(
+    study: &Study,
+    args: &PublishArgs,
+    config: &Config,
+) -> anyhow::Result<AffinityPatient> {
     if let Some(cx) = &args.patient {
         return AffinityPatient::parse_cx(cx).with_context(|| format!("--patient {cx:?}"));
     }
-    let Some(pix) = &args.pix else {
-        bail!("no affinity-domain patient: give --patient CX or --pix HOST:PORT");
-    };
+    let pix = &config.consumer.pix_address;
     let issuer = study.patient.issuer.as_deref().unwrap_or_default();
     PixClient::new(pix)
-        .affinity_id(&study.patient.id, issuer, &args.affinity_domain)
+        .affinity_id(&study.patient.id, issuer, &config.consumer.affinity_domain)
         .await
-        .context("ITI-9 PIX query: nothing published")
+        .with_context(|| format!("ITI-9 PIX query to {pix}: nothing published"))
 }
 
 fn context(
-    args: &PublishArgs,
+    config: &Config,
     patient: AffinityPatient,
     report: Option<ReportDocument>,
 ) -> PublishContext {
     PublishContext {
-        affinity_patient: patient,
-        source_patient_id: None,
-        repository_url: args.repository.clone(),
-        registry_url: Some(args.registry.clone()),
-        imaging_source_unique_id: args.imaging_source_uid.clone(),
-        source_id: args.source_id.clone(),
-        retrieve_ae_title: args.retrieve_ae_title.clone(),
-        retrieve_url: args.retrieve_url.clone(),
-        codes: CodeMappings::default(),
         report,
-        timeout: Duration::from_secs(args.timeout),
+        ..PublishContext::from_config(config, patient, config.publish.retrieve_url.clone())
     }
 }
 

@@ -9,12 +9,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use imaging_source::auto_publish::{self, AutoPublish};
-use imaging_source::instance_store::InstanceStore;
-use imaging_source::kos::AffinityPatient;
-use imaging_source::metadata::CodeMappings;
-use imaging_source::pix_client::PixClient;
-use imaging_source::publish::PublishContext;
+use imaging_source::auto_publish::AutoPublish;
 use service_kit::config::RawConfig;
 
 use crate::config::HieConfig;
@@ -55,9 +50,11 @@ enum Command {
     ImportCd {
         /// The disc's folder (with or without DICOMDIR).
         dir: PathBuf,
-        /// Instance store of the imaging source.
-        #[arg(long, default_value = "./hie-data/imaging-source/instances")]
-        store: PathBuf,
+        /// Instance store of the imaging source [default: the configured one, the folder `hie
+        /// up`'s imaging source serves: `[imaging_source] instance_store_root`, else
+        /// `<data_dir>/instances`].
+        #[arg(long)]
+        store: Option<PathBuf>,
         /// Without --patient: also search the PIX Manager (--pix) by the disc's patient name and
         /// birth date (ITI-21) and list the records found, for the operator to name one; exits
         /// with an error after the listing when a search fails.
@@ -134,13 +131,25 @@ async fn main() -> anyhow::Result<()> {
             pacs,
             study,
             publish,
-        } => imaging_cli::publish_from_pacs(&pacs, &study, &publish).await,
+        } => {
+            let config = load(cli.config.as_deref())?;
+            imaging_cli::publish_from_pacs(&pacs, &study, &publish, &config.imaging_source).await
+        }
         Command::ImportCd {
             dir,
             store,
             pdq,
             publish,
-        } => imaging_cli::import_cd(dir, store, pdq, &publish).await,
+        } => {
+            let config = load(cli.config.as_deref())?;
+            let store = store.unwrap_or_else(|| {
+                imaging_source::server::instance_store_root(
+                    &config.imaging_source,
+                    &config.general.data_dir,
+                )
+            });
+            imaging_cli::import_cd(dir, store, pdq, &publish, &config.imaging_source).await
+        }
         Command::Find {
             patient,
             modality,
@@ -177,18 +186,21 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Up => {
             service_kit::telemetry::init_tracing();
-            let raw = RawConfig::load(cli.config.as_deref())?;
-            let config: HieConfig = raw.typed()?;
-            up(config).await
+            up(load(cli.config.as_deref())?).await
         }
     }
+}
+
+/// The configuration: `path`, else `HIE_CONFIG`, else `./hie.toml`, else the defaults.
+fn load(path: Option<&std::path::Path>) -> anyhow::Result<HieConfig> {
+    Ok(RawConfig::load(path)?.typed()?)
 }
 
 /// The Imaging Document Consumer of `[imaging_source.consumer]`.
 fn consumer_context(
     path: Option<&std::path::Path>,
 ) -> anyhow::Result<imaging_source::consumer::ConsumerContext> {
-    let config: HieConfig = RawConfig::load(path)?.typed()?;
+    let config = load(path)?;
     Ok(imaging_source::consumer::ConsumerContext::new(
         config.imaging_source.consumer,
     ))
@@ -241,10 +253,12 @@ async fn up(config: HieConfig) -> anyhow::Result<()> {
     let consumer = &mut imaging_source_config.consumer;
     consumer.registry_url = registry.endpoint_url();
     consumer.pix_address = pix_manager.mllp_addr.to_string();
+    consumer.affinity_domain = config.pix_manager.affinity_domain.clone();
     consumer.repositories.insert(
         repository_config.repository_unique_id.clone(),
         repository.endpoint_url(),
     );
+    imaging_source_config.publish.repository_url = repository.endpoint_url();
     let mut imaging_source = imaging_source::server::start(
         &imaging_source_config,
         general.bind_address,
@@ -255,38 +269,15 @@ async fn up(config: HieConfig) -> anyhow::Result<()> {
     .context("cannot start the imaging document source")?;
 
     // RAD-68 of studies pushed by C-STORE, once complete: patient by ITI-9 from the PIX manager,
-    // manifest by ITI-41 to the repository. The receiver is moved out; a closed one is left.
-    let received_studies = std::mem::replace(
-        &mut imaging_source.study_complete,
-        tokio::sync::mpsc::unbounded_channel().1,
-    );
-    let auto_publish = AutoPublish {
-        store: InstanceStore::new(imaging_source::server::instance_store_root(
-            &config.imaging_source,
+    // manifest by ITI-41 to the repository.
+    if imaging_source_config.publish.received_studies {
+        let auto = AutoPublish::from_config(
+            &imaging_source_config,
             &general.data_dir,
-        )),
-        pix: PixClient::new(pix_manager.mllp_addr.to_string()),
-        affinity_domain: config.pix_manager.affinity_domain.clone(),
-        context: PublishContext {
-            affinity_patient: AffinityPatient {
-                id: String::new(),
-                assigning_authority: config.pix_manager.affinity_domain.clone(),
-            },
-            source_patient_id: None,
-            repository_url: repository.endpoint_url(),
-            registry_url: Some(registry.endpoint_url()),
-            imaging_source_unique_id: config.imaging_source.repository_unique_id.clone(),
-            source_id: config.imaging_source.repository_unique_id.clone(),
-            retrieve_ae_title: config.imaging_source.retrieve_ae_title.clone(),
-            retrieve_url: Some(imaging_source.wado_rs_url()),
-            codes: CodeMappings::default(),
-            report: None,
-            timeout: std::time::Duration::from_secs(60),
-        },
-    };
-    imaging_source
-        .tasks
-        .spawn(auto_publish::run(auto_publish, received_studies));
+            imaging_source.wado_rs_url(),
+        );
+        imaging_source.publish_received_studies(auto);
+    }
 
     println!("hie: data in {}", general.data_dir.display());
     println!(

@@ -5,10 +5,14 @@
 //! cannot be read is logged and left out, the manifest is still published (no operator is there
 //! to fix it, and the images are shared meanwhile).
 
+use std::path::Path;
+
 use tokio::sync::mpsc;
 
 use crate::cd::{CdError, scan_folder};
+use crate::config::Config;
 use crate::instance_store::{InstanceStore, InstanceStoreError};
+use crate::kos::AffinityPatient;
 use crate::pix_client::{PixClient, PixError};
 use crate::publish::{PublishContext, PublishError, Published, publish};
 use crate::report::report_in_study;
@@ -24,6 +28,31 @@ pub struct AutoPublish {
     pub affinity_domain: String,
     /// Repository, registry and codes of the publication; its patient is replaced per study.
     pub context: PublishContext,
+}
+
+impl AutoPublish {
+    /// Publication as `[imaging_source]` configures it: the instance store under `data_dir`,
+    /// the PIX Manager and affinity domain of `consumer`, repository and codes of `publish`;
+    /// `own_wado_rs_url` (this service's `/dicomweb`) is the Retrieve URL unless
+    /// `publish.retrieve_url` names another.
+    pub fn from_config(config: &Config, data_dir: &Path, own_wado_rs_url: String) -> Self {
+        let affinity_domain = config.consumer.affinity_domain.clone();
+        let placeholder = AffinityPatient {
+            id: String::new(),
+            assigning_authority: affinity_domain.clone(),
+        };
+        let retrieve_url = config
+            .publish
+            .retrieve_url
+            .clone()
+            .or(Some(own_wado_rs_url));
+        AutoPublish {
+            store: InstanceStore::new(crate::server::instance_store_root(config, data_dir)),
+            pix: PixClient::new(config.consumer.pix_address.clone()),
+            affinity_domain,
+            context: PublishContext::from_config(config, placeholder, retrieve_url),
+        }
+    }
 }
 
 /// Why a received study was not published.

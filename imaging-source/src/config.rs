@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use crate::metadata::CodeMappings;
+
 /// Default repositoryUniqueId of the Imaging Document Source (an IHE Connectathon test OID): the
 /// Retrieve Location UID its manifests carry, and the RepositoryUniqueId RAD-69 requests name.
 pub const DEFAULT_REPOSITORY_UNIQUE_ID: &str = "1.3.6.1.4.1.21367.13.80.110";
@@ -37,8 +39,57 @@ pub struct Config {
     /// Largest SOAP envelope accepted, in bytes, and deepest XML nesting.
     pub max_envelope_bytes: usize,
     pub max_xml_depth: usize,
-    /// `[imaging_source.consumer]`: the Imaging Document Consumer (find, show, retrieve).
+    /// `[imaging_source.publish]`: where RAD-68 provides the manifests, with which codes.
+    pub publish: PublishConfig,
+    /// `[imaging_source.consumer]`: the Imaging Document Consumer (find, show, retrieve); its
+    /// registry, PIX Manager and affinity domain are also those of publication.
     pub consumer: crate::consumer::Config,
+}
+
+/// Default ITI-41 endpoint of the Document Repository (`hie up`'s repository).
+pub const DEFAULT_REPOSITORY_URL: &str = "http://127.0.0.1:8082/xds/repository";
+
+/// RAD-68 publication: of the studies received by C-STORE (by the service) and of `hie publish` /
+/// `hie import-cd`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PublishConfig {
+    /// ITI-41 endpoint of the Document Repository the manifests are provided to.
+    pub repository_url: String,
+    /// SubmissionSet.sourceId (OID); the source's repositoryUniqueId when absent.
+    pub source_id: Option<String>,
+    /// WADO-RS root written as Retrieve URL of each series; when absent the service writes its
+    /// own `/dicomweb` root and `hie publish` / `hie import-cd` write none.
+    pub retrieve_url: Option<String>,
+    /// Publish each study received by C-STORE once complete (`quiet_period_seconds`).
+    pub received_studies: bool,
+    /// Timeout of each repository, registry and PIX request, in seconds.
+    pub timeout_seconds: u64,
+    /// The affinity domain's codes of the manifests (`[imaging_source.publish.codes]`).
+    pub codes: CodeMappings,
+}
+
+impl Default for PublishConfig {
+    fn default() -> Self {
+        PublishConfig {
+            repository_url: DEFAULT_REPOSITORY_URL.to_owned(),
+            source_id: None,
+            retrieve_url: None,
+            received_studies: true,
+            timeout_seconds: 60,
+            codes: CodeMappings::default(),
+        }
+    }
+}
+
+impl Config {
+    /// SubmissionSet.sourceId of the manifests.
+    pub fn source_id(&self) -> &str {
+        self.publish
+            .source_id
+            .as_deref()
+            .unwrap_or(&self.repository_unique_id)
+    }
 }
 
 impl Default for Config {
@@ -55,6 +106,7 @@ impl Default for Config {
             retrieve_ae_title: DEFAULT_AE_TITLE.to_owned(),
             max_envelope_bytes: 1024 * 1024,
             max_xml_depth: 64,
+            publish: PublishConfig::default(),
             consumer: crate::consumer::Config::default(),
         }
     }
@@ -74,6 +126,34 @@ mod tests {
         assert_eq!(config, Config::default());
         assert_eq!(config.http_port, 8084);
         assert_eq!(config.scp_port, 11112);
+    }
+
+    #[test]
+    fn publish_codes_are_configured_in_their_own_table() {
+        let raw = RawConfig::parse(
+            "[imaging_source.publish]\nsource_id = \"1.2.3\"\n\
+             [imaging_source.publish.codes.class_code]\n\
+             code = \"DICOM\"\ncoding_scheme = \"1.2.4\"\ndisplay_name = \"DICOM study\"\n\
+             [imaging_source.publish.codes.type_code_by_modality.CT]\n\
+             code = \"24627-2\"\ncoding_scheme = \"2.16.840.1.113883.6.1\"\ndisplay_name = \"CT Chest\"\n",
+        )
+        .unwrap();
+        let config: Config = raw.section("imaging_source").unwrap();
+        assert_eq!(config.source_id(), "1.2.3");
+        let codes = &config.publish.codes;
+        assert_eq!(codes.class_code.code, "DICOM");
+        assert_eq!(codes.type_code_by_modality["CT"].display_name, "CT Chest");
+        assert_eq!(
+            codes.practice_setting_code,
+            CodeMappings::default().practice_setting_code,
+            "codes left out keep their defaults"
+        );
+    }
+
+    #[test]
+    fn source_id_defaults_to_the_repository_unique_id() {
+        let config = Config::default();
+        assert_eq!(config.source_id(), DEFAULT_REPOSITORY_UNIQUE_ID);
     }
 
     #[test]

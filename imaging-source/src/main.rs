@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use imaging_source::auto_publish::AutoPublish;
 use imaging_source::config::Config;
 use service_kit::config::{General, RawConfig};
 
@@ -26,6 +27,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         running.wado_rs_url(),
         config.repository_unique_id,
     );
+    if config.publish.received_studies {
+        // RAD-68 of studies pushed by C-STORE, once complete: patient by ITI-9, manifest by
+        // ITI-41 to the configured repository.
+        let auto = AutoPublish::from_config(&config, &general.data_dir, running.wado_rs_url());
+        running.publish_received_studies(auto);
+    }
     while running.tasks.join_next().await.is_some() {}
     Ok(())
 }

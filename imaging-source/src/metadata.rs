@@ -24,6 +24,7 @@ pub const SNOMED_SCHEME: &str = "2.16.840.1.113883.6.96";
 
 /// A code as configured: code, coding scheme, display name.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CodeSpec {
     /// The code value.
     pub code: String,
@@ -51,7 +52,7 @@ impl CodeSpec {
 /// The affinity domain's codes for imaging manifests; the defaults are those the registry's
 /// built-in imaging code lists accept (`registry/code-lists.toml`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct CodeMappings {
     /// classCode of every manifest.
     pub class_code: CodeSpec,

@@ -23,6 +23,7 @@ use schemas::xds::{
 use schemas::xml::Limits;
 use tracing::Instrument;
 
+use crate::config::Config;
 use crate::kos::{AffinityPatient, KOS_SOP_CLASS_UID, KosError, ManifestOptions};
 use crate::metadata::{
     CodeMappings, CodeSpec, ManifestIdentity, manifest_document_entry, manifest_submission_set,
@@ -56,6 +57,30 @@ pub struct PublishContext {
     pub report: Option<ReportDocument>,
     /// HTTP timeout of each request.
     pub timeout: Duration,
+}
+
+impl PublishContext {
+    /// The publication `[imaging_source]` describes, for `affinity_patient`: repository, codes
+    /// and sourceId of `publish`, registry of `consumer`, and `retrieve_url` as Retrieve URL.
+    pub fn from_config(
+        config: &Config,
+        affinity_patient: AffinityPatient,
+        retrieve_url: Option<String>,
+    ) -> Self {
+        PublishContext {
+            affinity_patient,
+            source_patient_id: None,
+            repository_url: config.publish.repository_url.clone(),
+            registry_url: Some(config.consumer.registry_url.clone()),
+            imaging_source_unique_id: config.repository_unique_id.clone(),
+            source_id: config.source_id().to_owned(),
+            retrieve_ae_title: config.retrieve_ae_title.clone(),
+            retrieve_url,
+            codes: config.publish.codes.clone(),
+            report: None,
+            timeout: Duration::from_secs(config.publish.timeout_seconds),
+        }
+    }
 }
 
 /// A report document published next to the manifest.

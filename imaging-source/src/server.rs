@@ -55,6 +55,13 @@ impl RunningImagingSource {
     pub fn wado_rs_url(&self) -> String {
         format!("http://{}{}", self.http_addr, crate::wado::WADO_RS_ROOT)
     }
+
+    /// Publishes each study received by C-STORE, once complete, with `auto` (RAD-68) among its
+    /// tasks; `study_complete` is left closed.
+    pub fn publish_received_studies(&mut self, auto: crate::auto_publish::AutoPublish) {
+        let complete = std::mem::replace(&mut self.study_complete, mpsc::unbounded_channel().1);
+        self.tasks.spawn(crate::auto_publish::run(auto, complete));
+    }
 }
 
 /// The folder of the instance store: the configured one, or `<data_dir>/instances`.

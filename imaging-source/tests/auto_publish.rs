@@ -5,8 +5,10 @@
 mod support;
 
 use imaging_source::auto_publish::{AutoPublish, AutoPublishError, publish_received_study};
+use imaging_source::config::Config;
 use imaging_source::instance_store::InstanceStore;
 use imaging_source::kos::AffinityPatient;
+use imaging_source::metadata::CodeSpec;
 use imaging_source::pix_client::PixClient;
 use imaging_source::publish::Published;
 use imaging_source::report::ENHANCED_SR_SOP_CLASS;
@@ -51,6 +53,51 @@ async fn a_study_received_by_c_store_is_published_under_its_affinity_domain_pati
     let (entries, _) = xds.find_documents(&affinity, &[status::APPROVED]).await;
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].unique_id.value, published.manifest_unique_id);
+}
+
+#[tokio::test]
+async fn a_received_study_is_published_as_imaging_source_configuration_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let xds = Xds::start().await;
+    let affinity_id = format!("IHE-{}", uuid::Uuid::new_v4().simple());
+    let pix = fake_pix_manager(vec![("PAT-0001".into(), affinity_id.clone())]).await;
+    received_study(dir.path()).await;
+    let mut config = Config {
+        instance_store_root: Some(dir.path().to_path_buf()),
+        ..Config::default()
+    };
+    config.publish.repository_url = xds.repository_url.clone();
+    config.consumer.registry_url = xds.registry_url.clone();
+    config.consumer.pix_address = pix;
+    config.consumer.affinity_domain = support::AD_OID.into();
+    let ct_type = CodeSpec::new(
+        "18782-3",
+        "2.16.840.1.113883.6.1",
+        "Radiology Study observation (narrative)",
+    );
+    config
+        .publish
+        .codes
+        .type_code_by_modality
+        .insert("CT".into(), ct_type.clone());
+    let auto = AutoPublish::from_config(&config, dir.path(), "http://ids.example/dicomweb".into());
+    assert_eq!(
+        auto.context.retrieve_url.as_deref(),
+        Some("http://ids.example/dicomweb"),
+        "the service's own WADO-RS root when none is configured"
+    );
+    let published = publish_received_study(&auto, STUDY).await.unwrap();
+    let affinity = AffinityPatient {
+        id: affinity_id,
+        assigning_authority: support::AD_OID.into(),
+    };
+    let (entries, _) = xds.find_documents(&affinity, &[status::APPROVED]).await;
+    let manifest = entry_with_unique_id(&entries, Some(&published.manifest_unique_id));
+    let type_code = manifest.type_code.as_ref().expect("typeCode");
+    assert_eq!(
+        (type_code.code.as_str(), type_code.coding_scheme.as_str()),
+        (ct_type.code.as_str(), ct_type.coding_scheme.as_str())
+    );
 }
 
 /// The report instance of the received study in [`publish_with_received_report`].
