@@ -28,6 +28,14 @@
 //! writer and the writer's queue 2 batches deeper (8 bench runs each, alternating: ITI-41/dd
 //! median 51 vs 51.5 %, CPU 159 vs 165 ms, peak RSS 50-58 vs 46-53 MiB).
 //!
+//! Peak RSS, 2026-11-24 (load 7-15): 45-65 MiB (one run 64.9 MiB, over the goal) came from
+//! transparent huge pages: mimalloc madvises its arena MADV_HUGEPAGE and `smaps` showed 28 MiB
+//! of AnonHugePages in it after the ITI-41 runs; and each upload allocated its 6 buffers afresh
+//! (about 6,000 page faults in 5 uploads, most in the copy into them). With one pool of buffers
+//! for the whole store and THP off for the process (`prctl(PR_SET_THP_DISABLE)`): peak RSS
+//! 28.3 MiB after ITI-41, 31.0 MiB after ITI-43, repository CPU per ITI-41 106-128 ms (105-181
+//! ms before, same load).
+//!
 //! Three runs each (ITI-41 five since 2026-11-24) on the shared 2-core machine (client and server
 //! on the same cores), the run with the median ratio shown. With direct I/O for ITI-41 (three bench
 //! runs alternating with the buffered writer, load average 8-12): ITI-41 1094 MB/s vs dd 1392 MB/s

@@ -18,6 +18,7 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 
 use super::{ContentStream, ContentWriter, DocumentStore, StorageKey, StoreError, StoredContent};
+use buffers::BufferPool;
 use write::{Pipeline, Target};
 
 /// Folder of the writes in progress, inside the store root.
@@ -28,6 +29,9 @@ const TMP_DIR: &str = "tmp";
 #[derive(Debug, Clone)]
 pub struct FileStore {
     root: PathBuf,
+    /// Buffers of ITI-41 writes and of ITI-43 reads, reused across transfers.
+    write_buffers: BufferPool,
+    read_buffers: BufferPool,
 }
 
 fn io_error(operation: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StoreError {
@@ -47,7 +51,11 @@ impl FileStore {
         tokio::fs::create_dir_all(&tmp)
             .await
             .map_err(io_error("create", &tmp))?;
-        Ok(FileStore { root })
+        Ok(FileStore {
+            root,
+            write_buffers: write::batch_pool(),
+            read_buffers: read::chunk_pool(),
+        })
     }
 
     /// The root folder.
@@ -95,7 +103,7 @@ impl DocumentStore for FileStore {
             };
             Ok(Box::new(FileWriter {
                 key,
-                pipeline: Some(Pipeline::new(target)),
+                pipeline: Some(Pipeline::new(target, self.write_buffers.clone())),
                 tmp_path,
                 final_path,
             }) as Box<dyn ContentWriter>)
@@ -107,7 +115,10 @@ impl DocumentStore for FileStore {
         let key = key.clone();
         Box::pin(async move {
             match tokio::fs::File::open(&path).await {
-                Ok(file) => Ok(read::read_ahead(file.into_std().await)),
+                Ok(file) => Ok(read::read_ahead(
+                    file.into_std().await,
+                    self.read_buffers.clone(),
+                )),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => Err(StoreError::NotFound { key }),
                 Err(e) => Err(io_error("open", &path)(e)),
             }

@@ -18,11 +18,21 @@ const READ_CHUNK_BYTES: usize = 1024 * 1024;
 /// `(READ_AHEAD_CHUNKS + 2) × READ_CHUNK_BYTES`.
 const READ_AHEAD_CHUNKS: usize = 2;
 
-/// The content of `file` as a stream of `READ_CHUNK_BYTES` chunks, read on a blocking thread
-/// while the previous chunks are being sent. Dropping the stream stops the thread.
-pub fn read_ahead(file: File) -> ContentStream {
+/// Idle read buffers the store keeps for the next retrievals (one retrieval has up to
+/// `READ_AHEAD_CHUNKS + 2` in flight).
+const IDLE_CHUNKS: usize = 8;
+
+/// The pool of a store's read buffers.
+pub fn chunk_pool() -> BufferPool {
+    BufferPool::new(READ_CHUNK_BYTES, IDLE_CHUNKS)
+}
+
+/// The content of `file` as a stream of `READ_CHUNK_BYTES` chunks (buffers of `pool`, see
+/// [`chunk_pool`]), read on a blocking thread while the previous chunks are being sent.
+/// Dropping the stream stops the thread.
+pub fn read_ahead(file: File, pool: BufferPool) -> ContentStream {
     let (chunks, received) = mpsc::channel(READ_AHEAD_CHUNKS);
-    tokio::task::spawn_blocking(move || read_chunks(file, &chunks));
+    tokio::task::spawn_blocking(move || read_chunks(file, &pool, &chunks));
     futures::stream::unfold(received, |mut received| async move {
         received.recv().await.map(|chunk| (chunk, received))
     })
@@ -30,10 +40,9 @@ pub fn read_ahead(file: File) -> ContentStream {
 }
 
 /// Reads `file` to its end into `chunks`; stops early when the receiver is gone.
-fn read_chunks(mut file: File, chunks: &mpsc::Sender<io::Result<Bytes>>) {
-    let mut pool = BufferPool::new(READ_CHUNK_BYTES);
+fn read_chunks(mut file: File, pool: &BufferPool, chunks: &mpsc::Sender<io::Result<Bytes>>) {
     loop {
-        match next_chunk(&mut file, &mut pool) {
+        match next_chunk(&mut file, pool) {
             Ok(chunk) if chunk.is_empty() => return,
             Ok(chunk) => {
                 if chunks.blocking_send(Ok(chunk)).is_err() {
@@ -50,7 +59,7 @@ fn read_chunks(mut file: File, chunks: &mpsc::Sender<io::Result<Bytes>>) {
 
 /// Up to one buffer of `file` (empty at the end of the file). The buffer is filled by the
 /// kernel directly (`read_to_end` does not zero it first) and becomes the chunk without a copy.
-fn next_chunk(file: &mut File, pool: &mut BufferPool) -> io::Result<Bytes> {
+fn next_chunk(file: &mut File, pool: &BufferPool) -> io::Result<Bytes> {
     let mut buffer = pool.take();
     file.take(pool.capacity() as u64).read_to_end(&mut buffer)?;
     Ok(pool.share(buffer))

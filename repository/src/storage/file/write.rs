@@ -31,6 +31,9 @@ const BATCH_BYTES: usize = 1024 * 1024;
 const DIRECT_ALIGN: usize = 4096;
 /// Most full buffers written by one direct `pwritev` (one larger disk request).
 const DIRECT_BATCHES_PER_WRITE: usize = 2;
+/// Idle write buffers the store keeps for the next uploads (one upload has up to about
+/// `QUEUED_BATCHES + DIRECT_BATCHES_PER_WRITE + 2` in flight).
+pub const IDLE_BATCHES: usize = 8;
 /// Buffers queued for each thread: memory per upload stays near
 /// `(QUEUED_BATCHES + DIRECT_BATCHES_PER_WRITE + 2) × BATCH_BYTES` (6 MiB; the peak RSS goal
 /// of 64 MB while moving 150 MB also holds the process's own ~20 MiB and its allocator's
@@ -80,10 +83,9 @@ fn failed_earlier() -> io::Error {
 }
 
 impl Pipeline {
-    /// A pipeline into `file`.
-    pub fn new(file: Target) -> Self {
-        let mut pool = BufferPool::new(BATCH_BYTES + DIRECT_ALIGN);
-        let (batch, batch_start) = aligned(&mut pool);
+    /// A pipeline into `file`, its buffers from `pool` (see [`batch_pool`]).
+    pub fn new(file: Target, pool: BufferPool) -> Self {
+        let (batch, batch_start) = aligned(&pool);
         Pipeline {
             batch,
             batch_start,
@@ -160,7 +162,7 @@ impl Pipeline {
     }
 
     fn shared_batch(&mut self) -> Bytes {
-        let (next, next_start) = aligned(&mut self.pool);
+        let (next, next_start) = aligned(&self.pool);
         let full = std::mem::replace(&mut self.batch, next);
         let start = std::mem::replace(&mut self.batch_start, next_start);
         self.pool.share_from(full, start)
@@ -179,8 +181,13 @@ impl Pipeline {
     }
 }
 
+/// The pool of a store's write buffers: one batch plus the slack that aligns it.
+pub fn batch_pool() -> BufferPool {
+    BufferPool::new(BATCH_BYTES + DIRECT_ALIGN, IDLE_BATCHES)
+}
+
 /// An empty buffer of `pool` and where its aligned part starts (it holds that many zeros).
-fn aligned(pool: &mut BufferPool) -> (Vec<u8>, usize) {
+fn aligned(pool: &BufferPool) -> (Vec<u8>, usize) {
     let mut buffer = pool.take();
     let start = buffer.as_ptr().align_offset(DIRECT_ALIGN);
     buffer.resize(start, 0);
