@@ -835,6 +835,65 @@ async fn lookup_by_one_unique_id_runs_on_a_generic_plan_on_postgresql() {
     db.close().await;
 }
 
+/// A DocumentEntry fragment the size of a real one (about 6 KB of XML, about 2 KB once
+/// lz4-compressed) stays in its `registry_objects` row on PostgreSQL, so serving it in an
+/// ITI-18 LeafClass answer reads no TOAST table (migration `fragment_inline`); under
+/// PostgreSQL's default TOAST target the compressed fragment was moved out of the row.
+#[cfg(feature = "postgres-tests")]
+#[tokio::test]
+async fn document_entry_fragment_stays_in_its_row_on_postgresql() {
+    use diesel::sql_types::BigInt;
+    use diesel_async::RunQueryDsl;
+
+    #[derive(diesel::QueryableByName)]
+    struct Toast {
+        #[diesel(sql_type = BigInt)]
+        toast_bytes: i64,
+    }
+
+    let db = support::database::TestDatabase::open(
+        support::database::Backend::Postgres,
+        "storage::document_entry_fragment_stays_in_its_row_on_postgresql",
+    )
+    .await;
+    // Identifiers and hashes do not compress (2 KB of pseudo-random hex), repeated slots do.
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut identifiers = String::with_capacity(2048);
+    while identifiers.len() < 2048 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        identifiers.push_str(&format!("{state:016x}"));
+    }
+    let slots = "<rim:Slot name=\"urn:ihe:iti:xds:2013:referenceIdList\"><rim:ValueList>\
+                 <rim:Value>v</rim:Value></rim:ValueList></rim:Slot>"
+        .repeat(40);
+    let mut entry = document("d1", "1.1");
+    entry.fragment =
+        format!("<rim:ExtrinsicObject id=\"d1\"><!--{identifiers}-->{slots}</rim:ExtrinsicObject>");
+    assert!(entry.fragment.len() > 6000, "{}", entry.fragment.len());
+    db.insert_submission(&submission("ss1", vec![entry.clone()]))
+        .await
+        .expect("register");
+    let Database::Postgres(pool) = &db.db else {
+        panic!("a PostgreSQL test database");
+    };
+    let toast: Toast = diesel::sql_query(
+        "SELECT pg_relation_size(reltoastrelid) AS toast_bytes FROM pg_class \
+         WHERE oid = 'registry_objects'::regclass",
+    )
+    .get_result(&mut pool.get().await.expect("connection"))
+    .await
+    .expect("TOAST table size");
+    assert_eq!(
+        toast.toast_bytes, 0,
+        "the fragment was moved out of its row"
+    );
+    let stored = db.objects_by_uuid(&owned(&["d1"])).await.expect("lookup");
+    assert_eq!(stored[0].fragment, entry.fragment);
+    db.close().await;
+}
+
 on_both_backends!(
     submission_is_all_or_nothing,
     concurrent_registrations_each_succeed_or_fail_on_their_own,

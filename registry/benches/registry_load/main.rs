@@ -21,6 +21,39 @@
 //! The registry runs in this process on its own multi-thread tokio runtime, as `hie` runs it;
 //! the load generator has a second runtime, so client and server share the 2 cores the way a
 //! client process beside the server would, without building and spawning a second binary.
+//!
+//! Measured 2026-11-24 (PostgreSQL 15, 1,000,000 DocumentEntries, 16 clients, load average 8-17
+//! from other builds on the 2 cores, so q/s and p99 swing by a third between runs; CPU seconds
+//! per phase read from `/proc` for the registry threads, the load-client threads and all
+//! postgres processes, divided by the operations of the phase incl. warm-up; medians of 3 runs
+//! before and 4 after, the same corpus rewritten by `VACUUM FULL` in either layout):
+//!
+//! | per query | fragments in TOAST (before) | fragments in the row (`fragment_inline`) |
+//! |---|---:|---:|
+//! | FindDocuments, ours: q/s, p99 | 507, 85 ms | 635, 67 ms |
+//! | FindDocuments, floor: q/s, p99 | 543, 73 ms | 639, 59 ms |
+//! | FindDocuments CPU, ours: registry + client + PostgreSQL | 753 + 154 + 1544 us | 674 + 144 + 912 us |
+//! | FindDocuments CPU, floor: caller + PostgreSQL | 657 + 1757 us | 512 + 1031 us |
+//! | GetDocuments, ours / floor: q/s | 18,389 / 31,357 | 21,211 / 46,048 |
+//! | GetDocuments CPU, ours: registry + client + PostgreSQL | 40 + 23 + 36 us | 37 + 21 + 25 us |
+//! | GetDocuments CPU, floor: caller + PostgreSQL | 17 + 31 us | 15 + 21 us |
+//!
+//! A DocumentEntry row is 2.25 KB with its lz4-compressed fragment (1.8 KB of 6 KB), just over
+//! PostgreSQL's TOAST target: every fragment lived in the TOAST table (526 buffers read for one
+//! FindDocuments answer instead of 103). Kept in the row, PostgreSQL spends 40% less CPU per
+//! answer; the floor gains as much, so the GetDocuments ratio ours/floor in CPU went from 1.95
+//! to 2.2 (q/s 1.8 to 1.9) while both got faster. FindDocuments: ours/floor 1.0-1.15 in CPU
+//! and q/s. Where the GetDocuments difference goes (perf, registry threads): 62% kernel (loopback
+//! TCP send and receive of the HTTP exchange, context switches), hyper/axum 5%, allocation 7%,
+//! SOAP/XML parsing and writing 4%, the registry crate's own code 1.5%, diesel 1.7%; per query
+//! 2 `writev`, 4 `recvfrom`, 1 `sendto`, 1 `epoll_wait`, 2 `getrandom` (a v4 uuid for each
+//! message's wsa:MessageID, client and server). The HTTP client (reqwest) costs 21-23 us of
+//! CPU per GetDocuments, counted in ours and absent from the floor. Tried and not kept:
+//! `TCP_NODELAY` on the registry's accepted connections (Find p99 and delayed-ACK counts
+//! unchanged, A/B alternated at 16 and 2 clients). The FindDocuments p99 of ours and of the
+//! floor moved together with the machine's load in every run (1.0-1.3x apart); the targets of
+//! p99 < 10 ms and >= 2,000 FindDocuments/s are out of reach on 2 shared cores while
+//! PostgreSQL alone spends 0.9-1 ms of CPU per 100-entry answer.
 
 mod corpus;
 mod drive;

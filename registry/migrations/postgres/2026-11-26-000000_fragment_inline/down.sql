@@ -1,0 +1,1 @@
+ALTER TABLE registry_objects RESET (toast_tuple_target);
