@@ -102,8 +102,9 @@ for port in 18084 ${BASE_PID:+18085}; do
   for _ in $(seq 1 100); do run curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" && break; sleep 0.1; done
 done
 ORTHANC_PID=$(cat "$WORK/orthanc/orthanc.pid")
-# CPU time (user + system, in clock ticks) a process has used so far.
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# CPU time (ns on a CPU, summed over the threads it has now) a process has used so far: finer
+# than the clock ticks of /proc/PID/stat (10 ms, a tenth of a retrieve).
+cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{s+=$1} END {printf "%d\n", s}'; }
 
 floor() {
   run curl -s -o /dev/null -w '%{time_total} %{size_download}\n' \
@@ -127,14 +128,14 @@ if [ -n "${BASE_PID:-}" ]; then BASE_COLD=$(rad69 18085); echo "$BASE_COLD"; fi
 : > "$WORK/ours_cpu.txt"; : > "$WORK/base_cpu.txt"; : > "$WORK/orthanc_cpu.txt"; : > "$WORK/load.txt"
 for _ in $(seq 1 "$RUNS"); do
   floor >> "$WORK/floor.txt"
-  s0=$(ticks "$SERVICE_PID"); o0=$(ticks "$ORTHANC_PID")
+  s0=$(cpu_ns "$SERVICE_PID"); o0=$(cpu_ns "$ORTHANC_PID")
   rad69 18084 >> "$WORK/ours.txt"
-  echo $(($(ticks "$SERVICE_PID") - s0)) >> "$WORK/ours_cpu.txt"
-  echo $(($(ticks "$ORTHANC_PID") - o0)) >> "$WORK/orthanc_cpu.txt"
+  echo $(($(cpu_ns "$SERVICE_PID") - s0)) >> "$WORK/ours_cpu.txt"
+  echo $(($(cpu_ns "$ORTHANC_PID") - o0)) >> "$WORK/orthanc_cpu.txt"
   ours_wado >> "$WORK/wado.txt"
   if [ -n "${BASE_PID:-}" ]; then
-    b0=$(ticks "$BASE_PID"); rad69 18085 >> "$WORK/base.txt"
-    echo $(($(ticks "$BASE_PID") - b0)) >> "$WORK/base_cpu.txt"
+    b0=$(cpu_ns "$BASE_PID"); rad69 18085 >> "$WORK/base.txt"
+    echo $(($(cpu_ns "$BASE_PID") - b0)) >> "$WORK/base_cpu.txt"
   fi
   cut -d' ' -f1 /proc/loadavg >> "$WORK/load.txt"
 done
@@ -144,8 +145,10 @@ median() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 per_run() { awk -v b="$STUDY_BYTES" '{printf "%.0f ", b/1e6/$1}' "$1"; }
 # ratios FILE: each run's MB/s over that of the floor run just before it.
 ratios() { paste -d' ' "$WORK/floor.txt" "$1" | awk '{printf "%.2f ", $1/$3}'; }
+# cpu_ms FILE: the median of the CPU times (ns) in FILE, in ms; per_run_ms FILE: each of them.
+cpu_ms() { median "$1" | awk '{printf "%.1f", $1/1e6}'; }
+per_run_ms() { awk '{printf "%.0f ", $1/1e6}' "$1"; }
 F=$(median "$WORK/floor.txt"); O=$(median "$WORK/ours.txt"); W=$(median "$WORK/wado.txt")
-HZ=$(getconf CLK_TCK)
 echo "study: $(find "$WORK/study" -name '*.dcm' | wc -l) instances, $STUDY_BYTES bytes"
 echo "answer sizes: Orthanc $(head -1 "$WORK/floor.txt" | cut -d' ' -f2) bytes, RAD-69 $(head -1 "$WORK/ours.txt" | cut -d' ' -f2) bytes"
 echo "load average before: $LOAD_BEFORE; after each run: $(tr '\n' ' ' < "$WORK/load.txt"); after: $LOAD_AFTER"
@@ -168,10 +171,10 @@ if [ -n "${BASE_PID:-}" ]; then
   awk -v b="$STUDY_BYTES" -v f="$F" -v o="$(median "$WORK/base.txt")" -v c="${BASE_COLD%% *}" 'BEGIN {
     printf "RAD-69 via BASE_BIN median %.3f s = %.0f MB/s, ratio to floor %.0f %%; cold %.3f s\n", o, b/1e6/o, 100*f/o, c }'
 fi
-awk -v hz="$HZ" '{s+=$1} END {printf "CPU per RAD-69 retrieve: imaging-source %.0f ms", 1000*s/NR/hz}' "$WORK/ours_cpu.txt"
-awk -v hz="$HZ" '{s+=$1} END {printf ", Orthanc %.0f ms", 1000*s/NR/hz}' "$WORK/orthanc_cpu.txt"
+echo "CPU per RAD-69 retrieve (median ms): imaging-source $(cpu_ms "$WORK/ours_cpu.txt")" \
+  "(runs: $(per_run_ms "$WORK/ours_cpu.txt")), Orthanc $(cpu_ms "$WORK/orthanc_cpu.txt")"
 if [ -n "${BASE_PID:-}" ]; then
-  awk -v hz="$HZ" '{s+=$1} END {printf "; BASE_BIN %.0f ms", 1000*s/NR/hz}' "$WORK/base_cpu.txt"
+  echo "CPU per RAD-69 retrieve (median ms): BASE_BIN $(cpu_ms "$WORK/base_cpu.txt")" \
+    "(runs: $(per_run_ms "$WORK/base_cpu.txt"))"
 fi
-echo
 echo "imaging-source peak RSS: $(grep VmHWM /proc/$SERVICE_PID/status | awk '{print $2, $3}')"
