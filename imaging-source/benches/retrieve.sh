@@ -20,7 +20,8 @@
 # only send the Retrieve Study); nothing else is kept between requests.
 #
 # BASE_BIN=/path/to/other/imaging-source (e.g. a build of the main branch) also runs that binary
-# on port 18085 and measures its RAD-69 in the same alternation (A/B in one run).
+# on port 18085 and measures its RAD-69 in the same runs, right after the same floor run, the two
+# taking turns going first (A/B in one run).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SHARED=${HIE_SHARED_DIR:-$ROOT/../shared}
@@ -126,17 +127,24 @@ echo "== warm-up"; floor; COLD=$(rad69 18084); echo "$COLD"
 if [ -n "${BASE_PID:-}" ]; then BASE_COLD=$(rad69 18085); echo "$BASE_COLD"; fi
 : > "$WORK/floor.txt"; : > "$WORK/ours.txt"; : > "$WORK/wado.txt"; : > "$WORK/base.txt"
 : > "$WORK/ours_cpu.txt"; : > "$WORK/base_cpu.txt"; : > "$WORK/orthanc_cpu.txt"; : > "$WORK/load.txt"
-for _ in $(seq 1 "$RUNS"); do
-  floor >> "$WORK/floor.txt"
+ours_rad69() {
   s0=$(cpu_ns "$SERVICE_PID"); o0=$(cpu_ns "$ORTHANC_PID")
   rad69 18084 >> "$WORK/ours.txt"
   echo $(($(cpu_ns "$SERVICE_PID") - s0)) >> "$WORK/ours_cpu.txt"
   echo $(($(cpu_ns "$ORTHANC_PID") - o0)) >> "$WORK/orthanc_cpu.txt"
-  ours_wado >> "$WORK/wado.txt"
-  if [ -n "${BASE_PID:-}" ]; then
-    b0=$(cpu_ns "$BASE_PID"); rad69 18085 >> "$WORK/base.txt"
-    echo $(($(cpu_ns "$BASE_PID") - b0)) >> "$WORK/base_cpu.txt"
+}
+base_rad69() {
+  b0=$(cpu_ns "$BASE_PID"); rad69 18085 >> "$WORK/base.txt"
+  echo $(($(cpu_ns "$BASE_PID") - b0)) >> "$WORK/base_cpu.txt"
+}
+# With BASE_BIN, the two RAD-69s of a run take turns going first (A B, B A, ...).
+for run in $(seq 1 "$RUNS"); do
+  floor >> "$WORK/floor.txt"
+  if [ -z "${BASE_PID:-}" ]; then ours_rad69
+  elif [ $((run % 2)) = 1 ]; then ours_rad69; base_rad69
+  else base_rad69; ours_rad69
   fi
+  ours_wado >> "$WORK/wado.txt"
   cut -d' ' -f1 /proc/loadavg >> "$WORK/load.txt"
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)

@@ -1,7 +1,8 @@
 //! DICOMweb client against a small in-process DICOMweb server (PS3.18 answers): WADO-RS
 //! metadata builds the Study, WADO-RS instance bytes come out of the multipart answer unchanged,
 //! a study answer is read part by part, each named by its file meta group,
-//! QIDO-RS "no match" (204) is an empty list, an unknown study is NotFound.
+//! QIDO-RS "no match" (204) is an empty list, an unknown study is NotFound; an answer whose
+//! length is that of the connection (Orthanc's) is read whole, and one cut short is an error.
 
 mod support;
 
@@ -171,6 +172,118 @@ async fn wado_rs_study_parts_are_named_by_the_sop_instance_uid_of_their_meta_gro
         seen.push(part.sop_instance_uid);
     }
     assert_eq!(seen, ["2.25.60.1.1", "2.25.60.1.2", "2.25.60.2.1"]);
+}
+
+/// A PACS that answers one request the way Orthanc answers WADO-RS: `Connection: close`, no
+/// Content-Length (the body ends with the connection), written in small pieces; `cut_at` ends
+/// the connection after that many bytes of the body. Gives its URL and, once served, the
+/// request's head.
+async fn pacs_answering_to_the_end_of_the_connection(
+    body: Vec<u8>,
+    cut_at: usize,
+) -> (String, tokio::task::JoinHandle<String>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let served = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let mut byte = [0u8; 1];
+            socket.read_exact(&mut byte).await.unwrap();
+            head.push(byte[0]);
+        }
+        let answer_head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: multipart/related; type=\"application/dicom\"; \
+             boundary={BOUNDARY}\r\nConnection: close\r\n\r\n"
+        );
+        socket.write_all(answer_head.as_bytes()).await.unwrap();
+        for piece in body[..cut_at.min(body.len())].chunks(1000) {
+            socket.write_all(piece).await.unwrap();
+        }
+        String::from_utf8(head).unwrap()
+    });
+    (format!("http://{addr}/dicom-web"), served)
+}
+
+/// The multipart answer of Retrieve Study 2.25.60 (as [`study`] sends it).
+fn study_answer() -> Vec<u8> {
+    let mut body = Vec::new();
+    for sop in ["2.25.60.1.1", "2.25.60.1.2", "2.25.60.2.1"] {
+        body.extend_from_slice(
+            format!("--{BOUNDARY}\r\nContent-Type: application/dicom\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(&instance_file(sop));
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+#[tokio::test]
+async fn wado_rs_study_answer_ending_with_the_connection_is_read_whole() {
+    let body = study_answer();
+    let (url, served) = pacs_answering_to_the_end_of_the_connection(body.clone(), body.len()).await;
+    let client = DicomWebClient::new(&url).unwrap();
+    let scope = RetrieveScope::Study {
+        study: "2.25.60".into(),
+    };
+    let mut parts = client
+        .retrieve(&scope, &["1.2.840.10008.1.2.1".into()])
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    while let Some(mut part) = parts.next_part().await.unwrap() {
+        let mut bytes = Vec::new();
+        while let Some(chunk) = part.chunk().await.unwrap() {
+            bytes.extend_from_slice(&chunk);
+        }
+        assert_eq!(bytes, instance_file(&part.sop_instance_uid));
+        seen.push(part.sop_instance_uid);
+    }
+    assert_eq!(seen, ["2.25.60.1.1", "2.25.60.1.2", "2.25.60.2.1"]);
+    let request = served.await.unwrap().to_ascii_lowercase();
+    assert!(
+        request.starts_with("get /dicom-web/studies/2.25.60 http/1.1\r\n"),
+        "{request}"
+    );
+    let host = url
+        .trim_start_matches("http://")
+        .trim_end_matches("/dicom-web");
+    assert!(
+        request.contains(&format!("\r\nhost: {host}\r\n")),
+        "{request}"
+    );
+    assert!(
+        request.contains(
+            "\r\naccept: multipart/related; type=\"application/dicom\"; \
+             transfer-syntax=1.2.840.10008.1.2.1\r\n"
+        ),
+        "{request}"
+    );
+}
+
+#[tokio::test]
+async fn wado_rs_study_answer_cut_mid_instance_is_a_multipart_error() {
+    let body = study_answer();
+    let (url, _served) =
+        pacs_answering_to_the_end_of_the_connection(body.clone(), body.len() / 2).await;
+    let client = DicomWebClient::new(&url).unwrap();
+    let scope = RetrieveScope::Study {
+        study: "2.25.60".into(),
+    };
+    let mut parts = client.retrieve(&scope, &[]).await.unwrap();
+    let outcome = async {
+        while let Some(mut part) = parts.next_part().await? {
+            while part.chunk().await?.is_some() {}
+        }
+        Ok::<(), DicomWebError>(())
+    }
+    .await;
+    assert!(
+        matches!(outcome, Err(DicomWebError::Multipart { .. })),
+        "{outcome:?}"
+    );
 }
 
 #[tokio::test]
