@@ -2,9 +2,12 @@
 //! metadata builds the Study, WADO-RS instance bytes come out of the multipart answer unchanged,
 //! a study answer is read part by part, each named by its file meta group,
 //! QIDO-RS "no match" (204) is an empty list, an unknown study is NotFound; an answer whose
-//! length is that of the connection (Orthanc's) is read whole, and one cut short is an error.
+//! length is that of the connection (Orthanc's) is read whole, and one cut short is an error;
+//! the PACS connection of an answer whose bodies are dropped is closed.
 
 mod support;
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::Path;
@@ -13,7 +16,11 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use dicom_object::InMemDicomObject;
 use futures::StreamExt;
+
 use imaging_source::dicomweb::{DicomWebClient, DicomWebError, RetrieveScope, dicom_accept};
+use imaging_source::instance_store::InstanceStore;
+use imaging_source::source::{ImagingSource, InstanceKey, Located, Origin, PacsCatalogs};
+use schemas::xml::Limits;
 
 const BOUNDARY: &str = "wado-boundary-1";
 
@@ -182,6 +189,17 @@ async fn pacs_answering_to_the_end_of_the_connection(
     body: Vec<u8>,
     cut_at: usize,
 ) -> (String, tokio::task::JoinHandle<String>) {
+    pacs_answering(body, cut_at, false).await
+}
+
+/// [`pacs_answering_to_the_end_of_the_connection`]; with `until_the_client_leaves`, the PACS
+/// keeps the connection open after the bytes it sends, and its task ends once the client has
+/// closed it.
+async fn pacs_answering(
+    body: Vec<u8>,
+    cut_at: usize,
+    until_the_client_leaves: bool,
+) -> (String, tokio::task::JoinHandle<String>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -199,7 +217,15 @@ async fn pacs_answering_to_the_end_of_the_connection(
         );
         socket.write_all(answer_head.as_bytes()).await.unwrap();
         for piece in body[..cut_at.min(body.len())].chunks(1000) {
-            socket.write_all(piece).await.unwrap();
+            if socket.write_all(piece).await.is_err() {
+                // The client is gone.
+                return String::from_utf8(head).unwrap();
+            }
+        }
+        if until_the_client_leaves {
+            let mut rest = Vec::new();
+            // Ok(0) or a reset: the client is gone.
+            let _ = socket.read_to_end(&mut rest).await;
         }
         String::from_utf8(head).unwrap()
     });
@@ -283,6 +309,56 @@ async fn wado_rs_study_answer_cut_mid_instance_is_a_multipart_error() {
     assert!(
         matches!(outcome, Err(DicomWebError::Multipart { .. })),
         "{outcome:?}"
+    );
+}
+
+/// The PACS requests of an answer are run by the answer's bodies: once they are dropped (the
+/// consumer is gone), the PACS connection is closed, mid-instance.
+#[tokio::test]
+async fn pacs_answer_is_abandoned_when_the_bodies_relaying_it_are_dropped() {
+    let sop = "2.25.60.1.2";
+    let mut answer =
+        format!("--{BOUNDARY}\r\nContent-Type: application/dicom\r\n\r\n").into_bytes();
+    let mut file = instance_file(sop);
+    file.resize(2 << 20, 0);
+    answer.extend_from_slice(&file);
+    let (url, served) = pacs_answering(answer, 1 << 20, true).await;
+    let store = tempfile::tempdir().unwrap();
+    let source = ImagingSource {
+        repository_unique_id: "1.3.6.1.4.1.21367.13.80.110".to_owned(),
+        store: Arc::new(InstanceStore::new(store.path())),
+        pacs: Some(Arc::new(DicomWebClient::new(&url).unwrap())),
+        limits: Limits {
+            max_bytes: 1 << 20,
+            max_depth: 64,
+        },
+    };
+    let located = [Located {
+        key: InstanceKey {
+            study: "2.25.60".to_owned(),
+            series: "2.25.60.1".to_owned(),
+            sop: sop.to_owned(),
+        },
+        origin: Origin::Pacs { position: 0 },
+        transfer_syntax: Some("1.2.840.10008.1.2.1".to_owned()),
+    }];
+    let mut opened = source
+        .open_all(&located, &[], &PacsCatalogs::default())
+        .await;
+    let (_, body) = opened.pop().unwrap();
+    let mut body = body.unwrap();
+    let first = body.next().await.unwrap().unwrap();
+    assert_eq!(first[..], file[..first.len()]);
+    drop(body);
+    let request = tokio::time::timeout(std::time::Duration::from_secs(10), served)
+        .await
+        .expect("the PACS connection is closed once the bodies are dropped")
+        .unwrap();
+    assert!(
+        request.starts_with(&format!(
+            "GET /dicom-web/studies/2.25.60/series/2.25.60.1/instances/{sop} "
+        )),
+        "{request}"
     );
 }
 
