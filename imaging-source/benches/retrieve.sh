@@ -14,14 +14,41 @@
 # each read to the end by the same curl, in the same namespace, after the same warm-up (Orthanc's
 # page cache is warm for every path). Prints per run and median MB/s (10^6 bytes of the study's
 # files, the same for every path) and the ratio of each run to the floor run just before it, the
-# CPU time the service and Orthanc spent per retrieve, the load average before and after, and the
-# service's peak RSS (VmHWM). The first RAD-69 request (printed as "cold") also reads the study's
+# CPU time the service and Orthanc spent per RAD-69 retrieve (ns on a CPU summed over their
+# threads, /proc/PID/task/*/schedstat; median of the runs), the load average before and after,
+# and the service's peak RSS (VmHWM). The first RAD-69 request (printed as "cold") also reads the study's
 # WADO-RS metadata from Orthanc, which imaging-source then keeps for 5 minutes (the runs after it
 # only send the Retrieve Study); nothing else is kept between requests.
 #
 # BASE_BIN=/path/to/other/imaging-source (e.g. a build of the main branch) also runs that binary
 # on port 18085 and measures its RAD-69 in the same runs, right after the same floor run, the two
 # taking turns going first (A/B in one run).
+#
+# Measured 2026-11-24 (2 cores shared with three other helpers' builds and benches: load average
+# 7-9 throughout, so a run's MB/s swings 2x from one run to the next and the wall-clock ratios
+# are those of a saturated machine; the CPU times are the steadier figure). A = this version,
+# B = main at e9ae0ac (BASE_BIN, release), same runs:
+#   CPU per RAD-69 retrieve, median ms: 65.7 vs 79.9 (RUNS=21, load 6.6-8.4), 75.0 vs 85.2
+#     (RUNS=21, load 8.7-9.0), 73.0 vs 84.1 (RUNS=15, load 11.8): 12-18 % less; Orthanc 80-92.
+#   RAD-69 median MB/s: 690 vs 625 (71 % vs 64 % of the floor's 972), 680 vs 632 (74 % vs 69 %
+#     of 921), 841 vs 794 (77 % vs 73 % of 1093). WADO-RS via us: 83 %, 73 %, 72 %.
+#   Peak RSS of A: 69-79 MB.
+# Under saturation the ratio is about that of the CPU each path needs (floor: Orthanc + curl;
+# RAD-69: Orthanc + us + curl), so >= 90 % could not be shown on this machine today; the quiet
+# machine figure to compare with is 72 % (649 vs 907 MB/s, load ~2, before this change).
+# What changed: the relay runs in the HTTP server's connection task, which also drives the PACS
+# connection (before: reqwest's connection task, a spawned relay task and hyper's server task,
+# a cross-thread wake-up per 8 KiB piece); and a joined 256 KiB chunk no longer reallocates to
+# 512 KiB (copying what it held) when the last 8 KiB piece overflows it (seen in the profile).
+# Profile of the service (perf, dwarf call graphs): 2/3 of its CPU is the kernel's: writev to
+# curl 38 % (loopback delivery included), recv from Orthanc 21 %, epoll and futex about 8 %;
+# user space: the multipart scan (memchr) 3 %, the join copy 3-5 %, hyper's 8 KiB pieces of an
+# answer read to the connection's end (body channel, wakers, dropping the shared buffer) ~8 %.
+# Did not help: 1 MiB relay chunks instead of 256 KiB (CPU 77.9 vs 77.0 ms, 795 vs 727 MB/s,
+# same run, within noise); one tokio worker (TOKIO_WORKER_THREADS=1 against two: CPU 73 vs 80 ms
+# but 419 vs 600 MB/s at load 9: one thread preempted by the other load has nowhere to go).
+# Not tried: reading an answer of unannounced length off the socket in large reads instead of
+# hyper's 8 KiB pieces (the remaining user-space overhead above).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SHARED=${HIE_SHARED_DIR:-$ROOT/../shared}
