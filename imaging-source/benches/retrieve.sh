@@ -25,30 +25,34 @@
 # taking turns going first (A/B in one run).
 #
 # Measured 2026-11-24 (2 cores shared with three other helpers' builds and benches: load average
-# 7-9 throughout, so a run's MB/s swings 2x from one run to the next and the wall-clock ratios
+# 7-13 throughout, so a run's MB/s swings 2x from one run to the next and the wall-clock ratios
 # are those of a saturated machine; the CPU times are the steadier figure). A = this version,
-# B = main at e9ae0ac (BASE_BIN, release), same runs:
-#   CPU per RAD-69 retrieve, median ms: 65.7 vs 79.9 (RUNS=21, load 6.6-8.4), 75.0 vs 85.2
-#     (RUNS=21, load 8.7-9.0), 73.0 vs 84.1 (RUNS=15, load 11.8): 12-18 % less; Orthanc 80-92.
-#   RAD-69 median MB/s: 690 vs 625 (71 % vs 64 % of the floor's 972), 680 vs 632 (74 % vs 69 %
-#     of 921), 841 vs 794 (77 % vs 73 % of 1093). WADO-RS via us: 83 %, 73 %, 72 %.
-#   Peak RSS of A: 69-79 MB.
+# B = main at e9ae0ac (BASE_BIN, release build), RUNS=21, same runs:
+#   load 7.7-8.4:  CPU per RAD-69 65.3 vs 81.4 ms; RAD-69 1090 vs 1031 MB/s = 92 % vs 87 % of
+#                  the floor's 1181 (medians of the per-run ratios 0.84 vs 0.83); WADO-RS 87 %.
+#   load 9.0-10.1: CPU 75.6 vs 90.8 ms; 789 vs 762 MB/s = 76 % vs 73 % of 1040; WADO-RS 76 %.
+#   load 10-11.2:  CPU 81.5 vs 86.4 ms; 717 vs 728 MB/s = 78 % vs 79 % of 925; WADO-RS 76 %.
+#   Orthanc: 98-121 ms of CPU per retrieve in those runs. Peak RSS of A: 60-69 MB.
 # Under saturation the ratio is about that of the CPU each path needs (floor: Orthanc + curl;
-# RAD-69: Orthanc + us + curl), so >= 90 % could not be shown on this machine today; the quiet
-# machine figure to compare with is 72 % (649 vs 907 MB/s, load ~2, before this change).
+# RAD-69: Orthanc + us + curl). The quiet-machine figure before this change: 72 % (649 vs
+# 907 MB/s, load ~2); >= 90 % was reached only in the least loaded run above.
 # What changed: the relay runs in the HTTP server's connection task, which also drives the PACS
 # connection (before: reqwest's connection task, a spawned relay task and hyper's server task,
-# a cross-thread wake-up per 8 KiB piece); and a joined 256 KiB chunk no longer reallocates to
-# 512 KiB (copying what it held) when the last 8 KiB piece overflows it (seen in the profile).
-# Profile of the service (perf, dwarf call graphs): 2/3 of its CPU is the kernel's: writev to
-# curl 38 % (loopback delivery included), recv from Orthanc 21 %, epoll and futex about 8 %;
-# user space: the multipart scan (memchr) 3 %, the join copy 3-5 %, hyper's 8 KiB pieces of an
-# answer read to the connection's end (body channel, wakers, dropping the shared buffer) ~8 %.
+# a cross-thread wake-up per 8 KiB piece). Steps, each A/B'd the same way:
+#   - that change, pieces still joined into 256 KiB chunks (and no longer reallocated to 512 KiB,
+#     copying what they held, when the last 8 KiB piece overflowed them, as the profile showed):
+#     CPU 65.7 vs 79.9 ms (load 6.6-8.4), 75.0 vs 85.2 (8.7-9.0), 73.0 vs 84.1 (11.8);
+#   - then the 8 KiB pieces relayed unjoined (B = joined): 67.7 vs 73.1, 70.4 vs 80.9, 75.7 vs
+#     77.8 ms (load 11-14), MB/s the same within noise: kept.
+# Profile of the service with joined chunks (perf, dwarf call graphs): 2/3 of its CPU is the
+# kernel's: writev to curl 38 % (loopback delivery included), recv from Orthanc 21 %, epoll and
+# futex about 8 %; user space: the multipart scan (memchr) 3 %, the join copy 3-5 %, hyper's
+# 8 KiB pieces (body channel, wakers, dropping the shared read buffer) about 8 %.
 # Did not help: 1 MiB relay chunks instead of 256 KiB (CPU 77.9 vs 77.0 ms, 795 vs 727 MB/s,
 # same run, within noise); one tokio worker (TOKIO_WORKER_THREADS=1 against two: CPU 73 vs 80 ms
 # but 419 vs 600 MB/s at load 9: one thread preempted by the other load has nowhere to go).
 # Not tried: reading an answer of unannounced length off the socket in large reads instead of
-# hyper's 8 KiB pieces (the remaining user-space overhead above).
+# hyper's 8 KiB pieces (hyper's decoder fixes that size for such bodies).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SHARED=${HIE_SHARED_DIR:-$ROOT/../shared}

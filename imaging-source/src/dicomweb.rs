@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
 use http_body::Body as _;
@@ -67,11 +67,6 @@ const DICOM_MEDIA_TYPE: &str = "application/dicom";
 const META_LENGTH_END: usize = 128 + 4 + 12;
 /// Bound of a file meta group read from a part (real ones are well under 1 KiB).
 const MAX_META_BYTES: usize = 64 * 1024;
-/// Size of the chunks a retrieve answer is handed out in. An answer whose length the PACS does
-/// not announce (Orthanc's: `Connection: close`, read to its end) comes out of the HTTP client in
-/// 8 KiB pieces; relayed one by one, each would cost its own `writev` (about 19 000 for a
-/// 158 MB study) and task wake-ups, far more CPU than copying them into larger chunks.
-const RELAY_CHUNK_BYTES: usize = 256 * 1024;
 /// Studies whose instance catalog is kept.
 const CATALOG_CACHE_STUDIES: usize = 64;
 /// How long a cached catalog is used before the PACS is asked again.
@@ -344,12 +339,9 @@ impl Stream for PacsAnswer {
 }
 
 /// A WADO-RS retrieve answer, read one part (instance) at a time. The multipart body is split
-/// without copying; a chunk handed out is a slice of a buffer the HTTP client read into, or the
-/// small pieces the client handed out joined (see [`RELAY_CHUNK_BYTES`]).
+/// without copying; a chunk handed out is a slice of a buffer the HTTP client read into.
 pub struct PacsParts {
     reader: MtomReader<AnswerBody>,
-    /// A piece of the current part read but not yet handed out (see [`PacsParts::read_chunk`]).
-    carried: Option<Bytes>,
     url: String,
     index: usize,
 }
@@ -368,36 +360,13 @@ impl PacsParts {
     }
 
     /// The next chunk of the current part's body, `None` at its end: a piece of the answer as
-    /// received when it is at least [`RELAY_CHUNK_BYTES`] long, else it and the pieces that
-    /// follow it joined in one chunk of at most that size (up to the part's end, or the piece
-    /// that does not fit).
+    /// received (a slice of the buffer the HTTP client read the socket into; 8 KiB for an answer
+    /// whose length the PACS does not announce, as Orthanc's, read to the connection's end).
+    /// They are handed on as they are: since the PACS connection is driven by the task that
+    /// writes the answer (see [`PacsAnswer`]), a piece costs no wake-up of another task, and
+    /// joining them into larger chunks (a copy) cost more CPU than it saved (see
+    /// `benches/retrieve.sh`).
     async fn read_chunk(&mut self) -> Result<Option<Bytes>, DicomWebError> {
-        let Some(first) = self.read_piece().await? else {
-            return Ok(None);
-        };
-        if first.len() >= RELAY_CHUNK_BYTES {
-            return Ok(Some(first));
-        }
-        let mut joined = BytesMut::with_capacity(RELAY_CHUNK_BYTES);
-        joined.extend_from_slice(&first);
-        while let Some(piece) = self.read_piece().await? {
-            if joined.len() + piece.len() > RELAY_CHUNK_BYTES {
-                // Joined, it would outgrow the chunk's buffer (a reallocation and a copy of what
-                // it holds): the next chunk starts with it instead.
-                self.carried = Some(piece);
-                break;
-            }
-            joined.extend_from_slice(&piece);
-        }
-        Ok(Some(joined.freeze()))
-    }
-
-    /// The next piece of the current part's body as received (the one carried over from the
-    /// previous chunk first), `None` at its end.
-    async fn read_piece(&mut self) -> Result<Option<Bytes>, DicomWebError> {
-        if let Some(carried) = self.carried.take() {
-            return Ok(Some(carried));
-        }
         match self.reader.read_chunk().await {
             Ok(piece) => Ok(piece),
             Err(error) => Err(self.multipart_error(&error)),
@@ -407,7 +376,6 @@ impl PacsParts {
     /// The next instance of the answer, its file meta group read (the rest of the previous part,
     /// if not read, is skipped); `None` after the last.
     pub async fn next_part(&mut self) -> Result<Option<PacsPart<'_>>, DicomWebError> {
-        self.carried = None;
         match self.reader.next_part().await {
             Ok(Some(_)) => {}
             Ok(None) => return Ok(None),
@@ -660,7 +628,6 @@ impl DicomWebClient {
         };
         Ok(PacsParts {
             reader: MtomReader::new(answer.boxed(), &multipart),
-            carried: None,
             url,
             index: 0,
         })
@@ -871,7 +838,6 @@ mod tests {
         };
         let parts = PacsParts {
             reader: MtomReader::new(futures::stream::iter(pieces).boxed(), &multipart),
-            carried: None,
             url: "http://pacs/dicom-web/studies/1.2".to_owned(),
             index: 0,
         };
@@ -892,34 +858,17 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn small_pieces_of_an_answer_are_handed_out_joined_in_relay_sized_chunks() {
-        let instance = part10("1.2.3.4.7", 3 * RELAY_CHUNK_BYTES + 1000);
-        let (parts, _) = answer(&instance, 8192);
+    async fn pieces_of_an_answer_are_handed_out_as_received_not_copied() {
+        let instance = part10("1.2.3.4.7", 100_000);
+        let (parts, body) = answer(&instance, 8192);
         let chunks = relayed(parts, &instance).await;
-        let sizes: Vec<usize> = chunks.iter().map(Bytes::len).collect();
-        assert!(sizes.len() <= 5, "{sizes:?}");
-        assert!(
-            sizes[..sizes.len() - 1]
-                .iter()
-                .all(|&size| size > RELAY_CHUNK_BYTES - 8192),
-            "{sizes:?}"
-        );
-        assert!(
-            sizes.iter().all(|&size| size <= RELAY_CHUNK_BYTES),
-            "a joined chunk never outgrows its buffer: {sizes:?}"
-        );
-    }
-
-    #[tokio::test]
-    async fn a_relay_sized_piece_of_an_answer_is_handed_out_as_received() {
-        let instance = part10("1.2.3.4.7", 2 * RELAY_CHUNK_BYTES);
-        let (parts, body) = answer(&instance, 4 * RELAY_CHUNK_BYTES);
-        let chunks = relayed(parts, &instance).await;
-        assert_eq!(chunks.len(), 1);
+        assert_eq!(chunks.len(), instance.len().div_ceil(8192));
         let received = body.as_ptr_range();
         assert!(
-            received.contains(&chunks[0].as_ptr()),
-            "the chunk is a slice of the received piece, not a copy"
+            chunks
+                .iter()
+                .all(|chunk| received.contains(&chunk.as_ptr())),
+            "each chunk is a slice of a received piece"
         );
     }
 
