@@ -30,12 +30,17 @@
 # B = main at e9ae0ac (BASE_BIN, release build), RUNS=21, same runs:
 #   load 7.7-8.4:  CPU per RAD-69 65.3 vs 81.4 ms; RAD-69 1090 vs 1031 MB/s = 92 % vs 87 % of
 #                  the floor's 1181 (medians of the per-run ratios 0.84 vs 0.83); WADO-RS 87 %.
-#   load 9.0-10.1: CPU 75.6 vs 90.8 ms; 789 vs 762 MB/s = 76 % vs 73 % of 1040; WADO-RS 76 %.
-#   load 10-11.2:  CPU 81.5 vs 86.4 ms; 717 vs 728 MB/s = 78 % vs 79 % of 925; WADO-RS 76 %.
-#   Orthanc: 98-121 ms of CPU per retrieve in those runs. Peak RSS of A: 60-69 MB.
+#   load 8.5-9.7:  CPU 67.0 vs 86.4 ms; 835 vs 803 MB/s = 90 % vs 86 % of 930 (per-run 0.87 vs
+#                  0.84); WADO-RS 88 %.
+#   load 9.0-10.1: CPU 75.6 vs 90.8 ms; 789 vs 762 MB/s = 76 % vs 73 % of 1040 (per-run 0.74
+#                  vs 0.80); WADO-RS 76 %.
+#   load 10-11.2:  CPU 81.5 vs 86.4 ms; 717 vs 728 MB/s = 78 % vs 79 % of 925 (per-run 0.81 vs
+#                  0.78); WADO-RS 76 %.
+#   So 6-22 % less CPU every time; MB/s within the noise of this load. Orthanc: 83-121 ms of
+#   CPU per retrieve in those runs. Peak RSS of A: 60-69 MB.
 # Under saturation the ratio is about that of the CPU each path needs (floor: Orthanc + curl;
 # RAD-69: Orthanc + us + curl). The quiet-machine figure before this change: 72 % (649 vs
-# 907 MB/s, load ~2); >= 90 % was reached only in the least loaded run above.
+# 907 MB/s, load ~2); >= 90 % was reached only in the two least loaded runs above (B: 86-87 %).
 # What changed: the relay runs in the HTTP server's connection task, which also drives the PACS
 # connection (before: reqwest's connection task, a spawned relay task and hyper's server task,
 # a cross-thread wake-up per 8 KiB piece). Steps, each A/B'd the same way:
