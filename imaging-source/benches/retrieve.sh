@@ -14,13 +14,50 @@
 # each read to the end by the same curl, in the same namespace, after the same warm-up (Orthanc's
 # page cache is warm for every path). Prints per run and median MB/s (10^6 bytes of the study's
 # files, the same for every path) and the ratio of each run to the floor run just before it, the
-# CPU time the service and Orthanc spent per retrieve, the load average before and after, and the
-# service's peak RSS (VmHWM). The first RAD-69 request (printed as "cold") also reads the study's
+# CPU time the service and Orthanc spent per RAD-69 retrieve (ns on a CPU summed over their
+# threads, /proc/PID/task/*/schedstat; median of the runs), the load average before and after,
+# and the service's peak RSS (VmHWM). The first RAD-69 request (printed as "cold") also reads the study's
 # WADO-RS metadata from Orthanc, which imaging-source then keeps for 5 minutes (the runs after it
 # only send the Retrieve Study); nothing else is kept between requests.
 #
 # BASE_BIN=/path/to/other/imaging-source (e.g. a build of the main branch) also runs that binary
-# on port 18085 and measures its RAD-69 in the same alternation (A/B in one run).
+# on port 18085 and measures its RAD-69 in the same runs, right after the same floor run, the two
+# taking turns going first (A/B in one run).
+#
+# Measured 2026-11-24 (2 cores shared with three other helpers' builds and benches: load average
+# 7-13 throughout, so a run's MB/s swings 2x from one run to the next and the wall-clock ratios
+# are those of a saturated machine; the CPU times are the steadier figure). A = this version,
+# B = main at e9ae0ac (BASE_BIN, release build), RUNS=21, same runs:
+#   load 7.7-8.4:  CPU per RAD-69 65.3 vs 81.4 ms; RAD-69 1090 vs 1031 MB/s = 92 % vs 87 % of
+#                  the floor's 1181 (medians of the per-run ratios 0.84 vs 0.83); WADO-RS 87 %.
+#   load 8.5-9.7:  CPU 67.0 vs 86.4 ms; 835 vs 803 MB/s = 90 % vs 86 % of 930 (per-run 0.87 vs
+#                  0.84); WADO-RS 88 %.
+#   load 9.0-10.1: CPU 75.6 vs 90.8 ms; 789 vs 762 MB/s = 76 % vs 73 % of 1040 (per-run 0.74
+#                  vs 0.80); WADO-RS 76 %.
+#   load 10-11.2:  CPU 81.5 vs 86.4 ms; 717 vs 728 MB/s = 78 % vs 79 % of 925 (per-run 0.81 vs
+#                  0.78); WADO-RS 76 %.
+#   So 6-22 % less CPU every time; MB/s within the noise of this load. Orthanc: 83-121 ms of
+#   CPU per retrieve in those runs. Peak RSS of A: 60-69 MB.
+# Under saturation the ratio is about that of the CPU each path needs (floor: Orthanc + curl;
+# RAD-69: Orthanc + us + curl). The quiet-machine figure before this change: 72 % (649 vs
+# 907 MB/s, load ~2); >= 90 % was reached only in the two least loaded runs above (B: 86-87 %).
+# What changed: the relay runs in the HTTP server's connection task, which also drives the PACS
+# connection (before: reqwest's connection task, a spawned relay task and hyper's server task,
+# a cross-thread wake-up per 8 KiB piece). Steps, each A/B'd the same way:
+#   - that change, pieces still joined into 256 KiB chunks (and no longer reallocated to 512 KiB,
+#     copying what they held, when the last 8 KiB piece overflowed them, as the profile showed):
+#     CPU 65.7 vs 79.9 ms (load 6.6-8.4), 75.0 vs 85.2 (8.7-9.0), 73.0 vs 84.1 (11.8);
+#   - then the 8 KiB pieces relayed unjoined (B = joined): 67.7 vs 73.1, 70.4 vs 80.9, 75.7 vs
+#     77.8 ms (load 11-14), MB/s the same within noise: kept.
+# Profile of the service with joined chunks (perf, dwarf call graphs): 2/3 of its CPU is the
+# kernel's: writev to curl 38 % (loopback delivery included), recv from Orthanc 21 %, epoll and
+# futex about 8 %; user space: the multipart scan (memchr) 3 %, the join copy 3-5 %, hyper's
+# 8 KiB pieces (body channel, wakers, dropping the shared read buffer) about 8 %.
+# Did not help: 1 MiB relay chunks instead of 256 KiB (CPU 77.9 vs 77.0 ms, 795 vs 727 MB/s,
+# same run, within noise); one tokio worker (TOKIO_WORKER_THREADS=1 against two: CPU 73 vs 80 ms
+# but 419 vs 600 MB/s at load 9: one thread preempted by the other load has nowhere to go).
+# Not tried: reading an answer of unannounced length off the socket in large reads instead of
+# hyper's 8 KiB pieces (hyper's decoder fixes that size for such bodies).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SHARED=${HIE_SHARED_DIR:-$ROOT/../shared}
@@ -102,8 +139,9 @@ for port in 18084 ${BASE_PID:+18085}; do
   for _ in $(seq 1 100); do run curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" && break; sleep 0.1; done
 done
 ORTHANC_PID=$(cat "$WORK/orthanc/orthanc.pid")
-# CPU time (user + system, in clock ticks) a process has used so far.
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# CPU time (ns on a CPU, summed over the threads it has now) a process has used so far: finer
+# than the clock ticks of /proc/PID/stat (10 ms, a tenth of a retrieve).
+cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{s+=$1} END {printf "%d\n", s}'; }
 
 floor() {
   run curl -s -o /dev/null -w '%{time_total} %{size_download}\n' \
@@ -125,17 +163,24 @@ echo "== warm-up"; floor; COLD=$(rad69 18084); echo "$COLD"
 if [ -n "${BASE_PID:-}" ]; then BASE_COLD=$(rad69 18085); echo "$BASE_COLD"; fi
 : > "$WORK/floor.txt"; : > "$WORK/ours.txt"; : > "$WORK/wado.txt"; : > "$WORK/base.txt"
 : > "$WORK/ours_cpu.txt"; : > "$WORK/base_cpu.txt"; : > "$WORK/orthanc_cpu.txt"; : > "$WORK/load.txt"
-for _ in $(seq 1 "$RUNS"); do
-  floor >> "$WORK/floor.txt"
-  s0=$(ticks "$SERVICE_PID"); o0=$(ticks "$ORTHANC_PID")
+ours_rad69() {
+  s0=$(cpu_ns "$SERVICE_PID"); o0=$(cpu_ns "$ORTHANC_PID")
   rad69 18084 >> "$WORK/ours.txt"
-  echo $(($(ticks "$SERVICE_PID") - s0)) >> "$WORK/ours_cpu.txt"
-  echo $(($(ticks "$ORTHANC_PID") - o0)) >> "$WORK/orthanc_cpu.txt"
-  ours_wado >> "$WORK/wado.txt"
-  if [ -n "${BASE_PID:-}" ]; then
-    b0=$(ticks "$BASE_PID"); rad69 18085 >> "$WORK/base.txt"
-    echo $(($(ticks "$BASE_PID") - b0)) >> "$WORK/base_cpu.txt"
+  echo $(($(cpu_ns "$SERVICE_PID") - s0)) >> "$WORK/ours_cpu.txt"
+  echo $(($(cpu_ns "$ORTHANC_PID") - o0)) >> "$WORK/orthanc_cpu.txt"
+}
+base_rad69() {
+  b0=$(cpu_ns "$BASE_PID"); rad69 18085 >> "$WORK/base.txt"
+  echo $(($(cpu_ns "$BASE_PID") - b0)) >> "$WORK/base_cpu.txt"
+}
+# With BASE_BIN, the two RAD-69s of a run take turns going first (A B, B A, ...).
+for run in $(seq 1 "$RUNS"); do
+  floor >> "$WORK/floor.txt"
+  if [ -z "${BASE_PID:-}" ]; then ours_rad69
+  elif [ $((run % 2)) = 1 ]; then ours_rad69; base_rad69
+  else base_rad69; ours_rad69
   fi
+  ours_wado >> "$WORK/wado.txt"
   cut -d' ' -f1 /proc/loadavg >> "$WORK/load.txt"
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -144,8 +189,10 @@ median() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 per_run() { awk -v b="$STUDY_BYTES" '{printf "%.0f ", b/1e6/$1}' "$1"; }
 # ratios FILE: each run's MB/s over that of the floor run just before it.
 ratios() { paste -d' ' "$WORK/floor.txt" "$1" | awk '{printf "%.2f ", $1/$3}'; }
+# cpu_ms FILE: the median of the CPU times (ns) in FILE, in ms; per_run_ms FILE: each of them.
+cpu_ms() { median "$1" | awk '{printf "%.1f", $1/1e6}'; }
+per_run_ms() { awk '{printf "%.0f ", $1/1e6}' "$1"; }
 F=$(median "$WORK/floor.txt"); O=$(median "$WORK/ours.txt"); W=$(median "$WORK/wado.txt")
-HZ=$(getconf CLK_TCK)
 echo "study: $(find "$WORK/study" -name '*.dcm' | wc -l) instances, $STUDY_BYTES bytes"
 echo "answer sizes: Orthanc $(head -1 "$WORK/floor.txt" | cut -d' ' -f2) bytes, RAD-69 $(head -1 "$WORK/ours.txt" | cut -d' ' -f2) bytes"
 echo "load average before: $LOAD_BEFORE; after each run: $(tr '\n' ' ' < "$WORK/load.txt"); after: $LOAD_AFTER"
@@ -168,10 +215,10 @@ if [ -n "${BASE_PID:-}" ]; then
   awk -v b="$STUDY_BYTES" -v f="$F" -v o="$(median "$WORK/base.txt")" -v c="${BASE_COLD%% *}" 'BEGIN {
     printf "RAD-69 via BASE_BIN median %.3f s = %.0f MB/s, ratio to floor %.0f %%; cold %.3f s\n", o, b/1e6/o, 100*f/o, c }'
 fi
-awk -v hz="$HZ" '{s+=$1} END {printf "CPU per RAD-69 retrieve: imaging-source %.0f ms", 1000*s/NR/hz}' "$WORK/ours_cpu.txt"
-awk -v hz="$HZ" '{s+=$1} END {printf ", Orthanc %.0f ms", 1000*s/NR/hz}' "$WORK/orthanc_cpu.txt"
+echo "CPU per RAD-69 retrieve (median ms): imaging-source $(cpu_ms "$WORK/ours_cpu.txt")" \
+  "(runs: $(per_run_ms "$WORK/ours_cpu.txt")), Orthanc $(cpu_ms "$WORK/orthanc_cpu.txt")"
 if [ -n "${BASE_PID:-}" ]; then
-  awk -v hz="$HZ" '{s+=$1} END {printf "; BASE_BIN %.0f ms", 1000*s/NR/hz}' "$WORK/base_cpu.txt"
+  echo "CPU per RAD-69 retrieve (median ms): BASE_BIN $(cpu_ms "$WORK/base_cpu.txt")" \
+    "(runs: $(per_run_ms "$WORK/base_cpu.txt"))"
 fi
-echo
 echo "imaging-source peak RSS: $(grep VmHWM /proc/$SERVICE_PID/status | awk '{print $2, $3}')"

@@ -4,14 +4,24 @@
 //! answer as it arrives, each part named by the SOP Instance UID of its file meta group.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
-use futures::StreamExt;
+use bytes::Bytes;
 use futures::stream::BoxStream;
-use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use futures::{Stream, StreamExt};
+use http_body::Body as _;
+use http_body_util::Empty;
+use hyper::body::Incoming;
+use hyper::http::response::Parts;
+use hyper_util::rt::TokioIo;
+use reqwest::Url;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HOST};
 use schemas::mtom::{MtomError, MtomReader, MultipartType};
+use tokio::net::TcpStream;
 
 use crate::study::{InstanceHeader, Study, StudyError, StudySet, is_valid_uid};
 
@@ -57,11 +67,6 @@ const DICOM_MEDIA_TYPE: &str = "application/dicom";
 const META_LENGTH_END: usize = 128 + 4 + 12;
 /// Bound of a file meta group read from a part (real ones are well under 1 KiB).
 const MAX_META_BYTES: usize = 64 * 1024;
-/// Size of the chunks a retrieve answer is handed out in. An answer whose length the PACS does
-/// not announce (Orthanc's: `Connection: close`, read to its end) comes out of the HTTP client in
-/// 8 KiB pieces; relayed one by one, each would cost its own `writev` (about 19 000 for a
-/// 158 MB study) and task wake-ups, far more CPU than copying them into larger chunks.
-const RELAY_CHUNK_BYTES: usize = 256 * 1024;
 /// Studies whose instance catalog is kept.
 const CATALOG_CACHE_STUDIES: usize = 64;
 /// How long a cached catalog is used before the PACS is asked again.
@@ -228,11 +233,113 @@ impl CatalogCache {
 }
 
 /// The body of a PACS answer, as received.
-type AnswerBody = BoxStream<'static, Result<Bytes, reqwest::Error>>;
+type AnswerBody = BoxStream<'static, Result<Bytes, hyper::Error>>;
+
+/// The body of a WADO-RS retrieve answer, with the HTTP/1.1 connection it arrives on: polling
+/// the body polls the connection first (which reads the socket and hands the body's bytes over),
+/// so the task that reads the answer is the one that receives it, and every piece goes from the
+/// socket to the reader without waking another task (a pooled client runs each connection in a
+/// task of its own, on any worker thread: one wake-up across threads for every 8 KiB piece of an
+/// answer read to the end of the connection, as Orthanc's are).
+pub struct PacsAnswer {
+    /// `None` once it has ended.
+    connection: Option<Pin<Box<AnswerConnection>>>,
+    body: Incoming,
+}
+
+type AnswerConnection = hyper::client::conn::http1::Connection<TokioIo<TcpStream>, Empty<Bytes>>;
+
+impl PacsAnswer {
+    /// Sends `GET url` with `Accept: accept` over a new connection: the answer's status and
+    /// headers, and its body.
+    async fn get(url: &str, accept: &str) -> Result<(Parts, PacsAnswer), DicomWebError> {
+        let http = |reason: String| DicomWebError::Http {
+            url: url.to_owned(),
+            reason,
+        };
+        let parsed = Url::parse(url).map_err(|e| http(e.to_string()))?;
+        if parsed.scheme() != "http" {
+            return Err(http(format!(
+                "scheme {:?} is not supported (no TLS)",
+                parsed.scheme()
+            )));
+        }
+        let host = parsed
+            .host_str()
+            .ok_or_else(|| http("no host".to_owned()))?;
+        let port = parsed.port_or_known_default().unwrap_or(80);
+        // An IPv6 address is written in brackets in a URL, not in a socket address.
+        let address = host.trim_start_matches('[').trim_end_matches(']');
+        let stream = TcpStream::connect((address, port))
+            .await
+            .map_err(|e| http(format!("cannot connect: {e}")))?;
+        stream
+            .set_nodelay(true)
+            .map_err(|e| http(format!("TCP_NODELAY: {e}")))?;
+        let authority = match parsed.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        };
+        let target = match parsed.query() {
+            Some(query) => format!("{}?{query}", parsed.path()),
+            None => parsed.path().to_owned(),
+        };
+        let request = hyper::Request::get(target)
+            .header(HOST, authority)
+            .header(ACCEPT, accept)
+            .body(Empty::<Bytes>::new())
+            .map_err(|e| http(e.to_string()))?;
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| http(error_chain(&e)))?;
+        let mut connection = Some(Box::pin(connection));
+        let mut answer = std::pin::pin!(sender.send_request(request));
+        let response = std::future::poll_fn(|cx| {
+            if let Some(running) = connection.as_mut()
+                && let Poll::Ready(ended) = running.as_mut().poll(cx)
+            {
+                connection = None;
+                ended?;
+            }
+            answer.as_mut().poll(cx)
+        })
+        .await
+        .map_err(|e| http(error_chain(&e)))?;
+        let (head, body) = response.into_parts();
+        Ok((head, PacsAnswer { connection, body }))
+    }
+}
+
+impl Stream for PacsAnswer {
+    type Item = Result<Bytes, hyper::Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if let Some(running) = this.connection.as_mut()
+                && let Poll::Ready(ended) = running.as_mut().poll(cx)
+            {
+                this.connection = None;
+                if let Err(error) = ended {
+                    return Poll::Ready(Some(Err(error)));
+                }
+            }
+            return match Pin::new(&mut this.body).poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                    Ok(data) => Poll::Ready(Some(Ok(data))),
+                    // Trailers: nothing to relay.
+                    Err(_) => continue,
+                },
+                Poll::Ready(Some(Err(error))) => Poll::Ready(Some(Err(error))),
+                Poll::Ready(None) => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            };
+        }
+    }
+}
 
 /// A WADO-RS retrieve answer, read one part (instance) at a time. The multipart body is split
-/// without copying; a chunk handed out is a slice of a buffer the HTTP client read into, or the
-/// small pieces the client handed out joined (see [`RELAY_CHUNK_BYTES`]).
+/// without copying; a chunk handed out is a slice of a buffer the HTTP client read into.
 pub struct PacsParts {
     reader: MtomReader<AnswerBody>,
     url: String,
@@ -253,28 +360,13 @@ impl PacsParts {
     }
 
     /// The next chunk of the current part's body, `None` at its end: a piece of the answer as
-    /// received when it is at least [`RELAY_CHUNK_BYTES`] long, else the pieces that follow it
-    /// (up to that size or the part's end) joined in one chunk.
+    /// received (a slice of the buffer the HTTP client read the socket into; 8 KiB for an answer
+    /// whose length the PACS does not announce, as Orthanc's, read to the connection's end).
+    /// They are handed on as they are: since the PACS connection is driven by the task that
+    /// writes the answer (see [`PacsAnswer`]), a piece costs no wake-up of another task, and
+    /// joining them into larger chunks (a copy) cost more CPU than it saved (see
+    /// `benches/retrieve.sh`).
     async fn read_chunk(&mut self) -> Result<Option<Bytes>, DicomWebError> {
-        let Some(first) = self.read_piece().await? else {
-            return Ok(None);
-        };
-        if first.len() >= RELAY_CHUNK_BYTES {
-            return Ok(Some(first));
-        }
-        let mut joined = BytesMut::with_capacity(RELAY_CHUNK_BYTES);
-        joined.extend_from_slice(&first);
-        while joined.len() < RELAY_CHUNK_BYTES {
-            match self.read_piece().await? {
-                Some(piece) => joined.extend_from_slice(&piece),
-                None => break,
-            }
-        }
-        Ok(Some(joined.freeze()))
-    }
-
-    /// The next piece of the current part's body as received, `None` at its end.
-    async fn read_piece(&mut self) -> Result<Option<Bytes>, DicomWebError> {
         match self.reader.read_chunk().await {
             Ok(piece) => Ok(piece),
             Err(error) => Err(self.multipart_error(&error)),
@@ -494,26 +586,23 @@ impl DicomWebClient {
     /// in one of `transfer_syntaxes` (the PACS chooses; empty: as stored), read part by part as
     /// the answer arrives. A PACS that cannot offer any of them answers an error status (e.g.
     /// Orthanc 406/500), returned here before any part is read.
+    ///
+    /// The answer comes over a connection of its own (see [`PacsAnswer`]): whoever reads the
+    /// parts also drives the connection, so that relaying it costs no hand-off between tasks.
     pub async fn retrieve(
         &self,
         scope: &RetrieveScope,
         transfer_syntaxes: &[String],
     ) -> Result<PacsParts, DicomWebError> {
         let url = format!("{}{}", self.base, scope.path()?);
-        let response = self
-            .http
-            .get(&url)
-            .header(ACCEPT, dicom_accept(transfer_syntaxes))
-            .send()
-            .await
-            .map_err(|e| http_error(&url, &e))?;
-        let response = check_status(&url, response)?;
+        let (head, answer) = PacsAnswer::get(&url, &dicom_accept(transfer_syntaxes)).await?;
+        check_answer_status(&url, head.status)?;
         let multipart_error = |reason: String| DicomWebError::Multipart {
             url: url.clone(),
             reason,
         };
-        let content_type = response
-            .headers()
+        let content_type = head
+            .headers
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
@@ -538,7 +627,7 @@ impl DicomWebClient {
             start_info: None,
         };
         Ok(PacsParts {
-            reader: MtomReader::new(response.bytes_stream().boxed(), &multipart),
+            reader: MtomReader::new(answer.boxed(), &multipart),
             url,
             index: 0,
         })
@@ -582,6 +671,21 @@ impl DicomWebClient {
             url: url.to_owned(),
             reason: e.to_string(),
         })
+    }
+}
+
+fn check_answer_status(url: &str, status: hyper::StatusCode) -> Result<(), DicomWebError> {
+    if status == hyper::StatusCode::NOT_FOUND {
+        Err(DicomWebError::NotFound {
+            url: url.to_owned(),
+        })
+    } else if !status.is_success() {
+        Err(DicomWebError::Status {
+            url: url.to_owned(),
+            status: status.as_u16(),
+        })
+    } else {
+        Ok(())
     }
 }
 
@@ -631,17 +735,22 @@ fn drop_bulk_data(value: &mut serde_json::Value) {
 }
 
 fn http_error(url: &str, error: &reqwest::Error) -> DicomWebError {
+    DicomWebError::Http {
+        url: url.to_owned(),
+        reason: error_chain(error),
+    }
+}
+
+/// An error and its sources, `: `-separated.
+fn error_chain(error: &dyn std::error::Error) -> String {
     let mut reason = error.to_string();
-    let mut source = std::error::Error::source(error);
+    let mut source = error.source();
     while let Some(e) = source {
         reason.push_str(": ");
         reason.push_str(&e.to_string());
         source = e.source();
     }
-    DicomWebError::Http {
-        url: url.to_owned(),
-        reason,
-    }
+    reason
 }
 
 #[cfg(test)]
@@ -714,7 +823,7 @@ mod tests {
         let mut body = instance.to_vec();
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
         let body = Bytes::from(body);
-        let pieces: Vec<Result<Bytes, reqwest::Error>> = std::iter::once(Ok(Bytes::from(head)))
+        let pieces: Vec<Result<Bytes, hyper::Error>> = std::iter::once(Ok(Bytes::from(head)))
             .chain(
                 (0..body.len())
                     .step_by(piece_len)
@@ -749,30 +858,17 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn small_pieces_of_an_answer_are_handed_out_joined_in_relay_sized_chunks() {
-        let instance = part10("1.2.3.4.7", 3 * RELAY_CHUNK_BYTES + 1000);
-        let (parts, _) = answer(&instance, 8192);
+    async fn pieces_of_an_answer_are_handed_out_as_received_not_copied() {
+        let instance = part10("1.2.3.4.7", 100_000);
+        let (parts, body) = answer(&instance, 8192);
         let chunks = relayed(parts, &instance).await;
-        let sizes: Vec<usize> = chunks.iter().map(Bytes::len).collect();
-        assert!(sizes.len() <= 4, "{sizes:?}");
-        assert!(
-            sizes[..sizes.len() - 1]
-                .iter()
-                .all(|&size| size >= RELAY_CHUNK_BYTES),
-            "{sizes:?}"
-        );
-    }
-
-    #[tokio::test]
-    async fn a_relay_sized_piece_of_an_answer_is_handed_out_as_received() {
-        let instance = part10("1.2.3.4.7", 2 * RELAY_CHUNK_BYTES);
-        let (parts, body) = answer(&instance, 4 * RELAY_CHUNK_BYTES);
-        let chunks = relayed(parts, &instance).await;
-        assert_eq!(chunks.len(), 1);
+        assert_eq!(chunks.len(), instance.len().div_ceil(8192));
         let received = body.as_ptr_range();
         assert!(
-            received.contains(&chunks[0].as_ptr()),
-            "the chunk is a slice of the received piece, not a copy"
+            chunks
+                .iter()
+                .all(|chunk| received.contains(&chunk.as_ptr())),
+            "each chunk is a slice of a received piece"
         );
     }
 

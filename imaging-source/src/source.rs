@@ -9,8 +9,10 @@ use std::collections::HashMap;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::task::Context;
 
-use futures::{StreamExt, TryStreamExt, stream};
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt, TryStreamExt, stream};
 use schemas::mtom::BodyStream;
 use schemas::xml::Limits;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -290,6 +292,7 @@ impl ImagingSource {
             (instance.key.study.clone(), position)
         });
         let mut jobs = Vec::new();
+        let mut receivers = Vec::new();
         for mut request in pacs_plan(located, &from_pacs, accepted, catalogs) {
             let mut slots = Vec::with_capacity(request.slots.len());
             let mut bodies = Vec::with_capacity(request.slots.len());
@@ -323,21 +326,21 @@ impl ImagingSource {
                     }
                 }
             };
-            opened.extend(
-                bodies
-                    .into_iter()
-                    .map(|(index, receiver)| (index, Ok(tokio_stream_from(receiver)))),
-            );
+            receivers.extend(bodies);
             let budget = Arc::new(Semaphore::new(PACS_KIB_AHEAD as usize));
             jobs.push(relay(pacs.clone(), request, answer, slots, budget));
         }
-        if !jobs.is_empty() {
-            tokio::spawn(
-                stream::iter(jobs)
-                    .buffer_unordered(PACS_PREFETCH)
-                    .for_each(|()| async {}),
-            );
-        }
+        let relays = SharedRelays::new(
+            stream::iter(jobs)
+                .buffer_unordered(PACS_PREFETCH)
+                .for_each(|()| async {})
+                .boxed(),
+        );
+        opened.extend(
+            receivers
+                .into_iter()
+                .map(|(index, receiver)| (index, Ok(relays.body(receiver)))),
+        );
         opened
     }
 
@@ -654,14 +657,50 @@ async fn fail(sender: &ChunkSender, reason: String) -> Result<(), AnswerGone> {
         .map_err(|_| AnswerGone)
 }
 
-/// A channel receiver as a body stream; a chunk's budget share is given back as it is taken.
-fn tokio_stream_from(mut receiver: ChunkReceiver) -> BodyStream {
-    stream::poll_fn(move |cx| {
-        receiver
-            .poll_recv(cx)
-            .map(|item| item.map(|chunk| chunk.map(|(bytes, _share)| bytes)))
-    })
-    .boxed()
+/// The PACS requests of one answer (their [`relay`]s), run by the bodies of the answer's
+/// instances rather than by a task of their own: each body, when polled, first lets them run,
+/// then takes its next chunk. The answer's writer (the HTTP connection's task) thus reads the
+/// PACS answers itself, and a chunk goes from the PACS connection to the consumer's with no
+/// wake-up of another task (let alone of another thread). They stop when the last body is
+/// dropped (the answer is gone).
+#[derive(Clone)]
+struct SharedRelays {
+    /// `None` once every relay has ended.
+    relays: Arc<std::sync::Mutex<Option<BoxFuture<'static, ()>>>>,
+}
+
+impl SharedRelays {
+    fn new(relays: BoxFuture<'static, ()>) -> Self {
+        SharedRelays {
+            relays: Arc::new(std::sync::Mutex::new(Some(relays))),
+        }
+    }
+
+    /// Lets the relays run until they wait (for the PACS, or for room in their budget).
+    fn run(&self, cx: &mut Context<'_>) {
+        // Only the bodies of one answer share the lock, and that answer polls one at a time.
+        let Ok(mut relays) = self.relays.lock() else {
+            return;
+        };
+        if let Some(running) = relays.as_mut()
+            && running.as_mut().poll(cx).is_ready()
+        {
+            *relays = None;
+        }
+    }
+
+    /// An instance's body: its channel, the relays run before each chunk is taken; a chunk's
+    /// budget share is given back as it is taken.
+    fn body(&self, mut receiver: ChunkReceiver) -> BodyStream {
+        let relays = self.clone();
+        stream::poll_fn(move |cx| {
+            relays.run(cx);
+            receiver
+                .poll_recv(cx)
+                .map(|item| item.map(|chunk| chunk.map(|(bytes, _share)| bytes)))
+        })
+        .boxed()
+    }
 }
 
 /// The transfer syntax UID in a Part-10 file's meta group (read without the data set).

@@ -1,9 +1,13 @@
 //! DICOMweb client against a small in-process DICOMweb server (PS3.18 answers): WADO-RS
 //! metadata builds the Study, WADO-RS instance bytes come out of the multipart answer unchanged,
 //! a study answer is read part by part, each named by its file meta group,
-//! QIDO-RS "no match" (204) is an empty list, an unknown study is NotFound.
+//! QIDO-RS "no match" (204) is an empty list, an unknown study is NotFound; an answer whose
+//! length is that of the connection (Orthanc's) is read whole, and one cut short is an error;
+//! the PACS connection of an answer whose bodies are dropped is closed.
 
 mod support;
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::Path;
@@ -12,7 +16,11 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use dicom_object::InMemDicomObject;
 use futures::StreamExt;
+
 use imaging_source::dicomweb::{DicomWebClient, DicomWebError, RetrieveScope, dicom_accept};
+use imaging_source::instance_store::InstanceStore;
+use imaging_source::source::{ImagingSource, InstanceKey, Located, Origin, PacsCatalogs};
+use schemas::xml::Limits;
 
 const BOUNDARY: &str = "wado-boundary-1";
 
@@ -171,6 +179,187 @@ async fn wado_rs_study_parts_are_named_by_the_sop_instance_uid_of_their_meta_gro
         seen.push(part.sop_instance_uid);
     }
     assert_eq!(seen, ["2.25.60.1.1", "2.25.60.1.2", "2.25.60.2.1"]);
+}
+
+/// A PACS that answers one request the way Orthanc answers WADO-RS: `Connection: close`, no
+/// Content-Length (the body ends with the connection), written in small pieces; `cut_at` ends
+/// the connection after that many bytes of the body. Gives its URL and, once served, the
+/// request's head.
+async fn pacs_answering_to_the_end_of_the_connection(
+    body: Vec<u8>,
+    cut_at: usize,
+) -> (String, tokio::task::JoinHandle<String>) {
+    pacs_answering(body, cut_at, false).await
+}
+
+/// [`pacs_answering_to_the_end_of_the_connection`]; with `until_the_client_leaves`, the PACS
+/// keeps the connection open after the bytes it sends, and its task ends once the client has
+/// closed it.
+async fn pacs_answering(
+    body: Vec<u8>,
+    cut_at: usize,
+    until_the_client_leaves: bool,
+) -> (String, tokio::task::JoinHandle<String>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let served = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let mut byte = [0u8; 1];
+            socket.read_exact(&mut byte).await.unwrap();
+            head.push(byte[0]);
+        }
+        let answer_head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: multipart/related; type=\"application/dicom\"; \
+             boundary={BOUNDARY}\r\nConnection: close\r\n\r\n"
+        );
+        socket.write_all(answer_head.as_bytes()).await.unwrap();
+        for piece in body[..cut_at.min(body.len())].chunks(1000) {
+            if socket.write_all(piece).await.is_err() {
+                // The client is gone.
+                return String::from_utf8(head).unwrap();
+            }
+        }
+        if until_the_client_leaves {
+            let mut rest = Vec::new();
+            // Ok(0) or a reset: the client is gone.
+            let _ = socket.read_to_end(&mut rest).await;
+        }
+        String::from_utf8(head).unwrap()
+    });
+    (format!("http://{addr}/dicom-web"), served)
+}
+
+/// The multipart answer of Retrieve Study 2.25.60 (as [`study`] sends it).
+fn study_answer() -> Vec<u8> {
+    let mut body = Vec::new();
+    for sop in ["2.25.60.1.1", "2.25.60.1.2", "2.25.60.2.1"] {
+        body.extend_from_slice(
+            format!("--{BOUNDARY}\r\nContent-Type: application/dicom\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(&instance_file(sop));
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+#[tokio::test]
+async fn wado_rs_study_answer_ending_with_the_connection_is_read_whole() {
+    let body = study_answer();
+    let (url, served) = pacs_answering_to_the_end_of_the_connection(body.clone(), body.len()).await;
+    let client = DicomWebClient::new(&url).unwrap();
+    let scope = RetrieveScope::Study {
+        study: "2.25.60".into(),
+    };
+    let mut parts = client
+        .retrieve(&scope, &["1.2.840.10008.1.2.1".into()])
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    while let Some(mut part) = parts.next_part().await.unwrap() {
+        let mut bytes = Vec::new();
+        while let Some(chunk) = part.chunk().await.unwrap() {
+            bytes.extend_from_slice(&chunk);
+        }
+        assert_eq!(bytes, instance_file(&part.sop_instance_uid));
+        seen.push(part.sop_instance_uid);
+    }
+    assert_eq!(seen, ["2.25.60.1.1", "2.25.60.1.2", "2.25.60.2.1"]);
+    let request = served.await.unwrap().to_ascii_lowercase();
+    assert!(
+        request.starts_with("get /dicom-web/studies/2.25.60 http/1.1\r\n"),
+        "{request}"
+    );
+    let host = url
+        .trim_start_matches("http://")
+        .trim_end_matches("/dicom-web");
+    assert!(
+        request.contains(&format!("\r\nhost: {host}\r\n")),
+        "{request}"
+    );
+    assert!(
+        request.contains(
+            "\r\naccept: multipart/related; type=\"application/dicom\"; \
+             transfer-syntax=1.2.840.10008.1.2.1\r\n"
+        ),
+        "{request}"
+    );
+}
+
+#[tokio::test]
+async fn wado_rs_study_answer_cut_mid_instance_is_a_multipart_error() {
+    let body = study_answer();
+    let (url, _served) =
+        pacs_answering_to_the_end_of_the_connection(body.clone(), body.len() / 2).await;
+    let client = DicomWebClient::new(&url).unwrap();
+    let scope = RetrieveScope::Study {
+        study: "2.25.60".into(),
+    };
+    let mut parts = client.retrieve(&scope, &[]).await.unwrap();
+    let outcome = async {
+        while let Some(mut part) = parts.next_part().await? {
+            while part.chunk().await?.is_some() {}
+        }
+        Ok::<(), DicomWebError>(())
+    }
+    .await;
+    assert!(
+        matches!(outcome, Err(DicomWebError::Multipart { .. })),
+        "{outcome:?}"
+    );
+}
+
+/// The PACS requests of an answer are run by the answer's bodies: once they are dropped (the
+/// consumer is gone), the PACS connection is closed, mid-instance.
+#[tokio::test]
+async fn pacs_answer_is_abandoned_when_the_bodies_relaying_it_are_dropped() {
+    let sop = "2.25.60.1.2";
+    let mut answer =
+        format!("--{BOUNDARY}\r\nContent-Type: application/dicom\r\n\r\n").into_bytes();
+    let mut file = instance_file(sop);
+    file.resize(2 << 20, 0);
+    answer.extend_from_slice(&file);
+    let (url, served) = pacs_answering(answer, 1 << 20, true).await;
+    let store = tempfile::tempdir().unwrap();
+    let source = ImagingSource {
+        repository_unique_id: "1.3.6.1.4.1.21367.13.80.110".to_owned(),
+        store: Arc::new(InstanceStore::new(store.path())),
+        pacs: Some(Arc::new(DicomWebClient::new(&url).unwrap())),
+        limits: Limits {
+            max_bytes: 1 << 20,
+            max_depth: 64,
+        },
+    };
+    let located = [Located {
+        key: InstanceKey {
+            study: "2.25.60".to_owned(),
+            series: "2.25.60.1".to_owned(),
+            sop: sop.to_owned(),
+        },
+        origin: Origin::Pacs { position: 0 },
+        transfer_syntax: Some("1.2.840.10008.1.2.1".to_owned()),
+    }];
+    let mut opened = source
+        .open_all(&located, &[], &PacsCatalogs::default())
+        .await;
+    let (_, body) = opened.pop().unwrap();
+    let mut body = body.unwrap();
+    let first = body.next().await.unwrap().unwrap();
+    assert_eq!(first[..], file[..first.len()]);
+    drop(body);
+    let request = tokio::time::timeout(std::time::Duration::from_secs(10), served)
+        .await
+        .expect("the PACS connection is closed once the bodies are dropped")
+        .unwrap();
+    assert!(
+        request.starts_with(&format!(
+            "GET /dicom-web/studies/2.25.60/series/2.25.60.1/instances/{sop} "
+        )),
+        "{request}"
+    );
 }
 
 #[tokio::test]
