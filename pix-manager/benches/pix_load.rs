@@ -20,6 +20,38 @@
 //! 1,000,000 patients: ≥ 2,000 msg/s on 2 cores, ITI-9 p99 < 5 ms, ITI-21 p99 < 20 ms.
 //!
 //!     PIX_BENCH_N=1000000 cargo bench -p pix-manager --bench pix_load
+//!
+//! Measured 2026-11-24 (SQLite; a shared 2-core machine, load average 8-14 from other builds
+//! and benches, so CPU ms/msg is the figure to compare, and runs were paired: the two builds
+//! compared run at the same time, under the same load). Per-message cost grows with the MPI
+//! because the candidates compared grow with it: at 166,000 records a new record met 57
+//! candidates on average (6% of them capped at `max_candidates`, 200); the name-code blocks
+//! grow linearly (`gs:` name-code pairs held 300-600 records at 166,000). A `perf record` of
+//! the writer thread at 110,000-170,000 records: SQLite 70% (its B-tree searches
+//! `sqlite3BtreeTableMoveto` 28%; statement preparation of the IN-list queries 7%; the group
+//! commit 15%, fsync 6%), matching (`Matcher::assess`) 8%, inserting blocking keys 6%; the
+//! writer thread is 89% of the process's CPU time, the second core stays idle.
+//! - The feed read each candidate's person from `links` (one lookup per candidate); it now
+//!   reads candidates from the blocking keys alone (only active records have keys) and looks
+//!   up persons for the stored decisions only. Names keep their Soundex codes, and the
+//!   swapped-names comparison stops at the agreeing levels (same outcomes, fewer
+//!   allocations). Both together, paired run at N = 250,000 (275,000 messages): CPU ms/msg
+//!   0.759 before, 0.737 after (per tenth 0.759/0.853/0.881/0.978 before, 0.736/0.816/
+//!   0.849/0.934 after over the last four); wall clock 446 vs 448 msg/s (load 10). The
+//!   `links` lookups were not what `sqlite3BtreeTableMoveto` spent its time on: it stays at
+//!   25% of the writer after the change. The first alone, sequential A/B at N = 100,000:
+//!   0.479 and 0.386 CPU ms/msg before, 0.424 and 0.381 after (load 7-12).
+//! - Did not help: the candidate query as one statement per key (`key = ?`, prepared once,
+//!   the same first 200 in key and id order, merged in Rust) instead of one `key IN (...)`
+//!   list prepared anew each time: paired run at N = 250,000, CPU ms/msg higher in every
+//!   tenth compared (0.285/0.406/0.481/0.545 against 0.273/0.387/0.463/0.518), statement
+//!   preparation no lower in the profile (statements are also re-prepared inside
+//!   `sqlite3_step`, 3.6% of the writer: not explained yet). Reverted.
+//! - Left for the goal: the writer thread is the bottleneck (89% of the process's CPU) and
+//!   its cost per message keeps growing with the candidates; matching on reader connections
+//!   with a re-check in the writer, and blocking keys whose blocks stay small as the MPI
+//!   grows (the `gs:` name-code blocks grow linearly), remain the candidate designs. The
+//!   goal (≥ 2,000 msg/s at 1,000,000) is not met: no 1,000,000 run was made on 2026-11-24.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
