@@ -43,8 +43,9 @@
 //!   0.479 and 0.386 CPU ms/msg before, 0.424 and 0.381 after (load 7-12).
 //! - Did not help: the candidate query as one statement per key (`key = ?`, prepared once,
 //!   the same first 200 in key and id order, merged in Rust) instead of one `key IN (...)`
-//!   list prepared anew each time: paired run at N = 250,000, CPU ms/msg higher in every
-//!   tenth compared (0.285/0.406/0.481/0.545 against 0.273/0.387/0.463/0.518), statement
+//!   list prepared anew each time: paired run at N = 250,000 (stopped at 165,000), CPU
+//!   ms/msg per tenth 0.285/0.406/0.481/0.545/0.596/0.654 against 0.273/0.387/0.463/0.518/
+//!   0.583/0.656 with the `IN` list (higher in five tenths of six, load 7-10), statement
 //!   preparation no lower in the profile (statements are also re-prepared inside
 //!   `sqlite3_step`, 3.6% of the writer: not explained yet). Reverted.
 //! - Left for the goal: the writer thread is the bottleneck (89% of the process's CPU) and
