@@ -48,8 +48,18 @@
 //!   0.583/0.656 with the `IN` list (higher in five tenths of six, load 7-10), statement
 //!   preparation no lower in the profile (statements are also re-prepared inside
 //!   `sqlite3_step`, 3.6% of the writer: not explained yet). Reverted.
+//! - The cause of the growth: the same-domain check of each auto-link candidate's person
+//!   (`person_has_domain`, `links` joined to `records` on person and domain) was planned by
+//!   SQLite, which has no statistics, through the `(domain, local_id)` index: every record of
+//!   the domain, one `links` lookup each (800,000 VDBE steps for a domain of 100,000
+//!   records; `sqlite3BtreeTableMoveto`, 25% of the writer, came from that one statement).
+//!   It now reads the person's records by person and compares their domains (15 steps).
+//!   Paired run at N = 150,000 (165,000 messages), with against without: CPU ms/msg 0.334 vs
+//!   0.478 (-30%), per tenth 0.259/0.285/0.306/0.326/0.315/0.351/0.332/0.366/0.369 vs
+//!   0.266/0.322/0.371/0.415/0.458/0.449/0.477/0.546/0.558 (the growth flattens); 1,058 vs
+//!   868 msg/s (load 8-10); ITI-9 p99 3.1 ms, ITI-21 p99 11.4 ms.
 //! - Left for the goal: the writer thread is the bottleneck (89% of the process's CPU) and
-//!   its cost per message keeps growing with the candidates; matching on reader connections
+//!   its cost per message still grows with the candidates; matching on reader connections
 //!   with a re-check in the writer, and blocking keys whose blocks stay small as the MPI
 //!   grows (the `gs:` name-code blocks grow linearly), remain the candidate designs. The
 //!   goal (≥ 2,000 msg/s at 1,000,000) is not met: no 1,000,000 run was made on 2026-11-24.
