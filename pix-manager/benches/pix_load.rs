@@ -58,11 +58,19 @@
 //!   0.478 (-30%), per tenth 0.259/0.285/0.306/0.326/0.315/0.351/0.332/0.366/0.369 vs
 //!   0.266/0.322/0.371/0.415/0.458/0.449/0.477/0.546/0.558 (the growth flattens); 1,058 vs
 //!   868 msg/s (load 8-10); ITI-9 p99 3.1 ms, ITI-21 p99 11.4 ms.
+//! - All of the above against the code before them (the same commands, paired, N = 250,000,
+//!   275,000 messages, load 6-9): 0.378 vs 0.689 CPU ms/msg (-45%), 1,048 vs 723 msg/s; per
+//!   tenth 0.251/0.304/0.327/0.349/0.376/0.377/0.399/0.421/0.455 vs 0.278/0.372/0.457/0.525/
+//!   0.576/0.658/0.789/0.836/0.894; ITI-9 p99 0.59 ms, ITI-21 p99 4.9 ms at 250,000. The
+//!   trend (about +0.09 CPU ms/msg per 100,000 records, the candidates still growing) puts
+//!   1,000,000 near 1.1 CPU ms/msg on the one writer thread, under 1,000 msg/s: not run.
 //! - Left for the goal: the writer thread is the bottleneck (89% of the process's CPU) and
 //!   its cost per message still grows with the candidates; matching on reader connections
 //!   with a re-check in the writer, and blocking keys whose blocks stay small as the MPI
 //!   grows (the `gs:` name-code blocks grow linearly), remain the candidate designs. The
 //!   goal (≥ 2,000 msg/s at 1,000,000) is not met: no 1,000,000 run was made on 2026-11-24.
+//!   Seen, not measured here: ITI-21 by identifier without a domain (`records_by_local_id`)
+//!   scans the whole `(domain, local_id)` index on SQLite (no index leads with `local_id`).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
