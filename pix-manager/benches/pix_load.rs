@@ -20,6 +20,57 @@
 //! 1,000,000 patients: ≥ 2,000 msg/s on 2 cores, ITI-9 p99 < 5 ms, ITI-21 p99 < 20 ms.
 //!
 //!     PIX_BENCH_N=1000000 cargo bench -p pix-manager --bench pix_load
+//!
+//! Measured 2026-11-24 (SQLite; a shared 2-core machine, load average 8-14 from other builds
+//! and benches, so CPU ms/msg is the figure to compare, and runs were paired: the two builds
+//! compared run at the same time, under the same load). Per-message cost grows with the MPI
+//! because the candidates compared grow with it: at 166,000 records a new record met 57
+//! candidates on average (6% of them capped at `max_candidates`, 200); the name-code blocks
+//! grow linearly (`gs:` name-code pairs held 300-600 records at 166,000). A `perf record` of
+//! the writer thread at 110,000-170,000 records: SQLite 70% (its B-tree searches
+//! `sqlite3BtreeTableMoveto` 28%; statement preparation of the IN-list queries 7%; the group
+//! commit 15%, fsync 6%), matching (`Matcher::assess`) 8%, inserting blocking keys 6%; the
+//! writer thread is 89% of the process's CPU time, the second core stays idle.
+//! - The feed read each candidate's person from `links` (one lookup per candidate); it now
+//!   reads candidates from the blocking keys alone (only active records have keys) and looks
+//!   up persons for the stored decisions only. Names keep their Soundex codes, and the
+//!   swapped-names comparison stops at the agreeing levels (same outcomes, fewer
+//!   allocations). Both together, paired run at N = 250,000 (275,000 messages): CPU ms/msg
+//!   0.759 before, 0.737 after (per tenth 0.759/0.853/0.881/0.978 before, 0.736/0.816/
+//!   0.849/0.934 after over the last four); wall clock 446 vs 448 msg/s (load 10). The
+//!   `links` lookups were not what `sqlite3BtreeTableMoveto` spent its time on: it stays at
+//!   25% of the writer after the change. The first alone, sequential A/B at N = 100,000:
+//!   0.479 and 0.386 CPU ms/msg before, 0.424 and 0.381 after (load 7-12).
+//! - Did not help: the candidate query as one statement per key (`key = ?`, prepared once,
+//!   the same first 200 in key and id order, merged in Rust) instead of one `key IN (...)`
+//!   list prepared anew each time: paired run at N = 250,000 (stopped at 165,000), CPU
+//!   ms/msg per tenth 0.285/0.406/0.481/0.545/0.596/0.654 against 0.273/0.387/0.463/0.518/
+//!   0.583/0.656 with the `IN` list (higher in five tenths of six, load 7-10), statement
+//!   preparation no lower in the profile (statements are also re-prepared inside
+//!   `sqlite3_step`, 3.6% of the writer: not explained yet). Reverted.
+//! - The cause of the growth: the same-domain check of each auto-link candidate's person
+//!   (`person_has_domain`, `links` joined to `records` on person and domain) was planned by
+//!   SQLite, which has no statistics, through the `(domain, local_id)` index: every record of
+//!   the domain, one `links` lookup each (800,000 VDBE steps for a domain of 100,000
+//!   records; `sqlite3BtreeTableMoveto`, 25% of the writer, came from that one statement).
+//!   It now reads the person's records by person and compares their domains (15 steps).
+//!   Paired run at N = 150,000 (165,000 messages), with against without: CPU ms/msg 0.334 vs
+//!   0.478 (-30%), per tenth 0.259/0.285/0.306/0.326/0.315/0.351/0.332/0.366/0.369 vs
+//!   0.266/0.322/0.371/0.415/0.458/0.449/0.477/0.546/0.558 (the growth flattens); 1,058 vs
+//!   868 msg/s (load 8-10); ITI-9 p99 3.1 ms, ITI-21 p99 11.4 ms.
+//! - All of the above against the code before them (the same commands, paired, N = 250,000,
+//!   275,000 messages, load 6-9): 0.378 vs 0.689 CPU ms/msg (-45%), 1,048 vs 723 msg/s; per
+//!   tenth 0.251/0.304/0.327/0.349/0.376/0.377/0.399/0.421/0.455 vs 0.278/0.372/0.457/0.525/
+//!   0.576/0.658/0.789/0.836/0.894; ITI-9 p99 0.59 ms, ITI-21 p99 4.9 ms at 250,000. The
+//!   trend (about +0.09 CPU ms/msg per 100,000 records, the candidates still growing) puts
+//!   1,000,000 near 1.1 CPU ms/msg on the one writer thread, under 1,000 msg/s: not run.
+//! - Left for the goal: the writer thread is the bottleneck (89% of the process's CPU) and
+//!   its cost per message still grows with the candidates; matching on reader connections
+//!   with a re-check in the writer, and blocking keys whose blocks stay small as the MPI
+//!   grows (the `gs:` name-code blocks grow linearly), remain the candidate designs. The
+//!   goal (≥ 2,000 msg/s at 1,000,000) is not met: no 1,000,000 run was made on 2026-11-24.
+//!   Seen, not measured here: ITI-21 by identifier without a domain (`records_by_local_id`)
+//!   scans the whole `(domain, local_id)` index on SQLite (no index leads with `local_id`).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;

@@ -91,8 +91,8 @@ pub const MISSING: &str = "missing";
 /// Demographics normalised once for many comparisons.
 #[derive(Debug, Clone, Default)]
 pub struct Prepared {
-    given: Option<String>,
-    surname: Option<String>,
+    given: Option<Name>,
+    surname: Option<Name>,
     dob: Option<String>,
     sex: Option<char>,
     street_number: Option<String>,
@@ -107,12 +107,12 @@ pub struct Prepared {
 impl Prepared {
     /// The normalised given name.
     pub fn given_name(&self) -> Option<&str> {
-        self.given.as_deref()
+        self.given.as_ref().map(|n| n.text.as_str())
     }
 
     /// The normalised surname.
     pub fn surname(&self) -> Option<&str> {
-        self.surname.as_deref()
+        self.surname.as_ref().map(|n| n.text.as_str())
     }
 
     /// The date of birth (YYYYMMDD).
@@ -127,8 +127,8 @@ impl Prepared {
             p[skip..].to_string()
         });
         Prepared {
-            given: normalize::name(d.given_name.as_deref()),
-            surname: normalize::name(d.surname.as_deref()),
+            given: normalize::name(d.given_name.as_deref()).map(Name::new),
+            surname: normalize::name(d.surname.as_deref()).map(Name::new),
             dob: normalize::date_of_birth(d.date_of_birth.as_deref()),
             sex: normalize::sex(d.sex.as_deref()),
             street_number: normalize::text(d.street_number.as_deref()),
@@ -140,6 +140,26 @@ impl Prepared {
             phone,
             ssn: normalize::digits(d.soc_sec_id.as_deref()),
         }
+    }
+}
+
+/// A normalised name with its Soundex code, worked out once: the phonetic level of every
+/// comparison the name takes part in reads it.
+#[derive(Debug, Clone, Default)]
+struct Name {
+    text: String,
+    soundex: Option<String>,
+}
+
+impl Name {
+    fn new(text: String) -> Self {
+        let soundex = normalize::soundex(&text);
+        Name { text, soundex }
+    }
+
+    /// Whether the two names sound alike (the same Soundex code).
+    fn sounds_like(&self, other: &Name) -> bool {
+        self.soundex == other.soundex
     }
 }
 
@@ -209,16 +229,28 @@ fn names(a: &Prepared, b: &Prepared) -> (Option<u8>, Option<u8>) {
 /// The (given name, surname) outcomes of the straight and of the swapped comparison.
 type Orientations = ((Option<u8>, Option<u8>), (Option<u8>, Option<u8>));
 
+/// The swapped comparison counts only when both of its names agree ([`prefers_swapped`]): its
+/// surname is compared only when its given name agrees, and neither needs its phonetic level
+/// (an outcome that does not agree stands for every other).
 fn name_orientations(a: &Prepared, b: &Prepared) -> Orientations {
+    let names = |x: &Option<Name>, y: &Option<Name>, f: fn(&Name, &Name) -> u8| match (x, y) {
+        (Some(x), Some(y)) => Some(f(x, y)),
+        _ => None,
+    };
+    let swapped_given = names(&a.given, &b.surname, |x, y| {
+        given_name_agreement(&x.text, &y.text)
+    });
+    let swapped_surname = if agrees(Field::GivenName, swapped_given) {
+        names(&a.surname, &b.given, surname_agreement)
+    } else {
+        None
+    };
     (
         (
-            both(&a.given, &b.given, given_name),
-            both(&a.surname, &b.surname, surname),
+            names(&a.given, &b.given, given_name_of),
+            names(&a.surname, &b.surname, surname_of),
         ),
-        (
-            both(&a.given, &b.surname, given_name),
-            both(&a.surname, &b.given, surname),
-        ),
+        (swapped_given, swapped_surname),
     )
 }
 
@@ -246,32 +278,59 @@ pub(super) fn compared_given_names<'a>(
     } else {
         &b.given
     };
-    (a.given.as_deref(), theirs.as_deref())
+    (
+        a.given.as_ref().map(|n| n.text.as_str()),
+        theirs.as_ref().map(|n| n.text.as_str()),
+    )
 }
 
 /// The outcome index of two given names (see [`Field::outcomes`]).
 pub(super) fn given_name(a: &str, b: &str) -> u8 {
+    match given_name_agreement(a, b) {
+        4 if normalize::soundex(a) == normalize::soundex(b) => 3,
+        outcome => outcome,
+    }
+}
+
+/// [`given_name`] of two prepared names.
+fn given_name_of(a: &Name, b: &Name) -> u8 {
+    match given_name_agreement(&a.text, &b.text) {
+        4 if a.sounds_like(b) => 3,
+        outcome => outcome,
+    }
+}
+
+/// The outcome index of two given names up to their agreeing levels (exact, nickname, typo);
+/// 4 (disagree) for any other, the phonetic level included.
+fn given_name_agreement(a: &str, b: &str) -> u8 {
     if a == b {
         0
     } else if normalize::nickname_equivalent(a, b) {
         1
     } else if typo(a, b) {
         2
-    } else if normalize::soundex(a) == normalize::soundex(b) {
-        3
     } else {
         4
     }
 }
 
-fn surname(a: &str, b: &str) -> u8 {
+/// The outcome index of two surnames (see [`Field::outcomes`]).
+fn surname_of(a: &Name, b: &Name) -> u8 {
+    match surname_agreement(a, b) {
+        3 if a.sounds_like(b) => 2,
+        outcome => outcome,
+    }
+}
+
+/// The outcome index of two surnames up to their agreeing levels (exact, typo or contained);
+/// 3 (disagree) for any other, the phonetic level included.
+fn surname_agreement(a: &Name, b: &Name) -> u8 {
+    let (a, b) = (a.text.as_str(), b.text.as_str());
     let contained = a.len().min(b.len()) >= 4 && (a.contains(b) || b.contains(a));
     if a == b {
         0
     } else if typo(a, b) || contained {
         1
-    } else if normalize::soundex(a) == normalize::soundex(b) {
-        2
     } else {
         3
     }
