@@ -69,8 +69,8 @@
 //!   with a re-check in the writer, and blocking keys whose blocks stay small as the MPI
 //!   grows (the `gs:` name-code blocks grow linearly), remain the candidate designs. The
 //!   goal (≥ 2,000 msg/s at 1,000,000) is not met: no 1,000,000 run was made on 2026-11-24.
-//!   Seen, not measured here: ITI-21 by identifier without a domain (`records_by_local_id`)
-//!   scans the whole `(domain, local_id)` index on SQLite (no index leads with `local_id`).
+//!   ITI-21 by identifier without a domain (`records_by_local_id`) scanned the whole
+//!   `(domain, local_id)` index on SQLite; migration `records_local_id` indexes `local_id`.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;

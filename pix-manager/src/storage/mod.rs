@@ -477,3 +477,45 @@ impl Database {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel::sql_types::Text;
+    use diesel_async::RunQueryDsl;
+
+    use super::*;
+    use crate::storage::sqlite::run;
+
+    #[derive(diesel::QueryableByName)]
+    struct PlanStep {
+        #[diesel(sql_type = Text)]
+        detail: String,
+    }
+
+    /// ITI-9 / ITI-21 by a local id whose assigning authority is not given reads the records of
+    /// that id through an index, not every record of the MPI (migration `records_local_id`).
+    #[tokio::test]
+    async fn a_local_id_without_its_domain_is_looked_up_through_an_index() {
+        let db = Database::connect("sqlite::memory:").await.expect("MPI");
+        let Database::Sqlite(sqlite) = &db else {
+            panic!("an SQLite MPI");
+        };
+        let plan: Vec<PlanStep> = sqlite
+            .read(|conn| {
+                Ok(run(diesel::sql_query(
+                    "EXPLAIN QUERY PLAN SELECT records.id FROM records \
+                     INNER JOIN links ON links.record_id = records.id \
+                     WHERE records.local_id = 'PAT-1'",
+                )
+                .load(conn))?)
+            })
+            .await
+            .expect("query plan");
+        let plan: Vec<&str> = plan.iter().map(|step| step.detail.as_str()).collect();
+        assert!(
+            plan.iter().any(|step| step.starts_with("SEARCH records")
+                && step.contains("INDEX records_local_id")),
+            "{plan:?}"
+        );
+    }
+}
