@@ -63,12 +63,18 @@
 //!   tenth 0.251/0.304/0.327/0.349/0.376/0.377/0.399/0.421/0.455 vs 0.278/0.372/0.457/0.525/
 //!   0.576/0.658/0.789/0.836/0.894; ITI-9 p99 0.59 ms, ITI-21 p99 4.9 ms at 250,000. The
 //!   trend (about +0.09 CPU ms/msg per 100,000 records, the candidates still growing) puts
-//!   1,000,000 near 1.1 CPU ms/msg on the one writer thread, under 1,000 msg/s: not run.
+//!   1,000,000 near 1.1 CPU ms/msg on the one writer thread, under 1,000 msg/s (under load;
+//!   the quiet run below shows half that).
 //! - Left for the goal: the writer thread is the bottleneck (89% of the process's CPU) and
 //!   its cost per message still grows with the candidates; matching on reader connections
 //!   with a re-check in the writer, and blocking keys whose blocks stay small as the MPI
-//!   grows (the `gs:` name-code blocks grow linearly), remain the candidate designs. The
-//!   goal (≥ 2,000 msg/s at 1,000,000) is not met: no 1,000,000 run was made on 2026-11-24.
+//!   grows (the `gs:` name-code blocks grow linearly), remain the candidate designs.
+//! - 1,000,000, quiet machine (load 1.0-1.3: the writer thread on one core, the other idle),
+//!   2026-11-24 with the records_local_id index: 1,100,000 messages in 562 s = 1,957 msg/s
+//!   (goal 2,000), 0.472 CPU ms/msg; per tenth 2,868 msg/s overall at 220,000, then 2,213,
+//!   2,055, 1,872, 1,877, 1,787, 1,771, 1,656 msg/s (0.559 CPU ms/msg) in the last; ITI-9 p99
+//!   0.73 ms, ITI-21 p99 19.46 ms, ITI-45 p99 0.20 ms. At 50,000 the same day: 3,554 msg/s,
+//!   0.256 CPU ms/msg, ITI-9 p99 0.20 ms, ITI-21 p99 0.75 ms.
 //!   ITI-21 by identifier without a domain (`records_by_local_id`) scanned the whole
 //!   `(domain, local_id)` index on SQLite; migration `records_local_id` indexes `local_id`.
 
