@@ -74,7 +74,9 @@
 //!   (goal 2,000), 0.472 CPU ms/msg; per tenth 2,868 msg/s overall at 220,000, then 2,213,
 //!   2,055, 1,872, 1,877, 1,787, 1,771, 1,656 msg/s (0.559 CPU ms/msg) in the last; ITI-9 p99
 //!   0.73 ms, ITI-21 p99 19.46 ms, ITI-45 p99 0.20 ms. At 50,000 the same day: 3,554 msg/s,
-//!   0.256 CPU ms/msg, ITI-9 p99 0.20 ms, ITI-21 p99 0.75 ms.
+//!   0.256 CPU ms/msg, ITI-9 p99 0.20 ms, ITI-21 p99 0.75 ms. Tried: a 64 MiB page cache for
+//!   the writer (`PRAGMA cache_size = -65536`; default 2 MiB, reads through the 2 GiB mmap):
+//!   N = 200,000 at load 0.9-1.1, 2,494 vs 2,769 msg/s and 0.373 vs 0.335 CPU ms/msg: worse.
 //!   ITI-21 by identifier without a domain (`records_by_local_id`) scanned the whole
 //!   `(domain, local_id)` index on SQLite; migration `records_local_id` indexes `local_id`.
 
