@@ -693,19 +693,8 @@ fn check_status(
     url: &str,
     response: reqwest::Response,
 ) -> Result<reqwest::Response, DicomWebError> {
-    let status = response.status();
-    if status == reqwest::StatusCode::NOT_FOUND {
-        Err(DicomWebError::NotFound {
-            url: url.to_owned(),
-        })
-    } else if !status.is_success() {
-        Err(DicomWebError::Status {
-            url: url.to_owned(),
-            status: status.as_u16(),
-        })
-    } else {
-        Ok(response)
-    }
+    check_answer_status(url, response.status())?;
+    Ok(response)
 }
 
 fn check_uid(what: &'static str, value: &str) -> Result<(), DicomWebError> {

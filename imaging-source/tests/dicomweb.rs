@@ -17,7 +17,9 @@ use axum::routing::get;
 use dicom_object::InMemDicomObject;
 use futures::StreamExt;
 
-use imaging_source::dicomweb::{DicomWebClient, DicomWebError, RetrieveScope, dicom_accept};
+use imaging_source::dicomweb::{
+    DicomWebClient, DicomWebError, PacsParts, RetrieveScope, dicom_accept,
+};
 use imaging_source::instance_store::InstanceStore;
 use imaging_source::source::{ImagingSource, InstanceKey, Located, Origin, PacsCatalogs};
 use schemas::xml::Limits;
@@ -161,6 +163,21 @@ async fn wado_rs_instance_is_streamed_out_of_the_multipart_answer_unchanged() {
     assert_eq!(bytes, instance_file("2.25.60.1.2"));
 }
 
+/// Every part of a WADO-RS answer read to its end: (SOP Instance UID, transfer syntax, bytes).
+async fn read_parts(
+    parts: &mut PacsParts,
+) -> Result<Vec<(String, String, Vec<u8>)>, DicomWebError> {
+    let mut read = Vec::new();
+    while let Some(mut part) = parts.next_part().await? {
+        let mut bytes = Vec::new();
+        while let Some(chunk) = part.chunk().await? {
+            bytes.extend_from_slice(&chunk);
+        }
+        read.push((part.sop_instance_uid, part.transfer_syntax, bytes));
+    }
+    Ok(read)
+}
+
 #[tokio::test]
 async fn wado_rs_study_parts_are_named_by_the_sop_instance_uid_of_their_meta_group() {
     let client = DicomWebClient::new(&server().await).unwrap();
@@ -169,14 +186,10 @@ async fn wado_rs_study_parts_are_named_by_the_sop_instance_uid_of_their_meta_gro
     };
     let mut parts = client.retrieve(&scope, &[]).await.unwrap();
     let mut seen = Vec::new();
-    while let Some(mut part) = parts.next_part().await.unwrap() {
-        let mut bytes = Vec::new();
-        while let Some(chunk) = part.chunk().await.unwrap() {
-            bytes.extend_from_slice(&chunk);
-        }
-        assert_eq!(bytes, instance_file(&part.sop_instance_uid));
-        assert_eq!(part.transfer_syntax, "1.2.840.10008.1.2.1");
-        seen.push(part.sop_instance_uid);
+    for (sop, transfer_syntax, bytes) in read_parts(&mut parts).await.unwrap() {
+        assert_eq!(bytes, instance_file(&sop));
+        assert_eq!(transfer_syntax, "1.2.840.10008.1.2.1");
+        seen.push(sop);
     }
     assert_eq!(seen, ["2.25.60.1.1", "2.25.60.1.2", "2.25.60.2.1"]);
 }
@@ -259,13 +272,9 @@ async fn wado_rs_study_answer_ending_with_the_connection_is_read_whole() {
         .await
         .unwrap();
     let mut seen = Vec::new();
-    while let Some(mut part) = parts.next_part().await.unwrap() {
-        let mut bytes = Vec::new();
-        while let Some(chunk) = part.chunk().await.unwrap() {
-            bytes.extend_from_slice(&chunk);
-        }
-        assert_eq!(bytes, instance_file(&part.sop_instance_uid));
-        seen.push(part.sop_instance_uid);
+    for (sop, _, bytes) in read_parts(&mut parts).await.unwrap() {
+        assert_eq!(bytes, instance_file(&sop));
+        seen.push(sop);
     }
     assert_eq!(seen, ["2.25.60.1.1", "2.25.60.1.2", "2.25.60.2.1"]);
     let request = served.await.unwrap().to_ascii_lowercase();
@@ -299,13 +308,7 @@ async fn wado_rs_study_answer_cut_mid_instance_is_a_multipart_error() {
         study: "2.25.60".into(),
     };
     let mut parts = client.retrieve(&scope, &[]).await.unwrap();
-    let outcome = async {
-        while let Some(mut part) = parts.next_part().await? {
-            while part.chunk().await?.is_some() {}
-        }
-        Ok::<(), DicomWebError>(())
-    }
-    .await;
+    let outcome = read_parts(&mut parts).await;
     assert!(
         matches!(outcome, Err(DicomWebError::Multipart { .. })),
         "{outcome:?}"
