@@ -9,8 +9,15 @@ use service_kit::config::{General, RawConfig};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    service_kit::memory::disable_transparent_huge_pages("imaging-source");
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(serve())
+}
+
+async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     service_kit::telemetry::init_tracing();
     let config_file = std::env::args_os().nth(1).map(PathBuf::from);
     let raw = RawConfig::load(config_file.as_deref())?;

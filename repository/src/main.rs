@@ -11,21 +11,11 @@ use service_kit::config::{General, RawConfig};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    transparent_huge_pages_off();
+    service_kit::memory::disable_transparent_huge_pages("repository");
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
         .block_on(serve())
-}
-
-/// mimalloc asks for transparent huge pages on its arenas (`MADV_HUGEPAGE`): each 2 MiB page
-/// is resident once touched, and the buffers of a 150 MB ITI-41 left 28 MiB of them partly used
-/// (peak RSS 45-65 MiB against the 64 MB goal; 24-35 MiB without them). Off for this process,
-/// before the runtime allocates anything.
-fn transparent_huge_pages_off() {
-    if let Err(error) = rustix::thread::disable_transparent_huge_pages(true) {
-        eprintln!("repository: transparent huge pages stay on ({error})");
-    }
 }
 
 async fn serve() -> Result<(), Box<dyn std::error::Error>> {

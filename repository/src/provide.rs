@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use bytes::Bytes;
 use futures::Stream;
+use futures::future::BoxFuture;
 use schemas::constants::error_code;
 use schemas::ebrim::{Identifiable, RegistryError, RegistryResponse, ResponseStatus, Severity};
 use schemas::ihe::{DocumentContent, ProvideAndRegisterDocumentSetRequest};
@@ -15,7 +16,7 @@ use schemas::xds::DocumentEntry;
 
 use crate::Repository;
 use crate::storage::{
-    ContentWriter, IndexError, NewDocument, StorageError, StorageKey, StoredContent,
+    ContentWriter, IndexError, NewDocument, StorageError, StorageKey, StoreError, StoredContent,
 };
 
 /// MIME type recorded for a document whose DocumentEntry has none (the registry refuses such
@@ -67,6 +68,13 @@ struct Planned {
     stored: Option<StoredContent>,
 }
 
+/// A stored document on its way to durability: awaited beside its record in the index, before
+/// ITI-42.
+struct Syncing {
+    entry_uuid: String,
+    durable: BoxFuture<'static, Result<(), StoreError>>,
+}
+
 /// ITI-41 Provide and Register Document Set-b: the answer to return to the Document Source
 /// (the registry's RegistryResponse, or the repository's own Failure).
 pub async fn provide_and_register<A: Attachments>(
@@ -79,9 +87,17 @@ pub async fn provide_and_register<A: Attachments>(
         Err(errors) => return failure(errors),
     };
     let mut written: Vec<StorageKey> = Vec::new();
-    let outcome = store_all(repository, &mut planned, attachments, &mut written).await;
+    let mut syncing: Vec<Syncing> = Vec::new();
+    let outcome = store_all(
+        repository,
+        &mut planned,
+        attachments,
+        &mut written,
+        &mut syncing,
+    )
+    .await;
     let outcome = match outcome.and_then(|()| complete_entries(repository, &mut planned)) {
-        Ok(()) => record_content(repository, &planned).await,
+        Ok(()) => record_content(repository, &planned, syncing).await,
         Err(errors) => Err(errors),
     };
     if let Err(errors) = outcome {
@@ -209,12 +225,14 @@ fn plan(
 }
 
 /// Stores inline documents, then streams each MIME part that is a document's content into the
-/// store. `written` receives every key given an index row, for cleanup.
+/// store. `written` receives every key given an index row, for cleanup, and `syncing` each
+/// stored document's way to durability.
 async fn store_all<A: Attachments>(
     repository: &Repository,
     planned: &mut [Planned],
     attachments: &mut A,
     written: &mut Vec<StorageKey>,
+    syncing: &mut Vec<Syncing>,
 ) -> Result<(), Vec<RegistryError>> {
     let store_failed = |p: &Planned, e: StorageError| {
         tracing::error!(error = %e, "document store failure");
@@ -229,11 +247,16 @@ async fn store_all<A: Attachments>(
             let mut writer = begin(repository, p, written)
                 .await
                 .map_err(|e| store_failed(p, e))?;
-            let stored = match writer.write(bytes).await {
-                Ok(()) => writer.commit().await,
+            let placed = match writer.write(bytes).await {
+                Ok(()) => writer.place().await,
                 Err(e) => Err(e),
             };
-            p.stored = Some(stored.map_err(|e| store_failed(p, e.into()))?);
+            let placed = placed.map_err(|e| store_failed(p, e.into()))?;
+            p.stored = Some(placed.content);
+            syncing.push(Syncing {
+                entry_uuid: p.entry.entry_uuid.clone(),
+                durable: placed.durable,
+            });
         }
     }
     let by_content_id: HashMap<String, usize> = planned
@@ -278,12 +301,15 @@ async fn store_all<A: Attachments>(
             (_, Err(PartFailure::Store(e))) => return Err(store_failed(p, e)),
             (_, Err(PartFailure::Mime(e))) => return Err(mime_failed(e)),
         };
-        p.stored = Some(
-            writer
-                .commit()
-                .await
-                .map_err(|e| store_failed(p, e.into()))?,
-        );
+        let placed = writer
+            .place()
+            .await
+            .map_err(|e| store_failed(p, e.into()))?;
+        p.stored = Some(placed.content);
+        syncing.push(Syncing {
+            entry_uuid: p.entry.entry_uuid.clone(),
+            durable: placed.durable,
+        });
     }
     let missing: Vec<RegistryError> = planned
         .iter()
@@ -414,8 +440,37 @@ fn complete_entries(
 }
 
 /// Records the hash and size of each stored document in the index (after the checks, before
-/// ITI-42).
+/// ITI-42) while the content becomes durable: both are done before the registry is asked.
 async fn record_content(
+    repository: &Repository,
+    planned: &[Planned],
+    syncing: Vec<Syncing>,
+) -> Result<(), Vec<RegistryError>> {
+    let durable = syncing.into_iter().map(|s| async move {
+        let Syncing {
+            entry_uuid,
+            durable,
+        } = s;
+        durable.await.map_err(|e| (entry_uuid, e))
+    });
+    let (recorded, synced) = tokio::join!(
+        record_in_index(repository, planned),
+        futures::future::join_all(durable)
+    );
+    recorded?;
+    match synced.into_iter().find_map(Result::err) {
+        Some((id, e)) => {
+            tracing::error!(error = %e, "document store failure");
+            Err(vec![repository_error(
+                Some(&id),
+                format!("the document could not be stored: {e}"),
+            )])
+        }
+        None => Ok(()),
+    }
+}
+
+async fn record_in_index(
     repository: &Repository,
     planned: &[Planned],
 ) -> Result<(), Vec<RegistryError>> {

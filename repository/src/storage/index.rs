@@ -13,7 +13,7 @@ use std::time::Duration;
 use diesel::SqliteConnection;
 use diesel::prelude::*;
 use diesel::result::ConnectionError;
-use diesel_async::pooled_connection::deadpool::Pool;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
@@ -225,12 +225,22 @@ impl DocumentIndex {
     }
 
     /// ITI-41 after the registry's Success: all `keys` become `registered` at once, or none
-    /// (when one of them is not pending any more).
+    /// (when one of them is not pending any more). The commit is not synced to disk
+    /// (`synchronous = NORMAL` for this one transaction): the registry holds the documents by
+    /// now, and a mark a power cut loses leaves them `pending` with their hash recorded, which
+    /// the next start's reconciliation marks again from the registry's answer
+    /// (`crate::recovery`). The submitter waits for one fsync less.
     pub async fn mark_registered(&self, keys: &[StorageKey]) -> Result<(), IndexError> {
         let keys: Vec<&str> = keys.iter().map(StorageKey::as_str).collect();
         let expected = keys.len();
-        with_conn!(self, |conn| {
-            conn.transaction::<_, IndexError, _>(async |conn| {
+        let mut pooled = self.pool.get().await.map_err(|e| IndexError::Pool {
+            path: String::new(),
+            source: Box::new(e),
+        })?;
+        let conn: &mut SqliteConn = &mut pooled;
+        conn.batch_execute("PRAGMA synchronous = NORMAL").await?;
+        let outcome = conn
+            .transaction::<_, IndexError, _>(async |conn| {
                 let found = diesel::update(
                     documents::table
                         .filter(documents::storage_key.eq_any(&keys))
@@ -245,8 +255,16 @@ impl DocumentIndex {
                     Err(IndexError::NotPending { expected, found })
                 }
             })
+            .await;
+        if conn
+            .batch_execute("PRAGMA synchronous = FULL")
             .await
-        })
+            .is_err()
+        {
+            // A connection that would commit without syncing never goes back to the pool.
+            drop(Object::take(pooled));
+        }
+        outcome
     }
 
     /// Drops the rows of `keys` (their content must be removed first).
@@ -407,4 +425,61 @@ async fn open_sqlite(path: String) -> Result<SqliteConn, ConnectionError> {
         .await
         .map_err(ConnectionError::CouldntSetupConfiguration)?;
     Ok(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(QueryableByName)]
+    struct Synchronous {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        synchronous: i32,
+    }
+
+    /// `PRAGMA synchronous` of each of the pool's connections, all held at once.
+    async fn synchronous_of_every_connection(index: &DocumentIndex) -> Vec<i32> {
+        let mut held = Vec::new();
+        for _ in 0..POOL_SIZE {
+            held.push(index.pool.get().await.expect("connection"));
+        }
+        let mut levels = Vec::new();
+        for conn in &mut held {
+            let conn: &mut SqliteConn = conn;
+            let rows: Vec<Synchronous> = diesel::sql_query("PRAGMA synchronous")
+                .load(conn)
+                .await
+                .expect("pragma read");
+            levels.extend(rows.into_iter().map(|row| row.synchronous));
+        }
+        levels
+    }
+
+    #[tokio::test]
+    async fn every_connection_commits_with_full_sync_after_a_registration_mark() {
+        let dir = tempfile::tempdir().expect("temp folder");
+        let index = DocumentIndex::open(&dir.path().join("index.db"))
+            .await
+            .expect("index opens");
+        let key = StorageKey::generate();
+        index
+            .insert_pending(&NewDocument {
+                key: key.clone(),
+                repository_unique_id: "1.2.3".to_owned(),
+                document_unique_id: "1.2.3.4".to_owned(),
+                mime_type: "text/plain".to_owned(),
+            })
+            .await
+            .expect("pending row");
+        index.set_content(&key, "00", 1).await.expect("content");
+        index
+            .mark_registered(std::slice::from_ref(&key))
+            .await
+            .expect("marked");
+        const FULL: i32 = 2;
+        assert_eq!(
+            synchronous_of_every_connection(&index).await,
+            vec![FULL; POOL_SIZE]
+        );
+    }
 }

@@ -72,6 +72,13 @@ pub struct StoredContent {
     pub size: u64,
 }
 
+/// Content put under its key, with what makes it durable still on the way.
+pub struct Placed {
+    pub content: StoredContent,
+    /// Resolves once the content survives a power cut.
+    pub durable: BoxFuture<'static, Result<(), StoreError>>,
+}
+
 /// Why the document store failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -122,8 +129,20 @@ pub trait ContentWriter: Send {
     /// Appends one chunk.
     fn write(&mut self, chunk: Bytes) -> BoxFuture<'_, Result<(), StoreError>>;
 
+    /// Puts the content under its key; it is durable once [`Placed::durable`] resolves, which
+    /// the caller may await side by side with its own work (ITI-41 records the content in the
+    /// index meanwhile).
+    fn place(self: Box<Self>) -> BoxFuture<'static, Result<Placed, StoreError>>;
+
     /// Makes the content durable and visible under its key.
-    fn commit(self: Box<Self>) -> BoxFuture<'static, Result<StoredContent, StoreError>>;
+    fn commit(self: Box<Self>) -> BoxFuture<'static, Result<StoredContent, StoreError>> {
+        let placing = self.place();
+        Box::pin(async move {
+            let placed = placing.await?;
+            placed.durable.await?;
+            Ok(placed.content)
+        })
+    }
 
     /// Discards the content written so far.
     fn abort(self: Box<Self>) -> BoxFuture<'static, Result<(), StoreError>>;

@@ -13,7 +13,9 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, WriteMultipart};
 use sha1::{Digest, Sha1};
 
-use super::{ContentStream, ContentWriter, DocumentStore, StorageKey, StoreError, StoredContent};
+use super::{
+    ContentStream, ContentWriter, DocumentStore, Placed, StorageKey, StoreError, StoredContent,
+};
 use crate::config::S3Config;
 
 /// Smallest part S3 accepts in a multipart upload (but the last).
@@ -151,7 +153,8 @@ impl ContentWriter for S3Writer {
         })
     }
 
-    fn commit(mut self: Box<Self>) -> BoxFuture<'static, Result<StoredContent, StoreError>> {
+    /// The object exists once the multipart upload is complete, and is durable then.
+    fn place(mut self: Box<Self>) -> BoxFuture<'static, Result<Placed, StoreError>> {
         Box::pin(async move {
             let upload = self.upload.take();
             let key = self.key.clone();
@@ -161,10 +164,13 @@ impl ContentWriter for S3Writer {
                     .await
                     .map_err(object_error("complete the upload of", &key))?;
             }
-            Ok(StoredContent {
-                key,
-                sha1: hex::encode(std::mem::take(&mut self.hasher).finalize()),
-                size: self.size,
+            Ok(Placed {
+                content: StoredContent {
+                    key,
+                    sha1: hex::encode(std::mem::take(&mut self.hasher).finalize()),
+                    size: self.size,
+                },
+                durable: Box::pin(std::future::ready(Ok(()))),
             })
         })
     }

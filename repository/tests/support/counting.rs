@@ -8,7 +8,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use repository::storage::{
-    ContentStream, ContentWriter, DocumentStore, FileStore, StorageKey, StoreError, StoredContent,
+    ContentStream, ContentWriter, DocumentStore, FileStore, Placed, StorageKey, StoreError,
 };
 
 #[derive(Debug, Default)]
@@ -86,8 +86,8 @@ impl ContentWriter for CountingWriter {
         self.inner.write(chunk)
     }
 
-    fn commit(self: Box<Self>) -> BoxFuture<'static, Result<StoredContent, StoreError>> {
-        self.inner.commit()
+    fn place(self: Box<Self>) -> BoxFuture<'static, Result<Placed, StoreError>> {
+        self.inner.place()
     }
 
     fn abort(self: Box<Self>) -> BoxFuture<'static, Result<(), StoreError>> {

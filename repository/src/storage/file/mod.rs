@@ -17,7 +17,9 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use futures::future::BoxFuture;
 
-use super::{ContentStream, ContentWriter, DocumentStore, StorageKey, StoreError, StoredContent};
+use super::{
+    ContentStream, ContentWriter, DocumentStore, Placed, StorageKey, StoreError, StoredContent,
+};
 use buffers::BufferPool;
 use write::{Pipeline, Target};
 
@@ -167,12 +169,13 @@ struct FileWriter {
 }
 
 impl FileWriter {
-    /// Makes the content durable at its final path. The content, the folders whose entries
-    /// changed and the rename are synced side by side (concurrent fsyncs share the file
-    /// system's journal commits): all are done before the commit returns, and a crash before
-    /// that leaves a `pending` row without hash, whose content the next start's sweep removes
-    /// wherever it is.
-    async fn finish(mut self: Box<Self>) -> Result<StoredContent, StoreError> {
+    /// Puts the content at its final path; durable once the returned future resolves. The
+    /// content, the folders whose entries changed and the rename are synced side by side
+    /// (concurrent fsyncs share the file system's journal commits). A crash before they are
+    /// durable leaves a `pending` row whose content the next start removes wherever it is: the
+    /// sweep when its hash was not recorded yet, else the reconciliation with the registry,
+    /// which was not asked to register it before the content was durable.
+    async fn place_content(mut self: Box<Self>) -> Result<Placed, StoreError> {
         let pipeline = self.pipeline.take().ok_or_else(|| {
             io_error("write", &self.tmp_path)(io::Error::other("writer already finished"))
         })?;
@@ -194,18 +197,24 @@ impl FileWriter {
         // The file is in place: nothing for Drop to remove.
         self.tmp_path = PathBuf::new();
         changed.push(shard);
-        let (content, folders) = tokio::join!(
-            content_synced,
-            futures::future::try_join_all(changed.iter().map(|dir| sync_dir(dir)))
-        );
-        content
-            .map_err(|e| io_error("sync", &self.final_path)(io::Error::other(e)))?
-            .map_err(io_error("sync", &self.final_path))?;
-        folders?;
-        Ok(StoredContent {
-            key: self.key.clone(),
-            sha1: written.sha1,
-            size: written.size,
+        let final_path = self.final_path.clone();
+        let durable = async move {
+            let (content, folders) = tokio::join!(
+                content_synced,
+                futures::future::try_join_all(changed.iter().map(|dir| sync_dir(dir)))
+            );
+            content
+                .map_err(|e| io_error("sync", &final_path)(io::Error::other(e)))?
+                .map_err(io_error("sync", &final_path))?;
+            folders.map(|_| ())
+        };
+        Ok(Placed {
+            content: StoredContent {
+                key: self.key.clone(),
+                sha1: written.sha1,
+                size: written.size,
+            },
+            durable: Box::pin(durable),
         })
     }
 }
@@ -225,8 +234,8 @@ impl ContentWriter for FileWriter {
         })
     }
 
-    fn commit(self: Box<Self>) -> BoxFuture<'static, Result<StoredContent, StoreError>> {
-        Box::pin(self.finish())
+    fn place(self: Box<Self>) -> BoxFuture<'static, Result<Placed, StoreError>> {
+        Box::pin(self.place_content())
     }
 
     fn abort(mut self: Box<Self>) -> BoxFuture<'static, Result<(), StoreError>> {
