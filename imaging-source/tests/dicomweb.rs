@@ -2,8 +2,10 @@
 //! metadata builds the Study, WADO-RS instance bytes come out of the multipart answer unchanged,
 //! a study answer is read part by part, each named by its file meta group,
 //! QIDO-RS "no match" (204) is an empty list, an unknown study is NotFound; an answer whose
-//! length is that of the connection (Orthanc's) is read whole, and one cut short is an error;
-//! the PACS connection of an answer whose bodies are dropped is closed.
+//! length is that of the connection (Orthanc's) is read whole, and one cut short is an error; a
+//! chunked one is read whole; the PACS connection of an answer whose bodies are dropped is
+//! closed; a PACS that stays silent (before or in the middle of an answer) is a Timeout after
+//! the idle timeout, one that refuses the connection a Connect error.
 
 mod support;
 

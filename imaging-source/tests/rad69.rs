@@ -1,5 +1,6 @@
 //! RAD-69 Retrieve Imaging Document Set (RAD TF-3 4.69): instances returned byte-identical as MTOM
-//! attachments, one RegistryError per instance not returned, SOAP Faults for what is not RAD-69.
+//! attachments, one RegistryError per instance not returned, SOAP Faults for what is not RAD-69;
+//! a silent or stalling PACS is given up after the configured timeouts.
 
 #[path = "support/serve.rs"]
 mod serve;
