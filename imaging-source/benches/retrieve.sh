@@ -24,6 +24,44 @@
 # on port 18085 and measures its RAD-69 in the same runs, right after the same floor run, the two
 # taking turns going first (A/B in one run).
 #
+# Measured 2026-11-24 19:25-19:43 UTC, after the PACS answer is read off its socket 256 KiB at a
+# time into recycled buffers (`dicomweb::PacsAnswer`, replacing hyper's client and its 8 KiB
+# pieces) and the HTTP listener sets TCP_NODELAY. A = that (7a1de38), B = 750836d (BASE_BIN),
+# RUNS=15, same runs, load average 11.2-12.3 throughout (2 cores, four helpers):
+#   run 1: CPU per RAD-69 90.1 vs 104.8 ms; RAD-69 531 vs 451 MB/s = 74 % vs 63 % of the floor's
+#          718; WADO-RS via us 77 %; Orthanc 166 ms of CPU per retrieve; peak RSS 66 MB.
+#   run 2: CPU 95.2 vs 90.8 ms; 519 vs 537 MB/s = 75 % vs 78 % of 693; WADO-RS 77 %; RSS 71 MB.
+#   run 3: CPU 92.6 vs 106.0 ms; 494 vs 494 MB/s = 72 % vs 72 % of 686; WADO-RS 66 %; RSS 63 MB.
+#   Same two binaries side by side in one namespace, 12 interleaved retrieves each, `perf stat`
+#   of each retrieve (load 11): 80.7 vs 94.4 ms task-clock (A 72-89, B 88-105), 1,049 vs 1,210
+#   context switches. So about 13 % less CPU (3 of 4 comparisons); MB/s the same within the noise
+#   of this load: the >= 90 % goal could not be checked, the machine was never quiet.
+# Evidence gathered (strace, perf, ss, nstat; one RAD-69 of the study):
+#   - Syscalls: B 1,339 writev to curl of 131 KB median (16 hyper pieces of 8 KiB, 3 iovecs each
+#     with the chunk framing) and 490 reads of 418 KB; A 404 writev of 524 KB, 836 reads of
+#     256 KiB.
+#   - Reading into a new 256 KiB buffer each time (first try) cost a sixth of the service's CPU
+#     in page faults zeroing fresh pages (clear_page_erms, ~1,300 faults per retrieve): the pieces
+#     of a buffer are still in flight when the next read needs room, so every read got new memory.
+#     Buffers are now kept (20 per answer) and read into again once their pieces are all sent:
+#     ~210 faults per retrieve, clear_page 2 % of the samples. What remains (perf, A): kernel
+#     copies 29 % (recv 16, writev 13), the TCP send path and softirqs ~20 %, context switches
+#     8 %, the multipart boundary scan (memchr) 7 %.
+#   - Time to first byte: RAD-69 asks Orthanc before it answers (the request's transfer syntax is
+#     not in Orthanc's metadata), so its first byte follows Orthanc's (20-90 ms of Orthanc's own
+#     work on a 300-instance study in both paths): no latency of ours to hide there.
+#   - Sockets: congestion control is BBR; buffers autotune (PACS connection's receive buffer
+#     6.4 MB, ours to the consumer 3.9 MB send); the PACS connection at times held 3.9 MB unread:
+#     under this load the relay (or curl behind it) is the slower side then, not Orthanc. No drops
+#     (softnet, backlog, receive queue) and no RTO; 5 floor retrieves cost 11 retransmitted
+#     segments, 5 RAD-69 50 (tail loss probes on ACKs late under load).
+#   - The floor asks Orthanc as stored, RAD-69 in Explicit VR Little Endian (the request's
+#     syntax): 12 interleaved pairs at load 10, Orthanc 139 vs 154 ms of CPU, 0.249 vs 0.215 s:
+#     no clear difference.
+# Not done: a second connection per series (the study is one series, and Orthanc and the relay
+# already fill both cores); skipping the boundary scan with each part's Content-Length (Orthanc
+# sends one; the scan is schemas::mtom's).
+#
 # Measured 2026-11-24 (2 cores shared with three other helpers' builds and benches: load average
 # 7-13 throughout, so a run's MB/s swings 2x from one run to the next and the wall-clock ratios
 # are those of a saturated machine; the CPU times are the steadier figure). A = this version,
@@ -56,8 +94,7 @@
 # Did not help: 1 MiB relay chunks instead of 256 KiB (CPU 77.9 vs 77.0 ms, 795 vs 727 MB/s,
 # same run, within noise); one tokio worker (TOKIO_WORKER_THREADS=1 against two: CPU 73 vs 80 ms
 # but 419 vs 600 MB/s at load 9: one thread preempted by the other load has nowhere to go).
-# Not tried: reading an answer of unannounced length off the socket in large reads instead of
-# hyper's 8 KiB pieces (hyper's decoder fixes that size for such bodies).
+# Not tried then (done since, see the first block): reading the PACS answer in large reads.
 # Quiet machine after the change, 2026-11-24, RUNS=7: load 3.1: RAD-69 1068 vs Orthanc 1169
 # MB/s = 91 % (per-run 1.02 0.75 0.99 1.11 1.16 0.58 0.68), WADO-RS via us 94 %, CPU 57 ms vs
 # Orthanc 108 ms; load 0.3: 1339 vs 1642 MB/s = 82 % (per-run 0.99 0.64 0.76 0.79 0.96 0.76

@@ -26,6 +26,11 @@ pub struct Config {
     /// DICOMweb root of the hospital PACS (e.g. `http://pacs:8042/dicom-web`); instances not in
     /// the instance store are fetched from it. None: the instance store only.
     pub pacs_dicomweb_url: Option<String>,
+    /// Seconds to wait for a connection to the PACS (QIDO-RS, WADO-RS); > 0.
+    pub pacs_connect_timeout_seconds: u64,
+    /// Seconds the PACS may stay silent (before its answer, or in the middle of it) before the
+    /// request is given up: a RAD-69 or WADO-RS answer relaying it then ends with an error; > 0.
+    pub pacs_idle_timeout_seconds: u64,
     /// Folder of the instances received by C-STORE or imported; `<data_dir>/instances` when absent.
     pub instance_store_root: Option<PathBuf>,
     /// AE title of the C-STORE SCP.
@@ -83,6 +88,15 @@ impl Default for PublishConfig {
 }
 
 impl Config {
+    /// The timeouts of the requests to the PACS; `None` when one of them is zero.
+    pub fn pacs_timeouts(&self) -> Option<crate::dicomweb::PacsTimeouts> {
+        let seconds = |value: u64| (value > 0).then(|| std::time::Duration::from_secs(value));
+        Some(crate::dicomweb::PacsTimeouts {
+            connect: seconds(self.pacs_connect_timeout_seconds)?,
+            idle: seconds(self.pacs_idle_timeout_seconds)?,
+        })
+    }
+
     /// SubmissionSet.sourceId of the manifests.
     pub fn source_id(&self) -> &str {
         self.publish
@@ -99,6 +113,8 @@ impl Default for Config {
             http_port: 8084,
             repository_unique_id: DEFAULT_REPOSITORY_UNIQUE_ID.to_owned(),
             pacs_dicomweb_url: None,
+            pacs_connect_timeout_seconds: 10,
+            pacs_idle_timeout_seconds: 60,
             instance_store_root: None,
             scp_ae_title: DEFAULT_AE_TITLE.to_owned(),
             scp_port: 11112,
@@ -148,6 +164,28 @@ mod tests {
             CodeMappings::default().practice_setting_code,
             "codes left out keep their defaults"
         );
+    }
+
+    #[test]
+    fn pacs_timeouts_are_configured_in_seconds_and_zero_is_refused() {
+        use std::time::Duration;
+        assert_eq!(
+            Config::default().pacs_timeouts(),
+            Some(crate::dicomweb::PacsTimeouts::default())
+        );
+        let raw = RawConfig::parse(
+            "[imaging_source]\npacs_connect_timeout_seconds = 3\npacs_idle_timeout_seconds = 7\n",
+        )
+        .unwrap();
+        let config: Config = raw.section("imaging_source").unwrap();
+        let timeouts = config.pacs_timeouts().unwrap();
+        assert_eq!(timeouts.connect, Duration::from_secs(3));
+        assert_eq!(timeouts.idle, Duration::from_secs(7));
+        let zero = Config {
+            pacs_idle_timeout_seconds: 0,
+            ..Config::default()
+        };
+        assert_eq!(zero.pacs_timeouts(), None);
     }
 
     #[test]

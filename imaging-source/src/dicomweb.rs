@@ -3,30 +3,23 @@
 //! WADO-RS study, series and instance retrieval read part by part out of the multipart/related
 //! answer as it arrives, each part named by the SOP Instance UID of its file meta group.
 
-use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes, BytesMut};
+use futures::StreamExt;
 use futures::stream::BoxStream;
-use futures::{Stream, StreamExt};
-use http_body::Body as _;
-use http_body_util::Empty;
-use hyper::body::Incoming;
-use hyper::http::response::Parts;
-use hyper_util::rt::TokioIo;
 use reqwest::Url;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HOST};
+use reqwest::header::ACCEPT;
 use schemas::mtom::{MtomError, MtomReader, MultipartType};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::study::{InstanceHeader, Study, StudyError, StudySet, is_valid_uid};
 
 /// Why a DICOMweb exchange failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum DicomWebError {
     /// The base URL is not an absolute http(s) URL.
     #[error("invalid DICOMweb base URL {url:?}: {reason}")]
@@ -34,9 +27,15 @@ pub enum DicomWebError {
     /// A UID given is not a valid DICOM UID.
     #[error("{what} {value:?} is not a valid DICOM UID")]
     InvalidUid { what: &'static str, value: String },
-    /// No connection, timeout, broken body.
+    /// A request that cannot be sent, a broken answer.
     #[error("{url}: {reason}")]
     Http { url: String, reason: String },
+    /// The PACS cannot be reached (connection refused, no route).
+    #[error("{url}: cannot connect: {reason}")]
+    Connect { url: String, reason: String },
+    /// The PACS did not accept the connection, or sent nothing, within its [`PacsTimeouts`].
+    #[error("{url}: timed out: {reason}")]
+    Timeout { url: String, reason: String },
     /// The PACS answered an HTTP error status.
     #[error("{url}: HTTP {status}")]
     Status { url: String, status: u16 },
@@ -59,6 +58,17 @@ pub enum DicomWebError {
         index: usize,
         reason: String,
     },
+}
+
+impl DicomWebError {
+    /// The PACS cannot be reached or stopped answering ([`DicomWebError::Connect`],
+    /// [`DicomWebError::Timeout`]): another request at once would only fail the same way.
+    pub fn pacs_unreachable(&self) -> bool {
+        matches!(
+            self,
+            DicomWebError::Connect { .. } | DicomWebError::Timeout { .. }
+        )
+    }
 }
 
 /// Media type of a DICOM Part-10 instance in a WADO-RS answer.
@@ -233,26 +243,105 @@ impl CatalogCache {
 }
 
 /// The body of a PACS answer, as received.
-type AnswerBody = BoxStream<'static, Result<Bytes, hyper::Error>>;
+type AnswerBody = BoxStream<'static, Result<Bytes, std::io::Error>>;
 
-/// The body of a WADO-RS retrieve answer, with the HTTP/1.1 connection it arrives on: polling
-/// the body polls the connection first (which reads the socket and hands the body's bytes over),
-/// so the task that reads the answer is the one that receives it, and every piece goes from the
-/// socket to the reader without waking another task (a pooled client runs each connection in a
-/// task of its own, on any worker thread: one wake-up across threads for every 8 KiB piece of an
-/// answer read to the end of the connection, as Orthanc's are).
-pub struct PacsAnswer {
-    /// `None` once it has ended.
-    connection: Option<Pin<Box<AnswerConnection>>>,
-    body: Incoming,
+/// How long the PACS may keep a request waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacsTimeouts {
+    /// To open the TCP connection.
+    pub connect: Duration,
+    /// With no byte received (the answer's headers, or the next bytes of its body) nor any
+    /// accepted: an answer that stalls this long mid-stream ends with [`DicomWebError::Timeout`].
+    pub idle: Duration,
 }
 
-type AnswerConnection = hyper::client::conn::http1::Connection<TokioIo<TcpStream>, Empty<Bytes>>;
+impl Default for PacsTimeouts {
+    /// 10 s to connect, 60 s idle (a PACS may think a while before the first byte of a large
+    /// study's metadata, never a minute between two pieces of an answer).
+    fn default() -> Self {
+        PacsTimeouts {
+            connect: Duration::from_secs(10),
+            idle: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Bytes asked of the socket at each read of a retrieve answer: the pieces handed on are slices
+/// of these reads, so a piece is as large as what the PACS had sent (up to this).
+const ANSWER_READ_BYTES: usize = 256 * 1024;
+/// Below this much room left in the read buffer, the next read goes into a new one.
+const ANSWER_MIN_READ: usize = 16 * 1024;
+/// Read buffers of an answer kept once read (their pieces still in flight) to be read into again
+/// once those pieces are dropped: a buffer never used before costs a page fault per 4 KiB (the
+/// kernel zeroes each page), which was a sixth of the relay's CPU; 20 of them (5 MiB) cover what
+/// the relay reads ahead of the consumer (`source::PACS_KIB_AHEAD`) and the writes under way.
+const ANSWER_SPENT_BUFFERS: usize = 20;
+/// Bound of an answer's status line and headers, and of a chunk-size or trailer line.
+const MAX_ANSWER_HEAD: usize = 64 * 1024;
+/// Headers of an answer read at most.
+const MAX_ANSWER_HEADERS: usize = 100;
+
+/// How the end of an answer's body is known (RFC 9112 6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    /// `Content-Length`: the bytes still to come.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked(ChunkState),
+    /// Neither: the body ends with the connection (Orthanc's WADO-RS answers).
+    Close,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ChunkState {
+    /// Before a chunk-size line.
+    Size,
+    /// In a chunk's data: the bytes still to come.
+    Data(u64),
+    /// Before the CRLF that ends a chunk's data.
+    DataEnd,
+    /// In the trailer section, after the last chunk.
+    Trailer,
+    /// After the trailer section.
+    Done,
+}
+
+/// What [`PacsAnswer::take`] found in the bytes read so far.
+enum Taken {
+    Piece(Bytes),
+    End,
+    NeedMore,
+}
+
+/// The status and Content-Type of a PACS answer.
+struct AnswerHead {
+    status: u16,
+    content_type: String,
+}
+
+/// A WADO-RS retrieve answer read off its own HTTP/1.1 connection (`Connection: close`) by the
+/// task that relays it: no connection task of its own, so a piece goes from the socket to the
+/// reader without waking another task, and the socket is read [`ANSWER_READ_BYTES`] at a time
+/// (hyper's client hands a body of unannounced length, as Orthanc's, out in 8 KiB pieces, each a
+/// chunk of our answer and a trip through the multipart reader). Every wait on the PACS is
+/// bounded by [`PacsTimeouts`].
+pub struct PacsAnswer {
+    stream: TcpStream,
+    buffer: BytesMut,
+    /// Earlier read buffers, oldest first (see [`ANSWER_SPENT_BUFFERS`]).
+    spent: VecDeque<BytesMut>,
+    framing: Framing,
+    idle: Duration,
+}
 
 impl PacsAnswer {
     /// Sends `GET url` with `Accept: accept` over a new connection: the answer's status and
-    /// headers, and its body.
-    async fn get(url: &str, accept: &str) -> Result<(Parts, PacsAnswer), DicomWebError> {
+    /// Content-Type, and its body.
+    async fn get(
+        url: &str,
+        accept: &str,
+        timeouts: PacsTimeouts,
+    ) -> Result<(AnswerHead, PacsAnswer), DicomWebError> {
         let http = |reason: String| DicomWebError::Http {
             url: url.to_owned(),
             reason,
@@ -268,14 +357,6 @@ impl PacsAnswer {
             .host_str()
             .ok_or_else(|| http("no host".to_owned()))?;
         let port = parsed.port_or_known_default().unwrap_or(80);
-        // An IPv6 address is written in brackets in a URL, not in a socket address.
-        let address = host.trim_start_matches('[').trim_end_matches(']');
-        let stream = TcpStream::connect((address, port))
-            .await
-            .map_err(|e| http(format!("cannot connect: {e}")))?;
-        stream
-            .set_nodelay(true)
-            .map_err(|e| http(format!("TCP_NODELAY: {e}")))?;
         let authority = match parsed.port() {
             Some(port) => format!("{host}:{port}"),
             None => host.to_owned(),
@@ -284,56 +365,281 @@ impl PacsAnswer {
             Some(query) => format!("{}?{query}", parsed.path()),
             None => parsed.path().to_owned(),
         };
-        let request = hyper::Request::get(target)
-            .header(HOST, authority)
-            .header(ACCEPT, accept)
-            .body(Empty::<Bytes>::new())
-            .map_err(|e| http(e.to_string()))?;
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| http(error_chain(&e)))?;
-        let mut connection = Some(Box::pin(connection));
-        let mut answer = std::pin::pin!(sender.send_request(request));
-        let response = std::future::poll_fn(|cx| {
-            if let Some(running) = connection.as_mut()
-                && let Poll::Ready(ended) = running.as_mut().poll(cx)
+        if [target.as_str(), authority.as_str(), accept]
+            .iter()
+            .any(|value| value.bytes().any(|b| b.is_ascii_control() && b != b'\t'))
+        {
+            return Err(http("a control character in the request head".to_owned()));
+        }
+        let head = format!(
+            "GET {target} HTTP/1.1\r\nHost: {authority}\r\nAccept: {accept}\r\n\
+             Connection: close\r\n\r\n"
+        );
+        // An IPv6 address is written in brackets in a URL, not in a socket address.
+        let address = host.trim_start_matches('[').trim_end_matches(']');
+        let stream =
+            match tokio::time::timeout(timeouts.connect, TcpStream::connect((address, port))).await
             {
-                connection = None;
-                ended?;
+                Ok(Ok(stream)) => stream,
+                Ok(Err(e)) => {
+                    return Err(DicomWebError::Connect {
+                        url: url.to_owned(),
+                        reason: e.to_string(),
+                    });
+                }
+                Err(_) => {
+                    return Err(DicomWebError::Timeout {
+                        url: url.to_owned(),
+                        reason: format!("no connection after {:?}", timeouts.connect),
+                    });
+                }
+            };
+        stream
+            .set_nodelay(true)
+            .map_err(|e| http(format!("TCP_NODELAY: {e}")))?;
+        let mut answer = PacsAnswer {
+            stream,
+            buffer: BytesMut::new(),
+            spent: VecDeque::with_capacity(ANSWER_SPENT_BUFFERS),
+            framing: Framing::Close,
+            idle: timeouts.idle,
+        };
+        let io_error = |e: std::io::Error| answer_io_error(url, e);
+        match tokio::time::timeout(timeouts.idle, answer.stream.write_all(head.as_bytes())).await {
+            Ok(written) => written.map_err(io_error)?,
+            Err(_) => return Err(io_error(idle_error(timeouts.idle))),
+        }
+        loop {
+            let parsed = {
+                let mut headers = [httparse::EMPTY_HEADER; MAX_ANSWER_HEADERS];
+                let mut response = httparse::Response::new(&mut headers);
+                match response.parse(&answer.buffer) {
+                    Ok(httparse::Status::Complete(length)) => {
+                        let values = |name: &str| {
+                            response
+                                .headers
+                                .iter()
+                                .filter(|h| h.name.eq_ignore_ascii_case(name))
+                                .map(|h| String::from_utf8_lossy(h.value).trim().to_owned())
+                                .collect::<Vec<_>>()
+                        };
+                        Some((
+                            length,
+                            response.code.unwrap_or_default(),
+                            values("content-type"),
+                            values("content-length"),
+                            values("transfer-encoding"),
+                        ))
+                    }
+                    Ok(httparse::Status::Partial) => None,
+                    Err(e) => return Err(http(format!("invalid answer head: {e}"))),
+                }
+            };
+            let Some((length, status, content_type, content_length, transfer_encoding)) = parsed
+            else {
+                if answer.buffer.len() > MAX_ANSWER_HEAD {
+                    return Err(http(format!(
+                        "an answer head longer than {MAX_ANSWER_HEAD} bytes"
+                    )));
+                }
+                if answer.fill().await.map_err(io_error)? == 0 {
+                    return Err(http(
+                        "the connection ended before the answer's head".to_owned(),
+                    ));
+                }
+                continue;
+            };
+            answer.buffer.advance(length);
+            if (100..200).contains(&status) {
+                // An interim answer: the final one follows.
+                continue;
             }
-            answer.as_mut().poll(cx)
+            answer.framing = if status == 204 || status == 304 {
+                Framing::Length(0)
+            } else if let Some(codings) = transfer_encoding.last() {
+                let chunked = codings
+                    .rsplit(',')
+                    .next()
+                    .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"));
+                if chunked {
+                    Framing::Chunked(ChunkState::Size)
+                } else {
+                    Framing::Close
+                }
+            } else if let Some(first) = content_length.first() {
+                if content_length.iter().any(|other| other != first) {
+                    return Err(http("conflicting Content-Length headers".to_owned()));
+                }
+                Framing::Length(
+                    first
+                        .parse()
+                        .map_err(|_| http(format!("invalid Content-Length {first:?}")))?,
+                )
+            } else {
+                Framing::Close
+            };
+            let head = AnswerHead {
+                status,
+                content_type: content_type.into_iter().next().unwrap_or_default(),
+            };
+            return Ok((head, answer));
+        }
+    }
+
+    /// Reads what the socket holds (at most [`ANSWER_READ_BYTES`]) after the bytes not taken
+    /// yet; 0 at the end of the connection.
+    async fn fill(&mut self) -> std::io::Result<usize> {
+        if self.buffer.capacity() - self.buffer.len() < ANSWER_MIN_READ {
+            self.renew_buffer();
+        }
+        match tokio::time::timeout(self.idle, self.stream.read_buf(&mut self.buffer)).await {
+            Ok(read) => read,
+            Err(_) => Err(idle_error(self.idle)),
+        }
+    }
+
+    /// Moves the bytes not taken yet (a few: a piece is taken from all the bytes read, but for a
+    /// line not whole yet) to a read buffer with room for [`ANSWER_READ_BYTES`]: a spent one
+    /// whose pieces have all been dropped, else a new one.
+    fn renew_buffer(&mut self) {
+        let reusable = self
+            .spent
+            .iter_mut()
+            .position(|spent| spent.try_reclaim(ANSWER_READ_BYTES));
+        let mut fresh = match reusable.and_then(|at| self.spent.remove(at)) {
+            Some(spent) => spent,
+            None => BytesMut::with_capacity(ANSWER_READ_BYTES.max(self.buffer.len())),
+        };
+        fresh.extend_from_slice(&self.buffer);
+        let mut spent = std::mem::replace(&mut self.buffer, fresh);
+        spent.clear();
+        if self.spent.len() == ANSWER_SPENT_BUFFERS {
+            self.spent.pop_front();
+        }
+        self.spent.push_back(spent);
+    }
+
+    /// The next piece of the body, `None` at its end.
+    async fn next_piece(&mut self) -> std::io::Result<Option<Bytes>> {
+        loop {
+            match self.take()? {
+                Taken::Piece(piece) => return Ok(Some(piece)),
+                Taken::End => return Ok(None),
+                Taken::NeedMore => {
+                    if self.fill().await? == 0 {
+                        return match self.framing {
+                            Framing::Close => Ok(None),
+                            _ => Err(std::io::Error::new(
+                                std::io::ErrorKind::UnexpectedEof,
+                                "the connection ended before the end of the answer",
+                            )),
+                        };
+                    }
+                }
+            }
+        }
+    }
+
+    /// The next piece of the body out of the bytes read so far (slices of them, not copies).
+    fn take(&mut self) -> std::io::Result<Taken> {
+        let invalid =
+            |reason: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, reason.to_owned());
+        loop {
+            let state = match &mut self.framing {
+                Framing::Close if self.buffer.is_empty() => return Ok(Taken::NeedMore),
+                Framing::Close => return Ok(Taken::Piece(self.buffer.split().freeze())),
+                Framing::Length(0) => return Ok(Taken::End),
+                Framing::Length(_) if self.buffer.is_empty() => return Ok(Taken::NeedMore),
+                Framing::Length(remaining) => {
+                    let length = usize::try_from(*remaining)
+                        .unwrap_or(usize::MAX)
+                        .min(self.buffer.len());
+                    *remaining -= length as u64;
+                    return Ok(Taken::Piece(self.buffer.split_to(length).freeze()));
+                }
+                Framing::Chunked(state) => state,
+            };
+            match *state {
+                ChunkState::Size | ChunkState::Trailer => {
+                    let Some(end) = self.buffer.windows(2).position(|w| w == b"\r\n") else {
+                        if self.buffer.len() > MAX_ANSWER_HEAD {
+                            return Err(invalid("a chunk-size or trailer line too long"));
+                        }
+                        return Ok(Taken::NeedMore);
+                    };
+                    if *state == ChunkState::Trailer {
+                        if end == 0 {
+                            *state = ChunkState::Done;
+                        }
+                    } else {
+                        let line = &self.buffer[..end];
+                        let size = line.split(|&b| b == b';').next().unwrap_or_default();
+                        let size = std::str::from_utf8(size)
+                            .ok()
+                            .and_then(|size| u64::from_str_radix(size.trim(), 16).ok())
+                            .ok_or_else(|| invalid("an invalid chunk size"))?;
+                        *state = if size == 0 {
+                            ChunkState::Trailer
+                        } else {
+                            ChunkState::Data(size)
+                        };
+                    }
+                    self.buffer.advance(end + 2);
+                }
+                ChunkState::Data(_) if self.buffer.is_empty() => return Ok(Taken::NeedMore),
+                ChunkState::Data(remaining) => {
+                    let length = usize::try_from(remaining)
+                        .unwrap_or(usize::MAX)
+                        .min(self.buffer.len());
+                    let left = remaining - length as u64;
+                    *state = if left == 0 {
+                        ChunkState::DataEnd
+                    } else {
+                        ChunkState::Data(left)
+                    };
+                    return Ok(Taken::Piece(self.buffer.split_to(length).freeze()));
+                }
+                ChunkState::DataEnd if self.buffer.len() < 2 => return Ok(Taken::NeedMore),
+                ChunkState::DataEnd => {
+                    if &self.buffer[..2] != b"\r\n" {
+                        return Err(invalid("a chunk's data does not end with CRLF"));
+                    }
+                    self.buffer.advance(2);
+                    *state = ChunkState::Size;
+                }
+                ChunkState::Done => return Ok(Taken::End),
+            }
+        }
+    }
+
+    /// The body as a stream of pieces.
+    fn into_body(self) -> AnswerBody {
+        futures::stream::try_unfold(self, |mut answer| async move {
+            Ok(answer.next_piece().await?.map(|piece| (piece, answer)))
         })
-        .await
-        .map_err(|e| http(error_chain(&e)))?;
-        let (head, body) = response.into_parts();
-        Ok((head, PacsAnswer { connection, body }))
+        .boxed()
     }
 }
 
-impl Stream for PacsAnswer {
-    type Item = Result<Bytes, hyper::Error>;
+/// The error of a PACS that sent nothing for `idle`.
+fn idle_error(idle: Duration) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        format!("the PACS sent nothing for {idle:?}"),
+    )
+}
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = &mut *self;
-        loop {
-            if let Some(running) = this.connection.as_mut()
-                && let Poll::Ready(ended) = running.as_mut().poll(cx)
-            {
-                this.connection = None;
-                if let Err(error) = ended {
-                    return Poll::Ready(Some(Err(error)));
-                }
-            }
-            return match Pin::new(&mut this.body).poll_frame(cx) {
-                Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
-                    Ok(data) => Poll::Ready(Some(Ok(data))),
-                    // Trailers: nothing to relay.
-                    Err(_) => continue,
-                },
-                Poll::Ready(Some(Err(error))) => Poll::Ready(Some(Err(error))),
-                Poll::Ready(None) => Poll::Ready(None),
-                Poll::Pending => Poll::Pending,
-            };
+/// An I/O error of the exchange with the PACS at `url`: a timeout is [`DicomWebError::Timeout`].
+fn answer_io_error(url: &str, error: std::io::Error) -> DicomWebError {
+    if error.kind() == std::io::ErrorKind::TimedOut {
+        DicomWebError::Timeout {
+            url: url.to_owned(),
+            reason: error.to_string(),
+        }
+    } else {
+        DicomWebError::Http {
+            url: url.to_owned(),
+            reason: error.to_string(),
         }
     }
 }
@@ -352,7 +658,17 @@ impl PacsParts {
         &self.url
     }
 
+    /// The error of the answer: [`DicomWebError::Timeout`] when the PACS stalled.
     fn multipart_error(&self, error: &MtomError) -> DicomWebError {
+        if let MtomError::Body(source) = error
+            && let Some(io) = source.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::TimedOut
+        {
+            return DicomWebError::Timeout {
+                url: self.url.clone(),
+                reason: io.to_string(),
+            };
+        }
         DicomWebError::Multipart {
             url: self.url.clone(),
             reason: error.to_string(),
@@ -360,12 +676,9 @@ impl PacsParts {
     }
 
     /// The next chunk of the current part's body, `None` at its end: a piece of the answer as
-    /// received (a slice of the buffer the HTTP client read the socket into; 8 KiB for an answer
-    /// whose length the PACS does not announce, as Orthanc's, read to the connection's end).
-    /// They are handed on as they are: since the PACS connection is driven by the task that
-    /// writes the answer (see [`PacsAnswer`]), a piece costs no wake-up of another task, and
-    /// joining them into larger chunks (a copy) cost more CPU than it saved (see
-    /// `benches/retrieve.sh`).
+    /// received (a slice of one read of the socket, up to [`ANSWER_READ_BYTES`]), handed on as it
+    /// is: since the PACS connection is read by the task that writes the answer (see
+    /// [`PacsAnswer`]), a piece costs no wake-up of another task.
     async fn read_chunk(&mut self) -> Result<Option<Bytes>, DicomWebError> {
         match self.reader.read_chunk().await {
             Ok(piece) => Ok(piece),
@@ -473,12 +786,19 @@ impl PacsPart<'_> {
 pub struct DicomWebClient {
     base: String,
     http: reqwest::Client,
+    timeouts: PacsTimeouts,
     catalogs: CatalogCache,
 }
 
 impl DicomWebClient {
-    /// A client of the DICOMweb root `base_url`.
+    /// A client of the DICOMweb root `base_url`, with the default [`PacsTimeouts`].
     pub fn new(base_url: &str) -> Result<Self, DicomWebError> {
+        Self::with_timeouts(base_url, PacsTimeouts::default())
+    }
+
+    /// A client of the DICOMweb root `base_url` whose every request (QIDO-RS, WADO-RS metadata
+    /// and retrieve) gives up after `timeouts`.
+    pub fn with_timeouts(base_url: &str, timeouts: PacsTimeouts) -> Result<Self, DicomWebError> {
         let url = reqwest::Url::parse(base_url).map_err(|e| DicomWebError::InvalidUrl {
             url: base_url.to_owned(),
             reason: e.to_string(),
@@ -489,9 +809,18 @@ impl DicomWebClient {
                 reason: "scheme must be http or https".to_owned(),
             });
         }
+        let http = reqwest::Client::builder()
+            .connect_timeout(timeouts.connect)
+            .read_timeout(timeouts.idle)
+            .build()
+            .map_err(|e| DicomWebError::Http {
+                url: base_url.to_owned(),
+                reason: error_chain(&e),
+            })?;
         Ok(DicomWebClient {
             base: base_url.trim_end_matches('/').to_owned(),
-            http: reqwest::Client::new(),
+            http,
+            timeouts,
             catalogs: CatalogCache::default(),
         })
     }
@@ -595,18 +924,14 @@ impl DicomWebClient {
         transfer_syntaxes: &[String],
     ) -> Result<PacsParts, DicomWebError> {
         let url = format!("{}{}", self.base, scope.path()?);
-        let (head, answer) = PacsAnswer::get(&url, &dicom_accept(transfer_syntaxes)).await?;
+        let (head, answer) =
+            PacsAnswer::get(&url, &dicom_accept(transfer_syntaxes), self.timeouts).await?;
         check_answer_status(&url, head.status)?;
         let multipart_error = |reason: String| DicomWebError::Multipart {
             url: url.clone(),
             reason,
         };
-        let content_type = head
-            .headers
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
+        let content_type = head.content_type;
         let mime: mime::Mime = content_type
             .parse()
             .map_err(|e: mime::FromStrError| multipart_error(e.to_string()))?;
@@ -627,7 +952,7 @@ impl DicomWebClient {
             start_info: None,
         };
         Ok(PacsParts {
-            reader: MtomReader::new(answer.boxed(), &multipart),
+            reader: MtomReader::new(answer.into_body(), &multipart),
             url,
             index: 0,
         })
@@ -674,15 +999,15 @@ impl DicomWebClient {
     }
 }
 
-fn check_answer_status(url: &str, status: hyper::StatusCode) -> Result<(), DicomWebError> {
-    if status == hyper::StatusCode::NOT_FOUND {
+fn check_answer_status(url: &str, status: u16) -> Result<(), DicomWebError> {
+    if status == 404 {
         Err(DicomWebError::NotFound {
             url: url.to_owned(),
         })
-    } else if !status.is_success() {
+    } else if !(200..300).contains(&status) {
         Err(DicomWebError::Status {
             url: url.to_owned(),
-            status: status.as_u16(),
+            status,
         })
     } else {
         Ok(())
@@ -693,7 +1018,7 @@ fn check_status(
     url: &str,
     response: reqwest::Response,
 ) -> Result<reqwest::Response, DicomWebError> {
-    check_answer_status(url, response.status())?;
+    check_answer_status(url, response.status().as_u16())?;
     Ok(response)
 }
 
@@ -724,9 +1049,14 @@ fn drop_bulk_data(value: &mut serde_json::Value) {
 }
 
 fn http_error(url: &str, error: &reqwest::Error) -> DicomWebError {
-    DicomWebError::Http {
-        url: url.to_owned(),
-        reason: error_chain(error),
+    let url = url.to_owned();
+    let reason = error_chain(error);
+    if error.is_timeout() {
+        DicomWebError::Timeout { url, reason }
+    } else if error.is_connect() {
+        DicomWebError::Connect { url, reason }
+    } else {
+        DicomWebError::Http { url, reason }
     }
 }
 
@@ -812,7 +1142,7 @@ mod tests {
         let mut body = instance.to_vec();
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
         let body = Bytes::from(body);
-        let pieces: Vec<Result<Bytes, hyper::Error>> = std::iter::once(Ok(Bytes::from(head)))
+        let pieces: Vec<Result<Bytes, std::io::Error>> = std::iter::once(Ok(Bytes::from(head)))
             .chain(
                 (0..body.len())
                     .step_by(piece_len)

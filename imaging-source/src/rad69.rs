@@ -25,7 +25,8 @@ pub struct Retrieved {
 /// when some are, Failure when none is; one RegistryError (location = SOP Instance UID) per
 /// instance not returned: XDSUnknownRepositoryId (not this source), XDSMissingDocument (no such
 /// instance), XDSRepositoryError (in a transfer syntax the request does not accept and that
-/// neither the store nor the PACS can change, or unreadable). DocumentResponses follow the
+/// neither the store nor the PACS can change, or unreadable, or the PACS cannot be reached or
+/// stopped answering within its timeouts). DocumentResponses follow the
 /// request's order; the attachments follow the order they are best sent in (the PACS's order
 /// for its instances), each named by the Content-ID of its DocumentResponse.
 pub async fn retrieve_imaging_document_set(
@@ -96,7 +97,17 @@ pub async fn retrieve_imaging_document_set(
                     body,
                 });
             }
-            Some(Err(refused)) => errors.push(not_offered(&located, request, &refused)),
+            Some(Err(refused @ SourceError::NotOffered { .. })) => {
+                errors.push(not_offered(&located, request, &refused));
+            }
+            Some(Err(failed)) => {
+                tracing::error!(error = %failed, instance = %located.key.sop, "RAD-69 cannot open an instance");
+                errors.push(error(
+                    error_code::XDS_REPOSITORY_ERROR,
+                    &located.key.sop,
+                    format!("instance {:?} cannot be read: {failed}", located.key.sop),
+                ));
+            }
             None => errors.push(error(
                 error_code::XDS_REPOSITORY_ERROR,
                 &located.key.sop,

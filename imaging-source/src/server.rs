@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use schemas::xml::Limits;
 use service_kit::http;
 use tokio::sync::mpsc;
@@ -28,6 +29,8 @@ pub const SERVICE: &str = "imaging-source";
 pub enum StartError {
     #[error("PACS DICOMweb client: {0}")]
     Pacs(#[from] DicomWebError),
+    #[error("pacs_connect_timeout_seconds and pacs_idle_timeout_seconds must be > 0")]
+    PacsTimeouts,
     #[error("{0}")]
     Listen(#[from] std::io::Error),
 }
@@ -80,8 +83,11 @@ pub async fn start(
     data_dir: &Path,
     shutdown: CancellationToken,
 ) -> Result<RunningImagingSource, StartError> {
+    let timeouts = config.pacs_timeouts().ok_or(StartError::PacsTimeouts)?;
     let pacs = match &config.pacs_dicomweb_url {
-        Some(url) if !url.is_empty() => Some(Arc::new(DicomWebClient::new(url)?)),
+        Some(url) if !url.is_empty() => {
+            Some(Arc::new(DicomWebClient::with_timeouts(url, timeouts)?))
+        }
         _ => None,
     };
     let root = instance_store_root(config, data_dir);
@@ -124,9 +130,20 @@ pub async fn start(
     let mut tasks = JoinSet::new();
     tasks.spawn(store_scp::serve(scp, scp_listener, shutdown.clone()));
     let consumer = Arc::new(ConsumerContext::new(config.consumer.clone()));
-    let router = service::router(source.clone(), consumer);
+    let app = http::with_standard_endpoints(SERVICE, service::router(source.clone(), consumer));
+    // TCP_NODELAY on each connection: an answer relayed from the PACS is written as its pieces
+    // arrive, and Nagle's algorithm would hold back every write of less than a segment (64 KiB
+    // on loopback) until the consumer acknowledges the previous one.
+    let listener = listener.tap_io(|connection| {
+        if let Err(error) = connection.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY on a connection");
+        }
+    });
     tasks.spawn(async move {
-        if let Err(error) = http::serve(SERVICE, listener, router, shutdown).await {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await;
+        if let Err(error) = served {
             tracing::error!(%error, "imaging source HTTP server stopped");
         }
     });

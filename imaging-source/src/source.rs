@@ -96,12 +96,15 @@ pub struct Located {
 
 /// What was looked up while answering one request, by Study Instance UID: the PACS catalogs,
 /// each read at most twice (from the client's cache, then once more from the PACS if an instance
-/// asked for is not in the cached one), and whether the instance store has a folder for the study
-/// (looked at once: a study it has none for has no stored instance to look for).
+/// asked for is not in the cached one), whether the instance store has a folder for the study
+/// (looked at once: a study it has none for has no stored instance to look for), and the PACS's
+/// failure to give a catalog (not asked again in the same request: every instance of the study
+/// gets that error at once rather than after a timeout of its own).
 #[derive(Debug, Default)]
 pub struct PacsCatalogs {
     studies: HashMap<String, (Arc<InstanceCatalog>, bool)>,
     stored_studies: HashMap<String, bool>,
+    failed: HashMap<String, DicomWebError>,
 }
 
 impl PacsCatalogs {
@@ -169,14 +172,26 @@ impl ImagingSource {
         refresh: bool,
         catalogs: &'c mut PacsCatalogs,
     ) -> Result<&'c InstanceCatalog, SourceError> {
+        if let Some(failure) = catalogs.failed.get(study_uid) {
+            return Err(failure.clone().into());
+        }
         let known = catalogs.studies.get(study_uid).map(|(_, fresh)| *fresh);
-        let read = match (known, &self.pacs) {
-            (_, None) => Some(Arc::new(InstanceCatalog::default())),
-            (None, Some(pacs)) => Some(pacs.instance_catalog(study_uid, false).await?),
+        let asked = match (known, &self.pacs) {
+            (_, None) => Ok(Some(Arc::new(InstanceCatalog::default()))),
+            (None, Some(pacs)) => pacs.instance_catalog(study_uid, false).await.map(Some),
             (Some(false), Some(pacs)) if refresh => {
-                Some(pacs.instance_catalog(study_uid, true).await?)
+                pacs.instance_catalog(study_uid, true).await.map(Some)
             }
-            (Some(_), Some(_)) => None,
+            (Some(_), Some(_)) => Ok(None),
+        };
+        let read = match asked {
+            Ok(read) => read,
+            Err(failure) => {
+                catalogs
+                    .failed
+                    .insert(study_uid.to_owned(), failure.clone());
+                return Err(failure.into());
+            }
         };
         if let Some(catalog) = read {
             let fresh = refresh || self.pacs.is_none();
@@ -313,13 +328,15 @@ impl ImagingSource {
                         Err(refused) => {
                             let reason = refused.to_string();
                             opened.extend(request.slots.iter().map(|&index| {
-                                (
-                                    index,
-                                    Err(SourceError::NotOffered {
+                                let error = if refused.pacs_unreachable() {
+                                    SourceError::Pacs(refused.clone())
+                                } else {
+                                    SourceError::NotOffered {
                                         transfer_syntaxes: request.transfer_syntaxes.clone(),
                                         reason: reason.clone(),
-                                    }),
-                                )
+                                    }
+                                };
+                                (index, Err(error))
                             }));
                             continue;
                         }
@@ -475,10 +492,16 @@ type ChunkReceiver = tokio::sync::mpsc::Receiver<BudgetedChunk>;
 /// The answer is gone (its receiver dropped): stop fetching for it.
 struct AnswerGone;
 
+/// What became of an instance that was to be sent, when its answer is not gone: `Some` with the
+/// error that ended it when the PACS cannot be reached or stopped answering
+/// ([`DicomWebError::pacs_unreachable`]), else `None` (sent, or ended by another error).
+type Outcome = Result<Option<DicomWebError>, AnswerGone>;
+
 /// Asks the PACS for `scope` in each of `transfer_syntaxes` in turn (the requester's order of
 /// preference), one syntax per request: a PACS may refuse an Accept of several media ranges
 /// (Orthanc answers 500) although it can make one of them. The first syntax it answers in, with
-/// its answer; else the last refusal.
+/// its answer; else the last refusal, or the error of a PACS that cannot be reached or stopped
+/// answering (not asked again).
 async fn ask_in_one_of(
     pacs: &DicomWebClient,
     scope: &RetrieveScope,
@@ -490,6 +513,9 @@ async fn ask_in_one_of(
         Err(error) => error,
     };
     for syntax in others {
+        if refusal.pacs_unreachable() {
+            break;
+        }
         match pacs.retrieve(scope, std::slice::from_ref(syntax)).await {
             Ok(parts) => return Ok((syntax.clone(), parts)),
             Err(error) => refusal = error,
@@ -518,6 +544,9 @@ async fn relay(
     };
     // Each instance's sender is dropped once its bytes are sent: that ends its body.
     let mut slots: Vec<Option<(InstanceKey, ChunkSender)>> = slots.into_iter().map(Some).collect();
+    // Set when the PACS cannot be reached or stopped answering: the instances not sent yet end
+    // with that error rather than each waiting as long again for a request of its own.
+    let mut unreachable = None;
     match answer {
         Ok(mut parts) => {
             let mut next = 0;
@@ -525,6 +554,10 @@ async fn relay(
                 let part = match parts.next_part().await {
                     Ok(Some(part)) => part,
                     Ok(None) => break,
+                    Err(error) if error.pacs_unreachable() => {
+                        unreachable = Some(error);
+                        break;
+                    }
                     Err(error) => {
                         tracing::warn!(%error, "PACS answer broken: fetching the rest alone");
                         break;
@@ -537,24 +570,30 @@ async fn relay(
                     continue;
                 };
                 next += 1;
-                if forward(part, &request.transfer_syntaxes, &sender, &budget)
-                    .await
-                    .is_err()
-                {
-                    return;
+                match forward(part, &request.transfer_syntaxes, &sender, &budget).await {
+                    Err(AnswerGone) => return,
+                    Ok(Some(error)) => {
+                        unreachable = Some(error);
+                        break;
+                    }
+                    Ok(None) => {}
                 }
             }
         }
+        Err(error) if error.pacs_unreachable() => unreachable = Some(error),
         Err(error) => {
             tracing::warn!(%error, "PACS retrieve failed: fetching each instance alone");
         }
     }
     for (key, sender) in slots.into_iter().flatten() {
-        if fetch_alone(&pacs, &key, &request.transfer_syntaxes, &sender, &budget)
-            .await
-            .is_err()
-        {
-            return;
+        let outcome = match &unreachable {
+            Some(error) => broken(&sender, &key.sop, error).await,
+            None => fetch_alone(&pacs, &key, &request.transfer_syntaxes, &sender, &budget).await,
+        };
+        match outcome {
+            Err(AnswerGone) => return,
+            Ok(Some(error)) => unreachable = Some(error),
+            Ok(None) => {}
         }
     }
 }
@@ -566,7 +605,7 @@ async fn fetch_alone(
     transfer_syntaxes: &[String],
     sender: &ChunkSender,
     budget: &Arc<Semaphore>,
-) -> Result<(), AnswerGone> {
+) -> Outcome {
     let scope = RetrieveScope::Instance {
         study: key.study.clone(),
         series: key.series.clone(),
@@ -587,24 +626,24 @@ async fn fetch_alone(
         Ok(part) if part.sop_instance_uid == key.sop => {
             forward(part, transfer_syntaxes, sender, budget).await
         }
-        Ok(part) => {
-            fail(
-                sender,
-                format!(
-                    "the PACS answered instance {} for instance {}",
-                    part.sop_instance_uid, key.sop
-                ),
-            )
-            .await
-        }
+        Ok(part) => fail(
+            sender,
+            format!(
+                "the PACS answered instance {} for instance {}",
+                part.sop_instance_uid, key.sop
+            ),
+        )
+        .await
+        .map(|()| None),
         Err(error) => broken(sender, &key.sop, &error).await,
     }
 }
 
 /// Ends an instance's body with the error of the PACS retrieve that was to send it.
-async fn broken(sender: &ChunkSender, sop: &str, error: &DicomWebError) -> Result<(), AnswerGone> {
+async fn broken(sender: &ChunkSender, sop: &str, error: &DicomWebError) -> Outcome {
     tracing::error!(%error, instance = %sop, "PACS retrieve failed mid-answer");
-    fail(sender, error.to_string()).await
+    fail(sender, error.to_string()).await?;
+    Ok(error.pacs_unreachable().then(|| error.clone()))
 }
 
 /// Copies one part into its channel, each chunk once its bytes fit in the read-ahead `budget`,
@@ -614,7 +653,7 @@ async fn forward(
     transfer_syntaxes: &[String],
     sender: &ChunkSender,
     budget: &Arc<Semaphore>,
-) -> Result<(), AnswerGone> {
+) -> Outcome {
     if !transfer_syntaxes.is_empty() && !transfer_syntaxes.contains(&part.transfer_syntax) {
         return fail(
             sender,
@@ -623,7 +662,8 @@ async fn forward(
                 part.sop_instance_uid, part.transfer_syntax
             ),
         )
-        .await;
+        .await
+        .map(|()| None);
     }
     loop {
         match part.chunk().await {
@@ -640,11 +680,8 @@ async fn forward(
                     .await
                     .map_err(|_| AnswerGone)?;
             }
-            Ok(None) => return Ok(()),
-            Err(error) => {
-                tracing::error!(%error, instance = %part.sop_instance_uid, "PACS answer broken mid-instance");
-                return fail(sender, error.to_string()).await;
-            }
+            Ok(None) => return Ok(None),
+            Err(error) => return broken(sender, &part.sop_instance_uid, &error).await,
         }
     }
 }

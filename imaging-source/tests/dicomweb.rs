@@ -2,12 +2,15 @@
 //! metadata builds the Study, WADO-RS instance bytes come out of the multipart answer unchanged,
 //! a study answer is read part by part, each named by its file meta group,
 //! QIDO-RS "no match" (204) is an empty list, an unknown study is NotFound; an answer whose
-//! length is that of the connection (Orthanc's) is read whole, and one cut short is an error;
-//! the PACS connection of an answer whose bodies are dropped is closed.
+//! length is that of the connection (Orthanc's) is read whole, and one cut short is an error; a
+//! chunked one is read whole; the PACS connection of an answer whose bodies are dropped is
+//! closed; a PACS that stays silent (before or in the middle of an answer) is a Timeout after
+//! the idle timeout, one that refuses the connection a Connect error.
 
 mod support;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Path;
@@ -18,7 +21,7 @@ use dicom_object::InMemDicomObject;
 use futures::StreamExt;
 
 use imaging_source::dicomweb::{
-    DicomWebClient, DicomWebError, PacsParts, RetrieveScope, dicom_accept,
+    DicomWebClient, DicomWebError, PacsParts, PacsTimeouts, RetrieveScope, dicom_accept,
 };
 use imaging_source::instance_store::InstanceStore;
 use imaging_source::source::{ImagingSource, InstanceKey, Located, Origin, PacsCatalogs};
@@ -379,6 +382,142 @@ async fn wado_rs_part_without_a_file_meta_group_is_a_part_header_error() {
         parts.next_part().await,
         Err(DicomWebError::PartHeader { index: 3, .. })
     ));
+}
+
+/// A PACS on a free port that accepts every connection and never answers (nor closes it).
+async fn silent_pacs() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((connection, _)) = listener.accept().await {
+            held.push(connection);
+        }
+    });
+    format!("http://{addr}/dicom-web")
+}
+
+fn impatient(url: &str) -> DicomWebClient {
+    DicomWebClient::with_timeouts(
+        url,
+        PacsTimeouts {
+            connect: Duration::from_secs(5),
+            idle: Duration::from_millis(300),
+        },
+    )
+    .unwrap()
+}
+
+/// Runs `exchange`, which must end (with an error) well before the test gives up on it.
+async fn ends<T>(exchange: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(10), exchange)
+        .await
+        .expect("the exchange with a silent PACS ends")
+}
+
+#[tokio::test]
+async fn every_request_to_a_silent_pacs_times_out() {
+    let client = impatient(&silent_pacs().await);
+    let scope = RetrieveScope::Study {
+        study: "2.25.60".into(),
+    };
+    let retrieve = ends(client.retrieve(&scope, &[])).await;
+    assert!(
+        matches!(retrieve, Err(DicomWebError::Timeout { .. })),
+        "{:?}",
+        retrieve.err()
+    );
+    let metadata = ends(client.study("2.25.60")).await;
+    assert!(
+        matches!(metadata, Err(DicomWebError::Timeout { .. })),
+        "{metadata:?}"
+    );
+    let search = ends(client.find_studies(&[("PatientID", "PAT-0001")])).await;
+    assert!(
+        matches!(search, Err(DicomWebError::Timeout { .. })),
+        "{search:?}"
+    );
+}
+
+#[tokio::test]
+async fn answer_stalling_mid_instance_times_out() {
+    let body = study_answer();
+    let (url, _served) = pacs_answering(body.clone(), body.len() / 2, true).await;
+    let client = impatient(&url);
+    let scope = RetrieveScope::Study {
+        study: "2.25.60".into(),
+    };
+    let mut parts = client.retrieve(&scope, &[]).await.unwrap();
+    let outcome = ends(read_parts(&mut parts)).await;
+    assert!(
+        matches!(outcome, Err(DicomWebError::Timeout { .. })),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn refused_connection_is_a_connect_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let client = impatient(&format!("http://{addr}/dicom-web"));
+    let scope = RetrieveScope::Study {
+        study: "2.25.60".into(),
+    };
+    let retrieve = ends(client.retrieve(&scope, &[])).await;
+    assert!(
+        matches!(retrieve, Err(DicomWebError::Connect { .. })),
+        "{:?}",
+        retrieve.err()
+    );
+}
+
+/// An answer in chunked transfer coding (chunk extensions, a trailer), delivered in pieces that
+/// split its chunk-size lines and CRLFs, is read whole.
+#[tokio::test]
+async fn chunked_answer_is_read_whole() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = study_answer();
+    let mut wire = Vec::new();
+    for (n, chunk) in body.chunks(3000).enumerate() {
+        wire.extend_from_slice(format!("{:X};n={n}\r\n", chunk.len()).as_bytes());
+        wire.extend_from_slice(chunk);
+        wire.extend_from_slice(b"\r\n");
+    }
+    wire.extend_from_slice(b"0\r\nX-Trailer: done\r\n\r\n");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let mut byte = [0u8; 1];
+            socket.read_exact(&mut byte).await.unwrap();
+            head.push(byte[0]);
+        }
+        let answer_head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: multipart/related; type=\"application/dicom\"; \
+             boundary={BOUNDARY}\r\nTransfer-Encoding: chunked\r\n\r\n"
+        );
+        socket.write_all(answer_head.as_bytes()).await.unwrap();
+        for piece in wire.chunks(7) {
+            socket.write_all(piece).await.unwrap();
+        }
+        // The connection stays open: the end of the answer is the last chunk.
+        let mut rest = Vec::new();
+        let _ = socket.read_to_end(&mut rest).await;
+    });
+    let client = impatient(&format!("http://{addr}/dicom-web"));
+    let scope = RetrieveScope::Study {
+        study: "2.25.60".into(),
+    };
+    let mut parts = client.retrieve(&scope, &[]).await.unwrap();
+    let read = ends(read_parts(&mut parts)).await.unwrap();
+    let seen: Vec<&str> = read.iter().map(|(sop, _, _)| sop.as_str()).collect();
+    assert_eq!(seen, ["2.25.60.1.1", "2.25.60.1.2", "2.25.60.2.1"]);
+    for (sop, _, bytes) in &read {
+        assert_eq!(*bytes, instance_file(sop));
+    }
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! RAD-69 Retrieve Imaging Document Set (RAD TF-3 4.69): instances returned byte-identical as MTOM
-//! attachments, one RegistryError per instance not returned, SOAP Faults for what is not RAD-69.
+//! attachments, one RegistryError per instance not returned, SOAP Faults for what is not RAD-69;
+//! a silent or stalling PACS is given up after the configured timeouts.
 
 #[path = "support/serve.rs"]
 mod serve;
@@ -468,4 +469,147 @@ async fn healthz_and_metrics_are_served() {
         .await
         .unwrap();
     assert_eq!(metrics.status(), 200);
+}
+
+/// A PACS on a free port that accepts every connection and never answers (nor closes it).
+async fn silent_pacs() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((connection, _)) = listener.accept().await {
+            held.push(connection);
+        }
+    });
+    format!("http://{addr}/dicom-web")
+}
+
+/// A PACS that answers the WADO-RS metadata of `instance` (held in Explicit VR Little Endian),
+/// and a retrieve of it with its first `sent` bytes, then stays silent with the connection open.
+async fn pacs_stalling_mid_instance(instance: Vec<u8>, sent: usize) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((mut connection, _)) = listener.accept().await {
+            let mut head = Vec::new();
+            while !head.ends_with(b"\r\n\r\n") {
+                let mut byte = [0u8; 1];
+                if connection.read_exact(&mut byte).await.is_err() {
+                    break;
+                }
+                head.push(byte[0]);
+            }
+            let request_line = String::from_utf8_lossy(&head)
+                .lines()
+                .next()
+                .map(str::to_owned);
+            if request_line.is_some_and(|line| line.contains("/metadata ")) {
+                let metadata = serde_json::json!([{
+                    "00020010": {"vr": "UI", "Value": [EXPLICIT_LE]},
+                    "00080016": {"vr": "UI", "Value": ["1.2.840.10008.5.1.4.1.1.2"]},
+                    "00080018": {"vr": "UI", "Value": [SOP_1]},
+                    "00080060": {"vr": "CS", "Value": ["CT"]},
+                    "00100020": {"vr": "LO", "Value": ["PAT-0001"]},
+                    "0020000D": {"vr": "UI", "Value": [STUDY]},
+                    "0020000E": {"vr": "UI", "Value": [SERIES_A]},
+                }])
+                .to_string();
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/dicom+json\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n{metadata}",
+                    metadata.len()
+                );
+                let _ = connection.write_all(answer.as_bytes()).await;
+                continue;
+            }
+            let mut answer = b"HTTP/1.1 200 OK\r\nContent-Type: multipart/related; \
+                type=\"application/dicom\"; boundary=STALL\r\nConnection: close\r\n\r\n\
+                --STALL\r\nContent-Type: application/dicom\r\n\r\n"
+                .to_vec();
+            answer.extend_from_slice(&instance[..sent]);
+            let _ = connection.write_all(&answer).await;
+            held.push(connection);
+        }
+    });
+    format!("http://{addr}/dicom-web")
+}
+
+/// The source with `pacs` as its PACS and timeouts of one second.
+async fn with_impatient_pacs(pacs: String) -> Setup {
+    Setup::with_config(imaging_source::config::Config {
+        pacs_dicomweb_url: Some(pacs),
+        pacs_connect_timeout_seconds: 1,
+        pacs_idle_timeout_seconds: 1,
+        ..imaging_source::config::Config::default()
+    })
+    .await
+}
+
+/// A PACS that stays silent (here: does not answer the study's WADO-RS metadata) is given up
+/// after the idle timeout: every instance asked for gets an XDSRepositoryError naming the
+/// timeout, and the PACS is asked once per request, not once per instance.
+#[tokio::test]
+async fn silent_pacs_gives_a_repository_error_per_instance_after_the_timeout() {
+    let setup = with_impatient_pacs(silent_pacs().await).await;
+    let sops: Vec<String> = (1..=12).map(|i| format!("{STUDY}.9.{i}")).collect();
+    let wanted: Vec<(&str, &str, &str)> = sops
+        .iter()
+        .map(|sop| (STUDY, SERIES_A, sop.as_str()))
+        .collect();
+    let started = std::time::Instant::now();
+    let (answer, parts) = tokio::time::timeout(
+        std::time::Duration::from_secs(8),
+        rad69(
+            &setup.url(),
+            &request(REPOSITORY_UID, &wanted, &[EXPLICIT_LE]),
+        ),
+    )
+    .await
+    .expect("RAD-69 answers although the PACS stays silent");
+    assert_eq!(answer.response.status, ResponseStatus::Failure);
+    assert!(parts.is_empty());
+    assert_eq!(answer.response.errors.len(), sops.len());
+    for (error, sop) in answer.response.errors.iter().zip(&sops) {
+        assert_eq!(error.error_code, error_code::XDS_REPOSITORY_ERROR);
+        assert_eq!(error.location.as_deref(), Some(sop.as_str()));
+        assert!(
+            error.code_context.contains("timed out"),
+            "{}",
+            error.code_context
+        );
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(6),
+        "one timeout for the request, not one per instance: {:?}",
+        started.elapsed()
+    );
+}
+
+/// A PACS that stops sending in the middle of an instance: the RAD-69 answer, already under
+/// way, ends with an error after the idle timeout instead of waiting forever.
+#[tokio::test]
+async fn pacs_stalling_mid_instance_ends_the_answer_with_an_error() {
+    let instance = dicom_instance(STUDY, SERIES_A, SOP_1, EXPLICIT_LE, 512 * 1024);
+    let setup = with_impatient_pacs(pacs_stalling_mid_instance(instance, 100_000).await).await;
+    let (envelope, _) = soap::write_request_envelope(
+        action::RETRIEVE_IMAGING_DOCUMENT_SET,
+        &setup.url(),
+        &request(REPOSITORY_UID, &[(STUDY, SERIES_A, SOP_1)], &[EXPLICIT_LE]).to_xml(),
+    );
+    let response = serve::post_soap(
+        &setup.url(),
+        action::RETRIEVE_IMAGING_DOCUMENT_SET,
+        envelope,
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), response.bytes())
+        .await
+        .expect("the answer ends although the PACS stalls");
+    assert!(
+        read.is_err(),
+        "an answer cut short is an error, not a whole answer"
+    );
 }
