@@ -4,10 +4,14 @@
 //! - 32 concurrent ITI-43 of 1 MB documents vs 32 concurrent GETs of those files;
 //! - peak RSS (VmHWM) of the repository process while it moves 150 MB (goal: under 64 MB);
 //! - SHA-1 of 150 MB already in memory vs the same dd: not a goal but the ceiling of ITI-41,
-//!   whose bytes all go through one SHA-1 in order (the repository computes or checks the hash).
+//!   whose bytes all go through one SHA-1 in order (the repository computes or checks the hash);
+//! - the latency of ITI-41 of a 20 kB document (a KOS manifest), 50 one after another, next to
+//!   one 4 KB write with fsync on the same disk: not a goal, but where the fsyncs the submitter
+//!   waits for show.
 //!
 //! The repository runs as its own process (the `repository` binary), the registry in-process.
-//! Run: `cargo bench -p repository --bench transfer` (needs `dd` and `python3`).
+//! Run: `cargo bench -p repository --bench transfer` (needs `dd` and `python3`);
+//! `REPOSITORY_BIN=path` runs another build of the `repository` binary (an A/B against a base).
 //!
 //! Each of the five ITI-41 runs is also printed on its own: its ratio to the dd run just before it,
 //! the repository's CPU time for it (its threads' `schedstat`) and the in-memory SHA-1 of that
@@ -78,6 +82,9 @@ const RUNS: usize = 3;
 /// ITI-41 runs, each right after its own dd (the ratio that varies most with the machine's load).
 const ITI41_RUNS: usize = 5;
 const CHUNK: usize = 256 * 1024;
+/// A KOS manifest of a large study is some tens of kilobytes.
+const MANIFEST_SIZE: usize = 20_000;
+const SMALL_ITI41_RUNS: usize = 50;
 
 /// `total` bytes as `CHUNK`-sized clones of one buffer (no generation cost in the client).
 fn body(total: usize) -> BodyStream {
@@ -106,7 +113,10 @@ impl RepositoryProcess {
             ),
         )
         .expect("config written");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_repository"))
+        let binary = std::env::var_os("REPOSITORY_BIN")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_repository")));
+        let mut child = Command::new(binary)
             .arg(&config)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -234,6 +244,24 @@ async fn dd_floor(dir: &Path, size: usize) -> f64 {
     assert!(status.success(), "dd failed");
     std::fs::remove_file(&target).expect("dd file removed");
     mb_per_s(size, elapsed)
+}
+
+/// One 4 KB write and its fsync into `dir`: the latency floor of a durable commit, ms.
+async fn fsync_floor(dir: &Path) -> f64 {
+    let target = dir.join("fsync-floor.bin");
+    let path = target.clone();
+    let elapsed = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let started = Instant::now();
+        let mut file = std::fs::File::create(&path).expect("fsync floor file");
+        file.write_all(&[7u8; 4096]).expect("fsync floor write");
+        file.sync_all().expect("fsync");
+        started.elapsed()
+    })
+    .await
+    .expect("fsync floor task");
+    std::fs::remove_file(&target).expect("fsync floor file removed");
+    elapsed.as_secs_f64() * 1000.0
 }
 
 /// SHA-1 of `size` bytes already in memory, fed as the ITI-41 body's chunks: the speed of one
@@ -400,6 +428,17 @@ async fn main() {
         iti43_concurrent.push(mb_per_s(CONCURRENT * SMALL, started.elapsed()));
     }
 
+    // ITI-41 of a document the size of a KOS manifest, one after another: its latency is mostly
+    // the fsyncs on the submitter's wait, next to one 4 KB write with fsync on the same disk.
+    let mut small_latency = Vec::new();
+    let mut fsync_latency = Vec::new();
+    for _ in 0..SMALL_ITI41_RUNS {
+        fsync_latency.push(fsync_floor(&data_dir).await);
+        let started = Instant::now();
+        provide(&client, &url, MANIFEST_SIZE).await;
+        small_latency.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+
     let dd = median(dd);
     let rows = [
         (
@@ -443,6 +482,11 @@ async fn main() {
     println!(
         "ITI-41 runs vs the dd just before each: {}",
         iti41_runs.join(", ")
+    );
+    println!(
+        "ITI-41 of {MANIFEST_SIZE} bytes, {SMALL_ITI41_RUNS} one after another: median {:.2} ms; one 4 KB write + fsync on the same disk: median {:.2} ms",
+        median(small_latency),
+        median(fsync_latency)
     );
     println!(
         "load average {load_start} at start, {} at end (2 cores shared with the client)",
