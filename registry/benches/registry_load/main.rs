@@ -56,9 +56,12 @@
 //! PostgreSQL alone spends 0.9-1 ms of CPU per 100-entry answer.
 
 mod corpus;
+mod cpu;
 mod drive;
+mod http;
 mod load;
 
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -68,13 +71,14 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 use diesel_async::RunQueryDsl;
 use drive::{Load, Rng, Stats};
+use http::{Action, ClientKind, SoapClient};
 use registry::config::Config;
 use registry::server;
 use registry::storage::schema::registry_objects;
 use registry::storage::{Database, StorageError};
 use schemas::constants::{status, stored_query};
 use schemas::ebrim::{AdhocQueryRequest, RegistryObject, ReturnType, Slot};
-use schemas::soap::{self, action};
+use schemas::soap::action;
 use tokio::runtime::{Handle, Runtime};
 use tokio_util::sync::CancellationToken;
 
@@ -100,6 +104,10 @@ pub enum BenchError {
     Start(#[from] server::StartError),
     #[error("HTTP: {0}")]
     Http(#[from] reqwest::Error),
+    #[error("HTTP connection: {0}")]
+    Hyper(#[from] hyper::Error),
+    #[error("HTTP request: {0}")]
+    Request(#[from] hyper::http::Error),
     #[error("task: {0}")]
     Join(#[from] tokio::task::JoinError),
     #[error("{0}: {1}")]
@@ -149,6 +157,7 @@ struct Settings {
     size: Size,
     load: Load,
     postgres_url: String,
+    http_client: ClientKind,
     /// Which scenarios run: `find`, `get`, `register`, and `floor` for the SQL floors.
     scenarios: Vec<String>,
 }
@@ -176,6 +185,7 @@ fn settings() -> Result<Settings, BenchError> {
         None => 16,
     };
     let mut scenarios = "find,get,register,floor".to_owned();
+    let mut http_client = env("BENCH_HTTP_CLIENT").unwrap_or_else(|| "lean".to_owned());
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         if arg == "--bench" {
@@ -192,6 +202,7 @@ fn settings() -> Result<Settings, BenchError> {
             "--warm-up" => warm_up = number(&arg, &value)?,
             "--concurrency" => concurrency = number(&arg, &value)?,
             "--scenarios" => scenarios = value,
+            "--http-client" => http_client = value,
             other => return Err(BenchError::Usage(format!("unknown option {other}"))),
         }
     }
@@ -223,6 +234,7 @@ fn settings() -> Result<Settings, BenchError> {
         },
         postgres_url: env("HIE_BENCH_POSTGRES_URL")
             .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/registry_bench".to_owned()),
+        http_client: ClientKind::parse(&http_client)?,
         scenarios: scenarios.split(',').map(str::to_owned).collect(),
     })
 }
@@ -231,7 +243,19 @@ fn settings() -> Result<Settings, BenchError> {
 struct Row {
     scenario: &'static str,
     stats: Stats,
-    floor: Option<Stats>,
+    cpu: cpu::PerOperation,
+    floor: Option<(Stats, cpu::PerOperation)>,
+}
+
+/// Runs one scenario and reads the CPU time it took per operation.
+async fn measured(
+    db: &Database,
+    scenario: impl Future<Output = Result<Stats, BenchError>>,
+) -> Result<(Stats, cpu::PerOperation), BenchError> {
+    let before = cpu::Sample::take(db).await?;
+    let stats = scenario.await?;
+    let after = cpu::Sample::take(db).await?;
+    Ok((stats, before.per_operation(&after, stats.all_operations)))
 }
 
 /// What one backend's run measured.
@@ -264,11 +288,12 @@ fn run() -> Result<(), BenchError> {
         .build()
         .map_err(BenchError::Runtime)?;
     println!(
-        "registry_load: {} DocumentEntries ({} patients x {}), {} clients, {:?} per scenario after {:?} warm-up, fragment {} bytes",
+        "registry_load: {} DocumentEntries ({} patients x {}), {} clients ({}), {:?} per scenario after {:?} warm-up, fragment {} bytes",
         settings.size.documents(),
         settings.size.patients,
         settings.size.docs_per_patient,
         settings.load.concurrency,
+        settings.http_client.name(),
         settings.load.duration,
         settings.load.warm_up,
         load::fragment_length(),
@@ -317,61 +342,99 @@ fn bench_backend(
         load::remove_registrations(&floor_db).await?;
         Ok::<_, BenchError>((registry, floor_db))
     })?;
-    let endpoint = Arc::new(registry.endpoint_url());
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(settings.load.concurrency as usize)
-        .tcp_nodelay(true)
-        .build()?;
     let server = server_runtime.handle().clone();
     let clients = client_runtime.handle().clone();
 
     let result = client_runtime.block_on(async {
-        let answer_bytes = check_answers(&client, &endpoint, &floor_db, size).await?;
+        let client = Arc::new(
+            SoapClient::connect(
+                settings.http_client,
+                &clients,
+                registry.http_addr,
+                registry::service::ENDPOINT_PATH,
+                settings.load.concurrency,
+            )
+            .await?,
+        );
+        let answer_bytes = check_answers(&client, &floor_db, size).await?;
         let mut rows = Vec::new();
         let mut rollbacks = None;
 
         let wants = |name: &str| settings.scenarios.iter().any(|s| s == name);
         if wants("find") {
             eprintln!("{}: ITI-18 FindDocuments over HTTP", backend.name());
-            let ours =
-                find_documents_http(&clients, settings.load, &client, &endpoint, size).await?;
+            let (stats, cpu) = measured(
+                &floor_db,
+                find_documents_http(&clients, settings.load, &client, size),
+            )
+            .await?;
             let floor = if wants("floor") {
                 eprintln!("{}: FindDocuments floor (plain SQL)", backend.name());
-                Some(find_documents_sql(&server, settings.load, &floor_db, size).await?)
+                Some(
+                    measured(
+                        &floor_db,
+                        find_documents_sql(&server, settings.load, &floor_db, size),
+                    )
+                    .await?,
+                )
             } else {
                 None
             };
             rows.push(Row {
                 scenario: "ITI-18 FindDocuments LeafClass (HTTP)",
-                stats: ours,
+                stats,
+                cpu,
                 floor,
             });
         }
         if wants("get") {
             eprintln!("{}: ITI-18 GetDocuments over HTTP", backend.name());
-            let ours =
-                get_documents_http(&clients, settings.load, &client, &endpoint, size).await?;
+            let (stats, cpu) = measured(
+                &floor_db,
+                get_documents_http(&clients, settings.load, &client, size),
+            )
+            .await?;
             let floor = if wants("floor") {
                 eprintln!("{}: GetDocuments floor (plain SQL)", backend.name());
-                Some(get_document_sql(&server, settings.load, &floor_db, size).await?)
+                Some(
+                    measured(
+                        &floor_db,
+                        get_document_sql(&server, settings.load, &floor_db, size),
+                    )
+                    .await?,
+                )
             } else {
                 None
             };
             rows.push(Row {
                 scenario: "ITI-18 GetDocuments by uniqueId (HTTP)",
-                stats: ours,
+                stats,
+                cpu,
                 floor,
             });
         }
         if wants("register") {
-            eprintln!("{}: ITI-42 registrations (storage)", backend.name());
-            let registrations = register_storage(&server, settings.load, &url, &floor_db).await?;
+            eprintln!("{}: ITI-42 registrations over HTTP", backend.name());
+            let before = rolled_back(&floor_db).await?;
+            let started = Arc::new(AtomicU32::new(0));
+            let (stats, cpu) = measured(
+                &floor_db,
+                register_http(&clients, settings.load, &client, size, Arc::clone(&started)),
+            )
+            .await?;
             rows.push(Row {
-                scenario: "ITI-42 1-document submission, storage insert_submission",
-                stats: registrations.stats,
+                scenario: "ITI-42 Register Document Set-b, 1 document (HTTP)",
+                stats,
+                cpu,
                 floor: None,
             });
-            rollbacks = registrations.rollbacks;
+            if let Some(before) = before {
+                tokio::time::sleep(STATS_FLUSH).await;
+                if let Some(after) = rolled_back(&floor_db).await? {
+                    rollbacks =
+                        Some((after - before, AtomicU32::load(&started, Ordering::Relaxed)));
+                }
+            }
         }
         Ok::<_, BenchError>(Report {
             backend,
@@ -438,38 +501,6 @@ fn adhoc_query(id: &str, slots: Vec<Slot>) -> String {
     xml
 }
 
-/// Posts one ITI-18 request and returns the answer, refusing anything but a Success.
-async fn stored_query_http(
-    client: &reqwest::Client,
-    endpoint: &str,
-    body: &str,
-) -> Result<impl AsRef<[u8]>, BenchError> {
-    let (envelope, _) = soap::write_request_envelope(action::REGISTRY_STORED_QUERY, endpoint, body);
-    let response = client
-        .post(endpoint)
-        .header(
-            reqwest::header::CONTENT_TYPE,
-            soap::content_type(action::REGISTRY_STORED_QUERY),
-        )
-        .body(envelope)
-        .send()
-        .await?;
-    let http_status = response.status();
-    let answer = response.bytes().await?;
-    // The status attribute comes in the first bytes of the AdhocQueryResponse.
-    let head = &answer[..answer.len().min(2048)];
-    let success = head
-        .windows(status::RESPONSE_SUCCESS.len())
-        .any(|w| w == status::RESPONSE_SUCCESS.as_bytes());
-    if !http_status.is_success() || !success {
-        return Err(BenchError::Answer(format!(
-            "HTTP {http_status}: {}",
-            String::from_utf8_lossy(head)
-        )));
-    }
-    Ok(answer)
-}
-
 fn count(haystack: &[u8], needle: &str) -> usize {
     haystack
         .windows(needle.len())
@@ -480,14 +511,14 @@ fn count(haystack: &[u8], needle: &str) -> usize {
 /// Checks once that the endpoint and the floor SQL return the expected objects; returns the
 /// FindDocuments answer size.
 async fn check_answers(
-    client: &reqwest::Client,
-    endpoint: &str,
+    client: &SoapClient,
     db: &Database,
     size: Size,
 ) -> Result<usize, BenchError> {
+    let query = Action::new(action::REGISTRY_STORED_QUERY)?;
     let patient = corpus::patient_id(size.patients - 1);
     let body = find_documents_body(&patient);
-    let answer = stored_query_http(client, endpoint, &body).await?;
+    let answer = client.call(0, &query, &body).await?;
     let answer = answer.as_ref();
     let found = count(answer, "<rim:ExtrinsicObject ");
     let rows = floor_find_documents(db, &patient).await?;
@@ -499,7 +530,7 @@ async fn check_answers(
     }
     let unique_id = corpus::document_unique_id(size.patients - 1, size.docs_per_patient - 1);
     let body = get_documents_body(&unique_id);
-    let single = stored_query_http(client, endpoint, &body).await?;
+    let single = client.call(0, &query, &body).await?;
     let found = count(single.as_ref(), "<rim:ExtrinsicObject ");
     let rows = floor_get_document(db, &unique_id).await?;
     if found != 1 || rows != 1 {
@@ -513,18 +544,17 @@ async fn check_answers(
 async fn find_documents_http(
     runtime: &Handle,
     load: Load,
-    client: &reqwest::Client,
-    endpoint: &Arc<String>,
+    client: &Arc<SoapClient>,
     size: Size,
 ) -> Result<Stats, BenchError> {
-    let client = client.clone();
-    let endpoint = Arc::clone(endpoint);
-    drive::run(runtime, load, move |rng: &mut Rng| {
+    let client = Arc::clone(client);
+    let query = Arc::new(Action::new(action::REGISTRY_STORED_QUERY)?);
+    drive::run(runtime, load, move |task, rng: &mut Rng| {
         let body = find_documents_body(&corpus::patient_id(rng.below(size.patients)));
-        let client = client.clone();
-        let endpoint = Arc::clone(&endpoint);
+        let client = Arc::clone(&client);
+        let query = Arc::clone(&query);
         async move {
-            stored_query_http(&client, &endpoint, &body).await?;
+            client.call(task, &query, &body).await?;
             Ok(())
         }
     })
@@ -534,20 +564,19 @@ async fn find_documents_http(
 async fn get_documents_http(
     runtime: &Handle,
     load: Load,
-    client: &reqwest::Client,
-    endpoint: &Arc<String>,
+    client: &Arc<SoapClient>,
     size: Size,
 ) -> Result<Stats, BenchError> {
-    let client = client.clone();
-    let endpoint = Arc::clone(endpoint);
-    drive::run(runtime, load, move |rng: &mut Rng| {
+    let client = Arc::clone(client);
+    let query = Arc::new(Action::new(action::REGISTRY_STORED_QUERY)?);
+    drive::run(runtime, load, move |task, rng: &mut Rng| {
         let unique_id =
             corpus::document_unique_id(rng.below(size.patients), rng.below(size.docs_per_patient));
         let body = get_documents_body(&unique_id);
-        let client = client.clone();
-        let endpoint = Arc::clone(&endpoint);
+        let client = Arc::clone(&client);
+        let query = Arc::clone(&query);
         async move {
-            stored_query_http(&client, &endpoint, &body).await?;
+            client.call(task, &query, &body).await?;
             Ok(())
         }
     })
@@ -633,7 +662,7 @@ async fn find_documents_sql(
     size: Size,
 ) -> Result<Stats, BenchError> {
     let db = db.clone();
-    drive::run(runtime, load, move |rng: &mut Rng| {
+    drive::run(runtime, load, move |_, rng: &mut Rng| {
         let patient = corpus::patient_id(rng.below(size.patients));
         let db = db.clone();
         async move {
@@ -651,7 +680,7 @@ async fn get_document_sql(
     size: Size,
 ) -> Result<Stats, BenchError> {
     let db = db.clone();
-    drive::run(runtime, load, move |rng: &mut Rng| {
+    drive::run(runtime, load, move |_, rng: &mut Rng| {
         let unique_id =
             corpus::document_unique_id(rng.below(size.patients), rng.below(size.docs_per_patient));
         let db = db.clone();
@@ -663,58 +692,47 @@ async fn get_document_sql(
     .await
 }
 
-/// What the registration scenario measured.
-struct Registrations {
-    stats: Stats,
-    /// Transactions PostgreSQL rolled back while it ran, and registrations started (warm-up
-    /// included); `None` on SQLite, which has no retried transactions.
-    rollbacks: Option<(i64, u32)>,
-}
-
-/// ITI-42 single-document submissions written by `Database::insert_submission`, the
-/// registration's transaction (the SOAP endpoint does not dispatch ITI-42 yet), on a database
-/// handle of their own. On PostgreSQL the transactions rolled back meanwhile (serialization
-/// failures retried by the registry) are counted from `pg_stat_database`, read once the
-/// handle's connections are closed (a backend flushes its counts when it exits).
-async fn register_storage(
+/// ITI-42 Register Document Set-b requests, one DocumentEntry each (with its SubmissionSet and
+/// HasMember), sent over SOAP/HTTP as a document source sends them: the registry validates each
+/// (metadata, codes, patient id known to the identity feed, uniqueIds) and registers it in one
+/// transaction; every answer must be a Success. Each is a new document of a corpus patient, in
+/// turn (the identity feed announced them all: the corpus's `patients` rows). `started` counts
+/// the registrations sent (warm-up included).
+async fn register_http(
     runtime: &Handle,
     load: Load,
-    url: &str,
-    stats_db: &Database,
-) -> Result<Registrations, BenchError> {
-    let before = rolled_back(stats_db).await?;
-    let db = Database::connect(url).await?;
+    client: &Arc<SoapClient>,
+    size: Size,
+    started: Arc<AtomicU32>,
+) -> Result<Stats, BenchError> {
     let run = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(1);
-    let next = Arc::new(AtomicU32::new(0));
-    let counter = Arc::clone(&next);
-    let scenario_db = db.clone();
-    let stats = drive::run(runtime, load, move |_: &mut Rng| {
-        let submission = corpus::registration(counter.fetch_add(1, Ordering::Relaxed), run);
-        let db = scenario_db.clone();
+    let counter = started;
+    let client = Arc::clone(client);
+    let register = Arc::new(Action::new(action::REGISTER_DOCUMENT_SET_B)?);
+    drive::run(runtime, load, move |task, _: &mut Rng| {
+        let request = corpus::registration_request(
+            counter.fetch_add(1, Ordering::Relaxed),
+            run,
+            size.patients,
+        );
+        let mut body = String::with_capacity(8192);
+        request.write_xml(&mut body);
+        let client = Arc::clone(&client);
+        let register = Arc::clone(&register);
         async move {
-            db.insert_submission(&submission).await?;
+            client.call(task, &register, &body).await?;
             Ok(())
         }
     })
-    .await?;
-    drop(db);
-    let rollbacks = match before {
-        Some(before) => {
-            tokio::time::sleep(STATS_FLUSH).await;
-            rolled_back(stats_db)
-                .await?
-                .map(|after| (after - before, AtomicU32::load(&next, Ordering::Relaxed)))
-        }
-        None => None,
-    };
-    Ok(Registrations { stats, rollbacks })
+    .await
 }
 
-/// How long closed PostgreSQL backends are given to exit and flush their statistics.
-const STATS_FLUSH: Duration = Duration::from_secs(2);
+/// How long the registry's PostgreSQL backends are given to flush their statistics: an idle
+/// backend flushes pending counts within `PGSTAT_IDLE_INTERVAL` (10 s).
+const STATS_FLUSH: Duration = Duration::from_secs(11);
 
 /// PostgreSQL's count of transactions rolled back in the benchmark database (`None` on SQLite).
 async fn rolled_back(db: &Database) -> Result<Option<i64>, BenchError> {
@@ -759,7 +777,7 @@ fn print_report(report: &Report, settings: &Settings) {
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for row in &report.rows {
         let s = row.stats;
-        let floor = match row.floor {
+        let floor = match row.floor.map(|(f, _)| f) {
             Some(f) => format!(
                 "{:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2}",
                 f.per_second,
@@ -779,6 +797,35 @@ fn print_report(report: &Report, settings: &Settings) {
             millis(s.p50),
             millis(s.p99),
             millis(s.max),
+        );
+    }
+    println!();
+    println!(
+        "| CPU per operation (us, warm-up included) | ours: registry + load client + PostgreSQL = total | floor: caller + PostgreSQL = total | total ours/floor |"
+    );
+    println!("|---|---:|---:|---:|");
+    for row in &report.rows {
+        let c = row.cpu;
+        let ours_total = c.registry + c.client + c.postgres.unwrap_or(0.0);
+        let postgres = |p: Option<f64>| p.map_or("–".to_owned(), |p| format!("{p:.0}"));
+        let floor = match row.floor.map(|(_, f)| f) {
+            Some(f) => {
+                let total = f.registry + f.postgres.unwrap_or(0.0);
+                format!(
+                    "{:.0} + {} = {total:.0} | {:.2}",
+                    f.registry,
+                    postgres(f.postgres),
+                    ours_total / total.max(f64::MIN_POSITIVE)
+                )
+            }
+            None => "– | –".to_owned(),
+        };
+        println!(
+            "| {} | {:.0} + {:.0} + {} = {ours_total:.0} | {floor} |",
+            row.scenario,
+            c.registry,
+            c.client,
+            postgres(c.postgres),
         );
     }
     if let Some((rolled_back, started)) = report.rollbacks {
