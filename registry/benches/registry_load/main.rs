@@ -42,7 +42,8 @@
 //! Each run prints the CPU time per operation of every scenario (`cpu.rs`: `/proc` times of the
 //! registry runtime's threads, which also run the floors, of the load-client threads, and of the
 //! PostgreSQL backends of the benchmark database plus its auxiliary processes, divided by the
-//! operations including warm-up), the figure to compare on a shared machine.
+//! operations including warm-up), the figure to compare on a shared machine, and the context
+//! switches per operation of the registry's and the client's threads.
 //!
 //! Measured 2026-11-24 19:20-19:34 UTC, load average 9-13 from other helpers' builds and
 //! benchmarks on the 2 cores; 300,000 DocumentEntries on PostgreSQL and 100,000 on SQLite
@@ -93,13 +94,16 @@
 //! FindDocuments p99 tail (PostgreSQL): the registry writes each ~600 KB answer in a single
 //! `writev` (strace: 636 answers, 603 KB per call, no EAGAIN) and the client reads it in 2
 //! `recvfrom`; both ours and the floor read PostgreSQL's rows in ~72 `recvfrom` of 6.2 KB per
-//! answer. At 4 clients ours p99/p50 was 32/8.9 ms against the floor's 20/5.9, at 16 clients
-//! 110/32 against 59/29, with load average 12. Not established: the likely source is the extra
-//! hand-offs of an HTTP answer (client task, registry worker, PostgreSQL backend, registry
-//! worker, client task: each a wake-up that waits for a core on an oversubscribed machine, where
-//! the floor has two), together with the registry's 0.25-0.35 ms of CPU per answer beyond the
-//! floor's (parsing, copying 600 KB into the LeafClass objects and the envelope); the deadpool
-//! holds 16 PostgreSQL connections for 16 clients, so no request waits for one.
+//! answer. At 4 clients ours p99/p50 was 32/8.9 and 13.7/3.3 ms against the floor's 20/5.9 and
+//! 9.3/3.4, at 16 clients 110/32 and 54/22 against 59/29 and 33/17, load average 9-12. Context
+//! switches per FindDocuments at 16 clients (100,000 entries, voluntary / involuntary):
+//! registry threads 0.1 / 0.6, load client 1.4 / 0.4, floor caller 0.0 / 0.5: the registry's
+//! workers never run dry and are preempted about as often as the floor's caller, but every
+//! answer adds the client's wake-ups (~1.8), each waiting for a core on the oversubscribed
+//! machine, and 0.25-0.35 ms of registry CPU beyond the floor's caller (parsing, copying 600 KB
+//! into the LeafClass objects and the envelope, the HTTP write) in one piece on a worker, which
+//! delays the requests queued behind it. The deadpool holds 16 PostgreSQL connections for 16
+//! clients, so no request waits for a connection. Not established on a quiet machine.
 //!
 //! Earlier figures, 1,000,000 DocumentEntries, `reqwest` client, ITI-42 through
 //! `Database::insert_submission` directly (not over HTTP):
@@ -923,6 +927,25 @@ fn print_report(report: &Report, settings: &Settings) {
             c.registry,
             c.client,
             postgres(c.postgres),
+        );
+    }
+    println!();
+    println!(
+        "| context switches per operation, voluntary / involuntary | ours: registry | ours: load client | floor: caller (registry runtime) |"
+    );
+    println!("|---|---:|---:|---:|");
+    let switches =
+        |[voluntary, involuntary]: [f64; 2]| format!("{voluntary:.1} / {involuntary:.1}");
+    for row in &report.rows {
+        let c = row.cpu;
+        let floor = row
+            .floor
+            .map_or("–".to_owned(), |(_, f)| switches(f.registry_switches));
+        println!(
+            "| {} | {} | {} | {floor} |",
+            row.scenario,
+            switches(c.registry_switches),
+            switches(c.client_switches),
         );
     }
     if let Some((rolled_back, started)) = report.rollbacks {
