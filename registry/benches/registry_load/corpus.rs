@@ -4,11 +4,12 @@
 //!
 //! Patient `p` has one SubmissionSet holding documents `0..docs_per_patient`. Every id is a
 //! function of `(p, d)`, so the load generator can name a random patient or uniqueId without
-//! reading the database.
+//! reading the database. The same ebRIM objects, with ids of their own, make the ITI-42
+//! requests of the registration scenario ([`registration_request`]).
 
 use registry::storage::{
     AvailabilityStatus, DocumentEntryType, NewAssociation, NewAuthor, NewCode, NewObject,
-    NewReferenceId, ObjectKind, Submission,
+    NewReferenceId, ObjectKind,
 };
 use schemas::constants::{
     association_type, classification_node, classification_scheme as scheme,
@@ -16,7 +17,8 @@ use schemas::constants::{
 };
 use schemas::ebrim::{
     Association, Classification, ExternalIdentifier, ExtrinsicObject, Identifiable,
-    InternationalString, RegistryObject, RegistryPackage, Slot,
+    InternationalString, RegistryObject, RegistryObjectList, RegistryPackage, Slot,
+    SubmitObjectsRequest,
 };
 
 /// Assigning authority of the benchmark's affinity domain (the registry's default).
@@ -50,10 +52,13 @@ pub fn patient_id(p: u32) -> String {
     format!("BENCH{p:06}^^^&{AFFINITY_DOMAIN}&ISO")
 }
 
-/// The patient id every ITI-42 registration of the benchmark uses (removed again afterwards).
-pub fn registration_patient_id() -> String {
-    format!("BENCHREG^^^&{AFFINITY_DOMAIN}&ISO")
-}
+/// The uniqueIds of the benchmark's ITI-42 registrations (SubmissionSets `...1127.`,
+/// DocumentEntries `...1128.`) sort in this range and no corpus uniqueId does, so the
+/// registrations are found (and removed) through the uniqueId index.
+pub const REGISTRATION_UNIQUE_IDS: (&str, &str) = (
+    "1.2.826.0.1.3680043.10.1127.",
+    "1.2.826.0.1.3680043.10.1129",
+);
 
 /// DocumentEntry uniqueId of document `d` of patient `p`.
 pub fn document_unique_id(p: u32, d: u32) -> String {
@@ -141,6 +146,32 @@ pub struct DocumentRows {
     pub reference_id: NewReferenceId,
 }
 
+/// The attribute values of document `key` that its storage row repeats.
+struct DocumentValues {
+    id: String,
+    reference: String,
+    hash: String,
+    size: i64,
+    creation: String,
+    start: String,
+    stop: String,
+}
+
+impl DocumentValues {
+    fn of(key: DocumentKey) -> DocumentValues {
+        let accession = format!("ACC{}-{}^^^&1.2.3.4.5.6.7.8.2&ISO", key.p, key.d);
+        DocumentValues {
+            id: uuid(IdKind::Document, key.p, key.d, 0, key.run),
+            reference: format!("{accession}^urn:ihe:iti:xds:2013:accession"),
+            hash: format!("{:040x}", u128::from(key.p) << 32 | u128::from(key.d)),
+            size: 4096 + i64::from(key.d),
+            creation: dtm(key.d, 9),
+            start: dtm(key.d, 8),
+            stop: dtm(key.d, 10),
+        }
+    }
+}
+
 /// The storage rows of one DocumentEntry of `patient`, member of SubmissionSet `submission_set`.
 pub fn document(
     key: DocumentKey,
@@ -148,15 +179,63 @@ pub fn document(
     unique_id: &str,
     submission_set: &str,
 ) -> DocumentRows {
-    let id = uuid(IdKind::Document, key.p, key.d, 0, key.run);
-    let accession = format!("ACC{}-{}^^^&1.2.3.4.5.6.7.8.2&ISO", key.p, key.d);
-    let reference = format!("{accession}^urn:ihe:iti:xds:2013:accession");
+    let DocumentValues {
+        id,
+        reference,
+        hash,
+        size,
+        creation,
+        start,
+        stop,
+    } = DocumentValues::of(key);
+    let mut fragment = String::with_capacity(4096);
+    Identifiable::ExtrinsicObject(document_entry(key, patient, unique_id)).write_xml(&mut fragment);
+
+    let mut object =
+        NewObject::first_version(ObjectKind::DocumentEntry, &id, patient, unique_id, fragment);
+    object.object_type = Some(DocumentEntryType::Stable);
+    object.mime_type = Some("application/dicom".to_owned());
+    object.hash = Some(hash);
+    object.size = Some(size);
+    object.repository_unique_id = Some(REPOSITORY.to_owned());
+    object.creation_time = Some(creation);
+    object.service_start_time = Some(start);
+    object.service_stop_time = Some(stop);
+    object.submission_set = Some(submission_set.to_owned());
+    DocumentRows {
+        codes: document_codes(key.d)
+            .iter()
+            .map(|(code_scheme, code, coding_scheme, _)| NewCode {
+                object_uuid: id.clone(),
+                scheme: (*code_scheme).to_owned(),
+                code: (*code).to_owned(),
+                coding_scheme: (*coding_scheme).to_owned(),
+            })
+            .collect(),
+        author: NewAuthor {
+            object_uuid: id.clone(),
+            author_person: AUTHOR.to_owned(),
+        },
+        reference_id: NewReferenceId {
+            object_uuid: id,
+            reference_id: reference,
+        },
+        object,
+    }
+}
+
+/// DocumentEntry `key` of `patient` as ebRIM, the way a document source submits it.
+fn document_entry(key: DocumentKey, patient: &str, unique_id: &str) -> ExtrinsicObject {
+    let DocumentValues {
+        id,
+        reference,
+        hash,
+        size,
+        creation,
+        start,
+        stop,
+    } = DocumentValues::of(key);
     let source_patient = format!("SRC{}^^^&1.2.3.4.5.6.7.8.1&ISO", key.p);
-    let hash = format!("{:040x}", u128::from(key.p) << 32 | u128::from(key.d));
-    let size = 4096 + i64::from(key.d);
-    let creation = dtm(key.d, 9);
-    let start = dtm(key.d, 8);
-    let stop = dtm(key.d, 10);
     let codes = document_codes(key.d);
 
     let mut classifications = vec![Classification {
@@ -203,7 +282,7 @@ pub fn document(
             "XDSDocumentEntry.uniqueId",
         ),
     ];
-    let entry = ExtrinsicObject {
+    ExtrinsicObject {
         object: RegistryObject {
             id: id.clone(),
             object_type: Some(object_type::STABLE_DOCUMENT_ENTRY.to_owned()),
@@ -234,40 +313,6 @@ pub fn document(
         },
         mime_type: Some("application/dicom".to_owned()),
         ..ExtrinsicObject::default()
-    };
-    let mut fragment = String::with_capacity(4096);
-    Identifiable::ExtrinsicObject(entry).write_xml(&mut fragment);
-
-    let mut object =
-        NewObject::first_version(ObjectKind::DocumentEntry, &id, patient, unique_id, fragment);
-    object.object_type = Some(DocumentEntryType::Stable);
-    object.mime_type = Some("application/dicom".to_owned());
-    object.hash = Some(hash);
-    object.size = Some(size);
-    object.repository_unique_id = Some(REPOSITORY.to_owned());
-    object.creation_time = Some(creation);
-    object.service_start_time = Some(start);
-    object.service_stop_time = Some(stop);
-    object.submission_set = Some(submission_set.to_owned());
-    DocumentRows {
-        codes: codes
-            .iter()
-            .map(|(code_scheme, code, coding_scheme, _)| NewCode {
-                object_uuid: id.clone(),
-                scheme: (*code_scheme).to_owned(),
-                code: (*code).to_owned(),
-                coding_scheme: (*coding_scheme).to_owned(),
-            })
-            .collect(),
-        author: NewAuthor {
-            object_uuid: id.clone(),
-            author_person: AUTHOR.to_owned(),
-        },
-        reference_id: NewReferenceId {
-            object_uuid: id,
-            reference_id: reference,
-        },
-        object,
     }
 }
 
@@ -303,8 +348,37 @@ pub fn submission_set(
     unique_id: &str,
 ) -> (NewObject, NewCode, NewAuthor) {
     let id = submission_set_uuid(p, run);
+    let mut fragment = String::with_capacity(2048);
+    Identifiable::RegistryPackage(submission_set_package(p, run, patient, unique_id))
+        .write_xml(&mut fragment);
+    let mut object =
+        NewObject::first_version(ObjectKind::SubmissionSet, &id, patient, unique_id, fragment);
+    object.submission_time = Some(dtm(0, 12));
+    object.source_id = Some(SOURCE_ID.to_owned());
+    object.submission_set = Some(id.clone());
+    let code = NewCode {
+        object_uuid: id.clone(),
+        scheme: scheme::SUBMISSION_SET_CONTENT_TYPE_CODE.to_owned(),
+        code: CONTENT_TYPE_CODE.0.to_owned(),
+        coding_scheme: CONTENT_TYPE_CODE.1.to_owned(),
+    };
+    let author = NewAuthor {
+        object_uuid: id,
+        author_person: AUTHOR.to_owned(),
+    };
+    (object, code, author)
+}
+
+/// sourceId of every benchmark SubmissionSet.
+const SOURCE_ID: &str = "1.2.3.4.5.6.7.8.9";
+/// contentTypeCode of every benchmark SubmissionSet: code and codingScheme.
+const CONTENT_TYPE_CODE: (&str, &str) = ("18748-4", "2.16.840.1.113883.6.1");
+
+/// SubmissionSet `p` of run `run` as ebRIM, the way a document source submits it.
+fn submission_set_package(p: u32, run: u64, patient: &str, unique_id: &str) -> RegistryPackage {
+    let id = submission_set_uuid(p, run);
     let submission_time = dtm(0, 12);
-    let package = RegistryPackage {
+    RegistryPackage {
         object: RegistryObject {
             id: id.clone(),
             slots: vec![Slot::new("submissionTime", [submission_time.as_str()])],
@@ -320,6 +394,20 @@ pub fn submission_set(
                     classified_object: id.clone(),
                     classification_node: None,
                     node_representation: Some(String::new()),
+                },
+                Classification {
+                    object: RegistryObject {
+                        id: uuid(IdKind::Classification, p, 0xffff, 2, run),
+                        slots: vec![Slot::new("codingScheme", [CONTENT_TYPE_CODE.1])],
+                        name: Some(InternationalString::plain("Diagnostic imaging study")),
+                        ..RegistryObject::default()
+                    },
+                    classification_scheme: Some(
+                        scheme::SUBMISSION_SET_CONTENT_TYPE_CODE.to_owned(),
+                    ),
+                    classified_object: id.clone(),
+                    classification_node: None,
+                    node_representation: Some(CONTENT_TYPE_CODE.0.to_owned()),
                 },
                 Classification {
                     object: RegistryObject {
@@ -347,46 +435,26 @@ pub fn submission_set(
                     patient,
                     "XDSSubmissionSet.patientId",
                 ),
+                external_identifier(
+                    uuid(IdKind::ExternalIdentifier, p, 0xffff, 2, run),
+                    &id,
+                    ident::SUBMISSION_SET_SOURCE_ID,
+                    SOURCE_ID,
+                    "XDSSubmissionSet.sourceId",
+                ),
             ],
             ..RegistryObject::default()
         },
         members: None,
-    };
-    let mut fragment = String::with_capacity(2048);
-    Identifiable::RegistryPackage(package).write_xml(&mut fragment);
-    let mut object =
-        NewObject::first_version(ObjectKind::SubmissionSet, &id, patient, unique_id, fragment);
-    object.submission_time = Some(submission_time);
-    object.source_id = Some("1.2.3.4.5.6.7.8.9".to_owned());
-    object.submission_set = Some(id.clone());
-    let code = NewCode {
-        object_uuid: id.clone(),
-        scheme: scheme::SUBMISSION_SET_CONTENT_TYPE_CODE.to_owned(),
-        code: "18748-4".to_owned(),
-        coding_scheme: "2.16.840.1.113883.6.1".to_owned(),
-    };
-    let author = NewAuthor {
-        object_uuid: id,
-        author_person: AUTHOR.to_owned(),
-    };
-    (object, code, author)
+    }
 }
 
 /// The HasMember Association from SubmissionSet `submission_set` to document `key`.
 pub fn has_member(key: DocumentKey, submission_set: &str, document: &str) -> NewAssociation {
-    let id = uuid(IdKind::HasMember, key.p, key.d, 0, key.run);
+    let association = has_member_association(key, submission_set, document);
     let mut fragment = String::with_capacity(512);
-    Identifiable::Association(Association {
-        object: RegistryObject {
-            id: id.clone(),
-            slots: vec![Slot::new("SubmissionSetStatus", ["Original"])],
-            ..RegistryObject::default()
-        },
-        association_type: association_type::HAS_MEMBER.to_owned(),
-        source_object: submission_set.to_owned(),
-        target_object: document.to_owned(),
-    })
-    .write_xml(&mut fragment);
+    let id = association.object.id.clone();
+    Identifiable::Association(association).write_xml(&mut fragment);
     NewAssociation {
         entry_uuid: id,
         association_type: association_type::HAS_MEMBER.to_owned(),
@@ -396,6 +464,20 @@ pub fn has_member(key: DocumentKey, submission_set: &str, document: &str) -> New
         submission_set_status: Some("Original".to_owned()),
         submission_set: Some(submission_set.to_owned()),
         fragment,
+    }
+}
+
+/// The HasMember Association of document `key` as ebRIM (SubmissionSetStatus Original).
+fn has_member_association(key: DocumentKey, submission_set: &str, document: &str) -> Association {
+    Association {
+        object: RegistryObject {
+            id: uuid(IdKind::HasMember, key.p, key.d, 0, key.run),
+            slots: vec![Slot::new("SubmissionSetStatus", ["Original"])],
+            ..RegistryObject::default()
+        },
+        association_type: association_type::HAS_MEMBER.to_owned(),
+        source_object: submission_set.to_owned(),
+        target_object: document.to_owned(),
     }
 }
 
@@ -413,32 +495,35 @@ pub fn corpus_submission_set(p: u32) -> (NewObject, NewCode, NewAuthor) {
     submission_set(p, 0, &patient_id(p), &submission_set_unique_id(p))
 }
 
-/// One single-document ITI-42 submission (SubmissionSet + DocumentEntry + HasMember) of the
-/// registration patient: number `n` of run `run`.
-pub fn registration(n: u32, run: u64) -> Submission {
-    let patient = registration_patient_id();
-    let p = n;
-    let (set, set_code, set_author) = submission_set(
-        p,
+/// One single-document ITI-42 Register Document Set-b request (SubmissionSet, DocumentEntry,
+/// HasMember) as a document source sends it: number `n` of run `run` (the run keeps uniqueIds
+/// and entryUUIDs apart from earlier runs'), a new document of corpus patient `n % patients`,
+/// known to the registry as the identity feed announced it.
+pub fn registration_request(n: u32, run: u64, patients: u32) -> SubmitObjectsRequest {
+    let patient = patient_id(n % patients.max(1));
+    let key = DocumentKey { p: n, d: 0, run };
+    let set = submission_set_package(
+        n,
         run,
         &patient,
         &format!("1.2.826.0.1.3680043.10.1127.{run}.{n}"),
     );
-    let key = DocumentKey { p, d: 0, run };
-    let rows = document(
+    let entry = document_entry(
         key,
         &patient,
         &format!("1.2.826.0.1.3680043.10.1128.{run}.{n}"),
-        &set.entry_uuid,
     );
-    let association = has_member(key, &set.entry_uuid, &rows.object.entry_uuid);
-    let mut codes = rows.codes;
-    codes.push(set_code);
-    Submission {
-        objects: vec![set, rows.object],
-        codes,
-        authors: vec![set_author, rows.author],
-        reference_ids: vec![rows.reference_id],
-        associations: vec![association],
+    let association = has_member_association(key, &set.object.id, &entry.object.id);
+    SubmitObjectsRequest {
+        id: None,
+        comment: None,
+        request_slots: Vec::new(),
+        objects: RegistryObjectList {
+            objects: vec![
+                Identifiable::RegistryPackage(set),
+                Identifiable::ExtrinsicObject(entry),
+                Identifiable::Association(association),
+            ],
+        },
     }
 }

@@ -24,7 +24,10 @@ pub struct Load {
 /// Latency distribution and throughput of a measured window.
 #[derive(Clone, Copy, Default)]
 pub struct Stats {
+    /// Operations in the measured window.
     pub operations: u64,
+    /// Operations run, warm-up included (what CPU time is divided by).
+    pub all_operations: u64,
     pub per_second: f64,
     pub p50: Duration,
     pub p99: Duration,
@@ -49,10 +52,11 @@ impl Rng {
     }
 }
 
-/// Runs `operation` from `load.concurrency` tasks on `runtime` and measures it.
+/// Runs `operation` from `load.concurrency` tasks on `runtime` and measures it; each call gets
+/// its task's number (`0..concurrency`) and random generator.
 pub async fn run<F, Fut>(runtime: &Handle, load: Load, operation: F) -> Result<Stats, BenchError>
 where
-    F: Fn(&mut Rng) -> Fut + Send + Sync + 'static,
+    F: Fn(u32, &mut Rng) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), BenchError>> + Send,
 {
     let operation = Arc::new(operation);
@@ -73,23 +77,29 @@ where
                     if began >= end || done >= budget {
                         break;
                     }
-                    operation(&mut rng).await?;
+                    operation(client, &mut rng).await?;
                     done += 1;
                     let finished = Instant::now();
                     if began >= measure_from && finished <= end {
                         latencies.push(finished - began);
                     }
                 }
-                Ok::<Vec<Duration>, BenchError>(latencies)
+                Ok::<(Vec<Duration>, u64), BenchError>((latencies, done))
             },
             runtime,
         );
     }
     let mut latencies = Vec::new();
+    let mut all_operations = 0;
     while let Some(joined) = clients.join_next().await {
-        latencies.extend(joined??);
+        let (measured, done) = joined??;
+        latencies.extend(measured);
+        all_operations += done;
     }
-    Ok(stats(latencies, load.duration))
+    Ok(Stats {
+        all_operations,
+        ..stats(latencies, load.duration)
+    })
 }
 
 fn stats(mut latencies: Vec<Duration>, window: Duration) -> Stats {
@@ -105,6 +115,7 @@ fn stats(mut latencies: Vec<Duration>, window: Duration) -> Stats {
     };
     Stats {
         operations: latencies.len() as u64,
+        all_operations: latencies.len() as u64,
         per_second: latencies.len() as f64 / window.as_secs_f64(),
         p50: at(0.50),
         p99: at(0.99),

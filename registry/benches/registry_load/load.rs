@@ -136,20 +136,20 @@ fn corpus_name(backend: &str, size: Size) -> Result<String, BenchError> {
 
 /// Counts the corpus DocumentEntries and patients (the benchmark's registrations excluded).
 async fn corpus_counts(db: &Database) -> Result<(i64, i64), BenchError> {
-    let registration = corpus::registration_patient_id();
+    let (first, end) = corpus::REGISTRATION_UNIQUE_IDS;
     macro_rules! counts {
         ($conn:expr) => {{
             let documents: i64 = registry_objects::table
                 .filter(registry_objects::kind.eq(ObjectKind::DocumentEntry))
-                .filter(registry_objects::patient_id.ne(&registration))
+                .filter(
+                    registry_objects::unique_id
+                        .lt(first)
+                        .or(registry_objects::unique_id.ge(end)),
+                )
                 .count()
                 .get_result($conn)
                 .await?;
-            let known: i64 = patients::table
-                .filter(patients::patient_id.ne(&registration))
-                .count()
-                .get_result($conn)
-                .await?;
+            let known: i64 = patients::table.count().get_result($conn).await?;
             (documents, known)
         }};
     }
@@ -546,30 +546,32 @@ fn insert_sqlite(conn: &mut SqliteConnection, batch: &Batch) -> Result<(), Bench
     Ok(())
 }
 
-/// Removes everything the registration scenario wrote (before and after it runs).
+/// Removes everything the registration scenario wrote (before and after it runs): the objects
+/// whose uniqueId is a registration's and their HasMember Associations (codes, authors and
+/// reference ids go with their objects).
 pub async fn remove_registrations(db: &Database) -> Result<(), BenchError> {
-    let patient = corpus::registration_patient_id();
+    let (first, end) = corpus::REGISTRATION_UNIQUE_IDS;
     macro_rules! remove {
         ($conn:expr) => {{
             let conn = $conn;
+            let registered = registry_objects::unique_id
+                .ge(first)
+                .and(registry_objects::unique_id.lt(end));
             let sets = registry_objects::table
-                .filter(registry_objects::patient_id.eq(&patient))
+                .filter(registered)
                 .select(registry_objects::entry_uuid);
             diesel::delete(associations::table.filter(associations::source_uuid.eq_any(sets)))
                 .execute(conn)
                 .await?;
-            diesel::delete(
-                registry_objects::table.filter(registry_objects::patient_id.eq(&patient)),
-            )
-            .execute(conn)
-            .await?;
+            diesel::delete(registry_objects::table.filter(registered))
+                .execute(conn)
+                .await?;
         }};
     }
     match db {
         Database::Postgres(pool) => remove!(&mut pool.get().await?),
         Database::Sqlite(pool) => remove!(&mut pool.get().await?),
     }
-    db.upsert_patient(&patient).await?;
     Ok(())
 }
 

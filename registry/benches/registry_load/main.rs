@@ -1,12 +1,14 @@
-//! Registry load benchmark at scale: ITI-18 FindDocuments (LeafClass) and GetDocuments over
-//! SOAP/HTTP on loopback, and ITI-42 registrations, against 1,000,000 DocumentEntries
-//! (10,000 patients x 100) on PostgreSQL and SQLite, each next to its floor: the same rows
-//! fetched by plain SQL through the same kind of diesel pool in the same run.
+//! Registry load benchmark at scale: ITI-18 FindDocuments (LeafClass) and GetDocuments, and
+//! ITI-42 Register Document Set-b, all over SOAP/HTTP on loopback, against 1,000,000
+//! DocumentEntries (10,000 patients x 100) on PostgreSQL and SQLite, the queries each next to
+//! its floor: the same rows fetched by plain SQL through the same kind of diesel pool in the
+//! same run.
 //!
 //! `cargo bench -p registry --bench registry_load -- [--backend sqlite|postgres|both]
 //! [--docs N] [--docs-per-patient M] [--duration SECONDS] [--warm-up SECONDS]
-//! [--concurrency C] [--scenarios find,get,register,floor]`; the same settings as `BENCH_BACKEND`, `BENCH_DOCS`, `BENCH_DURATION`,
-//! `BENCH_CONCURRENCY`; PostgreSQL from `HIE_BENCH_POSTGRES_URL` (default
+//! [--concurrency C] [--scenarios find,get,register,floor] [--http-client lean|reqwest]
+//! [--client-threads T]`; the same settings as `BENCH_BACKEND`, `BENCH_DOCS`, `BENCH_DURATION`,
+//! `BENCH_CONCURRENCY`, `BENCH_HTTP_CLIENT`; PostgreSQL from `HIE_BENCH_POSTGRES_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/registry_bench`, a database created if missing; the
 //! corpus goes into a schema `bench_registry_<size>_<digest>`); `BENCH_PG_OPTIONS` adds server
 //! settings to the session, e.g. `-csynchronous_commit%3Doff`.
@@ -19,9 +21,94 @@
 //! load average 14 beside other builds.
 //!
 //! The registry runs in this process on its own multi-thread tokio runtime, as `hie` runs it;
-//! the load generator has a second runtime, so client and server share the 2 cores the way a
-//! client process beside the server would, without building and spawning a second binary.
+//! the load generator has a second runtime (2 worker threads unless `--client-threads`), so
+//! client and server share the 2 cores the way a client process beside the server would,
+//! without building and spawning a second binary.
 //!
+//! Every request is a complete SOAP 1.2 envelope with a fresh wsa:MessageID, and every answer is
+//! read whole and must be HTTP 200 with status Success. The load client (`http.rs`) is by
+//! default lean, the way `wrk` drives a server: one keep-alive HTTP/1.1 connection (hyper) per
+//! client task, opened before the measured window, the Content-Type prepared once; the floor's
+//! client is a plain diesel pool, and the pooled `reqwest` client an EMR would use
+//! (`--http-client reqwest`, what this bench used until 2026-11-24) costs 6-7 us of CPU more per
+//! request. ITI-42: each registration is a single-document Register Document Set-b request
+//! (SubmissionSet with its contentTypeCode, author and sourceId, a DocumentEntry as in the
+//! corpus, the HasMember) for a new document of a corpus patient in turn, the patients known to
+//! the registry as the identity feed left them (the corpus's `patients` rows); the registry
+//! validates it (metadata, code lists, patient id, uniqueIds) and registers it in one
+//! transaction. The registrations' uniqueIds sort in a range of their own and are removed before
+//! and after the run.
+//!
+//! Each run prints the CPU time per operation of every scenario (`cpu.rs`: `/proc` times of the
+//! registry runtime's threads, which also run the floors, of the load-client threads, and of the
+//! PostgreSQL backends of the benchmark database plus its auxiliary processes, divided by the
+//! operations including warm-up), the figure to compare on a shared machine, and the context
+//! switches per operation of the registry's and the client's threads.
+//!
+//! Measured 2026-11-24 19:20-19:34 UTC, load average 9-13 from other helpers' builds and
+//! benchmarks on the 2 cores; 300,000 DocumentEntries on PostgreSQL and 100,000 on SQLite
+//! (the 1,000,000 corpora, 7.4 GB + 12.9 GB, did not fit the disk the machine must keep free
+//! that day), 16 clients, 10 s per scenario:
+//! `cargo bench -p registry --bench registry_load -- --backend postgres --docs 300000` and
+//! `-- --backend sqlite --docs 100000`. CPU us per operation as registry + load client
+//! (+ PostgreSQL); floor: caller (+ PostgreSQL):
+//!
+//! | PostgreSQL, 300,000 | ours q/s, p50, p99 | floor q/s, p50, p99 | ours CPU | floor CPU | CPU ours/floor |
+//! |---|---:|---:|---:|---:|---:|
+//! | FindDocuments | 515, 26.5, 95.7 ms | 514, 29.0, 75.5 ms | 734 + 172 + 979 = 1885 | 552 + 1165 = 1717 | 1.10 |
+//! | GetDocuments | 7,817, 0.58, 21.4 ms | 13,149, 0.36, 13.0 ms | 39 + 13 + 41 = 93 | 18 + 34 = 53 | 1.76 |
+//! | ITI-42, 1 document | 240-374/s, p50 37-64 ms | – | 707 + 67 + 1872 = 2647 | – | – |
+//!
+//! | SQLite, 100,000 | ours q/s, p50, p99 | floor q/s, p50, p99 | ours CPU | floor CPU | CPU ours/floor |
+//! |---|---:|---:|---:|---:|---:|
+//! | FindDocuments | 814, 17.6, 59.7 ms | 1,018, 15.5, 28.4 ms | 1522 + 190 = 1712 | 1459 | 1.17 |
+//! | GetDocuments | 11,022, 1.19, 7.5 ms | 13,022, 1.12, 5.5 ms | 98 + 15 = 113 | 101 | 1.12 |
+//! | ITI-42, 1 document | 896/s, p50 14.2 ms, p99 64.4 ms | – | 937 + 50 = 987 | – | – |
+//!
+//! GetDocuments on PostgreSQL, client A/B at 300,000 (interleaved, 2 runs each, CPU us per query
+//! registry + client + PostgreSQL, floor, ratio): `reqwest` 46 + 28-29 + 37-38 = 111-113 vs
+//! 51-52, 2.15-2.20; `lean` 44-45 + 22-23 + 36-37 = 104 vs 53-54, 1.91-1.96; `lean` with one
+//! client thread 42-45 + 14-16 + 40-44 = 97-105 vs 51-56 (1.72-2.05) but half the q/s, the one
+//! client thread starved beside the machine's other load, so two stay the default. Wall-clock
+//! q/s ratios swung between 0.64 and 2.1 between runs at that load; the CPU ratio is the one
+//! to trust. The registry's own extra per GetDocuments (39-46 us against the floor caller's
+//! 16-19) is spread thin (perf, registry threads): kernel 51% (loopback TCP of the exchange,
+//! 17% in context switches alone), allocation 8.5%, tokio 4%, the schemas crate's XML and SOAP
+//! 3%, memmove 3%, the registry crate 1.4%, hyper/axum 2.2%, diesel 2.2%. uuid's `fast-rng` is
+//! on (a v4 MessageID comes from the thread-local generator: strace counted 15 `getrandom` for
+//! 8,168 `writev`, i.e. ~4,000 GetDocuments, client and server), and
+//! diesel-async builds the SQL text of every query, boxed or not, so a fixed-shape lookup by one
+//! uniqueId would save only the statement cache's hashing of that text.
+//!
+//! ITI-42 on PostgreSQL: CPU is the limit. One registration takes 0.7-0.9 ms of registry CPU
+//! (SOAP and ebRIM parsing, validation, rows) and 1.5-2.0 ms of PostgreSQL CPU (a SERIALIZABLE
+//! transaction of about ten statements: BEGIN, isolation, the two objects, codes, authors,
+//! reference ids, the association, the uniqueId check, COMMIT; before it the registry state and
+//! patient reads); in all 2.3 ms at 1 client (97/s, p50 8 ms with the WAL flush) and 2.6-3.2 ms
+//! at 16,
+//! where 0.10-0.35 transactions per registration are rolled back on serialization failures and
+//! retried (at 100,000 entries: 25 per 1,206 at 4 clients, none at 1). 2.6-3.2 ms of CPU in all
+//! allows about 600-750/s on 2 idle cores; measured 240-374/s beside load average 9-13. SQLite's
+//! group commit reaches 896/s.
+//!
+//! FindDocuments p99 tail (PostgreSQL): the registry writes each ~600 KB answer in a single
+//! `writev` (strace: 636 answers, 603 KB per call, no EAGAIN) and the client reads it in 2
+//! `recvfrom`; both ours and the floor read PostgreSQL's rows in ~72 `recvfrom` of 6.2 KB per
+//! answer. At 4 clients ours p99/p50 was 32/8.9 and 13.7/3.3 ms against the floor's 20/5.9 and
+//! 9.3/3.4, at 16 clients 110/32 and 54/22 against 59/29 and 33/17, load average 9-12. Context
+//! switches per FindDocuments at 16 clients (100,000 entries, voluntary / involuntary):
+//! registry threads 0.1 / 0.6, load client 1.4 / 0.4, floor caller 0.0 / 0.5: the registry's
+//! workers never run dry and are preempted about as often as the floor's caller, but every
+//! answer adds the client's wake-ups (~1.8), each waiting for a core on the oversubscribed
+//! machine, and 0.25-0.35 ms of registry CPU beyond the floor's caller (parsing, copying 600 KB
+//! into the LeafClass objects and the envelope, the HTTP write) in one piece on a worker, which
+//! delays the requests queued behind it. The deadpool holds 16 PostgreSQL connections for 16
+//! clients, so no request waits for a connection. Not established on a quiet machine.
+//!
+//! Earlier figures, 1,000,000 DocumentEntries, `reqwest` client, ITI-42 through
+//! `Database::insert_submission` directly (not over HTTP):
+//!
+//! Measured 2026-11-24 (PostgreSQL 15, 1,000,000 DocumentEntries, 16 clients, load average 8-17
 //! Measured 2026-11-24 (PostgreSQL 15, 1,000,000 DocumentEntries, 16 clients, load average 8-17
 //! from other builds on the 2 cores, so q/s and p99 swing by a third between runs; CPU seconds
 //! per phase read from `/proc` for the registry threads, the load-client threads and all
@@ -46,8 +133,8 @@
 //! and q/s. Where the GetDocuments difference goes (perf, registry threads): 62% kernel (loopback
 //! TCP send and receive of the HTTP exchange, context switches), hyper/axum 5%, allocation 7%,
 //! SOAP/XML parsing and writing 4%, the registry crate's own code 1.5%, diesel 1.7%; per query
-//! 2 `writev`, 4 `recvfrom`, 1 `sendto`, 1 `epoll_wait`, 2 `getrandom` (a v4 uuid for each
-//! message's wsa:MessageID, client and server). The HTTP client (reqwest) costs 21-23 us of
+//! 2 `writev`, 4 `recvfrom`, 1 `sendto`, 1 `epoll_wait` (the `getrandom` counted here then was
+//! not per message: strace on 2026-11-24 found 15 `getrandom` for ~4,000 GetDocuments). The HTTP client (reqwest) costs 21-23 us of
 //! CPU per GetDocuments, counted in ours and absent from the floor. Tried and not kept:
 //! `TCP_NODELAY` on the registry's accepted connections (Find p99 and delayed-ACK counts
 //! unchanged, A/B alternated at 16 and 2 clients). The FindDocuments p99 of ours and of the
@@ -56,9 +143,12 @@
 //! PostgreSQL alone spends 0.9-1 ms of CPU per 100-entry answer.
 
 mod corpus;
+mod cpu;
 mod drive;
+mod http;
 mod load;
 
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -68,13 +158,14 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 use diesel_async::RunQueryDsl;
 use drive::{Load, Rng, Stats};
+use http::{Action, ClientKind, SoapClient};
 use registry::config::Config;
 use registry::server;
 use registry::storage::schema::registry_objects;
 use registry::storage::{Database, StorageError};
 use schemas::constants::{status, stored_query};
 use schemas::ebrim::{AdhocQueryRequest, RegistryObject, ReturnType, Slot};
-use schemas::soap::{self, action};
+use schemas::soap::action;
 use tokio::runtime::{Handle, Runtime};
 use tokio_util::sync::CancellationToken;
 
@@ -100,6 +191,10 @@ pub enum BenchError {
     Start(#[from] server::StartError),
     #[error("HTTP: {0}")]
     Http(#[from] reqwest::Error),
+    #[error("HTTP connection: {0}")]
+    Hyper(#[from] hyper::Error),
+    #[error("HTTP request: {0}")]
+    Request(#[from] hyper::http::Error),
     #[error("task: {0}")]
     Join(#[from] tokio::task::JoinError),
     #[error("{0}: {1}")]
@@ -149,6 +244,9 @@ struct Settings {
     size: Size,
     load: Load,
     postgres_url: String,
+    http_client: ClientKind,
+    /// Worker threads of the load generator's runtime.
+    client_threads: usize,
     /// Which scenarios run: `find`, `get`, `register`, and `floor` for the SQL floors.
     scenarios: Vec<String>,
 }
@@ -176,6 +274,8 @@ fn settings() -> Result<Settings, BenchError> {
         None => 16,
     };
     let mut scenarios = "find,get,register,floor".to_owned();
+    let mut http_client = env("BENCH_HTTP_CLIENT").unwrap_or_else(|| "lean".to_owned());
+    let mut client_threads: usize = 2;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         if arg == "--bench" {
@@ -192,6 +292,8 @@ fn settings() -> Result<Settings, BenchError> {
             "--warm-up" => warm_up = number(&arg, &value)?,
             "--concurrency" => concurrency = number(&arg, &value)?,
             "--scenarios" => scenarios = value,
+            "--http-client" => http_client = value,
+            "--client-threads" => client_threads = number(&arg, &value)?,
             other => return Err(BenchError::Usage(format!("unknown option {other}"))),
         }
     }
@@ -205,9 +307,16 @@ fn settings() -> Result<Settings, BenchError> {
             )));
         }
     };
-    if per_patient == 0 || docs < per_patient || concurrency == 0 || duration <= 0.0 {
+    if per_patient == 0
+        || docs < per_patient
+        || concurrency == 0
+        || client_threads == 0
+        || duration <= 0.0
+    {
         return Err(BenchError::Usage(
-            "--docs >= --docs-per-patient > 0, --concurrency > 0, --duration > 0".to_owned(),
+            "--docs >= --docs-per-patient > 0, --concurrency > 0, --client-threads > 0, \
+             --duration > 0"
+                .to_owned(),
         ));
     }
     Ok(Settings {
@@ -223,6 +332,8 @@ fn settings() -> Result<Settings, BenchError> {
         },
         postgres_url: env("HIE_BENCH_POSTGRES_URL")
             .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/registry_bench".to_owned()),
+        http_client: ClientKind::parse(&http_client)?,
+        client_threads,
         scenarios: scenarios.split(',').map(str::to_owned).collect(),
     })
 }
@@ -231,7 +342,19 @@ fn settings() -> Result<Settings, BenchError> {
 struct Row {
     scenario: &'static str,
     stats: Stats,
-    floor: Option<Stats>,
+    cpu: cpu::PerOperation,
+    floor: Option<(Stats, cpu::PerOperation)>,
+}
+
+/// Runs one scenario and reads the CPU time it took per operation.
+async fn measured(
+    db: &Database,
+    scenario: impl Future<Output = Result<Stats, BenchError>>,
+) -> Result<(Stats, cpu::PerOperation), BenchError> {
+    let before = cpu::Sample::take(db).await?;
+    let stats = scenario.await?;
+    let after = cpu::Sample::take(db).await?;
+    Ok((stats, before.per_operation(&after, stats.all_operations)))
 }
 
 /// What one backend's run measured.
@@ -260,15 +383,18 @@ fn run() -> Result<(), BenchError> {
         .map_err(BenchError::Runtime)?;
     let client_runtime = tokio::runtime::Builder::new_multi_thread()
         .thread_name("load-client")
+        .worker_threads(settings.client_threads)
         .enable_all()
         .build()
         .map_err(BenchError::Runtime)?;
     println!(
-        "registry_load: {} DocumentEntries ({} patients x {}), {} clients, {:?} per scenario after {:?} warm-up, fragment {} bytes",
+        "registry_load: {} DocumentEntries ({} patients x {}), {} clients ({}, {} thread(s)), {:?} per scenario after {:?} warm-up, fragment {} bytes",
         settings.size.documents(),
         settings.size.patients,
         settings.size.docs_per_patient,
         settings.load.concurrency,
+        settings.http_client.name(),
+        settings.client_threads,
         settings.load.duration,
         settings.load.warm_up,
         load::fragment_length(),
@@ -317,61 +443,99 @@ fn bench_backend(
         load::remove_registrations(&floor_db).await?;
         Ok::<_, BenchError>((registry, floor_db))
     })?;
-    let endpoint = Arc::new(registry.endpoint_url());
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(settings.load.concurrency as usize)
-        .tcp_nodelay(true)
-        .build()?;
     let server = server_runtime.handle().clone();
     let clients = client_runtime.handle().clone();
 
     let result = client_runtime.block_on(async {
-        let answer_bytes = check_answers(&client, &endpoint, &floor_db, size).await?;
+        let client = Arc::new(
+            SoapClient::connect(
+                settings.http_client,
+                &clients,
+                registry.http_addr,
+                registry::service::ENDPOINT_PATH,
+                settings.load.concurrency,
+            )
+            .await?,
+        );
+        let answer_bytes = check_answers(&client, &floor_db, size).await?;
         let mut rows = Vec::new();
         let mut rollbacks = None;
 
         let wants = |name: &str| settings.scenarios.iter().any(|s| s == name);
         if wants("find") {
             eprintln!("{}: ITI-18 FindDocuments over HTTP", backend.name());
-            let ours =
-                find_documents_http(&clients, settings.load, &client, &endpoint, size).await?;
+            let (stats, cpu) = measured(
+                &floor_db,
+                find_documents_http(&clients, settings.load, &client, size),
+            )
+            .await?;
             let floor = if wants("floor") {
                 eprintln!("{}: FindDocuments floor (plain SQL)", backend.name());
-                Some(find_documents_sql(&server, settings.load, &floor_db, size).await?)
+                Some(
+                    measured(
+                        &floor_db,
+                        find_documents_sql(&server, settings.load, &floor_db, size),
+                    )
+                    .await?,
+                )
             } else {
                 None
             };
             rows.push(Row {
                 scenario: "ITI-18 FindDocuments LeafClass (HTTP)",
-                stats: ours,
+                stats,
+                cpu,
                 floor,
             });
         }
         if wants("get") {
             eprintln!("{}: ITI-18 GetDocuments over HTTP", backend.name());
-            let ours =
-                get_documents_http(&clients, settings.load, &client, &endpoint, size).await?;
+            let (stats, cpu) = measured(
+                &floor_db,
+                get_documents_http(&clients, settings.load, &client, size),
+            )
+            .await?;
             let floor = if wants("floor") {
                 eprintln!("{}: GetDocuments floor (plain SQL)", backend.name());
-                Some(get_document_sql(&server, settings.load, &floor_db, size).await?)
+                Some(
+                    measured(
+                        &floor_db,
+                        get_document_sql(&server, settings.load, &floor_db, size),
+                    )
+                    .await?,
+                )
             } else {
                 None
             };
             rows.push(Row {
                 scenario: "ITI-18 GetDocuments by uniqueId (HTTP)",
-                stats: ours,
+                stats,
+                cpu,
                 floor,
             });
         }
         if wants("register") {
-            eprintln!("{}: ITI-42 registrations (storage)", backend.name());
-            let registrations = register_storage(&server, settings.load, &url, &floor_db).await?;
+            eprintln!("{}: ITI-42 registrations over HTTP", backend.name());
+            let before = rolled_back(&floor_db).await?;
+            let started = Arc::new(AtomicU32::new(0));
+            let (stats, cpu) = measured(
+                &floor_db,
+                register_http(&clients, settings.load, &client, size, Arc::clone(&started)),
+            )
+            .await?;
             rows.push(Row {
-                scenario: "ITI-42 1-document submission, storage insert_submission",
-                stats: registrations.stats,
+                scenario: "ITI-42 Register Document Set-b, 1 document (HTTP)",
+                stats,
+                cpu,
                 floor: None,
             });
-            rollbacks = registrations.rollbacks;
+            if let Some(before) = before {
+                tokio::time::sleep(STATS_FLUSH).await;
+                if let Some(after) = rolled_back(&floor_db).await? {
+                    rollbacks =
+                        Some((after - before, AtomicU32::load(&started, Ordering::Relaxed)));
+                }
+            }
         }
         Ok::<_, BenchError>(Report {
             backend,
@@ -438,38 +602,6 @@ fn adhoc_query(id: &str, slots: Vec<Slot>) -> String {
     xml
 }
 
-/// Posts one ITI-18 request and returns the answer, refusing anything but a Success.
-async fn stored_query_http(
-    client: &reqwest::Client,
-    endpoint: &str,
-    body: &str,
-) -> Result<impl AsRef<[u8]>, BenchError> {
-    let (envelope, _) = soap::write_request_envelope(action::REGISTRY_STORED_QUERY, endpoint, body);
-    let response = client
-        .post(endpoint)
-        .header(
-            reqwest::header::CONTENT_TYPE,
-            soap::content_type(action::REGISTRY_STORED_QUERY),
-        )
-        .body(envelope)
-        .send()
-        .await?;
-    let http_status = response.status();
-    let answer = response.bytes().await?;
-    // The status attribute comes in the first bytes of the AdhocQueryResponse.
-    let head = &answer[..answer.len().min(2048)];
-    let success = head
-        .windows(status::RESPONSE_SUCCESS.len())
-        .any(|w| w == status::RESPONSE_SUCCESS.as_bytes());
-    if !http_status.is_success() || !success {
-        return Err(BenchError::Answer(format!(
-            "HTTP {http_status}: {}",
-            String::from_utf8_lossy(head)
-        )));
-    }
-    Ok(answer)
-}
-
 fn count(haystack: &[u8], needle: &str) -> usize {
     haystack
         .windows(needle.len())
@@ -480,14 +612,14 @@ fn count(haystack: &[u8], needle: &str) -> usize {
 /// Checks once that the endpoint and the floor SQL return the expected objects; returns the
 /// FindDocuments answer size.
 async fn check_answers(
-    client: &reqwest::Client,
-    endpoint: &str,
+    client: &SoapClient,
     db: &Database,
     size: Size,
 ) -> Result<usize, BenchError> {
+    let query = Action::new(action::REGISTRY_STORED_QUERY)?;
     let patient = corpus::patient_id(size.patients - 1);
     let body = find_documents_body(&patient);
-    let answer = stored_query_http(client, endpoint, &body).await?;
+    let answer = client.call(0, &query, &body).await?;
     let answer = answer.as_ref();
     let found = count(answer, "<rim:ExtrinsicObject ");
     let rows = floor_find_documents(db, &patient).await?;
@@ -499,7 +631,7 @@ async fn check_answers(
     }
     let unique_id = corpus::document_unique_id(size.patients - 1, size.docs_per_patient - 1);
     let body = get_documents_body(&unique_id);
-    let single = stored_query_http(client, endpoint, &body).await?;
+    let single = client.call(0, &query, &body).await?;
     let found = count(single.as_ref(), "<rim:ExtrinsicObject ");
     let rows = floor_get_document(db, &unique_id).await?;
     if found != 1 || rows != 1 {
@@ -513,18 +645,17 @@ async fn check_answers(
 async fn find_documents_http(
     runtime: &Handle,
     load: Load,
-    client: &reqwest::Client,
-    endpoint: &Arc<String>,
+    client: &Arc<SoapClient>,
     size: Size,
 ) -> Result<Stats, BenchError> {
-    let client = client.clone();
-    let endpoint = Arc::clone(endpoint);
-    drive::run(runtime, load, move |rng: &mut Rng| {
+    let client = Arc::clone(client);
+    let query = Arc::new(Action::new(action::REGISTRY_STORED_QUERY)?);
+    drive::run(runtime, load, move |task, rng: &mut Rng| {
         let body = find_documents_body(&corpus::patient_id(rng.below(size.patients)));
-        let client = client.clone();
-        let endpoint = Arc::clone(&endpoint);
+        let client = Arc::clone(&client);
+        let query = Arc::clone(&query);
         async move {
-            stored_query_http(&client, &endpoint, &body).await?;
+            client.call(task, &query, &body).await?;
             Ok(())
         }
     })
@@ -534,20 +665,19 @@ async fn find_documents_http(
 async fn get_documents_http(
     runtime: &Handle,
     load: Load,
-    client: &reqwest::Client,
-    endpoint: &Arc<String>,
+    client: &Arc<SoapClient>,
     size: Size,
 ) -> Result<Stats, BenchError> {
-    let client = client.clone();
-    let endpoint = Arc::clone(endpoint);
-    drive::run(runtime, load, move |rng: &mut Rng| {
+    let client = Arc::clone(client);
+    let query = Arc::new(Action::new(action::REGISTRY_STORED_QUERY)?);
+    drive::run(runtime, load, move |task, rng: &mut Rng| {
         let unique_id =
             corpus::document_unique_id(rng.below(size.patients), rng.below(size.docs_per_patient));
         let body = get_documents_body(&unique_id);
-        let client = client.clone();
-        let endpoint = Arc::clone(&endpoint);
+        let client = Arc::clone(&client);
+        let query = Arc::clone(&query);
         async move {
-            stored_query_http(&client, &endpoint, &body).await?;
+            client.call(task, &query, &body).await?;
             Ok(())
         }
     })
@@ -633,7 +763,7 @@ async fn find_documents_sql(
     size: Size,
 ) -> Result<Stats, BenchError> {
     let db = db.clone();
-    drive::run(runtime, load, move |rng: &mut Rng| {
+    drive::run(runtime, load, move |_, rng: &mut Rng| {
         let patient = corpus::patient_id(rng.below(size.patients));
         let db = db.clone();
         async move {
@@ -651,7 +781,7 @@ async fn get_document_sql(
     size: Size,
 ) -> Result<Stats, BenchError> {
     let db = db.clone();
-    drive::run(runtime, load, move |rng: &mut Rng| {
+    drive::run(runtime, load, move |_, rng: &mut Rng| {
         let unique_id =
             corpus::document_unique_id(rng.below(size.patients), rng.below(size.docs_per_patient));
         let db = db.clone();
@@ -663,58 +793,47 @@ async fn get_document_sql(
     .await
 }
 
-/// What the registration scenario measured.
-struct Registrations {
-    stats: Stats,
-    /// Transactions PostgreSQL rolled back while it ran, and registrations started (warm-up
-    /// included); `None` on SQLite, which has no retried transactions.
-    rollbacks: Option<(i64, u32)>,
-}
-
-/// ITI-42 single-document submissions written by `Database::insert_submission`, the
-/// registration's transaction (the SOAP endpoint does not dispatch ITI-42 yet), on a database
-/// handle of their own. On PostgreSQL the transactions rolled back meanwhile (serialization
-/// failures retried by the registry) are counted from `pg_stat_database`, read once the
-/// handle's connections are closed (a backend flushes its counts when it exits).
-async fn register_storage(
+/// ITI-42 Register Document Set-b requests, one DocumentEntry each (with its SubmissionSet and
+/// HasMember), sent over SOAP/HTTP as a document source sends them: the registry validates each
+/// (metadata, codes, patient id known to the identity feed, uniqueIds) and registers it in one
+/// transaction; every answer must be a Success. Each is a new document of a corpus patient, in
+/// turn (the identity feed announced them all: the corpus's `patients` rows). `started` counts
+/// the registrations sent (warm-up included).
+async fn register_http(
     runtime: &Handle,
     load: Load,
-    url: &str,
-    stats_db: &Database,
-) -> Result<Registrations, BenchError> {
-    let before = rolled_back(stats_db).await?;
-    let db = Database::connect(url).await?;
+    client: &Arc<SoapClient>,
+    size: Size,
+    started: Arc<AtomicU32>,
+) -> Result<Stats, BenchError> {
     let run = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(1);
-    let next = Arc::new(AtomicU32::new(0));
-    let counter = Arc::clone(&next);
-    let scenario_db = db.clone();
-    let stats = drive::run(runtime, load, move |_: &mut Rng| {
-        let submission = corpus::registration(counter.fetch_add(1, Ordering::Relaxed), run);
-        let db = scenario_db.clone();
+    let counter = started;
+    let client = Arc::clone(client);
+    let register = Arc::new(Action::new(action::REGISTER_DOCUMENT_SET_B)?);
+    drive::run(runtime, load, move |task, _: &mut Rng| {
+        let request = corpus::registration_request(
+            counter.fetch_add(1, Ordering::Relaxed),
+            run,
+            size.patients,
+        );
+        let mut body = String::with_capacity(8192);
+        request.write_xml(&mut body);
+        let client = Arc::clone(&client);
+        let register = Arc::clone(&register);
         async move {
-            db.insert_submission(&submission).await?;
+            client.call(task, &register, &body).await?;
             Ok(())
         }
     })
-    .await?;
-    drop(db);
-    let rollbacks = match before {
-        Some(before) => {
-            tokio::time::sleep(STATS_FLUSH).await;
-            rolled_back(stats_db)
-                .await?
-                .map(|after| (after - before, AtomicU32::load(&next, Ordering::Relaxed)))
-        }
-        None => None,
-    };
-    Ok(Registrations { stats, rollbacks })
+    .await
 }
 
-/// How long closed PostgreSQL backends are given to exit and flush their statistics.
-const STATS_FLUSH: Duration = Duration::from_secs(2);
+/// How long the registry's PostgreSQL backends are given to flush their statistics: an idle
+/// backend flushes pending counts within `PGSTAT_IDLE_INTERVAL` (10 s), later on a loaded machine.
+const STATS_FLUSH: Duration = Duration::from_secs(15);
 
 /// PostgreSQL's count of transactions rolled back in the benchmark database (`None` on SQLite).
 async fn rolled_back(db: &Database) -> Result<Option<i64>, BenchError> {
@@ -759,7 +878,7 @@ fn print_report(report: &Report, settings: &Settings) {
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for row in &report.rows {
         let s = row.stats;
-        let floor = match row.floor {
+        let floor = match row.floor.map(|(f, _)| f) {
             Some(f) => format!(
                 "{:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2}",
                 f.per_second,
@@ -779,6 +898,54 @@ fn print_report(report: &Report, settings: &Settings) {
             millis(s.p50),
             millis(s.p99),
             millis(s.max),
+        );
+    }
+    println!();
+    println!(
+        "| CPU per operation (us, warm-up included) | ours: registry + load client + PostgreSQL = total | floor: caller + PostgreSQL = total | total ours/floor |"
+    );
+    println!("|---|---:|---:|---:|");
+    for row in &report.rows {
+        let c = row.cpu;
+        let ours_total = c.registry + c.client + c.postgres.unwrap_or(0.0);
+        let postgres = |p: Option<f64>| p.map_or("–".to_owned(), |p| format!("{p:.0}"));
+        let floor = match row.floor.map(|(_, f)| f) {
+            Some(f) => {
+                let total = f.registry + f.postgres.unwrap_or(0.0);
+                format!(
+                    "{:.0} + {} = {total:.0} | {:.2}",
+                    f.registry,
+                    postgres(f.postgres),
+                    ours_total / total.max(f64::MIN_POSITIVE)
+                )
+            }
+            None => "– | –".to_owned(),
+        };
+        println!(
+            "| {} | {:.0} + {:.0} + {} = {ours_total:.0} | {floor} |",
+            row.scenario,
+            c.registry,
+            c.client,
+            postgres(c.postgres),
+        );
+    }
+    println!();
+    println!(
+        "| context switches per operation, voluntary / involuntary | ours: registry | ours: load client | floor: caller (registry runtime) |"
+    );
+    println!("|---|---:|---:|---:|");
+    let switches =
+        |[voluntary, involuntary]: [f64; 2]| format!("{voluntary:.1} / {involuntary:.1}");
+    for row in &report.rows {
+        let c = row.cpu;
+        let floor = row
+            .floor
+            .map_or("–".to_owned(), |(_, f)| switches(f.registry_switches));
+        println!(
+            "| {} | {} | {} | {floor} |",
+            row.scenario,
+            switches(c.registry_switches),
+            switches(c.client_switches),
         );
     }
     if let Some((rolled_back, started)) = report.rollbacks {
