@@ -96,6 +96,17 @@
 //!   0.259/0.279/0.313/0.321/0.350/0.351/0.361/0.386 vs 0.192/0.224/0.243/0.271/0.290/0.309/
 //!   0.314/0.324/0.330. Command (both binaries at once):
 //!   `PIX_BENCH_N=100000 cargo bench -p pix-manager --bench pix_load`.
+//! - Then: a record just inserted is not looked up in `links` (it has no link yet), the
+//!   `PreparedCache` hashes ids by multiplication instead of SipHash, and ITI-21's `IN` lists
+//!   are reusable too. Paired at N = 100,000 against the previous item (load 11.2-12.6):
+//!   writer 0.300 vs 0.312 CPU ms/msg (-4%), lower in every tenth (0.194/0.241/0.258/0.279/
+//!   0.296/0.301/0.314/0.331/0.361 vs 0.202/0.249/0.270/0.285/0.307/0.319/0.328/0.354/0.373),
+//!   process 0.355 vs 0.366. Both items together against the code before them: about -15%
+//!   writer CPU per message. Run-to-run spread under this load is about 7% (the same build
+//!   measured 0.290 and 0.312 writer CPU ms/msg in two pairs), so only paired differences
+//!   are figures. Projected 1,000,000 on a quiet machine (not run: the 2026-11-24 quiet run
+//!   had the writer at 89% of one core, 1,957 msg/s): about 2,300 msg/s if the rate follows
+//!   the writer's CPU; still to be measured.
 //! - Did not help: matching on a read connection before the write is queued (a snapshot's
 //!   candidates scored off the writer thread, the writer using them when its log of the writes
 //!   since that snapshot showed none that could change them). Paired at N = 100,000 (load
