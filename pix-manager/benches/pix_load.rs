@@ -101,12 +101,20 @@
 //!   are reusable too. Paired at N = 100,000 against the previous item (load 11.2-12.6):
 //!   writer 0.300 vs 0.312 CPU ms/msg (-4%), lower in every tenth (0.194/0.241/0.258/0.279/
 //!   0.296/0.301/0.314/0.331/0.361 vs 0.202/0.249/0.270/0.285/0.307/0.319/0.328/0.354/0.373),
-//!   process 0.355 vs 0.366. Both items together against the code before them: about -15%
-//!   writer CPU per message. Run-to-run spread under this load is about 7% (the same build
+//!   process 0.355 vs 0.366. Run-to-run spread under this load is about 7% (the same build
 //!   measured 0.290 and 0.312 writer CPU ms/msg in two pairs), so only paired differences
-//!   are figures. Projected 1,000,000 on a quiet machine (not run: the 2026-11-24 quiet run
-//!   had the writer at 89% of one core, 1,957 msg/s): about 2,300 msg/s if the rate follows
-//!   the writer's CPU; still to be measured.
+//!   are figures.
+//! - Both items together against the code before them, paired at N = 250,000 (275,000
+//!   messages, load 9.4-13.3): writer 0.381 vs 0.440 CPU ms/msg (-13%), process 0.439 vs
+//!   0.499 (-12%), 830 vs 772 msg/s; writer per tenth 0.230/0.279/0.312/0.334/0.367/0.402/
+//!   0.418/0.466/0.461 vs 0.273/0.325/0.361/0.384/0.439/0.470/0.495/0.514/0.527 (-12% in
+//!   the last). Query latencies of that pair are not comparable (one binary's queries ran
+//!   while the other still fed); run one after the other at N = 20,000 with
+//!   `PIX_BENCH_QUERIES=2000` (load 7.1, before/after/before/after): ITI-21 p50 0.23/0.21/
+//!   0.30/0.21 ms, p99 7.05/7.41/6.98/6.79 ms; ITI-9 p99 3.99/3.97/4.94/3.99 ms. Projected
+//!   1,000,000 on a quiet machine (not run: the quiet run above had the writer at 89% of one
+//!   core for 1,957 msg/s): about 2,200-2,250 msg/s if the rate follows the writer's CPU;
+//!   still to be measured, and ITI-21's p99 there (19.46 ms before) with it.
 //! - Did not help: matching on a read connection before the write is queued (a snapshot's
 //!   candidates scored off the writer thread, the writer using them when its log of the writes
 //!   since that snapshot showed none that could change them). Paired at N = 100,000 (load
