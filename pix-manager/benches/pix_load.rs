@@ -79,6 +79,50 @@
 //!   N = 200,000 at load 0.9-1.1, 2,494 vs 2,769 msg/s and 0.373 vs 0.335 CPU ms/msg: worse.
 //!   ITI-21 by identifier without a domain (`records_by_local_id`) scanned the whole
 //!   `(domain, local_id)` index on SQLite; migration `records_local_id` indexes `local_id`.
+//! - The per-tenth and final lines also give the SQLite writer thread's CPU ms/msg (the one
+//!   thread every identity change goes through: its time per message bounds the feed rate).
+//!   A `perf record` of the writer at 60,000-70,000 records (2026-11-24): the group commit's
+//!   fsync 9.5%, SQLite's parser and planner about 5% (`sqlite3RunParser`, `yy_reduce`,
+//!   `resolveExprStep`, `sqlite3WhereBegin`...: diesel never reuses a statement holding an
+//!   `IN (?, ...)` list or an upsert's `DO UPDATE`, so the candidate, candidate-record and
+//!   person queries and the record insert were parsed and planned for each message), matching
+//!   about 4%, `PreparedCache` lookups 1.6%. Now the `IN` lists are one JSON-array parameter
+//!   (`IN (SELECT value FROM json_each(?))`, same rows in the same order: unit test), a new
+//!   record is inserted with `ON CONFLICT DO NOTHING` and a known one updated by a second
+//!   statement, and a feed's JSON, blocking keys and normalised demographics are computed on
+//!   the connection's task, not on the writer. Paired run at N = 100,000 (110,000 messages,
+//!   load 9.8-11.4, a test build running too), before vs after: writer 0.329 vs 0.290 CPU
+//!   ms/msg (-12%), process 0.379 vs 0.341 (-10%), 855 vs 955 msg/s; writer per tenth 0.224/
+//!   0.259/0.279/0.313/0.321/0.350/0.351/0.361/0.386 vs 0.192/0.224/0.243/0.271/0.290/0.309/
+//!   0.314/0.324/0.330. Command (both binaries at once):
+//!   `PIX_BENCH_N=100000 cargo bench -p pix-manager --bench pix_load`.
+//! - Then: a record just inserted is not looked up in `links` (it has no link yet), the
+//!   `PreparedCache` hashes ids by multiplication instead of SipHash, and ITI-21's `IN` lists
+//!   are reusable too. Paired at N = 100,000 against the previous item (load 11.2-12.6):
+//!   writer 0.300 vs 0.312 CPU ms/msg (-4%), lower in every tenth (0.194/0.241/0.258/0.279/
+//!   0.296/0.301/0.314/0.331/0.361 vs 0.202/0.249/0.270/0.285/0.307/0.319/0.328/0.354/0.373),
+//!   process 0.355 vs 0.366. Run-to-run spread under this load is about 7% (the same build
+//!   measured 0.290 and 0.312 writer CPU ms/msg in two pairs), so only paired differences
+//!   are figures.
+//! - Both items together against the code before them, paired at N = 250,000 (275,000
+//!   messages, load 9.4-13.3): writer 0.381 vs 0.440 CPU ms/msg (-13%), process 0.439 vs
+//!   0.499 (-12%), 830 vs 772 msg/s; writer per tenth 0.230/0.279/0.312/0.334/0.367/0.402/
+//!   0.418/0.466/0.461 vs 0.273/0.325/0.361/0.384/0.439/0.470/0.495/0.514/0.527 (-12% in
+//!   the last). Query latencies of that pair are not comparable (one binary's queries ran
+//!   while the other still fed); run one after the other at N = 20,000 with
+//!   `PIX_BENCH_QUERIES=2000` (load 7.1, before/after/before/after): ITI-21 p50 0.23/0.21/
+//!   0.30/0.21 ms, p99 7.05/7.41/6.98/6.79 ms; ITI-9 p99 3.99/3.97/4.94/3.99 ms. Projected
+//!   1,000,000 on a quiet machine (not run: the quiet run above had the writer at 89% of one
+//!   core for 1,957 msg/s): about 2,200-2,250 msg/s if the rate follows the writer's CPU;
+//!   still to be measured, and ITI-21's p99 there (19.46 ms before) with it.
+//! - Did not help: matching on a read connection before the write is queued (a snapshot's
+//!   candidates scored off the writer thread, the writer using them when its log of the writes
+//!   since that snapshot showed none that could change them). Paired at N = 100,000 (load
+//!   13-17), stopped at 22,000: 319 vs 1,117 msg/s, 0.714 vs 0.306 process CPU ms/msg, and the
+//!   writer's own 0.316 vs 0.259, higher, not lower. A read connection starts each snapshot
+//!   with a cold page cache (every commit invalidates it) and reads the WAL's pages with
+//!   `pread`; the extra hop before each write leaves fewer writes per group commit (each of
+//!   the 8 connections waits for its ACK), so more commits per message. Not kept.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -265,6 +309,31 @@ fn cpu_seconds() -> f64 {
     ticks as f64 / 100.0
 }
 
+/// CPU seconds the SQLite writer thread (`mpi-sqlite-writer`, named `mpi-sqlite-writ` by the
+/// kernel) has used, 0 when there is none (PostgreSQL): the one thread every identity change
+/// goes through, whose time per message bounds the feed rate.
+fn writer_cpu_seconds() -> f64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0.0;
+    };
+    for task in tasks.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.trim_end() != "mpi-sqlite-writ" {
+            continue;
+        }
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        let after_name = stat.rsplit(')').next().unwrap_or_default();
+        let ticks: u64 = after_name
+            .split_whitespace()
+            .skip(11)
+            .take(2)
+            .filter_map(|t| t.parse::<u64>().ok())
+            .sum();
+        return ticks as f64 / 100.0;
+    }
+    0.0
+}
+
 /// Whether patient `i` is also registered in BLUE.
 fn in_blue(i: usize) -> bool {
     i.is_multiple_of(10)
@@ -338,6 +407,7 @@ async fn main() {
     let population = Arc::new(Population::new());
     let started = Instant::now();
     let cpu_started = cpu_seconds();
+    let writer_started = writer_cpu_seconds();
     let mut tasks = tokio::task::JoinSet::new();
     for c in 0..connections {
         let fed = Arc::clone(&fed);
@@ -359,7 +429,7 @@ async fn main() {
     }
     let report_every = (total / 10).max(1);
     let mut next_report = report_every;
-    let mut last = (0, Instant::now(), cpu_started);
+    let mut last = (0, Instant::now(), cpu_started, writer_started);
     let mut tick = tokio::time::interval(Duration::from_millis(50));
     while !tasks.is_empty() {
         tokio::select! {
@@ -373,14 +443,16 @@ async fn main() {
                 if done >= next_report && done < total {
                     let now = Instant::now();
                     let cpu = cpu_seconds();
+                    let writer = writer_cpu_seconds();
                     println!(
-                        "  {done:>9} fed: {:>6.0} msg/s overall, {:>6.0} msg/s and {:.3} CPU ms/msg since last report, load {}",
+                        "  {done:>9} fed: {:>6.0} msg/s overall, {:>6.0} msg/s, {:.3} CPU ms/msg and {:.3} writer CPU ms/msg since last report, load {}",
                         done as f64 / started.elapsed().as_secs_f64(),
                         (done - last.0) as f64 / (now - last.1).as_secs_f64(),
                         (cpu - last.2) * 1000.0 / (done - last.0) as f64,
+                        (writer - last.3) * 1000.0 / (done - last.0) as f64,
                         load_average()
                     );
-                    last = (done, now, cpu);
+                    last = (done, now, cpu, writer);
                     next_report = (done / report_every + 1) * report_every;
                 }
             }
@@ -388,10 +460,11 @@ async fn main() {
     }
     let elapsed = started.elapsed();
     println!(
-        "ITI-8 feed: {total} messages in {:.2} s = {:.0} msg/s, {:.3} CPU ms/msg ({connections} connections, load {})",
+        "ITI-8 feed: {total} messages in {:.2} s = {:.0} msg/s, {:.3} CPU ms/msg, {:.3} writer CPU ms/msg ({connections} connections, load {})",
         elapsed.as_secs_f64(),
         total as f64 / elapsed.as_secs_f64(),
         (cpu_seconds() - cpu_started) * 1000.0 / total as f64,
+        (writer_cpu_seconds() - writer_started) * 1000.0 / total as f64,
         load_average()
     );
 

@@ -284,22 +284,21 @@ impl Database {
         matcher: &Arc<crate::matching::Matcher>,
         max_candidates: i64,
     ) -> Result<FeedOutcome, StorageError> {
-        let (owned_key, owned_demographics, owned_matcher) =
-            (key.clone(), demographics.clone(), Arc::clone(matcher));
+        // computed here, on the connection's task, not on the SQLite writer's thread
+        let input = ops::FeedInput::new(key, demographics)?;
+        let owned_matcher = Arc::clone(matcher);
         dispatch!(
             self,
             write_with_cache,
             move |c, cache| run(ops::sqlite::feed(
                 c,
-                &owned_key,
-                &owned_demographics,
+                &input,
                 &owned_matcher,
                 max_candidates,
                 cache
             )),
             feed(
-                key,
-                demographics,
+                &input,
                 matcher,
                 max_candidates,
                 &mut ops::PreparedCache::default()
