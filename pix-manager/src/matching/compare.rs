@@ -413,9 +413,8 @@ fn a_generation_apart(ya: &str, yb: &str) -> bool {
 
 /// Street addresses. Address lines are compared like with like: a record with one address line
 /// meets the other's line 2 as well as its line 1 (the better counts: the line may be the
-/// building or the street, entered on either line), and two
-/// records whose lines 1 and 2 each match the other's other line had them entered the wrong
-/// way round.
+/// building or the street, entered on either line), and two records whose lines 1 and 2 each
+/// match the other's other line had them entered the wrong way round.
 fn address(a: &Prepared, b: &Prepared) -> Option<u8> {
     let (sa, sb) = (a.street.as_deref()?, b.street.as_deref()?);
     let straight = street_address(sa, sb, a, b);
@@ -430,10 +429,11 @@ fn address(a: &Prepared, b: &Prepared) -> Option<u8> {
         }
         _ => None,
     };
-    [lone_line(a, b), lone_line(b, a), swapped]
+    let best = [lone_line(a, b), lone_line(b, a), swapped]
         .into_iter()
         .flatten()
-        .fold(Some(straight), |best, o| best.map(|b| b.min(o)))
+        .fold(straight, u8::min);
+    Some(best)
 }
 
 /// Two address lines alike: the same, or at most two edits apart, or a Jaro-Winkler similarity
