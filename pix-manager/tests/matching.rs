@@ -766,3 +766,49 @@ fn given_and_family_name_the_wrong_way_round_share_a_blocking_key() {
     let keys_b = blocking_keys(&b);
     assert!(blocking_keys(&a).iter().any(|k| keys_b.contains(k)));
 }
+
+#[test]
+fn missing_date_of_birth_is_vouched_for_when_the_name_code_holds_only_other_given_names() {
+    // Georgia, George and Grace share a Soundex code: George White born elsewhere in time is no
+    // namesake of Georgia White's, another Georgia White is
+    let a = person("georgia", "white", "19440918", "F");
+    let b = Demographics {
+        date_of_birth: None,
+        ..a.clone()
+    };
+    let george = person("george", "white", "19501126", "M");
+    let namesake = person("georgia", "white", "19720305", "F");
+    assert_vouched_only_for_one_person(&a, &b, &george, &namesake);
+}
+
+/// `person` with the street on the given address lines.
+fn at_lines(given: &str, line_1: Option<&str>, line_2: Option<&str>) -> Demographics {
+    Demographics {
+        address_1: line_1.map(str::to_string),
+        address_2: line_2.map(str::to_string),
+        ..person(given, "salt", "19270329", "M")
+    }
+}
+
+#[test]
+fn address_lines_are_compared_like_with_like() {
+    let full = at_lines("lachlan", Some("port jackson circuit"), Some("elenera"));
+    // the building alone, on line 2, meets the other record's line 2
+    let building_only = at_lines("lachlan", None, Some("elenera"));
+    assert_eq!(outcome(&compare(&full, &building_only), "address"), "agree");
+    // lines 1 and 2 entered the wrong way round
+    let swapped = at_lines("lachlan", Some("elenera"), Some("port jackson circuit"));
+    assert_eq!(outcome(&compare(&full, &swapped), "address"), "agree");
+    // the same building on two different streets is not the same address
+    let other_street = at_lines("lachlan", Some("banksia road"), Some("elenera"));
+    assert_eq!(
+        outcome(&compare(&full, &other_street), "address"),
+        "disagree"
+    );
+    // one line each, different: as before
+    let street_only = at_lines("lachlan", Some("port jackson circuit"), None);
+    assert_eq!(
+        outcome(&compare(&building_only, &street_only), "address"),
+        "disagree"
+    );
+}

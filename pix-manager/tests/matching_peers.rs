@@ -31,7 +31,7 @@ fn read(path: PathBuf) -> String {
 fn febrl_precision_is_at_least_0_999_and_recall_never_drops() {
     let dir = mpi_data_dir();
     // recall of `hie mpi link`'s model measured when the rules were last changed: it may only rise
-    for (name, recall_floor) in [("febrl1", 0.996), ("febrl2", 0.993), ("febrl3", 0.986)] {
+    for (name, recall_floor) in [("febrl1", 0.996), ("febrl2", 0.995), ("febrl3", 0.986)] {
         let records = parse_records(&read(dir.join(format!("{name}.csv"))))
             .unwrap_or_else(|e| panic!("{name}.csv: {e}"));
         let truth = parse_links(&read(dir.join(format!("{name}_links.csv"))))

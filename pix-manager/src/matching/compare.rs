@@ -96,7 +96,11 @@ pub struct Prepared {
     dob: Option<String>,
     sex: Option<char>,
     street_number: Option<String>,
+    /// Address line 1 (the street), else line 2.
     street: Option<String>,
+    /// Address line 2 when line 1 is present (a building, a property name or the street
+    /// entered on the wrong line).
+    second_line: Option<String>,
     suburb: Option<String>,
     postcode: Option<String>,
     state: Option<String>,
@@ -126,14 +130,16 @@ impl Prepared {
             let skip = p.len().saturating_sub(8);
             p[skip..].to_string()
         });
+        let line_1 = normalize::text(d.address_1.as_deref());
+        let line_2 = normalize::text(d.address_2.as_deref());
         Prepared {
             given: normalize::name(d.given_name.as_deref()).map(Name::new),
             surname: normalize::name(d.surname.as_deref()).map(Name::new),
             dob: normalize::date_of_birth(d.date_of_birth.as_deref()),
             sex: normalize::sex(d.sex.as_deref()),
             street_number: normalize::text(d.street_number.as_deref()),
-            street: normalize::text(d.address_1.as_deref())
-                .or_else(|| normalize::text(d.address_2.as_deref())),
+            street: line_1.clone().or_else(|| line_2.clone()),
+            second_line: line_1.and(line_2),
             suburb: normalize::text(d.suburb.as_deref()),
             postcode: normalize::text(d.postcode.as_deref()),
             state: normalize::text(d.state.as_deref()),
@@ -405,16 +411,46 @@ fn a_generation_apart(ya: &str, yb: &str) -> bool {
     }
 }
 
+/// Street addresses. Address lines are compared like with like: a record with one address line
+/// meets the other's line 2 as well as its line 1 (the better counts: the line may be the
+/// building or the street, entered on either line), and two records whose lines 1 and 2 each
+/// match the other's other line had them entered the wrong way round.
 fn address(a: &Prepared, b: &Prepared) -> Option<u8> {
     let (sa, sb) = (a.street.as_deref()?, b.street.as_deref()?);
+    let straight = street_address(sa, sb, a, b);
+    let lone_line =
+        |x: &Prepared, y: &Prepared| match (x.second_line.as_deref(), y.second_line.as_deref()) {
+            (None, Some(other)) => Some(street_address(x.street.as_deref()?, other, x, y)),
+            _ => None,
+        };
+    let swapped = match (a.second_line.as_deref(), b.second_line.as_deref()) {
+        (Some(a2), Some(b2)) if straight == 3 && lines_close(sa, b2) && lines_close(a2, sb) => {
+            Some(street_address(sa, b2, a, b))
+        }
+        _ => None,
+    };
+    let best = [lone_line(a, b), lone_line(b, a), swapped]
+        .into_iter()
+        .flatten()
+        .fold(straight, u8::min);
+    Some(best)
+}
+
+/// Two address lines alike: the same, or at most two edits apart, or a Jaro-Winkler similarity
+/// of at least 0.9.
+fn lines_close(a: &str, b: &str) -> bool {
+    a == b || damerau_levenshtein(a, b) <= 2 || jaro_winkler(a, b) >= 0.9
+}
+
+/// The outcome of two street lines with the records' street numbers.
+fn street_address(sa: &str, sb: &str, a: &Prepared, b: &Prepared) -> u8 {
     let numbers_differ =
         matches!((&a.street_number, &b.street_number), (Some(x), Some(y)) if x != y);
     let numbers_agree =
         matches!((&a.street_number, &b.street_number), (Some(x), Some(y)) if x == y);
     let street_same = sa == sb;
-    let street_close =
-        street_same || damerau_levenshtein(sa, sb) <= 2 || jaro_winkler(sa, sb) >= 0.9;
-    Some(if street_same && numbers_agree {
+    let street_close = lines_close(sa, sb);
+    if street_same && numbers_agree {
         0
     } else if street_close && !numbers_differ {
         1
@@ -422,7 +458,7 @@ fn address(a: &Prepared, b: &Prepared) -> Option<u8> {
         2
     } else {
         3
-    })
+    }
 }
 
 fn locality(a: &Prepared, b: &Prepared) -> Option<u8> {

@@ -13,7 +13,7 @@ mod normalize;
 pub use compare::{Field, MISSING, Prepared};
 pub use model::{
     DEFAULT_LOWER_THRESHOLD, DEFAULT_UPPER_THRESHOLD, EmReport, Families, FieldModel, Model,
-    NameFrequencies, OutcomeModel, candidate_pairs,
+    NameFrequencies, Namesake, OutcomeModel, candidate_pairs,
 };
 pub use normalize::{nickname_equivalent, soundex};
 

@@ -47,16 +47,27 @@ pub struct Model {
 
 /// The families a population shows: whether the records sharing a surname code and date of
 /// birth are one person by their given names (no twin in sight), and whether the records sharing
-/// a given-name code and surname code are one person by their dates of birth (no parent or child
-/// of the same name in sight). One person means all values pairwise agree (nickname, a keying
+/// a given-name code and surname code whose given name agrees with the one asked about are one
+/// person by their dates of birth (no parent or child of the same name in sight). One person means all values pairwise agree (nickname, a keying
 /// error, a day/month swap or one-digit typo) and no source domain holds two of the records (a
 /// source that registered two of them knows two patients).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Families {
     /// `soundex(surname)` + date of birth → whether the records are one person.
     pub one_given_name: HashMap<String, bool>,
-    /// `soundex(given name)` + `soundex(surname)` → whether the records are one person.
-    pub one_date_of_birth: HashMap<String, bool>,
+    /// `soundex(given name)` + `soundex(surname)` → the records: a namesake is one whose given
+    /// name agrees (exact, nickname, keying error), so whether they are one person is asked of
+    /// the records named as the query is (Georgia White's family code holds George and Grace
+    /// White, who are no namesakes of hers).
+    pub namesakes: HashMap<String, Vec<Namesake>>,
+}
+
+/// A record of a family of names: its given name, date of birth and source domain.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Namesake {
+    pub given_name: String,
+    pub date_of_birth: Option<String>,
+    pub domain: String,
 }
 
 /// The records of one family: their values of the telling field and their source domains.
@@ -82,7 +93,7 @@ impl Families {
     /// Group the records of a population (source domain, demographics) into families.
     pub fn of(records: &[(&str, &Demographics)]) -> Self {
         let mut births: HashMap<String, Family<'_>> = HashMap::new();
-        let mut names: HashMap<String, Family<'_>> = HashMap::new();
+        let mut names: HashMap<String, Vec<Namesake>> = HashMap::new();
         for &(domain, d) in records {
             let given = normalize::name(d.given_name.as_deref());
             let surname = normalize::name(d.surname.as_deref());
@@ -92,10 +103,14 @@ impl Families {
                 family.domains.push(domain);
                 family.values.extend(given.clone());
             }
-            if let Some(key) = Self::name_key(given.as_deref(), surname.as_deref()) {
-                let family = names.entry(key).or_default();
-                family.domains.push(domain);
-                family.values.extend(dob);
+            if let (Some(key), Some(given_name)) =
+                (Self::name_key(given.as_deref(), surname.as_deref()), given)
+            {
+                names.entry(key).or_default().push(Namesake {
+                    given_name,
+                    date_of_birth: dob,
+                    domain: domain.to_string(),
+                });
             }
         }
         Families {
@@ -103,10 +118,7 @@ impl Families {
                 .into_iter()
                 .map(|(key, family)| (key, family.shows_one_person(compare::given_name)))
                 .collect(),
-            one_date_of_birth: names
-                .into_iter()
-                .map(|(key, family)| (key, family.shows_one_person(compare::date_of_birth)))
-                .collect(),
+            namesakes: names,
         }
     }
 
@@ -133,9 +145,21 @@ impl Families {
     /// Whether the population shows one date of birth with this given name and surname (false
     /// when it shows none: unknown).
     pub fn shows_one_date_of_birth(&self, given: Option<&str>, surname: Option<&str>) -> bool {
-        Self::name_key(given, surname)
-            .and_then(|key| self.one_date_of_birth.get(&key).copied())
-            .unwrap_or(false)
+        let (Some(key), Some(given)) = (Self::name_key(given, surname), given) else {
+            return false;
+        };
+        let Some(records) = self.namesakes.get(&key) else {
+            return false;
+        };
+        let mut family = Family::default();
+        for namesake in records
+            .iter()
+            .filter(|n| compare::given_name(&n.given_name, given) <= 2)
+        {
+            family.domains.push(&namesake.domain);
+            family.values.extend(namesake.date_of_birth.clone());
+        }
+        !family.domains.is_empty() && family.shows_one_person(compare::date_of_birth)
     }
 }
 
