@@ -36,6 +36,11 @@
 #   of each retrieve (load 11): 80.7 vs 94.4 ms task-clock (A 72-89, B 88-105), 1,049 vs 1,210
 #   context switches. So about 13 % less CPU (3 of 4 comparisons); MB/s the same within the noise
 #   of this load: the >= 90 % goal could not be checked, the machine was never quiet.
+# Quiet machine, 2026-11-24 20:11 UTC (load 0.9), the same build, RUNS=7: Orthanc WADO-RS median
+#   797 MB/s (757-872; Orthanc 197 ms of CPU per retrieve on this machine), RAD-69 760 MB/s
+#   (650-932) = 95 % of the floor, per-run ratios to the floor run before it 0.94 0.94 0.93 0.95
+#   1.08 0.82 0.97; WADO-RS through us 825 MB/s = 104 %; CPU per RAD-69 63.8 ms (59-67); peak RSS
+#   49.8 MB.
 # Evidence gathered (strace, perf, ss, nstat; one RAD-69 of the study):
 #   - Syscalls: B 1,339 writev to curl of 131 KB median (16 hyper pieces of 8 KiB, 3 iovecs each
 #     with the chunk framing) and 490 reads of 418 KB; A 404 writev of 524 KB, 836 reads of

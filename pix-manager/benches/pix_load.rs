@@ -79,6 +79,14 @@
 //!   N = 200,000 at load 0.9-1.1, 2,494 vs 2,769 msg/s and 0.373 vs 0.335 CPU ms/msg: worse.
 //!   ITI-21 by identifier without a domain (`records_by_local_id`) scanned the whole
 //!   `(domain, local_id)` index on SQLite; migration `records_local_id` indexes `local_id`.
+//! - 1,000,000, quiet machine (load 1.0-1.9), 2026-11-24 20:21-20:32 UTC, with the prepared
+//!   statements and the work moved off the writer (above), on the next session's machine (its
+//!   other benches ran 10-35% slower than the previous machine's on unchanged floors):
+//!   1,100,000 messages in 635 s = 1,732 msg/s, 0.513 CPU ms/msg (writer 0.485); per tenth
+//!   3,121, 2,295, 2,040, 1,820, 1,669, 1,649, 1,567, 1,509, 1,462 msg/s (writer 0.256 ->
+//!   0.584 CPU ms/msg); ITI-9 p99 1.05 ms, ITI-21 p99 23.03 ms (p50 2.25), ITI-45 p99 0.46 ms.
+//!   No A/B of the two builds at 1,000,000 on one machine yet: the writer's cost still grows
+//!   with the MPI (0.26 -> 0.58 ms), the goal needs that growth flattened.
 //! - The per-tenth and final lines also give the SQLite writer thread's CPU ms/msg (the one
 //!   thread every identity change goes through: its time per message bounds the feed rate).
 //!   A `perf record` of the writer at 60,000-70,000 records (2026-11-24): the group commit's

@@ -32,6 +32,14 @@
 //! writer and the writer's queue 2 batches deeper (8 bench runs each, alternating: ITI-41/dd
 //! median 51 vs 51.5 %, CPU 159 vs 165 ms, peak RSS 50-58 vs 46-53 MiB).
 //!
+//! The content's fsyncs beside its index record and the `registered` mark without an fsync
+//! (2026-11-24, quiet machine, load 1.3-2.0; this machine's dd 1400-1590 MB/s, SHA-1 in memory
+//! 2020-2160 MB/s, repository CPU 172-192 ms per 150 MB in both builds), two bench runs of each
+//! build alternating, the base build through `REPOSITORY_BIN` (750836d): ITI-41 150 MB/dd medians
+//! 78 % and 80 % (runs 75-87 %) against 81 % and 81 % (runs 67-90 %), the same within the spread;
+//! ITI-41 of 20 kB one after another: median 4.03 and 4.17 ms against 4.34 and 4.69 ms (-9 %),
+//! a 4 KB write + fsync taking 0.29-0.40 ms on this disk. Peak RSS 26.8-31.2 MiB in all four.
+//!
 //! Peak RSS, 2026-11-24 (load 7-15): 45-65 MiB (one run 64.9 MiB, over the goal) came from
 //! transparent huge pages: mimalloc madvises its arena MADV_HUGEPAGE and `smaps` showed 28 MiB
 //! of AnonHugePages in it after the ITI-41 runs; and each upload allocated its 6 buffers afresh

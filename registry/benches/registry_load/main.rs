@@ -105,6 +105,25 @@
 //! delays the requests queued behind it. The deadpool holds 16 PostgreSQL connections for 16
 //! clients, so no request waits for a connection. Not established on a quiet machine.
 //!
+//! Quiet machine, 2026-11-24 20:14-20:21 UTC (load 1.2-2.8, nothing else running), 1,000,000
+//! DocumentEntries, 16 clients, lean client, `-- --backend both` (this machine's PostgreSQL
+//! floor is slower than the last session's: 1,282 against 1,740 FindDocuments/s):
+//!
+//! | 1,000,000 | ours q/s, p50, p99 | floor q/s, p50, p99 | q/s floor/ours | CPU ours / floor (us) |
+//! |---|---:|---:|---:|---:|
+//! | PostgreSQL FindDocuments | 1,093, 14.3, 30.9 ms | 1,282, 12.6, 22.4 ms | 1.17 | 694 + 178 + 931 / 472 + 1089 (1.15) |
+//! | PostgreSQL GetDocuments | 14,546, 1.06, 2.09 ms | 30,791, 0.51, 1.15 ms | 2.12 | 60 + 18 + 51 / 22 + 39 (2.10) |
+//! | PostgreSQL ITI-42, 1 document | 642/s, 24.3, 42.8 ms | – | – | 905 + 79 + 1937 |
+//! | SQLite FindDocuments | 632, 25.1, 31.5 ms | 787, 20.1, 26.0 ms | 1.24 | 2490 + 199 / 2091 (1.29) |
+//! | SQLite GetDocuments | 10,259, 1.50, 3.13 ms | 12,364, 1.24, 2.03 ms | 1.21 | 152 + 19 / 131 (1.30) |
+//! | SQLite ITI-42, 1 document | 688/s, 24.7, 35.5 ms | – | – | 1472 + 53 |
+//!
+//! No ITI-42 transaction was rolled back on PostgreSQL (7,735 registrations). PostgreSQL's
+//! `shared_buffers` (128 MB, the Debian default, against a 7.4 GB corpus) is not what holds the
+//! floor down: on a private instance with a 300,000-entry corpus (2.2 GB), 4 GB of
+//! `shared_buffers` took PostgreSQL's CPU per FindDocuments from 878 to 781 us (ours) and 940 to
+//! 897 us (floor), the floor from 1,361 to 1,516 q/s (load 4-6, one run each).
+//!
 //! Earlier figures, 1,000,000 DocumentEntries, `reqwest` client, ITI-42 through
 //! `Database::insert_submission` directly (not over HTTP):
 //!
