@@ -40,7 +40,9 @@
 #   797 MB/s (757-872; Orthanc 197 ms of CPU per retrieve on this machine), RAD-69 760 MB/s
 #   (650-932) = 95 % of the floor, per-run ratios to the floor run before it 0.94 0.94 0.93 0.95
 #   1.08 0.82 0.97; WADO-RS through us 825 MB/s = 104 %; CPU per RAD-69 63.8 ms (59-67); peak RSS
-#   49.8 MB.
+#   49.8 MB. Two more runs at 20:43 (load 0.3-0.6): Orthanc 834 / 816 MB/s, RAD-69 838 / 879 MB/s =
+#   100 % / 108 %, per-run ratios 1.08 0.94 1.17 0.98 1.32 0.94 1.05 / 1.11 1.13 1.36 0.96 0.93
+#   0.95 1.17; CPU per RAD-69 58.7 / 55.8 ms, Orthanc 170 / 169 ms; peak RSS 48.4 / 48.9 MB.
 # Evidence gathered (strace, perf, ss, nstat; one RAD-69 of the study):
 #   - Syscalls: B 1,339 writev to curl of 131 KB median (16 hyper pieces of 8 KiB, 3 iovecs each
 #     with the chunk framing) and 490 reads of 418 KB; A 404 writev of 524 KB, 836 reads of
