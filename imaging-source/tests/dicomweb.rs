@@ -26,6 +26,7 @@ use imaging_source::dicomweb::{
 use imaging_source::instance_store::InstanceStore;
 use imaging_source::source::{ImagingSource, InstanceKey, Located, Origin, PacsCatalogs};
 use schemas::xml::Limits;
+use support::silent_pacs::silent_pacs;
 
 const BOUNDARY: &str = "wado-boundary-1";
 
@@ -382,19 +383,6 @@ async fn wado_rs_part_without_a_file_meta_group_is_a_part_header_error() {
         parts.next_part().await,
         Err(DicomWebError::PartHeader { index: 3, .. })
     ));
-}
-
-/// A PACS on a free port that accepts every connection and never answers (nor closes it).
-async fn silent_pacs() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((connection, _)) = listener.accept().await {
-            held.push(connection);
-        }
-    });
-    format!("http://{addr}/dicom-web")
 }
 
 fn impatient(url: &str) -> DicomWebClient {

@@ -4,6 +4,8 @@
 
 #[path = "support/serve.rs"]
 mod serve;
+#[path = "support/silent_pacs.rs"]
+mod silent_pacs;
 
 use schemas::constants::error_code;
 use schemas::ebrim::ResponseStatus;
@@ -12,6 +14,7 @@ use serve::{
     EXPLICIT_LE, IMPLICIT_LE, PacsInstance, REPOSITORY_UID, SERIES_A, SERIES_B, STUDY, Setup,
     dicom_instance, document_bytes, errors, fake_pacs, fake_pacs_logged, rad69, request,
 };
+use silent_pacs::silent_pacs;
 
 const SOP_1: &str = "1.2.826.0.1.3680043.8.498.1.1.1";
 const SOP_2: &str = "1.2.826.0.1.3680043.8.498.1.1.2";
@@ -469,19 +472,6 @@ async fn healthz_and_metrics_are_served() {
         .await
         .unwrap();
     assert_eq!(metrics.status(), 200);
-}
-
-/// A PACS on a free port that accepts every connection and never answers (nor closes it).
-async fn silent_pacs() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((connection, _)) = listener.accept().await {
-            held.push(connection);
-        }
-    });
-    format!("http://{addr}/dicom-web")
 }
 
 /// A PACS that answers the WADO-RS metadata of `instance` (held in Explicit VR Little Endian),

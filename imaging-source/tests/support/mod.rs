@@ -5,6 +5,7 @@
 pub mod orthanc;
 pub mod pix;
 pub mod reports;
+pub mod silent_pacs;
 pub mod xds;
 
 use std::path::Path;
