@@ -209,6 +209,19 @@ async fn pacs_answering_to_the_end_of_the_connection(
     pacs_answering(body, cut_at, false).await
 }
 
+/// Reads a request's head off `socket`, byte by byte up to its blank line (the fake PACS then
+/// answers); the head as received.
+async fn read_request_head(socket: &mut tokio::net::TcpStream) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        socket.read_exact(&mut byte).await.unwrap();
+        head.push(byte[0]);
+    }
+    head
+}
+
 /// [`pacs_answering_to_the_end_of_the_connection`]; with `until_the_client_leaves`, the PACS
 /// keeps the connection open after the bytes it sends, and its task ends once the client has
 /// closed it.
@@ -222,12 +235,7 @@ async fn pacs_answering(
     let addr = listener.local_addr().unwrap();
     let served = tokio::spawn(async move {
         let (mut socket, _) = listener.accept().await.unwrap();
-        let mut head = Vec::new();
-        while !head.ends_with(b"\r\n\r\n") {
-            let mut byte = [0u8; 1];
-            socket.read_exact(&mut byte).await.unwrap();
-            head.push(byte[0]);
-        }
+        let head = read_request_head(&mut socket).await;
         let answer_head = format!(
             "HTTP/1.1 200 OK\r\nContent-Type: multipart/related; type=\"application/dicom\"; \
              boundary={BOUNDARY}\r\nConnection: close\r\n\r\n"
@@ -477,12 +485,7 @@ async fn chunked_answer_is_read_whole() {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         let (mut socket, _) = listener.accept().await.unwrap();
-        let mut head = Vec::new();
-        while !head.ends_with(b"\r\n\r\n") {
-            let mut byte = [0u8; 1];
-            socket.read_exact(&mut byte).await.unwrap();
-            head.push(byte[0]);
-        }
+        read_request_head(&mut socket).await;
         let answer_head = format!(
             "HTTP/1.1 200 OK\r\nContent-Type: multipart/related; type=\"application/dicom\"; \
              boundary={BOUNDARY}\r\nTransfer-Encoding: chunked\r\n\r\n"

@@ -370,6 +370,19 @@ macro_rules! backend_ops {
                     .await?)
             }
 
+            /// The person `record` is linked to, if any.
+            async fn linked_person(
+                conn: &mut Conn,
+                record: i32,
+            ) -> Result<Option<i32>, StorageError> {
+                Ok(links::table
+                    .find(record)
+                    .select(links::person_id)
+                    .first(conn)
+                    .await
+                    .optional()?)
+            }
+
             async fn identity(
                 conn: &mut Conn,
                 person: i32,
@@ -456,12 +469,7 @@ macro_rules! backend_ops {
                 action: &str,
                 reason: &str,
             ) -> Result<Option<i32>, StorageError> {
-                let from: Option<i32> = links::table
-                    .find(record)
-                    .select(links::person_id)
-                    .first(conn)
-                    .await
-                    .optional()?;
+                let from = linked_person(conn, record).await?;
                 diesel::insert_into(links::table)
                     .values((links::record_id.eq(record), links::person_id.eq(to)))
                     .on_conflict(links::record_id)
@@ -757,12 +765,7 @@ macro_rules! backend_ops {
                                     local_id: key.local_id.clone(),
                                 });
                             }
-                            let linked: Option<i32> = links::table
-                                .find(id)
-                                .select(links::person_id)
-                                .first(conn)
-                                .await
-                                .optional()?;
+                            let linked = linked_person(conn, id).await?;
                             (id, linked)
                         }
                     };
