@@ -107,7 +107,10 @@ pub async fn publish_from_pacs(
 ) -> anyhow::Result<()> {
     let config = args.applied_to(config);
     let started = Instant::now();
-    let client = DicomWebClient::new(pacs)?;
+    let timeouts = config.pacs_timeouts().context(
+        "[imaging_source] pacs_connect_timeout_seconds and pacs_idle_timeout_seconds must be > 0",
+    )?;
+    let client = DicomWebClient::with_timeouts(pacs, timeouts)?;
     let spinner = spinner(format!("WADO-RS metadata of {study_uid}"));
     let study = client
         .study(study_uid)
