@@ -7,13 +7,17 @@
 //! name frequencies of the input; `em`: `Model::estimate` on the input). It runs the PIX Manager's incremental loop
 //! (`matching::linkage`) and writes every pair within each resulting person.
 //! Tuning aids: `--explain TRUE_LINKS.csv` prints the decision of every missed true link and
-//! false link; `MATCHING_UPPER` overrides the auto-link threshold; `MATCHING_PRINT_MODEL` prints
+//! false link (with the guard the pair would meet at any score, as the run names a guard only
+//! above the auto-link threshold) and a `BLOCKING` line: the true links whose records share no
+//! blocking key and those no chain of key-sharing true links joins (never linked); `MATCHING_UPPER` overrides the auto-link threshold; `MATCHING_PRINT_MODEL` prints
 //! the estimated m/u next to the defaults.
 //! Under `cargo bench` (no `--input`) it links `$HIE_SHARED_DIR/data/mpi/febrl3.csv` (default
 //! `<workspace root>/../shared`) with both models and prints the time and accuracy.
 
 use pix_manager::matching::dataset::{accuracy, parse_links, parse_records};
-use pix_manager::matching::linkage::{SourceRecord, cluster_pairs, link_incrementally};
+use pix_manager::matching::linkage::{
+    SourceRecord, cluster_pairs, link_incrementally, population_model,
+};
 use pix_manager::matching::{Candidate, Matcher, Model, blocking_keys};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,14 +44,7 @@ fn model(kind: &str, records: &[SourceRecord]) -> Model {
     if kind == "default" {
         Model::default()
     } else if kind == "counts" {
-        Model::default()
-            .with_given_name_counts(&demographics)
-            .with_families(
-                &records
-                    .iter()
-                    .map(|r| (r.domain.as_str(), &r.demographics))
-                    .collect::<Vec<_>>(),
-            )
+        population_model(records)
     } else if kind == "tf" {
         Model::default().with_name_frequencies(&demographics)
     } else {
@@ -93,6 +90,7 @@ fn link(
     if let Some(path) = explain {
         let truth = parse_links(&read(path)?).map_err(|e| LinkError::Dataset(path.clone(), e))?;
         explain_missed(&records, &persons, &truth, &matcher);
+        explain_blocking(&records, &truth);
     }
     let mut out = String::from("rec_id_1,rec_id_2\n");
     for (a, b) in cluster_pairs(&records, &persons) {
@@ -113,6 +111,11 @@ fn explain_missed(
         .enumerate()
         .map(|(i, r)| (r.rec_id.as_str(), i))
         .collect();
+    // the guard a pair would meet at any score (the run's matcher names it only above the
+    // auto-link threshold)
+    let mut open = matcher.model().clone();
+    open.upper_threshold = f64::NEG_INFINITY;
+    let open = Matcher::new(open);
     let predicted = cluster_pairs(records, persons);
     let false_links = predicted.iter().filter(|(a, b)| {
         !truth.contains(&(a.clone(), b.clone())) && !truth.contains(&(b.clone(), a.clone()))
@@ -129,32 +132,79 @@ fn explain_missed(
         let blocked = blocking_keys(&ra.demographics)
             .iter()
             .any(|k| blocking_keys(&rb.demographics).contains(k));
-        let d = matcher.compare(
-            &Candidate {
+        let (ca, cb) = (
+            Candidate {
                 domain: &ra.domain,
                 local_id: &ra.rec_id,
                 demographics: &ra.demographics,
             },
-            &Candidate {
+            Candidate {
                 domain: &rb.domain,
                 local_id: &rb.rec_id,
                 demographics: &rb.demographics,
             },
         );
+        let d = matcher.compare(&ca, &cb);
+        let any_score = open.compare(&ca, &cb).guard;
         let fields: Vec<String> = d
             .fields
             .iter()
             .map(|f| format!("{}={}({:.1})", f.field, f.outcome, f.weight))
             .collect();
         println!(
-            "{} {a} {b} blocked={blocked} score={:.1} zone={:?} guard={:?} {}",
+            "{} {a} {b} blocked={blocked} score={:.1} zone={:?} guard={:?} guard_at_any_score={:?} {}",
             if linked { "FALSE" } else { "MISSED" },
             d.score,
             d.zone,
             d.guard.as_deref().map(|g| g.split(':').next()),
+            any_score.as_deref().and_then(|g| g.split(':').next()),
             fields.join(" ")
         );
     }
+}
+
+/// Print how many true links no blocking can bring about: the pair shares no blocking key, and
+/// no chain of true links that do share one joins its records (the incremental loop compares a
+/// record only with the records sharing a key, so such a pair is never linked).
+fn explain_blocking(records: &[SourceRecord], truth: &std::collections::HashSet<(String, String)>) {
+    let position: std::collections::HashMap<&str, usize> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.rec_id.as_str(), i))
+        .collect();
+    let keys: Vec<Vec<String>> = records
+        .iter()
+        .map(|r| blocking_keys(&r.demographics))
+        .collect();
+    let pairs: Vec<(usize, usize)> = truth
+        .iter()
+        .filter_map(|(a, b)| Some((*position.get(a.as_str())?, *position.get(b.as_str())?)))
+        .collect();
+    let share = |&(i, j): &(usize, usize)| keys[i].iter().any(|k| keys[j].contains(k));
+    let mut root: Vec<usize> = (0..records.len()).collect();
+    fn find(root: &mut [usize], mut x: usize) -> usize {
+        while root[x] != x {
+            root[x] = root[root[x]];
+            x = root[x];
+        }
+        x
+    }
+    let mut apart = 0;
+    for pair in pairs.iter().filter(|p| share(p)) {
+        let (ri, rj) = (find(&mut root, pair.0), find(&mut root, pair.1));
+        root[ri] = rj;
+    }
+    for pair in &pairs {
+        apart += usize::from(!share(pair));
+    }
+    let unreachable = pairs
+        .iter()
+        .filter(|&&(i, j)| find(&mut root, i) != find(&mut root, j))
+        .count();
+    println!(
+        "BLOCKING {} true links: {apart} share no blocking key, {unreachable} joined by no chain of key-sharing true links",
+        pairs.len()
+    );
 }
 
 fn bench() -> Result<(), LinkError> {

@@ -1,7 +1,9 @@
 //! Matching engine rules (tier 1: no I/O, no ../shared).
 
 use pix_manager::matching::dataset::{accuracy, parse_links, parse_records};
-use pix_manager::matching::linkage::{SourceRecord, cluster_pairs, link_incrementally};
+use pix_manager::matching::linkage::{
+    SourceRecord, cluster_pairs, link_incrementally, population_model,
+};
 use pix_manager::matching::{
     Candidate, Decision, Demographics, GUARD_INSUFFICIENT_IDENTITY, GUARD_PARENT_CHILD,
     GUARD_SAME_DOMAIN, GUARD_TWIN, Matcher, Model, Prepared, Zone, blocking_keys, soundex,
@@ -222,22 +224,26 @@ fn agreement_on_a_rare_name_weighs_more_than_on_a_common_one() {
     assert!(rare > common + 5.0, "rare {rare}, common {common}");
 }
 
+/// Asserts the twin guard keeps the pair out of AutoLink; returns the decision.
+fn assert_kept_apart_as_twins(a: &Demographics, b: &Demographics) -> Decision {
+    let d = compare(a, b);
+    assert_ne!(d.zone, Zone::AutoLink, "{d:?}");
+    assert_eq!(d.guard.as_deref(), Some(GUARD_TWIN));
+    d
+}
+
 #[test]
 fn twins_are_not_auto_linked() {
     let a = person("oliver", "nguyen", "20150512", "M");
     let b = person("thomas", "nguyen", "20150512", "M");
-    let d = compare(&a, &b);
-    assert_ne!(d.zone, Zone::AutoLink, "{d:?}");
-    assert_eq!(d.guard.as_deref(), Some(GUARD_TWIN));
+    assert_kept_apart_as_twins(&a, &b);
 }
 
 #[test]
 fn twins_named_alike_at_one_address_are_not_auto_linked() {
     let a = person("catherine", "davis", "20090212", "F");
     let b = person("katherine", "davis", "20090212", "F");
-    let d = compare(&a, &b);
-    assert_ne!(d.zone, Zone::AutoLink, "{d:?}");
-    assert_eq!(d.guard.as_deref(), Some(GUARD_TWIN));
+    assert_kept_apart_as_twins(&a, &b);
 }
 
 #[test]
@@ -488,18 +494,31 @@ fn transposed_given_and_surname_with_a_typo_is_a_name_match() {
     assert_eq!(d.zone, Zone::AutoLink, "{d:?}");
 }
 
-#[test]
-fn a_record_auto_linked_to_two_persons_bridges_them() {
-    let [x, y, z] = bridged_person();
-    assert_eq!(compare(&x, &y).zone, Zone::Review);
-    let records: Vec<SourceRecord> = [("x", "HOSP-A", x), ("y", "HOSP-B", y), ("z", "HOSP-C", z)]
+/// Source records from (record id, domain, demographics).
+fn sources<const N: usize>(records: [(&str, &str, Demographics); N]) -> Vec<SourceRecord> {
+    records
         .into_iter()
         .map(|(id, domain, demographics)| SourceRecord {
             rec_id: id.into(),
             domain: domain.into(),
             demographics,
         })
-        .collect();
+        .collect()
+}
+
+/// Whether the default matcher lets a third record bridge the persons of `a` and `b`.
+fn may_bridge(a: &Demographics, b: &Demographics) -> bool {
+    Matcher::default().may_bridge(
+        ("HOSP-A", "1", &Prepared::new(a)),
+        ("HOSP-B", "2", &Prepared::new(b)),
+    )
+}
+
+#[test]
+fn a_record_auto_linked_to_two_persons_bridges_them() {
+    let [x, y, z] = bridged_person();
+    assert_eq!(compare(&x, &y).zone, Zone::Review);
+    let records = sources([("x", "HOSP-A", x), ("y", "HOSP-B", y), ("z", "HOSP-C", z)]);
     let persons = link_incrementally(&records, &Matcher::default());
     assert_eq!(cluster_pairs(&records, &persons).len(), 3, "{persons:?}");
 }
@@ -524,13 +543,7 @@ fn a_bridge_never_joins_two_records_of_one_domain() {
 fn a_bridge_never_joins_twins() {
     let a = person("olivia", "tran", "20100304", "F");
     let b = person("sophie", "tran", "20100304", "F");
-    assert!(
-        !Matcher::default().may_bridge(
-            ("HOSP-A", "1", &Prepared::new(&a)),
-            ("HOSP-B", "2", &Prepared::new(&b)),
-        ),
-        "twins may not be bridged"
-    );
+    assert!(!may_bridge(&a, &b), "twins may not be bridged");
 }
 
 #[test]
@@ -811,4 +824,84 @@ fn address_lines_are_compared_like_with_like() {
         outcome(&compare(&building_only, &street_only), "address"),
         "disagree"
     );
+}
+
+fn with_national_id(d: Demographics, id: &str) -> Demographics {
+    Demographics {
+        soc_sec_id: Some(id.into()),
+        ..d
+    }
+}
+
+#[test]
+fn twins_with_unrelated_national_ids_are_not_auto_linked() {
+    let a = with_national_id(person("oliver", "nguyen", "20150512", "M"), "4392917");
+    let b = with_national_id(person("thomas", "nguyen", "20150512", "M"), "1613259");
+    assert_kept_apart_as_twins(&a, &b);
+}
+
+#[test]
+fn a_replaced_given_name_is_auto_linked_on_an_agreeing_national_id() {
+    let a = with_national_id(person("oliver", "nguyen", "20150512", "M"), "4392917");
+    let b = with_national_id(person("thomas", "nguyen", "20150512", "M"), "4392917");
+    let d = compare(&a, &b);
+    assert_eq!(d.zone, Zone::AutoLink, "{d:?}");
+    assert_eq!(d.guard, None);
+}
+
+#[test]
+fn a_replaced_given_name_is_auto_linked_on_a_national_id_a_keying_error_apart() {
+    let a = with_national_id(person("oliver", "nguyen", "20150512", "M"), "4392917");
+    // two neighbouring digits swapped: a keying error, not an id issued in sequence
+    let b = with_national_id(person("thomas", "nguyen", "20150512", "M"), "4329917");
+    let d = compare(&a, &b);
+    assert_eq!(outcome(&d, "soc_sec_id"), "close");
+    assert_eq!(d.zone, Zone::AutoLink, "{d:?}");
+}
+
+#[test]
+fn twins_with_national_ids_issued_in_sequence_are_not_auto_linked() {
+    let a = with_national_id(person("oliver", "nguyen", "20150512", "M"), "4392917");
+    let b = with_national_id(person("thomas", "nguyen", "20150512", "M"), "4392918");
+    let d = assert_kept_apart_as_twins(&a, &b);
+    assert_eq!(outcome(&d, "soc_sec_id"), "close");
+    assert!(
+        !may_bridge(&a, &b),
+        "twins with ids in sequence may not be bridged"
+    );
+}
+
+#[test]
+fn twins_of_opposite_sex_sharing_a_national_id_are_not_auto_linked() {
+    let a = with_national_id(person("olivia", "nguyen", "20150512", "F"), "4392917");
+    let b = with_national_id(person("oliver", "nguyen", "20150512", "M"), "4392917");
+    assert_kept_apart_as_twins(&a, &b);
+}
+
+/// Twins as `conformance-tests/mpi/generate.py` makes them (same surname, date of birth,
+/// address and phone, different given names, no national id), each registered at two sources,
+/// one registration with a keying error in the given name, linked by `hie mpi link`'s model.
+#[test]
+fn generated_twins_registered_at_several_sources_stay_two_persons() {
+    let twin_a = person("harrison", "okafor", "20120918", "M");
+    let twin_b = person("charlotte", "okafor", "20120918", "F");
+    let mistyped_a = Demographics {
+        given_name: Some("harrsion".into()),
+        ..twin_a.clone()
+    };
+    let records = sources([
+        ("a1", "CLINIC-A", twin_a.clone()),
+        ("b1", "CLINIC-B", twin_b.clone()),
+        ("a2", "HOSP-C", mistyped_a),
+        ("b2", "HOSP-D", twin_b),
+        ("a3", "HOSP-E", twin_a),
+    ]);
+    let model = population_model(&records);
+    let persons = link_incrementally(&records, &Matcher::new(model));
+    let pairs = cluster_pairs(&records, &persons);
+    let expected: Vec<(String, String)> = [("a1", "a2"), ("a1", "a3"), ("a2", "a3"), ("b1", "b2")]
+        .iter()
+        .map(|(x, y)| ((*x).to_string(), (*y).to_string()))
+        .collect();
+    assert_eq!(pairs, expected, "{persons:?}");
 }

@@ -4,7 +4,7 @@
 #![cfg(feature = "peers")]
 
 use pix_manager::matching::dataset::{accuracy, parse_links, parse_records};
-use pix_manager::matching::linkage::{cluster_pairs, link_incrementally};
+use pix_manager::matching::linkage::{cluster_pairs, link_incrementally, population_model};
 use pix_manager::matching::{Matcher, Model};
 use std::path::PathBuf;
 
@@ -37,14 +37,8 @@ fn febrl_precision_is_at_least_0_999_and_recall_never_drops() {
         let truth = parse_links(&read(dir.join(format!("{name}_links.csv"))))
             .unwrap_or_else(|e| panic!("{name}_links.csv: {e}"));
         let demographics: Vec<_> = records.iter().map(|r| r.demographics.clone()).collect();
-        let families: Vec<_> = records
-            .iter()
-            .map(|r| (r.domain.as_str(), &r.demographics))
-            .collect();
         // what `hie mpi link` uses: the default with the input's given names and families counted
-        let population = Model::default()
-            .with_given_name_counts(&demographics)
-            .with_families(&families);
+        let population = population_model(&records);
         for (model_name, model) in [
             ("default", Model::default()),
             ("em", Model::estimate(&demographics)),

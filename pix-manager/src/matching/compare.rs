@@ -497,6 +497,20 @@ fn identifier(a: &str, b: &str) -> u8 {
     }
 }
 
+/// Whether two national ids differ in their last digit only: the next id issued (twins
+/// registered together get consecutive numbers) as much as a keying error.
+pub(super) fn national_ids_in_sequence(a: &Prepared, b: &Prepared) -> bool {
+    match (a.ssn.as_deref(), b.ssn.as_deref()) {
+        (Some(x), Some(y)) => {
+            x.len() == y.len()
+                && x.len() >= 2
+                && x[..x.len() - 1] == y[..y.len() - 1]
+                && x.as_bytes()[x.len() - 1] != y.as_bytes()[y.len() - 1]
+        }
+        _ => false,
+    }
+}
+
 /// Whether the outcome index of a field counts as agreement on identity (given name, surname,
 /// date of birth): everything stronger than "phonetic"/"disagree".
 pub fn agrees(field: Field, outcome: Option<u8>) -> bool {

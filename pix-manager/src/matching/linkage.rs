@@ -4,7 +4,7 @@
 //! AutoLink candidates join that person too when no guard stands between their records (a
 //! bridge). Used to evaluate accuracy.
 
-use super::{Demographics, Matcher, Prepared, Zone, blocking_keys};
+use super::{Demographics, Matcher, Model, Prepared, Zone, blocking_keys};
 use std::collections::HashMap;
 
 /// A source record: id, patient-ID domain and demographics.
@@ -13,6 +13,21 @@ pub struct SourceRecord {
     pub rec_id: String,
     pub domain: String,
     pub demographics: Demographics,
+}
+
+/// The model `hie mpi link` links a records file with: the default, with the records' given
+/// names counted (a rare misspelling of a common name is no twin's name) and their families (a
+/// record missing its given name or date of birth may auto-link where the population shows no
+/// twin or namesake parent/child).
+pub fn population_model(records: &[SourceRecord]) -> Model {
+    let demographics: Vec<Demographics> = records.iter().map(|r| r.demographics.clone()).collect();
+    let families: Vec<(&str, &Demographics)> = records
+        .iter()
+        .map(|r| (r.domain.as_str(), &r.demographics))
+        .collect();
+    Model::default()
+        .with_given_name_counts(&demographics)
+        .with_families(&families)
 }
 
 /// Link records in arrival order; returns the person index of every record.
