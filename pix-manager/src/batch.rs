@@ -1,7 +1,7 @@
 //! `hie mpi link`: record linkage of a CSV file through the PIX manager. Each row is fed as an
 //! ITI-8 ADT^A04 (ER7 built and parsed through [`handle_v2`]) into a fresh MPI in a temporary
 //! SQLite database; the output lists every pair of rows that ended up in the same person. The
-//! matcher is the default model with the given names of the input counted (a given name a letter
+//! matcher is [`population_model`]: the default model with the given names of the input counted (a given name a letter
 //! apart from a common one, or from a nickname of it, and held no more often than keying errors
 //! explain is a typo, not a twin: `Model::is_mistyped_given_name`)
 //! and its families (a record missing its given name or date of birth may auto-link where the
@@ -19,7 +19,8 @@ use schemas::hl7v2::message::{Delimiters, Message};
 
 use crate::config::Config;
 use crate::manager::PixManager;
-use crate::matching::{Demographics, Matcher, Model};
+use crate::matching::linkage::{SourceRecord, population_model};
+use crate::matching::{Demographics, Matcher};
 use crate::notify::Notifier;
 use crate::storage::{Database, StorageError};
 use crate::v2::{handle_v2, pid_segment_er7};
@@ -144,7 +145,8 @@ pub async fn link_csv(input: &Path, output: &Path) -> Result<LinkSummary, BatchE
     let domain_column = position("domain");
     let columns: Vec<Option<usize>> = FIELDS.iter().map(|f| position(f)).collect();
 
-    let mut rows = Vec::new();
+    let mut lines_of = Vec::new();
+    let mut records = Vec::new();
     for (index, line) in lines.enumerate() {
         let line = line.map_err(io(&in_name))?;
         if line.trim().is_empty() {
@@ -166,32 +168,36 @@ pub async fn link_csv(input: &Path, output: &Path) -> Result<LinkSummary, BatchE
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
             .unwrap_or_else(|| format!("record.{rec_id}"));
-        rows.push((index + 2, rec_id, domain, demographics(&cells, &columns)));
+        lines_of.push(index + 2);
+        records.push(SourceRecord {
+            rec_id,
+            domain,
+            demographics: demographics(&cells, &columns),
+        });
     }
 
     let dir = tempfile::tempdir().map_err(io("temporary directory"))?;
     let db = Database::connect_throwaway(&dir.path().join("mpi.db")).await?;
     let config = Config {
-        domains: rows
+        domains: records
             .iter()
-            .map(|r| r.2.clone())
+            .map(|r| r.domain.clone())
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect(),
         subscribers: Vec::new(),
         ..Config::default()
     };
-    let population: Vec<Demographics> = rows.iter().map(|r| r.3.clone()).collect();
-    let families: Vec<(&str, &Demographics)> = rows.iter().map(|r| (r.2.as_str(), &r.3)).collect();
-    let matcher = Matcher::new(
-        Model::default()
-            .with_given_name_counts(&population)
-            .with_families(&families),
-    );
+    let matcher = Matcher::new(population_model(&records));
     let manager = PixManager::new(db, matcher, &config, Notifier::none());
     let mut rec_ids = BTreeMap::new();
-    for (n, (line, rec_id, domain, demo)) in rows.iter().enumerate() {
-        let answer = handle_v2(a04(n, rec_id, domain, demo).as_bytes(), &manager).await;
+    for (n, (line, record)) in lines_of.iter().zip(&records).enumerate() {
+        let SourceRecord {
+            rec_id,
+            domain,
+            demographics,
+        } = record;
+        let answer = handle_v2(a04(n, rec_id, domain, demographics).as_bytes(), &manager).await;
         let ack = Message::parse(&answer).map_err(|e| BatchError::Row {
             path: in_name.clone(),
             line: *line,
@@ -232,7 +238,7 @@ pub async fn link_csv(input: &Path, output: &Path) -> Result<LinkSummary, BatchE
     }
     out.flush().map_err(io(&out_name))?;
     Ok(LinkSummary {
-        records: rows.len(),
+        records: records.len(),
         persons: persons.len(),
         pairs,
     })
