@@ -14,8 +14,9 @@
 //! `REPOSITORY_BIN=path` runs another build of the `repository` binary (an A/B against a base).
 //!
 //! Each of the five ITI-41 runs is also printed on its own: its ratio to the dd run just before it,
-//! the repository's CPU time for it (its threads' `schedstat`) and the in-memory SHA-1 of that
-//! moment, with the load average. On the shared machine the ratio follows the CPU share the
+//! the repository's CPU time for it (its threads' `schedstat`), the bench process's own (the
+//! client and the in-process registry) and the in-memory SHA-1 of that moment, with the load
+//! average. On the shared machine the ratio follows the CPU share the
 //! processes get; the CPU time hardly does. On 2026-11-24 (load average 7-10, other helpers
 //! building): over 65 ITI-41 runs in 13 bench runs the ratio to dd went from 27 % to 124 % (median
 //! about 50 %), the in-memory SHA-1 alone from 68 % to 124 % of dd, and the repository used
@@ -31,6 +32,34 @@
 //! 186 ms over 10 runs each, within the spread between sets of runs); the hasher fed before the
 //! writer and the writer's queue 2 batches deeper (8 bench runs each, alternating: ITI-41/dd
 //! median 51 vs 51.5 %, CPU 159 vs 165 ms, peak RSS 50-58 vs 46-53 MiB).
+//!
+//! Leaner ITI-41 clients and larger write batches, 2026-11-24 21:42-22:28 (load average 6.2-10.6,
+//! other helpers building; the base build of main c383914 through `REPOSITORY_BIN`; kinds of run
+//! interleaved; CPU per ITI-41 of 150 MB, medians of 15-85 runs): all tried without gain, the bench
+//! keeps reqwest. The clients sent the same MTOM request, written by the same `MtomWriter`, from a
+//! std `TcpStream` with the body framed by its Content-Length: (a) the document `sendfile`d from a
+//! page-cached file: client and registry 18-26 ms against reqwest's 30-35 ms, but the repository
+//! 205-211 ms against 178-181 ms in two sets (180 vs 186 ms in a first one; probably the loopback
+//! receive side, charged to the repository, copying from page-cache fragments), in all 224-237
+//! against 209-211 ms; with reqwest's chunked framing in 256 KiB chunks, the repository 204 vs 186
+//! ms; std's `io::copy` from the file never uses sendfile to a socket and wrote 8 KiB at a time
+//! (client 62-125 ms); (b) the document written from one pre-built 1 MiB buffer: repository 179 vs
+//! 181 ms, client 27 vs 32 ms, in all 204 vs 209 ms, about 2 % of the shared CPU, within the
+//! spread. The client's share was 20-65 ms (median about 30), less than the 40-60 ms estimated
+//! above. `perf record` of the repository over the five ITI-41 (load 8): SHA-1 40 % of its samples,
+//! the copy into the aligned buffers 11 %, the socket reads' copy 9 %, the loopback network work
+//! run in its context (the ACKs its reads send push the client's pending segments) about 10 %,
+//! context switches 4 %, the MTOM delimiter search 3 %, pinning the pages of direct writes 2 %, the
+//! futex waits and wakes of the 1 MiB batch handoffs about 2 % (`strace -c`: about 1,400 futex
+//! calls per ITI-41, 9 per batch, and 700 `recv` of 210 KB on average). Write batches of 2 and 4
+//! MiB (fewer handoffs): repository CPU 199 and 186 ms against 201-207 ms for 1 MiB (25 and 70
+//! runs, load 7.1-10.5), but the ITI-41/dd median fell (45 % and 50 % against 60 %: the pipeline
+//! fills and drains in larger steps) and the peak RSS rose to 51.7 MiB with 4 MiB: kept at 1 MiB.
+//! Not tried: reads larger than hyper's default ceiling of about 408 KiB per `recv` (`axum::serve`
+//! has no `max_buf_size`; it would take replacing it in service-kit), and moving the aligned copy
+//! off the request task (it costs the same on any thread, the hasher already carries about as much
+//! CPU as the request task, the writer would leave the disk idle during each copy, and queued
+//! request chunks stop hyper from reusing its read buffer).
 //!
 //! The content's fsyncs beside its index record and the `registered` mark without an fsync
 //! (2026-11-24, quiet machine, load 1.3-2.0; this machine's dd 1400-1590 MB/s, SHA-1 in memory
@@ -149,13 +178,7 @@ impl RepositoryProcess {
     /// and the blocking threads, idle ones kept for seconds, so a delta over one request counts
     /// the threads that served it).
     fn cpu_time(&self) -> Duration {
-        let pid = self.child.id().expect("running");
-        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("proc tasks");
-        let nanos = tasks
-            .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok())
-            .filter_map(|stat| stat.split(' ').next()?.parse::<u64>().ok())
-            .sum();
-        Duration::from_nanos(nanos)
+        threads_cpu_time(&format!("/proc/{}/task", self.child.id().expect("running")))
     }
 
     /// Peak resident set size (VmHWM) so far, in bytes.
@@ -169,6 +192,17 @@ impl RepositoryProcess {
             .map(|kb| kb * 1024)
             .expect("VmHWM")
     }
+}
+
+/// CPU time used so far by the threads listed in `tasks` (a `/proc/<pid>/task` folder), from
+/// their `schedstat`.
+fn threads_cpu_time(tasks: &str) -> Duration {
+    let tasks = std::fs::read_dir(tasks).expect("proc tasks");
+    let nanos = tasks
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok())
+        .filter_map(|stat| stat.split(' ').next()?.parse::<u64>().ok())
+        .sum();
+    Duration::from_nanos(nanos)
 }
 
 /// ITI-41 of `size` bytes; the uniqueId.
@@ -358,14 +392,17 @@ async fn main() {
         let ceiling = sha1_ceiling(LARGE).await;
         sha1.push(ceiling);
         let cpu = repository.cpu_time();
+        let bench_cpu = threads_cpu_time("/proc/self/task");
         let started = Instant::now();
         large = provide(&client, &url, LARGE).await;
         let speed = mb_per_s(LARGE, started.elapsed());
+        let bench_cpu = threads_cpu_time("/proc/self/task") - bench_cpu;
         iti41.push(speed);
         iti41_runs.push(format!(
-            "{:.0}% ({speed:.0} vs {floor:.0} MB/s, repository CPU {} ms, SHA-1 in memory {:.0}%)",
+            "{:.0}% ({speed:.0} vs {floor:.0} MB/s, repository CPU {} ms, client and registry {} ms, SHA-1 in memory {:.0}%)",
             100.0 * speed / floor,
             (repository.cpu_time() - cpu).as_millis(),
+            bench_cpu.as_millis(),
             100.0 * ceiling / floor
         ));
     }
