@@ -169,6 +169,11 @@
 //!   tenth 0.207/0.225/0.260/0.266/0.281/0.290/0.304/0.338/0.345 (perf attached in the last),
 //!   against 0.407, 0.242/0.324/0.370/0.363/0.391/0.394/0.473/0.483/0.464 in the profiled
 //!   run before (load 7.7-8.4; not paired).
+//! - All of the above alone at N = 250,000 (22:33 UTC, load 3.0-3.4): 275,000 messages in
+//!   281 s = 978 msg/s, 0.480 CPU ms/msg, writer 0.388 (per tenth 0.253/0.320/0.328/0.347/
+//!   0.383/0.423/0.419/0.442/0.451); ITI-9 p99 0.43 ms, ITI-21 p50 0.36 ms, p99 0.76 ms,
+//!   ITI-45 p99 0.52 ms. The build before, alone the same evening (load 6-9): writer 0.478,
+//!   per tenth 0.283 -> 0.640.
 //! - Left: the writer's cost still doubles from the first tenth to the last. Its growing
 //!   parts: the candidates compared (up to `max_candidates`) and the pages each group commit
 //!   writes and checkpoints (the blocking keys and the random affinity-domain ids, UUID v4,
