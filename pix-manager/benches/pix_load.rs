@@ -131,6 +131,54 @@
 //!   with a cold page cache (every commit invalidates it) and reads the WAL's pages with
 //!   `pread`; the extra hop before each write leaves fewer writes per group commit (each of
 //!   the 8 connections waits for its ACK), so more commits per message. Not kept.
+//! - 2026-11-24 22:00 UTC, a `perf record --call-graph dwarf` of the writer at 100,000 records
+//!   (N = 120,000): the group commit 25% (WAL frames written 16%, fsync 9%, checkpoint 7%);
+//!   the savepoint journal 15% (`subjournalPageIfRequired`: each write of a group runs in a
+//!   savepoint and SQLite copies each page it changes there first, into a temporary file past
+//!   64 KiB, one `pwrite` per page); matching 13%, 12% in `name_orientations` (8% of it
+//!   `memcmp`: `nickname_equivalent` read the whole nickname list, a string comparison per
+//!   name, for nearly every candidate, and the names' own comparisons); statements parsed and
+//!   planned again inside `sqlite3_step` 4.7%
+//!   (SQLite 3.50 reads a bound `LIMIT ?` while planning and expires the statement each time it
+//!   is bound: the candidate query). Changed: `temp_store = MEMORY` (the savepoint journal in
+//!   memory), the nickname groups indexed by name once (same answers: unit test), and the
+//!   candidate and ITI-21 key queries with their limit written into the statement
+//!   (`LiteralLimit`). Paired runs (the two binaries at once), before vs after:
+//!   N = 150,000 with the first and third only (load 6.9-10.3): writer 0.457 vs 0.336 CPU
+//!   ms/msg (-26%), per tenth 0.302/0.371/0.389/0.429/0.457/0.465/0.484/0.539/0.498 vs
+//!   0.197/0.274/0.291/0.308/0.324/0.361/0.361/0.403/0.388; all three at N = 250,000
+//!   (275,000 messages, load 9.6-13.0, a test build running too): writer 0.538 vs 0.392 CPU
+//!   ms/msg (-27%), process 0.634 vs 0.483, 309 vs 373 msg/s; per tenth 0.369/0.479/0.483/
+//!   0.526/0.533/0.592/0.612/0.567/0.584 vs 0.238/0.342/0.342/0.360/0.408/0.395/0.401/0.464/
+//!   0.482 (-36% in the first, -17% in the last: the growth with the MPI is still there, the
+//!   commit's pages and the candidates compared grow with it).
+//! - ITI-21 read up to 50 × `max_candidates` (10,000) records sharing any blocking key of the
+//!   query, each loaded and its JSON parsed, then kept those agreeing with every parameter: a
+//!   common name's keys hold thousands at 1,000,000 (p99 23 ms). A record agreeing with the
+//!   query's exact values (no trailing `*`) holds every blocking key made of them, so with such
+//!   keys the candidates are the records holding all of them (`GROUP BY ... HAVING count`,
+//!   read from the keys' index alone), usually one or two; the answers are those of the full
+//!   search, also where the old one stopped at its limit (test
+//!   `iti21_exact_demographics_find_the_record_beyond_the_candidate_limit`). At N = 250,000
+//!   (load 8.9): ITI-21 p50 0.22 ms, p99 0.61 ms (4.9 ms in the 250,000 run above).
+//! - The same profile after (N = 120,000, load 6.8-7.9, the window at 105,000-118,000
+//!   records): the group commit 33% (WAL frames 22%, fsync 12%, checkpoint 10%), matching 11%
+//!   (`name_orientations` 8.8% of a writer 30% cheaper per message: half its time before,
+//!   `memcmp` 5.4% of it, the names' own comparisons), blocking-key inserts 8.7%; no
+//!   re-preparation, no savepoint-journal writes left. Writer 0.291 CPU ms/msg in all, per
+//!   tenth 0.207/0.225/0.260/0.266/0.281/0.290/0.304/0.338/0.345 (perf attached in the last),
+//!   against 0.407, 0.242/0.324/0.370/0.363/0.391/0.394/0.473/0.483/0.464 in the profiled
+//!   run before (load 7.7-8.4; not paired).
+//! - All of the above alone at N = 250,000 (22:33 UTC, load 3.0-3.4): 275,000 messages in
+//!   281 s = 978 msg/s, 0.480 CPU ms/msg, writer 0.388 (per tenth 0.253/0.320/0.328/0.347/
+//!   0.383/0.423/0.419/0.442/0.451); ITI-9 p99 0.43 ms, ITI-21 p50 0.36 ms, p99 0.76 ms,
+//!   ITI-45 p99 0.52 ms. The build before, alone the same evening (load 6-9): writer 0.478,
+//!   per tenth 0.283 -> 0.640.
+//! - Left: the writer's cost still doubles from the first tenth to the last. Its growing
+//!   parts: the candidates compared (up to `max_candidates`) and the pages each group commit
+//!   writes and checkpoints (the blocking keys and the random affinity-domain ids, UUID v4,
+//!   land on random B-tree pages; a time-ordered id would append instead). Not measured yet
+//!   at 1,000,000.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;

@@ -534,15 +534,14 @@ async fn iti21_returns_matching_records(db: &Database) {
     assert!(rsp.segment("QRI").is_some());
 }
 
-/// ITI-21 by identifier finds its record however many records the MPI holds (not only among
-/// the first candidates a demographics search would read).
-async fn iti21_by_identifier_finds_the_record_beyond_the_candidate_limit(db: &Database) {
+/// A manager reading at most 50 ITI-21 candidates (`max_candidates` 1), fed ALEX born on
+/// 1970-03-12 with each of `surnames`, as G0, G1... of GREEN.
+async fn alexes_born_the_same_day(db: &Database, surnames: &[String]) -> PixManager {
     let config = Config {
         max_candidates: 1,
         ..Config::default()
     };
     let m = PixManager::new(db.clone(), Matcher::default(), &config, Notifier::none());
-    let surnames: Vec<String> = (0..60).map(|i| format!("SURNAME{i:02}")).collect();
     for (i, surname) in surnames.iter().enumerate() {
         let person = Person {
             surname,
@@ -551,10 +550,49 @@ async fn iti21_by_identifier_finds_the_record_beyond_the_candidate_limit(db: &Da
         };
         answer(&adt("A01", "2.5", &format!("G{i}"), GREEN, &person), &m).await;
     }
+    m
+}
+
+/// ITI-21 by identifier finds its record however many records the MPI holds (not only among
+/// the first candidates a demographics search would read).
+async fn iti21_by_identifier_finds_the_record_beyond_the_candidate_limit(db: &Database) {
+    let surnames: Vec<String> = (0..60).map(|i| format!("SURNAME{i:02}")).collect();
+    let m = alexes_born_the_same_day(db, &surnames).await;
     let rsp = answer(&pdq(&["@PID.3.1^G59", &format!("@PID.3.4.2^{GREEN}")]), &m).await;
     assert_eq!(rsp.get("QAK-2"), Some("OK"));
     assert_eq!(pid3(&rsp), ids(&[("G59", GREEN)]));
     assert_eq!(rsp.get("PID-5.1"), Some("SURNAME59"));
+}
+
+/// ITI-21 with exact demographics finds its record however many records share one of its
+/// blocking keys: the candidates are the records holding every key of the exact values, not the
+/// first of those sharing any one key (here 60 people born the same day, over the limit of 50,
+/// no two of whose surnames share a Soundex code); a value given as a prefix (`BA*`) constrains
+/// no key.
+async fn iti21_exact_demographics_find_the_record_beyond_the_candidate_limit(db: &Database) {
+    let (first, second) = (
+        ["B", "D", "F", "G", "K", "L", "M", "N", "P", "R", "S", "T"],
+        ["B", "D", "L", "M", "R"],
+    );
+    let surnames: Vec<String> = (0..60)
+        .map(|i| format!("{}A{}O", first[i % 12], second[i / 12]))
+        .collect();
+    let m = alexes_born_the_same_day(db, &surnames).await;
+    assert_eq!(surnames[59], "TARO");
+    let rsp = answer(
+        &pdq(&["@PID.5.1^Taro", "@PID.5.2^ALEX", "@PID.7^19700312"]),
+        &m,
+    )
+    .await;
+    assert_eq!(rsp.get("QAK-2"), Some("OK"));
+    assert_eq!(pid3(&rsp), ids(&[("G59", GREEN)]));
+    // BABO (G0), BADO (G12)...: Soundex B100, B300..., none B000 (that of "BA")
+    let rsp = answer(
+        &pdq(&["@PID.5.1^BA*", "@PID.5.2^ALEX", "@PID.7^19700312"]),
+        &m,
+    )
+    .await;
+    assert_eq!(rsp.get("QAK-2"), Some("OK"));
 }
 
 /// ITI-21 with no matching record: AA, NF.
@@ -754,6 +792,7 @@ on_both_backends!(
     iti9_unknown_what_domain_is_ae_204,
     iti21_returns_matching_records,
     iti21_by_identifier_finds_the_record_beyond_the_candidate_limit,
+    iti21_exact_demographics_find_the_record_beyond_the_candidate_limit,
     iti21_no_match_is_aa_nf,
     iti21_unsupported_parameter_is_ae,
     unlink_then_link_with_history,

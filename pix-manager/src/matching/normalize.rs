@@ -1,5 +1,8 @@
 //! Normalisation of demographic values, the Soundex phonetic code and nickname equivalence.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 /// Lower case letters only (names): "O'Brien-Smith " → "obriensmith".
 pub fn name(value: Option<&str>) -> Option<String> {
     let out: String = value?
@@ -158,12 +161,30 @@ const NICKNAMES: &[&[&str]] = &[
     &["zachary", "zach", "zack", "zac"],
 ];
 
-/// Whether two normalised given names are nickname-equivalent ("bill" ~ "william").
+/// The indexes in [`NICKNAMES`] of the groups holding each name, built once: the MPI writer
+/// asks [`nickname_equivalent`] for nearly every candidate compared, and reading the list whole
+/// each time (a string comparison per name of every group) was about half the time of its name
+/// comparisons (6% of the writer at 100,000 records).
+static NICKNAME_GROUPS: LazyLock<HashMap<&'static str, Vec<usize>>> = LazyLock::new(|| {
+    let mut groups: HashMap<&'static str, Vec<usize>> = HashMap::new();
+    for (index, group) in NICKNAMES.iter().enumerate() {
+        for name in *group {
+            groups.entry(name).or_default().push(index);
+        }
+    }
+    groups
+});
+
+/// Whether two normalised given names are nickname-equivalent ("bill" ~ "william"): different
+/// names of one group of [`NICKNAMES`].
 pub fn nickname_equivalent(a: &str, b: &str) -> bool {
-    a != b
-        && NICKNAMES
-            .iter()
-            .any(|group| group.contains(&a) && group.contains(&b))
+    if a == b {
+        return false;
+    }
+    match (NICKNAME_GROUPS.get(a), NICKNAME_GROUPS.get(b)) {
+        (Some(of_a), Some(of_b)) => of_a.iter().any(|group| of_b.contains(group)),
+        _ => false,
+    }
 }
 
 /// The forms a given name takes: itself and every name nickname-equivalent to it ("betty" →
@@ -191,4 +212,26 @@ pub fn formal_names(name: &str) -> Vec<&str> {
         out.push(name);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The group index answers as a reading of the whole list: two different names are
+    /// equivalent when one group holds both, for every pair of listed names and unlisted ones.
+    #[test]
+    fn nickname_equivalence_is_that_of_the_list() {
+        let mut names: Vec<&str> = NICKNAMES.iter().flat_map(|g| g.iter().copied()).collect();
+        names.extend(["smith", "", "alexx"]);
+        for a in &names {
+            for b in &names {
+                let listed = a != b && NICKNAMES.iter().any(|g| g.contains(a) && g.contains(b));
+                assert_eq!(nickname_equivalent(a, b), listed, "{a} ~ {b}");
+            }
+        }
+        assert!(nickname_equivalent("sandy", "xander"));
+        assert!(nickname_equivalent("sandy", "lexie"));
+        assert!(!nickname_equivalent("xander", "lexie"));
+    }
 }

@@ -87,3 +87,12 @@ pub struct HistoryEntry {
     pub reason: String,
     pub at: i64,
 }
+
+/// Which records of blocking keys an ITI-21 search reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeysHeld {
+    /// Those holding any of the keys (every active record when there are none).
+    Any,
+    /// Those holding every one of the keys (there is at least one).
+    Every,
+}

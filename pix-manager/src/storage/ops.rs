@@ -154,6 +154,44 @@ impl<C: QueryId> QueryId for InJsonArray<C> {
     const HAS_STATIC_QUERY_ID: bool = C::HAS_STATIC_QUERY_ID;
 }
 
+/// `query LIMIT n` with `n` written into the statement, not bound. SQLite (3.50) reads a bound
+/// `LIMIT ?` while planning and marks the statement to be planned again whenever it is bound
+/// anew: diesel's `.limit(n)` made the candidate query be parsed and planned again inside every
+/// `sqlite3_step` (4.7% of the writer's time at 100,000 records). The statement text holds the
+/// limit, so it is cached by its text (no static query id: two limits, two statements).
+#[derive(Debug, Clone)]
+pub struct LiteralLimit<Q> {
+    query: Q,
+    limit: i64,
+}
+
+impl<Q> LiteralLimit<Q> {
+    pub fn new(query: Q, limit: i64) -> Self {
+        LiteralLimit { query, limit }
+    }
+}
+
+impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for LiteralLimit<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q, DB> QueryFragment<DB> for LiteralLimit<Q>
+where
+    Q: QueryFragment<DB>,
+    DB: diesel::backend::Backend,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> diesel::QueryResult<()> {
+        self.query.walk_ast(out.reborrow())?;
+        out.push_sql(&format!(" LIMIT {}", self.limit));
+        Ok(())
+    }
+}
+
+impl<Q> QueryId for LiteralLimit<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
 /// The `IN` lists of the writer's hot path, per backend: SQLite's reusable [`InJsonArray`];
 /// PostgreSQL's `eq_any` (`= ANY($1)`, one array parameter: already one statement).
 pub mod in_list {
@@ -267,8 +305,8 @@ macro_rules! backend_ops {
             use diesel_async::{AsyncConnection, RunQueryDsl};
 
             use super::{
-                ACCEPTED, CandidateRecord, FeedInput, PENDING, PreparedCache, RECORD_COLUMNS,
-                REJECTED, decisions_to_store, now, zone_from, zone_name,
+                ACCEPTED, CandidateRecord, FeedInput, LiteralLimit, PENDING, PreparedCache,
+                RECORD_COLUMNS, REJECTED, decisions_to_store, now, zone_from, zone_name,
             };
             use crate::matching::{
                 Assessment, Decision, Demographics, FieldScore, Matcher, Prepared, Zone,
@@ -276,8 +314,8 @@ macro_rules! backend_ops {
             };
             use crate::storage::error::StorageError;
             use crate::storage::model::{
-                FeedOutcome, HistoryEntry, PatientKey, PersonIdentity, PersonsMerged, ReviewItem,
-                StoredDecision, StoredRecord,
+                FeedOutcome, HistoryEntry, KeysHeld, PatientKey, PersonIdentity, PersonsMerged,
+                ReviewItem, StoredDecision, StoredRecord,
             };
             use crate::storage::schema::{
                 blocking_keys as keys_t, decisions, link_history, links, persons, records,
@@ -387,10 +425,11 @@ macro_rules! backend_ops {
                 conn: &mut Conn,
                 person: i32,
             ) -> Result<PersonIdentity, StorageError> {
+                // by primary key, so without `LIMIT 1` (see `LiteralLimit`)
                 let affinity_id: String = persons::table
                     .find(person)
                     .select(persons::affinity_id)
-                    .first(conn)
+                    .get_result(conn)
                     .await?;
                 let rows: Vec<(String, String)> = links::table
                     .inner_join(records::table)
@@ -527,14 +566,16 @@ macro_rules! backend_ops {
                 if keys.is_empty() {
                     return Ok(Vec::new());
                 }
-                let mut ids: Vec<i32> = keys_t::table
-                    .filter(in_list::of(keys_t::key, keys)?)
-                    .filter(keys_t::record_id.ne(exclude))
-                    .select(keys_t::record_id)
-                    .distinct()
-                    .limit(limit)
-                    .load(conn)
-                    .await?;
+                let mut ids: Vec<i32> = LiteralLimit::new(
+                    keys_t::table
+                        .filter(in_list::of(keys_t::key, keys)?)
+                        .filter(keys_t::record_id.ne(exclude))
+                        .select(keys_t::record_id)
+                        .distinct(),
+                    limit,
+                )
+                .load(conn)
+                .await?;
                 ids.sort_unstable();
                 let missing = cache.missing(&ids);
                 if !missing.is_empty() {
@@ -1109,11 +1150,14 @@ macro_rules! backend_ops {
                     .collect()
             }
 
-            /// ITI-21 candidates: active records sharing one of `keys` (every active record when
-            /// `keys` is empty), at most `limit`.
+            /// ITI-21 candidates: active records holding any of `keys` (every active record
+            /// when `keys` is empty) or every one of them, as `held` says, at most `limit`. The
+            /// records are found from the keys' entries alone and only those found are loaded:
+            /// with every key required, a few, where a common name's key alone holds thousands.
             pub async fn records_for_keys(
                 conn: &mut Conn,
                 keys: &[String],
+                held: KeysHeld,
                 limit: i64,
             ) -> Result<Vec<StoredRecord>, StorageError> {
                 let ids: Vec<i32> = if keys.is_empty() {
@@ -1123,14 +1167,30 @@ macro_rules! backend_ops {
                         .limit(limit)
                         .load(conn)
                         .await?
+                } else if held == KeysHeld::Any {
+                    LiteralLimit::new(
+                        keys_t::table
+                            .filter(in_list::of(keys_t::key, keys)?)
+                            .select(keys_t::record_id)
+                            .distinct(),
+                        limit,
+                    )
+                    .load(conn)
+                    .await?
                 } else {
-                    keys_t::table
-                        .filter(in_list::of(keys_t::key, keys)?)
-                        .select(keys_t::record_id)
-                        .distinct()
-                        .limit(limit)
-                        .load(conn)
-                        .await?
+                    let unique: BTreeSet<&String> = keys.iter().collect();
+                    let wanted = i64::try_from(unique.len()).unwrap_or(i64::MAX);
+                    let unique: Vec<&String> = unique.into_iter().collect();
+                    LiteralLimit::new(
+                        keys_t::table
+                            .filter(in_list::of(keys_t::key, &unique)?)
+                            .group_by(keys_t::record_id)
+                            .having(diesel::dsl::count_star().eq(wanted))
+                            .select(keys_t::record_id),
+                        limit,
+                    )
+                    .load(conn)
+                    .await?
                 };
                 stored_records(conn, &ids).await
             }
@@ -1386,15 +1446,15 @@ mod tests {
     }
 
     /// The candidate query with the reusable `IN` list reads the same records, in the same
-    /// order, as with diesel's `IN (?, ...)` list, cut at the limit in the same place, and
-    /// through the blocking keys' primary key.
+    /// order, as with diesel's `IN (?, ...)` list, cut at the limit in the same place (the limit
+    /// bound or written into the statement), and through the blocking keys' primary key.
     #[tokio::test]
     async fn the_reusable_in_list_reads_the_candidates_the_in_list_did() {
         let db = Database::connect("sqlite::memory:").await.expect("MPI");
         let Database::Sqlite(sqlite) = &db else {
             panic!("an SQLite MPI");
         };
-        let (json_ids, listed_ids, plan) = sqlite
+        let (json_ids, literal_ids, listed_ids, plan) = sqlite
             .write(|conn| {
                 run(async {
                     // 300 records; record i holds key k<i mod 7> and k<i mod 5>, so the
@@ -1426,6 +1486,16 @@ mod tests {
                         .limit(100)
                         .load(conn)
                         .await?;
+                    let literal_ids: Vec<i32> = LiteralLimit::new(
+                        keys_t::table
+                            .filter(in_list::sqlite::of(keys_t::key, &keys)?)
+                            .filter(keys_t::record_id.ne(12))
+                            .select(keys_t::record_id)
+                            .distinct(),
+                        100,
+                    )
+                    .load(conn)
+                    .await?;
                     let listed_ids: Vec<i32> = keys_t::table
                         .filter(keys_t::key.eq_any(&keys))
                         .filter(keys_t::record_id.ne(12))
@@ -1441,13 +1511,17 @@ mod tests {
                     )
                     .load(conn)
                     .await?;
-                    Ok::<_, StorageError>((json_ids, listed_ids, plan))
+                    Ok::<_, StorageError>((json_ids, literal_ids, listed_ids, plan))
                 })
             })
             .await
             .expect("queries");
         assert_eq!(json_ids.len(), 100, "cut at the limit");
         assert_eq!(json_ids, listed_ids);
+        assert_eq!(
+            literal_ids, listed_ids,
+            "the limit written into the statement"
+        );
         let plan: Vec<&str> = plan.iter().map(|step| step.detail.as_str()).collect();
         assert!(
             plan.iter()

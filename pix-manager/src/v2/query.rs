@@ -8,7 +8,7 @@ use schemas::hl7v2::message::{AckCode, Delimiters, ErrDetail, Message, Segment, 
 use super::{QUERY_VERSIONS, V2Error, check_version, pid_segment_er7};
 use crate::manager::PixManager;
 use crate::matching::{Candidate, Demographics, blocking_keys};
-use crate::storage::{PatientKey, StorageError, StoredRecord};
+use crate::storage::{KeysHeld, PatientKey, StorageError, StoredRecord};
 
 /// QAK-2 query response status (HL7 table 0208).
 const OK: &str = "OK";
@@ -269,6 +269,33 @@ fn satisfies(query: &DemographicsQuery, record: &StoredRecord) -> bool {
         })
 }
 
+/// The query values given exactly (without a trailing `*`). A record agreeing with the query
+/// has these values (up to case), so it holds every blocking key made of them: the records
+/// holding all those keys are the only candidates, however many share any one of them.
+fn exactly_given(demographics: &Demographics) -> Demographics {
+    let mut exact = demographics.clone();
+    let d = &mut exact;
+    for value in [
+        &mut d.given_name,
+        &mut d.surname,
+        &mut d.date_of_birth,
+        &mut d.sex,
+        &mut d.street_number,
+        &mut d.address_1,
+        &mut d.address_2,
+        &mut d.suburb,
+        &mut d.postcode,
+        &mut d.state,
+        &mut d.phone_number,
+        &mut d.soc_sec_id,
+    ] {
+        if value.as_deref().is_some_and(|v| v.ends_with('*')) {
+            *value = None;
+        }
+    }
+    exact
+}
+
 fn agrees(want: &str, have: &str) -> bool {
     let have = have.to_lowercase();
     match want.strip_suffix('*') {
@@ -291,11 +318,16 @@ async fn demographics_query(msg: &Message, manager: &PixManager) -> Result<Found
             .await
             .map_err(V2Error::Storage)?,
         None => {
-            let keys = blocking_keys(&query.demographics);
             let limit = manager.max_candidates.max(1).saturating_mul(50);
+            let required = blocking_keys(&exactly_given(&query.demographics));
+            let (keys, held) = if required.is_empty() {
+                (blocking_keys(&query.demographics), KeysHeld::Any)
+            } else {
+                (required, KeysHeld::Every)
+            };
             manager
                 .db
-                .records_for_keys(&keys, limit)
+                .records_for_keys(&keys, held, limit)
                 .await
                 .map_err(V2Error::Storage)?
         }
