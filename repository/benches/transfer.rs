@@ -69,6 +69,18 @@
 //! ITI-41 of 20 kB one after another: median 4.03 and 4.17 ms against 4.34 and 4.69 ms (-9 %),
 //! a 4 KB write + fsync taking 0.29-0.40 ms on this disk. Peak RSS 26.8-31.2 MiB in all four.
 //!
+//! On the next session's machine (2026-11-24 22:38-22:58 UTC, quiet: load 0.4-2.0 falling from
+//! earlier builds; this build), six bench runs: ITI-41/dd medians 68, 57 (one run disturbed:
+//! an ITI-41 at 21 % with 424 ms of repository CPU), 74, 72, 71 and 74 %. ITI-41 itself ran at
+//! 1,100-1,350 MB/s as on the machine before (1,169-1,235), but this machine's disk is faster:
+//! dd 1,350-1,920 MB/s (1,400-1,590 before), and the SHA-1 of 150 MB in memory only 1,870-1,930
+//! MB/s (101-140 % of each dd); repository CPU 151-179 ms per 150 MB, client and registry
+//! 21-41 ms; the runs with a slower dd (1,360-1,450 MB/s) gave 75-81 %. A direct write of
+//! 150 MiB by `dd oflag=direct` in 2 MiB blocks took 75 ms (2.1 GB/s): the disk is not what
+//! holds ITI-41 back, the CPU of the one SHA-1 and the request's copies on 2 shared cores is.
+//! ITI-43 92-114 % of http.server (one run 79 %), 32 concurrent ITI-43 1,348-2,125 MB/s; ITI-41
+//! of 20 kB median 5.0-6.1 ms (4 KB write + fsync 0.33-0.47 ms); peak RSS 26.1-33.6 MiB.
+//!
 //! Peak RSS, 2026-11-24 (load 7-15): 45-65 MiB (one run 64.9 MiB, over the goal) came from
 //! transparent huge pages: mimalloc madvises its arena MADV_HUGEPAGE and `smaps` showed 28 MiB
 //! of AnonHugePages in it after the ITI-41 runs; and each upload allocated its 6 buffers afresh
