@@ -501,12 +501,10 @@ fn identifier(a: &str, b: &str) -> u8 {
 /// registered together get consecutive numbers) as much as a keying error.
 pub(super) fn national_ids_in_sequence(a: &Prepared, b: &Prepared) -> bool {
     match (a.ssn.as_deref(), b.ssn.as_deref()) {
-        (Some(x), Some(y)) => {
-            x.len() == y.len()
-                && x.len() >= 2
-                && x[..x.len() - 1] == y[..y.len() - 1]
-                && x.as_bytes()[x.len() - 1] != y.as_bytes()[y.len() - 1]
-        }
+        (Some(x), Some(y)) => match (x.as_bytes().split_last(), y.as_bytes().split_last()) {
+            (Some((last_x, x)), Some((last_y, y))) => !x.is_empty() && x == y && last_x != last_y,
+            _ => false,
+        },
         _ => false,
     }
 }

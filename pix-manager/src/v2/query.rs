@@ -274,20 +274,34 @@ fn satisfies(query: &DemographicsQuery, record: &StoredRecord) -> bool {
 /// holding all those keys are the only candidates, however many share any one of them.
 fn exactly_given(demographics: &Demographics) -> Demographics {
     let mut exact = demographics.clone();
-    let d = &mut exact;
+    // every field named (no `..`): a field added to `Demographics` must be added here too
+    let Demographics {
+        given_name,
+        surname,
+        date_of_birth,
+        sex,
+        street_number,
+        address_1,
+        address_2,
+        suburb,
+        postcode,
+        state,
+        phone_number,
+        soc_sec_id,
+    } = &mut exact;
     for value in [
-        &mut d.given_name,
-        &mut d.surname,
-        &mut d.date_of_birth,
-        &mut d.sex,
-        &mut d.street_number,
-        &mut d.address_1,
-        &mut d.address_2,
-        &mut d.suburb,
-        &mut d.postcode,
-        &mut d.state,
-        &mut d.phone_number,
-        &mut d.soc_sec_id,
+        given_name,
+        surname,
+        date_of_birth,
+        sex,
+        street_number,
+        address_1,
+        address_2,
+        suburb,
+        postcode,
+        state,
+        phone_number,
+        soc_sec_id,
     ] {
         if value.as_deref().is_some_and(|v| v.ends_with('*')) {
             *value = None;
