@@ -188,6 +188,13 @@
 //!   writer's CPU measured at 250,000 (paired) shows here as 1,759 against 1,732 msg/s on
 //!   different machines: the goal still needs the growth with the MPI flattened, or a second
 //!   thread doing part of the writer's work (its matching, or the WAL checkpoints).
+//! - Tried without gain, 2026-11-24 23:10 UTC: the WAL checkpoints on a thread of their own (the
+//!   writer's `wal_autocheckpoint = 0`; after commits, a `PASSIVE` checkpoint at most every
+//!   50 ms on another connection, a `RESTART` once the WAL held 4,000 frames). Paired at
+//!   N = 100,000 (load 3.9-4.7, CI running): 1,249 vs 1,243 msg/s, writer 0.311 vs 0.299 CPU
+//!   ms/msg (-4%), process 0.392 vs 0.410: the checkpoints beside the commits copy a page
+//!   rewritten by many commits more often, and the `RESTART` still waits for the writer. Not
+//!   kept.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
