@@ -366,11 +366,16 @@ fn load_average() -> String {
         .unwrap_or_else(|| "?".to_owned())
 }
 
-/// CPU seconds this process (server and clients) has used, from `/proc/self/stat` (utime +
-/// stime, at the usual 100 ticks a second); a figure that the other load on a busy machine
-/// disturbs less than the wall-clock rate.
+/// CPU seconds this process (server and clients) has used, from `/proc/self/stat`; a figure
+/// that the other load on a busy machine disturbs less than the wall-clock rate.
 fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    stat_cpu_seconds("/proc/self/stat")
+}
+
+/// utime + stime of the `stat` file at `path` (a process's or a thread's), in seconds at the
+/// usual 100 ticks a second; 0 when it cannot be read.
+fn stat_cpu_seconds(path: impl AsRef<std::path::Path>) -> f64 {
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
     let after_name = stat.rsplit(')').next().unwrap_or_default();
     let ticks: u64 = after_name
         .split_whitespace()
@@ -393,15 +398,7 @@ fn writer_cpu_seconds() -> f64 {
         if comm.trim_end() != "mpi-sqlite-writ" {
             continue;
         }
-        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
-        let after_name = stat.rsplit(')').next().unwrap_or_default();
-        let ticks: u64 = after_name
-            .split_whitespace()
-            .skip(11)
-            .take(2)
-            .filter_map(|t| t.parse::<u64>().ok())
-            .sum();
-        return ticks as f64 / 100.0;
+        return stat_cpu_seconds(task.path().join("stat"));
     }
     0.0
 }
