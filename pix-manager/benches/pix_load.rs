@@ -440,6 +440,17 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[index.min(sorted.len() - 1)]
 }
 
+/// Where the feed's new records were matched: `ahead` on a reader connection, `writer` on the
+/// SQLite writer (no reader connection, an update, or a key written since the reader's read).
+fn matching_places() -> String {
+    let rendered = service_kit::telemetry::metrics_handle().render();
+    let counts: Vec<&str> = rendered
+        .lines()
+        .filter(|line| line.starts_with("pix_feed_matching_total"))
+        .collect();
+    counts.join(", ")
+}
+
 #[tokio::main]
 async fn main() {
     let n = env("PIX_BENCH_N", 2000);
@@ -536,6 +547,8 @@ async fn main() {
         (writer_cpu_seconds() - writer_started) * 1000.0 / total as f64,
         load_average()
     );
+
+    println!("  matched {}", matching_places());
 
     // ITI-9 and ITI-21 latency, one connection, sequential.
     let mut reader = connect(addr).await;

@@ -7,6 +7,7 @@
 //! SQLite one writer thread runs every change in arrival order, so each feed sees the records
 //! fed before it.
 
+mod ahead;
 mod error;
 mod model;
 mod ops;
@@ -47,8 +48,11 @@ const SQLITE_POOL_SIZE: usize = 4;
 const POSTGRES_POOL_SIZE: usize = 16;
 /// How long a SQLite writer waits for the write lock before failing with SQLITE_BUSY.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-/// How much of the file a SQLite connection reads through a memory map instead of a copy per
-/// page (SQLite caps it at its compile-time maximum, 2 GiB by default).
+/// How much of the file the SQLite writer reads through a memory map instead of a copy per
+/// page (SQLite caps it at its compile-time maximum, 2 GiB by default). Reader connections map
+/// nothing: SQLite unmaps a connection's whole map when a read transaction finds the WAL
+/// changed, which under a feed is every read, and each read then faulted its pages in again
+/// (`munmap` and page faults were 20% of the reads that match feeds ahead, 2026-11-25).
 const SQLITE_MMAP_BYTES: u64 = 1 << 31;
 /// WAL pages after which the writer's commit copies the WAL back into the database file (SQLite's
 /// default is 1,000): a page rewritten by many group commits (the last page of each table and
@@ -176,7 +180,7 @@ impl Database {
         readers: usize,
         durability: Durability,
     ) -> Result<Self, StorageError> {
-        let mut writer = open_sqlite(path.to_owned(), durability)
+        let mut writer = open_sqlite(path.to_owned(), durability, SQLITE_MMAP_BYTES)
             .await
             .map_err(|e| StorageError::pool(SQLITE, e))?;
         writer
@@ -202,7 +206,7 @@ impl Database {
             let mut config = ManagerConfig::<SqliteConn>::default();
             config.recycling_method = RecyclingMethod::Fast;
             config.custom_setup =
-                Box::new(move |path| Box::pin(open_sqlite(path.to_owned(), durability)));
+                Box::new(move |path| Box::pin(open_sqlite(path.to_owned(), durability, 0)));
             let manager = AsyncDieselConnectionManager::<SqliteConn>::new_with_config(path, config);
             Some(
                 Pool::builder(manager)
@@ -256,20 +260,24 @@ enum Durability {
     Throwaway,
 }
 
-/// Opens one SQLite connection with the MPI's pragmas.
+/// Opens one SQLite connection with the MPI's pragmas, `mmap_bytes` of the file memory-mapped.
 ///
 /// `temp_store = MEMORY` keeps the savepoint journal in memory: each write of a group commit
 /// runs in a savepoint, and SQLite copies every page it changes there first, once per savepoint;
 /// in a temporary file past 64 KiB (the default), those copies were a `pwrite` each, 15% of the
 /// writer's time at 100,000 records. Nothing there outlives the transaction.
-async fn open_sqlite(path: String, durability: Durability) -> Result<SqliteConn, ConnectionError> {
+async fn open_sqlite(
+    path: String,
+    durability: Durability,
+    mmap_bytes: u64,
+) -> Result<SqliteConn, ConnectionError> {
     let mut conn = SqliteConn::establish(&path).await?;
     let synchronous = match durability {
         Durability::Durable => "FULL",
         Durability::Throwaway => "OFF",
     };
     let pragmas = format!(
-        "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON; PRAGMA mmap_size = {SQLITE_MMAP_BYTES}; PRAGMA temp_store = MEMORY;",
+        "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON; PRAGMA mmap_size = {mmap_bytes}; PRAGMA temp_store = MEMORY;",
         SQLITE_BUSY_TIMEOUT.as_millis()
     );
     conn.batch_execute(&pragmas)
@@ -291,22 +299,33 @@ impl Database {
     ) -> Result<FeedOutcome, StorageError> {
         // computed here, on the connection's task, not on the SQLite writer's thread
         let input = ops::FeedInput::new(key, demographics)?;
+        // SQLite: the candidates read and assessed on a reader connection, then the write
+        let (input, ahead) = match self {
+            Self::Sqlite(sqlite) => {
+                sqlite
+                    .match_ahead(input, Arc::clone(matcher), max_candidates)
+                    .await?
+            }
+            Self::Postgres(_) => (input, None),
+        };
         let owned_matcher = Arc::clone(matcher);
         dispatch!(
             self,
-            write_with_cache,
-            move |c, cache| run(ops::sqlite::feed(
+            write_with_memory,
+            move |c, memory| run(ops::sqlite::feed(
                 c,
                 &input,
+                ahead,
                 &owned_matcher,
                 max_candidates,
-                cache
+                memory
             )),
             feed(
                 &input,
+                None,
                 matcher,
                 max_candidates,
-                &mut ops::PreparedCache::default()
+                &mut ops::WriterMemory::default()
             )
         )
     }
@@ -321,13 +340,13 @@ impl Database {
         let owned = (surviving.clone(), subsumed.clone(), demographics.clone());
         dispatch!(
             self,
-            write_with_cache,
-            move |c, cache| run(ops::sqlite::merge(c, &owned.0, &owned.1, &owned.2, cache)),
+            write_with_memory,
+            move |c, memory| run(ops::sqlite::merge(c, &owned.0, &owned.1, &owned.2, memory)),
             merge(
                 surviving,
                 subsumed,
                 demographics,
-                &mut ops::PreparedCache::default()
+                &mut ops::WriterMemory::default()
             )
         )
     }
@@ -527,6 +546,133 @@ mod tests {
                 [2]
             );
         }
+    }
+
+    fn smith(given: &str) -> crate::matching::Demographics {
+        crate::matching::Demographics {
+            given_name: Some(given.to_owned()),
+            surname: Some("SMITH".to_owned()),
+            date_of_birth: Some("19700304".to_owned()),
+            sex: Some("M".to_owned()),
+            address_1: Some("1 MAIN ST".to_owned()),
+            suburb: Some("SPRINGFIELD".to_owned()),
+            postcode: Some("62701".to_owned()),
+            ..Default::default()
+        }
+    }
+
+    /// A file MPI (it has reader connections, so feeds are matched ahead) and its SQLite side.
+    async fn file_mpi(dir: &tempfile::TempDir) -> Database {
+        let path = dir.path().join("mpi.db");
+        Database::connect(path.to_str().expect("a UTF-8 path"))
+            .await
+            .expect("MPI")
+    }
+
+    /// Feeds `input` through the writer with the assessment `ahead` it was matched with.
+    async fn feed_with(
+        sqlite: &Sqlite,
+        input: ops::FeedInput,
+        ahead: Option<ahead::MatchedAhead>,
+    ) -> FeedOutcome {
+        let matcher = Arc::new(crate::matching::Matcher::default());
+        sqlite
+            .write_with_memory(move |c, memory| {
+                run(ops::sqlite::feed(c, &input, ahead, &matcher, 200, memory))
+            })
+            .await
+            .expect("fed")
+    }
+
+    /// The writer takes a feed's candidates as assessed ahead while none of its blocking keys
+    /// was written since: an assessment that saw no candidate gives a new person though the
+    /// MPI now holds the same patient (the writer did not read them again).
+    #[tokio::test]
+    async fn an_assessment_ahead_is_taken_while_no_key_of_the_feed_was_written_since() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = file_mpi(&dir).await;
+        let Database::Sqlite(sqlite) = &db else {
+            panic!("an SQLite MPI");
+        };
+        let matcher = Arc::new(crate::matching::Matcher::default());
+        let green = PatientKey::new("GREEN", "G1");
+        let blue = PatientKey::new("BLUE", "B1");
+        db.feed(&green, &smith("JOHN"), &matcher, 200)
+            .await
+            .expect("G1 fed");
+        let input = ops::FeedInput::new(&blue, &smith("JOHN")).expect("input");
+        let (input, ahead) = sqlite
+            .match_ahead(input, Arc::clone(&matcher), 200)
+            .await
+            .expect("matched ahead");
+        let mut ahead = ahead.expect("a file MPI matches ahead");
+        assert_eq!(ahead.decided.len(), 1, "G1 assessed ahead");
+        ahead.decided.clear();
+        let fed = feed_with(sqlite, input, Some(ahead)).await;
+        assert_ne!(fed.affinity_id, affinity_id_of(&db, &green).await);
+    }
+
+    /// A feed assessed ahead is matched again by the writer when a record holding one of its
+    /// blocking keys was stored after the assessment read the candidates.
+    #[tokio::test]
+    async fn an_assessment_ahead_is_matched_again_when_a_key_of_the_feed_was_written_since() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = file_mpi(&dir).await;
+        let Database::Sqlite(sqlite) = &db else {
+            panic!("an SQLite MPI");
+        };
+        let matcher = Arc::new(crate::matching::Matcher::default());
+        let green = PatientKey::new("GREEN", "G1");
+        let blue = PatientKey::new("BLUE", "B1");
+        let input = ops::FeedInput::new(&blue, &smith("JOHN")).expect("input");
+        let (input, ahead) = sqlite
+            .match_ahead(input, Arc::clone(&matcher), 200)
+            .await
+            .expect("matched ahead");
+        let ahead = ahead.expect("a file MPI matches ahead");
+        assert!(ahead.decided.is_empty(), "nothing stored yet");
+        db.feed(&green, &smith("JOHN"), &matcher, 200)
+            .await
+            .expect("G1 fed after the assessment");
+        let fed = feed_with(sqlite, input, Some(ahead)).await;
+        assert_eq!(fed.affinity_id, affinity_id_of(&db, &green).await, "linked");
+    }
+
+    /// A record whose keys were set anew (an update) makes an assessment read before it stale:
+    /// the writer compares with the record as it is now.
+    #[tokio::test]
+    async fn an_assessment_ahead_is_matched_again_when_a_candidate_was_updated_since() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = file_mpi(&dir).await;
+        let Database::Sqlite(sqlite) = &db else {
+            panic!("an SQLite MPI");
+        };
+        let matcher = Arc::new(crate::matching::Matcher::default());
+        let green = PatientKey::new("GREEN", "G1");
+        let blue = PatientKey::new("BLUE", "B1");
+        db.feed(&green, &smith("JOHN"), &matcher, 200)
+            .await
+            .expect("G1 fed");
+        let input = ops::FeedInput::new(&blue, &smith("JOHN")).expect("input");
+        let (input, ahead) = sqlite
+            .match_ahead(input, Arc::clone(&matcher), 200)
+            .await
+            .expect("matched ahead");
+        let mut ahead = ahead.expect("a file MPI matches ahead");
+        ahead.decided.clear();
+        db.feed(&green, &smith("JOHN"), &matcher, 200)
+            .await
+            .expect("G1 updated (A08)");
+        let fed = feed_with(sqlite, input, Some(ahead)).await;
+        assert_eq!(fed.affinity_id, affinity_id_of(&db, &green).await, "linked");
+    }
+
+    async fn affinity_id_of(db: &Database, key: &PatientKey) -> String {
+        db.person_by_key(key)
+            .await
+            .expect("ITI-9")
+            .expect("a person")
+            .affinity_id
     }
 
     /// ITI-9 / ITI-21 by a local id whose assigning authority is not given reads the records of

@@ -2,12 +2,15 @@
 //! (`ops::sqlite`, `ops::postgres`); [`super::Database`] dispatches to them.
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use diesel::expression::{AppearsOnTable, Expression, ValidGrouping};
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sqlite::Sqlite;
 
+use super::ahead::WrittenKeys;
 use crate::matching::{Demographics, Prepared, Zone, blocking_keys};
 use crate::storage::error::StorageError;
 use crate::storage::model::PatientKey;
@@ -18,7 +21,7 @@ use crate::storage::schema::records;
 /// default, spent 1.6% of the writer's time on the 200 look-ups per message. Ids are not chosen
 /// by senders (the database numbers records), so no flooding resistance is needed.
 #[derive(Default)]
-struct IdHasher(u64);
+pub(super) struct IdHasher(u64);
 
 impl std::hash::Hasher for IdHasher {
     fn finish(&self) -> u64 {
@@ -47,38 +50,80 @@ pub struct CandidateRecord {
     prepared: Prepared,
 }
 
-/// Candidate records by id, kept by the SQLite writer (the only writer of its database) so a
-/// record compared with many later ones is read and normalised once, not once per comparison.
-/// Kept true by its users: an operation that changes a record's key or demographics
-/// [`forget`](Self::forget)s it, and a write rolled back [`clear`](Self::clear)s it all (its
-/// rows, and the ids it took, are gone). PostgreSQL, written by many connections, uses a new
+/// A candidate record and its id, as read (shared by the cache and the matching of a feed).
+pub type ReadCandidate = (i32, Arc<CandidateRecord>);
+
+/// Candidate records by id, kept for the SQLite writer (the only writer of its database) so a
+/// record compared with many later ones is read and normalised once, not once per comparison;
+/// shared with the reader connections that match feeds ahead of the writer (they look records
+/// up, and read the others themselves).
+///
+/// Only the writer changes it, so it holds the records as the writer's transaction sees them:
+/// an operation that changes a record's key or demographics [`forget`](Self::forget)s it, a
+/// write rolled back [`clear`](Self::clear)s it all (its rows, and the ids it took, are gone),
+/// and the writer [`keep`](Self::keep)s the records it read itself or a reader read for a feed
+/// it took as matched ahead (no key of that feed written since, so none of those records
+/// changed). A reader sees records newer than its read only where a key was written since,
+/// which sends its feed back to the writer. PostgreSQL, written by many connections, uses a new
 /// empty one per operation.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct PreparedCache {
-    records: HashMap<i32, CandidateRecord, std::hash::BuildHasherDefault<IdHasher>>,
+    records: Arc<Mutex<RecordsById>>,
 }
 
+type RecordsById = HashMap<i32, Arc<CandidateRecord>, BuildHasherDefault<IdHasher>>;
+
 impl PreparedCache {
+    fn held(&self) -> MutexGuard<'_, RecordsById> {
+        // a panic while held left a map with no half-done change in it
+        self.records.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Forgets the record `id` (its key or demographics changed).
-    pub fn forget(&mut self, id: i32) {
-        self.records.remove(&id);
+    pub fn forget(&self, id: i32) {
+        self.held().remove(&id);
     }
 
     /// Forgets every record.
-    pub fn clear(&mut self) {
-        self.records.clear();
+    pub fn clear(&self) {
+        self.held().clear();
     }
 
-    /// The ids of `ids` not held, after making room for all of them.
-    fn missing(&mut self, ids: &[i32]) -> Vec<i32> {
-        if self.records.len() + ids.len() > PREPARED_CACHE_CAPACITY {
-            self.records.clear();
+    /// Keeps `read` (records as the writer's transaction sees them); starts over past
+    /// [`PREPARED_CACHE_CAPACITY`].
+    pub fn keep(&self, read: &[ReadCandidate]) {
+        let mut held = self.held();
+        if held.len() + read.len() > PREPARED_CACHE_CAPACITY {
+            held.clear();
         }
-        ids.iter()
-            .copied()
-            .filter(|id| !self.records.contains_key(id))
-            .collect()
+        for (id, record) in read {
+            held.insert(*id, Arc::clone(record));
+        }
     }
+
+    /// The records of `ids` held, in the order of `ids`, and the ids not held.
+    fn look_up(&self, ids: &[i32]) -> (Vec<ReadCandidate>, Vec<i32>) {
+        let held = self.held();
+        let mut found = Vec::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        for id in ids {
+            match held.get(id) {
+                Some(record) => found.push((*id, Arc::clone(record))),
+                None => missing.push(*id),
+            }
+        }
+        (found, missing)
+    }
+}
+
+/// What the SQLite writer keeps from one write to the next: the candidate records it has
+/// prepared, and the blocking keys recent groups wrote (which tell whether a feed's candidates
+/// assessed ahead on a reader connection are still the writer's, see [`super::ahead`]).
+/// PostgreSQL uses a new empty one per operation.
+#[derive(Default)]
+pub struct WriterMemory {
+    pub prepared: PreparedCache,
+    pub written_keys: WrittenKeys,
 }
 
 /// An ITI-8 feed with what is computed from it alone, before it is queued to the SQLite writer
@@ -292,6 +337,9 @@ const RECORD_COLUMNS: (
     records::demographics,
 );
 
+/// No record: record ids start at 1.
+const NO_RECORD: i32 = 0;
+
 const PENDING: &str = "pending";
 const ACCEPTED: &str = "accepted";
 const REJECTED: &str = "rejected";
@@ -300,14 +348,18 @@ macro_rules! backend_ops {
     ($module:ident, $conn:ty, $in_list:path) => {
         pub mod $module {
             use std::collections::{BTreeMap, BTreeSet};
+            use std::sync::Arc;
 
             use diesel::prelude::*;
             use diesel_async::{AsyncConnection, RunQueryDsl};
 
             use super::{
                 ACCEPTED, CandidateRecord, FeedInput, LiteralLimit, PENDING, PreparedCache,
-                RECORD_COLUMNS, REJECTED, decisions_to_store, now, zone_from, zone_name,
+                ReadCandidate,
+                RECORD_COLUMNS, REJECTED, WriterMemory, decisions_to_store, now, zone_from,
+                zone_name,
             };
+            use crate::storage::ahead::{MatchedAhead, WrittenKeys};
             use crate::matching::{
                 Assessment, Decision, Demographics, FieldScore, Matcher, Prepared, Zone,
                 blocking_keys,
@@ -520,22 +572,40 @@ macro_rules! backend_ops {
                 Ok(from)
             }
 
+            /// Replaces the blocking keys of `record` by `keys`, noting both in `written`.
             async fn set_blocking_keys(
                 conn: &mut Conn,
                 record: i32,
                 keys: &[String],
+                written: &mut WrittenKeys,
             ) -> Result<(), StorageError> {
-                diesel::delete(keys_t::table.filter(keys_t::record_id.eq(record)))
-                    .execute(conn)
-                    .await?;
-                insert_blocking_keys(conn, record, keys).await
+                delete_blocking_keys(conn, record, written).await?;
+                insert_blocking_keys(conn, record, keys, written).await
             }
 
-            /// Indexes a record that has no blocking keys yet.
+            /// Removes the blocking keys of `record`, noting them in `written`.
+            async fn delete_blocking_keys(
+                conn: &mut Conn,
+                record: i32,
+                written: &mut WrittenKeys,
+            ) -> Result<(), StorageError> {
+                let deleted: Vec<String> =
+                    diesel::delete(keys_t::table.filter(keys_t::record_id.eq(record)))
+                        .returning(keys_t::key)
+                        .load(conn)
+                        .await?;
+                for key in &deleted {
+                    written.wrote(key);
+                }
+                Ok(())
+            }
+
+            /// Indexes a record that has no blocking keys yet, noting them in `written`.
             async fn insert_blocking_keys(
                 conn: &mut Conn,
                 record: i32,
                 keys: &[String],
+                written: &mut WrittenKeys,
             ) -> Result<(), StorageError> {
                 let unique: BTreeSet<&String> = keys.iter().collect();
                 for key in unique {
@@ -543,28 +613,29 @@ macro_rules! backend_ops {
                         .values((keys_t::key.eq(key), keys_t::record_id.eq(record)))
                         .execute(conn)
                         .await?;
+                    written.wrote(key);
                 }
                 Ok(())
             }
 
             /// Active records sharing a blocking key with `keys`, other than `exclude`, at most
-            /// `limit`, by id: (id, record) with the record from `cache` (read and normalised
-            /// into it when it was not there).
+            /// `limit`, by id, each from `cache` or read and normalised here; and those read
+            /// here (for the writer to [`PreparedCache::keep`]).
             ///
             /// Only active records have blocking keys (a merge deletes the subsumed record's
             /// keys with its link; a feed writes a record's keys and its link in one
             /// transaction), so the candidates are read from the keys alone: their persons are
             /// looked up afterwards, for the few decisions stored ([`persons_of`]), not for each
             /// record compared.
-            async fn candidates<'c>(
+            pub(super) async fn candidates(
                 conn: &mut Conn,
                 keys: &[String],
                 exclude: i32,
                 limit: i64,
-                cache: &'c mut PreparedCache,
-            ) -> Result<Vec<(i32, &'c CandidateRecord)>, StorageError> {
+                cache: &PreparedCache,
+            ) -> Result<(Vec<ReadCandidate>, Vec<ReadCandidate>), StorageError> {
                 if keys.is_empty() {
-                    return Ok(Vec::new());
+                    return Ok((Vec::new(), Vec::new()));
                 }
                 let mut ids: Vec<i32> = LiteralLimit::new(
                     keys_t::table
@@ -577,7 +648,8 @@ macro_rules! backend_ops {
                 .load(conn)
                 .await?;
                 ids.sort_unstable();
-                let missing = cache.missing(&ids);
+                let (mut found, missing) = cache.look_up(&ids);
+                let mut read = Vec::with_capacity(missing.len());
                 if !missing.is_empty() {
                     let rows: Vec<(i32, String, String, String)> = records::table
                         .filter(in_list::of(records::id, &missing)?)
@@ -586,25 +658,38 @@ macro_rules! backend_ops {
                         .await?;
                     for (id, domain, local_id, json) in rows {
                         let prepared = Prepared::new(&demographics_of(id, &json)?);
-                        cache.records.insert(
-                            id,
-                            CandidateRecord {
-                                domain,
-                                local_id,
-                                prepared,
-                            },
-                        );
+                        let record = CandidateRecord {
+                            domain,
+                            local_id,
+                            prepared,
+                        };
+                        read.push((id, Arc::new(record)));
                     }
+                    if read.len() != missing.len() {
+                        // each was read just above, in this transaction
+                        return Err(diesel::result::Error::NotFound.into());
+                    }
+                    found.extend(read.iter().cloned());
+                    found.sort_unstable_by_key(|(id, _)| *id);
                 }
-                let cache: &'c PreparedCache = cache;
-                ids.into_iter()
-                    .map(|id| {
-                        // read just above, in this transaction
-                        let record = cache
-                            .records
-                            .get(&id)
-                            .ok_or(diesel::result::Error::NotFound)?;
-                        Ok((id, record))
+                Ok((found, read))
+            }
+
+            /// `input`'s record assessed against each of `candidates`.
+            pub(super) fn assess_candidates(
+                matcher: &Matcher,
+                input: &FeedInput,
+                candidates: &[ReadCandidate],
+            ) -> Vec<(i32, Assessment)> {
+                let FeedInput { key, mine, .. } = input;
+                candidates
+                    .iter()
+                    .map(|(cid, other)| {
+                        let assessment = matcher.assess(
+                            (&key.domain, &key.local_id, mine),
+                            (&other.domain, &other.local_id, &other.prepared),
+                        );
+                        (*cid, assessment)
                     })
                     .collect()
             }
@@ -759,19 +844,22 @@ macro_rules! backend_ops {
             ///
             /// A new record is inserted by a statement prepared once (an upsert's `DO UPDATE`
             /// is prepared anew each time by diesel), a known one updated by a second.
+            ///
+            /// `ahead`, when given, holds the candidates assessed before the feed was queued;
+            /// they are taken as read here when none of the record's keys was written since
+            /// (see [`crate::storage::ahead`]).
             pub async fn feed(
                 conn: &mut Conn,
                 input: &FeedInput,
+                ahead: Option<MatchedAhead>,
                 matcher: &Matcher,
                 max_candidates: i64,
-                cache: &mut PreparedCache,
+                memory: &mut WriterMemory,
             ) -> Result<FeedOutcome, StorageError> {
-                let FeedInput {
-                    key,
-                    json,
-                    keys,
-                    mine,
-                } = input;
+                let FeedInput { key, json, keys, .. } = input;
+                let ahead = ahead.filter(|ahead| {
+                    memory.written_keys.unchanged_since(ahead.as_of, keys)
+                });
                 conn.transaction(async |conn| {
                     let ts = now();
                     let inserted: Option<i32> = diesel::insert_into(records::table)
@@ -811,10 +899,10 @@ macro_rules! backend_ops {
                         }
                     };
                     if linked.is_some() {
-                        cache.forget(id);
-                        set_blocking_keys(conn, id, keys).await?;
+                        memory.prepared.forget(id);
+                        set_blocking_keys(conn, id, keys, &mut memory.written_keys).await?;
                     } else {
-                        insert_blocking_keys(conn, id, keys).await?;
+                        insert_blocking_keys(conn, id, keys, &mut memory.written_keys).await?;
                     }
                     if let Some(person) = linked {
                         let identity = identity(conn, person).await?;
@@ -824,17 +912,24 @@ macro_rules! backend_ops {
                             merged: Vec::new(),
                         });
                     }
-                    let decided: Vec<_> = candidates(conn, keys, id, max_candidates, cache)
-                        .await?
-                        .into_iter()
-                        .map(|(cid, other)| {
-                            let decision = matcher.assess(
-                                (&key.domain, &key.local_id, mine),
-                                (&other.domain, &other.local_id, &other.prepared),
-                            );
-                            (cid, decision)
-                        })
-                        .collect();
+                    // the ahead assessment is of a record not yet stored: an update reads anew
+                    let decided = match ahead.filter(|_| inserted.is_some()) {
+                        Some(ahead) => {
+                            metrics::counter!("pix_feed_matching_total", "where" => "ahead")
+                                .increment(1);
+                            memory.prepared.keep(&ahead.read);
+                            ahead.decided
+                        }
+                        None => {
+                            metrics::counter!("pix_feed_matching_total", "where" => "writer")
+                                .increment(1);
+                            let (found, read) =
+                                candidates(conn, keys, id, max_candidates, &memory.prepared)
+                                    .await?;
+                            memory.prepared.keep(&read);
+                            assess_candidates(matcher, input, &found)
+                        }
+                    };
                     let decision_ids: BTreeMap<i32, i32> = insert_decisions(conn, id, &decided)
                         .await?
                         .into_iter()
@@ -933,13 +1028,13 @@ macro_rules! backend_ops {
                 surviving: &PatientKey,
                 subsumed: &PatientKey,
                 demographics: &Demographics,
-                cache: &mut PreparedCache,
+                memory: &mut WriterMemory,
             ) -> Result<FeedOutcome, StorageError> {
                 let json = to_json(0, demographics)?;
                 let keys = blocking_keys(demographics);
                 conn.transaction(async |conn| {
                     let sub_id = touch_active(conn, subsumed).await?;
-                    cache.forget(sub_id);
+                    memory.prepared.forget(sub_id);
                     let sub_person = person_of(conn, sub_id).await?;
                     let reason = format!(
                         "A40: {} merged into {}",
@@ -957,7 +1052,8 @@ macro_rules! backend_ops {
                                 ))
                                 .execute(conn)
                                 .await?;
-                            set_blocking_keys(conn, sub_id, &keys).await?;
+                            set_blocking_keys(conn, sub_id, &keys, &mut memory.written_keys)
+                                .await?;
                             record_history(
                                 conn,
                                 sub_id,
@@ -976,7 +1072,7 @@ macro_rules! backend_ops {
                         }
                     };
                     let surv_person = person_of(conn, surv_id).await?;
-                    cache.forget(surv_id);
+                    memory.prepared.forget(surv_id);
                     diesel::update(records::table.find(surv_id))
                         .set((
                             records::demographics.eq(&json),
@@ -984,13 +1080,11 @@ macro_rules! backend_ops {
                         ))
                         .execute(conn)
                         .await?;
-                    set_blocking_keys(conn, surv_id, &keys).await?;
+                    set_blocking_keys(conn, surv_id, &keys, &mut memory.written_keys).await?;
                     diesel::delete(links::table.find(sub_id))
                         .execute(conn)
                         .await?;
-                    diesel::delete(keys_t::table.filter(keys_t::record_id.eq(sub_id)))
-                        .execute(conn)
-                        .await?;
+                    delete_blocking_keys(conn, sub_id, &mut memory.written_keys).await?;
                     diesel::update(records::table.find(sub_id))
                         .set(records::merged_into.eq(Some(surv_id)))
                         .execute(conn)
@@ -1422,6 +1516,21 @@ macro_rules! backend_ops {
 }
 
 backend_ops!(sqlite, crate::storage::SqliteConn, super::in_list::sqlite);
+/// The candidates of `input`'s record, not yet stored, assessed as [`sqlite::feed`] would:
+/// on an SQLite reader connection, before the feed is queued to the writer (see
+/// [`super::ahead`]). Returns the assessments and the records read (not found in `cache`).
+pub async fn match_ahead(
+    conn: &mut super::SqliteConn,
+    input: &FeedInput,
+    matcher: &crate::matching::Matcher,
+    max_candidates: i64,
+    cache: &PreparedCache,
+) -> Result<(Vec<(i32, crate::matching::Assessment)>, Vec<ReadCandidate>), StorageError> {
+    let (found, read) =
+        sqlite::candidates(conn, &input.keys, NO_RECORD, max_candidates, cache).await?;
+    Ok((sqlite::assess_candidates(matcher, input, &found), read))
+}
+
 backend_ops!(
     postgres,
     diesel_async::AsyncPgConnection,

@@ -10,7 +10,11 @@
 //! failed commit stores none of them and answers each with the error.
 //!
 //! The writer keeps the candidate records it has read for matching ([`PreparedCache`]); a
-//! write that fails, a failed commit or a panic clears it, since what it read may be gone.
+//! write that fails, a failed commit or a panic clears it, since what it read may be gone. It
+//! numbers its groups and notes the blocking keys each wrote ([`WrittenKeys`]): a feed's
+//! candidates can be read and assessed on a reader connection before it is queued
+//! ([`Sqlite::match_ahead`], on the other core), and the writer takes them when none of the
+//! feed's keys was written since the last group that reader saw.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -23,8 +27,12 @@ use diesel_async::{AsyncConnection, TransactionManager};
 use futures::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 
-use super::ops::PreparedCache;
+#[cfg(doc)]
+use super::ahead::WrittenKeys;
+use super::ahead::{CommittedGroup, MatchedAhead};
+use super::ops::{FeedInput, PreparedCache, WriterMemory};
 use super::{BoxError, SQLITE, StorageError};
+use crate::matching::Matcher;
 
 /// Writes waiting for the writer beyond which callers wait to queue theirs.
 const QUEUE_DEPTH: usize = 1024;
@@ -69,6 +77,10 @@ pub struct Sqlite {
     /// `None` for an in-memory database, whose only connection is the writer's.
     readers: Option<Pool<SqliteConn>>,
     writes: mpsc::Sender<Box<dyn Job>>,
+    /// The writer's last group whose commit has ended.
+    committed: CommittedGroup,
+    /// The writer's prepared candidate records (readers look them up).
+    prepared: PreparedCache,
 }
 
 impl Sqlite {
@@ -78,11 +90,52 @@ impl Sqlite {
         readers: Option<Pool<SqliteConn>>,
     ) -> Result<Self, StorageError> {
         let (writes, queue) = mpsc::channel(QUEUE_DEPTH);
+        let memory = WriterMemory::default();
+        let committed = memory.written_keys.committed();
+        let prepared = memory.prepared.clone();
         std::thread::Builder::new()
             .name("mpi-sqlite-writer".to_owned())
-            .spawn(move || serve_writes(writer, queue))
+            .spawn(move || serve_writes(writer, memory, queue))
             .map_err(|e| StorageError::pool(SQLITE, e))?;
-        Ok(Sqlite { readers, writes })
+        Ok(Sqlite {
+            readers,
+            writes,
+            committed,
+            prepared,
+        })
+    }
+
+    /// Reads and assesses the candidates of `input`'s record on a reader connection (the
+    /// writer's work taken off its thread); `None` without reader connections (in memory).
+    pub(super) async fn match_ahead(
+        &self,
+        input: FeedInput,
+        matcher: Arc<Matcher>,
+        max_candidates: i64,
+    ) -> Result<(FeedInput, Option<MatchedAhead>), StorageError> {
+        if self.readers.is_none() {
+            return Ok((input, None));
+        }
+        let committed = self.committed.clone();
+        let prepared = self.prepared.clone();
+        self.read(move |conn| {
+            // read before the candidates: every group up to it is in what they read
+            let as_of = committed.get();
+            let (decided, read) = run(super::ops::match_ahead(
+                conn,
+                &input,
+                &matcher,
+                max_candidates,
+                &prepared,
+            ))?;
+            let ahead = MatchedAhead {
+                as_of,
+                decided,
+                read,
+            };
+            Ok((input, Some(ahead)))
+        })
+        .await
     }
 
     /// Runs the read `operation` on a pooled connection on tokio's blocking pool.
@@ -110,13 +163,13 @@ impl Sqlite {
         F: FnOnce(&mut SqliteConn) -> Result<R, StorageError> + Send + 'static,
         R: Send + 'static,
     {
-        self.write_with_cache(move |conn, _| operation(conn)).await
+        self.write_with_memory(move |conn, _| operation(conn)).await
     }
 
-    /// [`write`](Self::write) of an `operation` that also uses the writer's [`PreparedCache`].
-    pub(super) async fn write_with_cache<R, F>(&self, operation: F) -> Result<R, StorageError>
+    /// [`write`](Self::write) of an `operation` that also uses the writer's [`WriterMemory`].
+    pub(super) async fn write_with_memory<R, F>(&self, operation: F) -> Result<R, StorageError>
     where
-        F: FnOnce(&mut SqliteConn, &mut PreparedCache) -> Result<R, StorageError> + Send + 'static,
+        F: FnOnce(&mut SqliteConn, &mut WriterMemory) -> Result<R, StorageError> + Send + 'static,
         R: Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
@@ -135,8 +188,9 @@ impl Sqlite {
 
 /// A queued write, type-erased for the writer.
 trait Job: Send {
-    /// Runs the operation, keeping its result; a failed one (rolled back) clears `cache`.
-    fn run(&mut self, conn: &mut SqliteConn, cache: &mut PreparedCache);
+    /// Runs the operation, keeping its result; a failed one (rolled back) clears the prepared
+    /// records of `memory`.
+    fn run(&mut self, conn: &mut SqliteConn, memory: &mut WriterMemory);
     /// Answers the caller once the group's outcome is known.
     fn answer(self: Box<Self>, committed: Result<(), Arc<diesel::result::Error>>);
 }
@@ -149,14 +203,14 @@ struct Write<R, F> {
 
 impl<R, F> Job for Write<R, F>
 where
-    F: FnOnce(&mut SqliteConn, &mut PreparedCache) -> Result<R, StorageError> + Send,
+    F: FnOnce(&mut SqliteConn, &mut WriterMemory) -> Result<R, StorageError> + Send,
     R: Send,
 {
-    fn run(&mut self, conn: &mut SqliteConn, cache: &mut PreparedCache) {
+    fn run(&mut self, conn: &mut SqliteConn, memory: &mut WriterMemory) {
         if let Some(operation) = self.operation.take() {
-            let result = operation(conn, cache);
+            let result = operation(conn, memory);
             if result.is_err() {
-                cache.clear();
+                memory.prepared.clear();
             }
             self.result = Some(result);
         }
@@ -178,8 +232,11 @@ where
 /// The writer thread: takes the queued writes, [`commit_group`]s them, until every sender is gone.
 /// A write that panics (a bug) loses its group, not the writer: the group is rolled back and its
 /// callers get [`StorageError::WorkerStopped`]; the writes queued after it are served.
-fn serve_writes(mut conn: SqliteConn, mut queue: mpsc::Receiver<Box<dyn Job>>) {
-    let mut cache = PreparedCache::default();
+fn serve_writes(
+    mut conn: SqliteConn,
+    mut memory: WriterMemory,
+    mut queue: mpsc::Receiver<Box<dyn Job>>,
+) {
     while let Some(first) = queue.blocking_recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -189,16 +246,18 @@ fn serve_writes(mut conn: SqliteConn, mut queue: mpsc::Receiver<Box<dyn Job>>) {
             }
         }
         let size = group.len();
+        memory.written_keys.begin_group();
         let served = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            commit_group(&mut conn, &mut cache, group)
+            commit_group(&mut conn, &mut memory, group)
         }));
         if served.is_err() {
-            cache.clear();
+            memory.prepared.clear();
             tracing::error!(
                 writes = size,
                 "an MPI write panicked: its group is rolled back, none of it is stored"
             );
             roll_back_all(&mut conn);
+            memory.written_keys.end_group();
         }
     }
 }
@@ -212,22 +271,27 @@ fn roll_back_all(conn: &mut SqliteConn) {
     }
 }
 
-/// Runs `group` in one transaction, each write in its own savepoint, commits, then answers. A
-/// single write (or a transaction that cannot begin) runs as its own transaction.
-fn commit_group(conn: &mut SqliteConn, cache: &mut PreparedCache, mut group: Vec<Box<dyn Job>>) {
+/// Runs `group` in one transaction, each write in its own savepoint, commits, ends the group
+/// in `memory`, then answers. A single write (or a transaction that cannot begin) runs as its
+/// own transaction.
+fn commit_group(conn: &mut SqliteConn, memory: &mut WriterMemory, mut group: Vec<Box<dyn Job>>) {
     if group.len() == 1 || run(Manager::begin_transaction(conn)).is_err() {
-        for mut job in group {
-            job.run(conn, cache);
+        for job in &mut group {
+            job.run(conn, memory);
+        }
+        memory.written_keys.end_group();
+        for job in group {
             job.answer(Ok(()));
         }
         return;
     }
     for job in &mut group {
-        job.run(conn, cache);
+        job.run(conn, memory);
     }
     let committed = run(Manager::commit_transaction(conn)).map_err(Arc::new);
+    memory.written_keys.end_group();
     if committed.is_err() {
-        cache.clear();
+        memory.prepared.clear();
         let _ = run(Manager::rollback_transaction(conn));
         tracing::error!(
             writes = group.len(),
