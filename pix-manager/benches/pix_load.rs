@@ -195,6 +195,31 @@
 //!   ms/msg (-4%), process 0.392 vs 0.410: the checkpoints beside the commits copy a page
 //!   rewritten by many commits more often, and the `RESTART` still waits for the writer. Not
 //!   kept.
+//! - Matching ahead of the writer, 2026-11-25 (`storage::ahead`): a feed's candidates read and
+//!   scored on a reader connection before the write is queued, taken by the writer unless one
+//!   of the feed's blocking keys was written since the group commit the reader saw. Tried once
+//!   before without gain (above); two causes found with `perf record --call-graph dwarf` and
+//!   removed: SQLite unmaps a connection's whole memory map when a read transaction finds the
+//!   WAL changed (every read under a feed: `munmap` plus the page faults after it were 20% of
+//!   the readers' time), so readers now map nothing; and each reader read and normalised every
+//!   candidate's JSON, so readers now look them up in the writer's `PreparedCache` (shared, the
+//!   writer keeps what a reader read for a feed it takes). At N = 100,000, one build after the
+//!   other (quiet, load 1.7-2.9): base 2,983 msg/s, writer 0.269 CPU ms/msg; matched ahead
+//!   with mmap 2,037 msg/s (process 0.742, writer 0.252); readers without mmap 2,676 (0.531,
+//!   0.228); with the shared cache 3,347 (0.397, 0.214). Feeds taken as matched ahead:
+//!   109,793 of 110,000 (`pix_feed_matching_total{where}`, printed after the feed).
+//! - 1,000,000, quiet (load 1.1-4.2), 2026-11-25 00:24-00:45 UTC, this build then the build
+//!   before it (main c28e537) on the same machine, one after the other: 1,100,000 messages in
+//!   506 s = **2,174 msg/s** against 618 s = 1,779 msg/s (1.22x; goal 2,000 met), writer
+//!   0.299 against 0.460 CPU ms/msg (-35%), process 0.632 against 0.532 (+19%: the readers'
+//!   work on the second core); per tenth 3,532, 3,087, 2,833, 2,368, 2,214, 2,062, 1,754,
+//!   1,795, 1,925 msg/s against 3,062, 2,376, 1,935, 1,897, 1,615, 1,616, 1,615, 1,614, 1,615;
+//!   1,097,996 feeds taken as matched ahead, 2,004 matched again by the writer. ITI-9 p99
+//!   0.63 ms (0.56), ITI-21 p99 1.80 ms (1.63), ITI-45 p99 0.50 ms (0.51). `hie mpi link`
+//!   writes the same links as the build before on all five accuracy datasets. Left: the
+//!   readers' share grows with the MPI (0.16 -> 0.40 CPU ms/msg from the first tenth to the
+//!   last): each read starts with an empty page cache (SQLite drops it when the WAL changed)
+//!   and reads the key index and the records not yet cached page by page.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
