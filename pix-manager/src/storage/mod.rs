@@ -561,118 +561,117 @@ mod tests {
         }
     }
 
-    /// A file MPI (it has reader connections, so feeds are matched ahead) and its SQLite side.
-    async fn file_mpi(dir: &tempfile::TempDir) -> Database {
-        let path = dir.path().join("mpi.db");
-        Database::connect(path.to_str().expect("a UTF-8 path"))
-            .await
-            .expect("MPI")
+    /// A file MPI (it has reader connections, so feeds are matched ahead) where GREEN's G1 and
+    /// BLUE's B1 are the same John Smith.
+    struct AheadScenario {
+        db: Database,
+        matcher: Arc<crate::matching::Matcher>,
+        _dir: tempfile::TempDir,
     }
 
-    /// Feeds `input` through the writer with the assessment `ahead` it was matched with.
-    async fn feed_with(
-        sqlite: &Sqlite,
-        input: ops::FeedInput,
-        ahead: Option<ahead::MatchedAhead>,
-    ) -> FeedOutcome {
-        let matcher = Arc::new(crate::matching::Matcher::default());
-        sqlite
-            .write_with_memory(move |c, memory| {
-                run(ops::sqlite::feed(c, &input, ahead, &matcher, 200, memory))
-            })
-            .await
-            .expect("fed")
+    impl AheadScenario {
+        async fn new() -> Self {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let path = dir.path().join("mpi.db");
+            let db = Database::connect(path.to_str().expect("a UTF-8 path"))
+                .await
+                .expect("MPI");
+            AheadScenario {
+                db,
+                matcher: Arc::new(crate::matching::Matcher::default()),
+                _dir: dir,
+            }
+        }
+
+        fn sqlite(&self) -> &Sqlite {
+            match &self.db {
+                Database::Sqlite(sqlite) => sqlite,
+                Database::Postgres(_) => panic!("an SQLite MPI"),
+            }
+        }
+
+        /// Feeds (or feeds again: an update) G1 the ordinary way.
+        async fn feed_green(&self) {
+            let green = PatientKey::new("GREEN", "G1");
+            self.db
+                .feed(&green, &smith("JOHN"), &self.matcher, 200)
+                .await
+                .expect("G1 fed");
+        }
+
+        /// B1's feed and its candidates assessed ahead, as the MPI is now.
+        async fn blue_matched_ahead(&self) -> (ops::FeedInput, ahead::MatchedAhead) {
+            let blue = PatientKey::new("BLUE", "B1");
+            let input = ops::FeedInput::new(&blue, &smith("JOHN")).expect("input");
+            let (input, ahead) = self
+                .sqlite()
+                .match_ahead(input, Arc::clone(&self.matcher), 200)
+                .await
+                .expect("matched ahead");
+            (input, ahead.expect("a file MPI matches ahead"))
+        }
+
+        /// Feeds B1 through the writer with `ahead`; whether it joined G1's person.
+        async fn feed_blue_with(&self, input: ops::FeedInput, ahead: ahead::MatchedAhead) -> bool {
+            let matcher = Arc::clone(&self.matcher);
+            let fed = self
+                .sqlite()
+                .write_with_memory(move |c, memory| {
+                    run(ops::sqlite::feed(
+                        c,
+                        &input,
+                        Some(ahead),
+                        &matcher,
+                        200,
+                        memory,
+                    ))
+                })
+                .await
+                .expect("B1 fed");
+            let green = self
+                .db
+                .person_by_key(&PatientKey::new("GREEN", "G1"))
+                .await
+                .expect("ITI-9")
+                .expect("a person");
+            fed.affinity_id == green.affinity_id
+        }
     }
 
     /// The writer takes a feed's candidates as assessed ahead while none of its blocking keys
-    /// was written since: an assessment that saw no candidate gives a new person though the
-    /// MPI now holds the same patient (the writer did not read them again).
+    /// was written since: an assessment emptied of its candidate gives a new person though the
+    /// MPI holds the same patient (the writer did not read the candidates again).
     #[tokio::test]
     async fn an_assessment_ahead_is_taken_while_no_key_of_the_feed_was_written_since() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db = file_mpi(&dir).await;
-        let Database::Sqlite(sqlite) = &db else {
-            panic!("an SQLite MPI");
-        };
-        let matcher = Arc::new(crate::matching::Matcher::default());
-        let green = PatientKey::new("GREEN", "G1");
-        let blue = PatientKey::new("BLUE", "B1");
-        db.feed(&green, &smith("JOHN"), &matcher, 200)
-            .await
-            .expect("G1 fed");
-        let input = ops::FeedInput::new(&blue, &smith("JOHN")).expect("input");
-        let (input, ahead) = sqlite
-            .match_ahead(input, Arc::clone(&matcher), 200)
-            .await
-            .expect("matched ahead");
-        let mut ahead = ahead.expect("a file MPI matches ahead");
+        let mpi = AheadScenario::new().await;
+        mpi.feed_green().await;
+        let (input, mut ahead) = mpi.blue_matched_ahead().await;
         assert_eq!(ahead.decided.len(), 1, "G1 assessed ahead");
         ahead.decided.clear();
-        let fed = feed_with(sqlite, input, Some(ahead)).await;
-        assert_ne!(fed.affinity_id, affinity_id_of(&db, &green).await);
+        assert!(!mpi.feed_blue_with(input, ahead).await, "not linked");
     }
 
     /// A feed assessed ahead is matched again by the writer when a record holding one of its
     /// blocking keys was stored after the assessment read the candidates.
     #[tokio::test]
     async fn an_assessment_ahead_is_matched_again_when_a_key_of_the_feed_was_written_since() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db = file_mpi(&dir).await;
-        let Database::Sqlite(sqlite) = &db else {
-            panic!("an SQLite MPI");
-        };
-        let matcher = Arc::new(crate::matching::Matcher::default());
-        let green = PatientKey::new("GREEN", "G1");
-        let blue = PatientKey::new("BLUE", "B1");
-        let input = ops::FeedInput::new(&blue, &smith("JOHN")).expect("input");
-        let (input, ahead) = sqlite
-            .match_ahead(input, Arc::clone(&matcher), 200)
-            .await
-            .expect("matched ahead");
-        let ahead = ahead.expect("a file MPI matches ahead");
+        let mpi = AheadScenario::new().await;
+        let (input, ahead) = mpi.blue_matched_ahead().await;
         assert!(ahead.decided.is_empty(), "nothing stored yet");
-        db.feed(&green, &smith("JOHN"), &matcher, 200)
-            .await
-            .expect("G1 fed after the assessment");
-        let fed = feed_with(sqlite, input, Some(ahead)).await;
-        assert_eq!(fed.affinity_id, affinity_id_of(&db, &green).await, "linked");
+        mpi.feed_green().await;
+        assert!(mpi.feed_blue_with(input, ahead).await, "linked");
     }
 
     /// A record whose keys were set anew (an update) makes an assessment read before it stale:
     /// the writer compares with the record as it is now.
     #[tokio::test]
     async fn an_assessment_ahead_is_matched_again_when_a_candidate_was_updated_since() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db = file_mpi(&dir).await;
-        let Database::Sqlite(sqlite) = &db else {
-            panic!("an SQLite MPI");
-        };
-        let matcher = Arc::new(crate::matching::Matcher::default());
-        let green = PatientKey::new("GREEN", "G1");
-        let blue = PatientKey::new("BLUE", "B1");
-        db.feed(&green, &smith("JOHN"), &matcher, 200)
-            .await
-            .expect("G1 fed");
-        let input = ops::FeedInput::new(&blue, &smith("JOHN")).expect("input");
-        let (input, ahead) = sqlite
-            .match_ahead(input, Arc::clone(&matcher), 200)
-            .await
-            .expect("matched ahead");
-        let mut ahead = ahead.expect("a file MPI matches ahead");
+        let mpi = AheadScenario::new().await;
+        mpi.feed_green().await;
+        let (input, mut ahead) = mpi.blue_matched_ahead().await;
         ahead.decided.clear();
-        db.feed(&green, &smith("JOHN"), &matcher, 200)
-            .await
-            .expect("G1 updated (A08)");
-        let fed = feed_with(sqlite, input, Some(ahead)).await;
-        assert_eq!(fed.affinity_id, affinity_id_of(&db, &green).await, "linked");
-    }
-
-    async fn affinity_id_of(db: &Database, key: &PatientKey) -> String {
-        db.person_by_key(key)
-            .await
-            .expect("ITI-9")
-            .expect("a person")
-            .affinity_id
+        mpi.feed_green().await;
+        assert!(mpi.feed_blue_with(input, ahead).await, "linked");
     }
 
     /// ITI-9 / ITI-21 by a local id whose assigning authority is not given reads the records of
