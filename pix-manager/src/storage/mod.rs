@@ -173,7 +173,8 @@ impl Database {
     }
 
     /// Opens the writer's connection, runs the migrations on it, starts the writer; a file
-    /// database also gets a pool of `readers` connections (an in-memory one is the writer's
+    /// database also gets two pools of `readers` connections, one for queries and one for
+    /// matching feeds ahead of the writer (an in-memory one is the writer's
     /// connection only).
     async fn connect_sqlite(
         path: &str,
@@ -200,22 +201,22 @@ impl Database {
             backend: SQLITE,
             source,
         })?;
-        let readers = if path == ":memory:" {
-            None
-        } else {
+        let pool = || -> Result<Option<Pool<SqliteConn>>, StorageError> {
+            if path == ":memory:" {
+                return Ok(None);
+            }
             let mut config = ManagerConfig::<SqliteConn>::default();
             config.recycling_method = RecyclingMethod::Fast;
             config.custom_setup =
                 Box::new(move |path| Box::pin(open_sqlite(path.to_owned(), durability, 0)));
             let manager = AsyncDieselConnectionManager::<SqliteConn>::new_with_config(path, config);
-            Some(
-                Pool::builder(manager)
-                    .max_size(readers)
-                    .build()
-                    .map_err(|e| StorageError::pool(SQLITE, e))?,
-            )
+            Pool::builder(manager)
+                .max_size(readers)
+                .build()
+                .map(Some)
+                .map_err(|e| StorageError::pool(SQLITE, e))
         };
-        Ok(Self::Sqlite(Sqlite::start(writer, readers)?))
+        Ok(Self::Sqlite(Sqlite::start(writer, pool()?, pool()?)?))
     }
 
     async fn connect_postgres(url: &str) -> Result<Self, StorageError> {

@@ -76,6 +76,9 @@ type Manager = <SqliteConn as AsyncConnection>::TransactionManager;
 pub struct Sqlite {
     /// `None` for an in-memory database, whose only connection is the writer's.
     readers: Option<Pool<SqliteConn>>,
+    /// Reader connections of their own for [`match_ahead`](Self::match_ahead), so a PIX or
+    /// PDQ query never waits behind a feed's matching (`None` in memory).
+    matchers: Option<Pool<SqliteConn>>,
     writes: mpsc::Sender<Box<dyn Job>>,
     /// The writer's last group whose commit has ended.
     committed: CommittedGroup,
@@ -84,10 +87,12 @@ pub struct Sqlite {
 }
 
 impl Sqlite {
-    /// Starts the writer thread on `writer` (migrated), reads served by `readers`.
+    /// Starts the writer thread on `writer` (migrated), reads served by `readers`, feeds
+    /// matched ahead on `matchers`.
     pub(super) fn start(
         writer: SqliteConn,
         readers: Option<Pool<SqliteConn>>,
+        matchers: Option<Pool<SqliteConn>>,
     ) -> Result<Self, StorageError> {
         let (writes, queue) = mpsc::channel(QUEUE_DEPTH);
         let memory = WriterMemory::default();
@@ -99,26 +104,27 @@ impl Sqlite {
             .map_err(|e| StorageError::pool(SQLITE, e))?;
         Ok(Sqlite {
             readers,
+            matchers,
             writes,
             committed,
             prepared,
         })
     }
 
-    /// Reads and assesses the candidates of `input`'s record on a reader connection (the
-    /// writer's work taken off its thread); `None` without reader connections (in memory).
+    /// Reads and assesses the candidates of `input`'s record on a matching connection (the
+    /// writer's work taken off its thread); `None` without them (in memory).
     pub(super) async fn match_ahead(
         &self,
         input: FeedInput,
         matcher: Arc<Matcher>,
         max_candidates: i64,
     ) -> Result<(FeedInput, Option<MatchedAhead>), StorageError> {
-        if self.readers.is_none() {
+        let Some(matchers) = &self.matchers else {
             return Ok((input, None));
-        }
+        };
         let committed = self.committed.clone();
         let prepared = self.prepared.clone();
-        self.read(move |conn| {
+        on_pooled(matchers, move |conn| {
             // read before the candidates: every group up to it is in what they read
             let as_of = committed.get();
             let (decided, read) = run(super::ops::match_ahead(
@@ -144,16 +150,10 @@ impl Sqlite {
         F: FnOnce(&mut SqliteConn) -> Result<R, StorageError> + Send + 'static,
         R: Send + 'static,
     {
-        let Some(pool) = &self.readers else {
-            return self.write(operation).await;
-        };
-        let mut conn = pool
-            .get()
-            .await
-            .map_err(|e| StorageError::pool(SQLITE, e))?;
-        tokio::task::spawn_blocking(move || operation(&mut conn))
-            .await
-            .map_err(|_| StorageError::WorkerStopped)?
+        match &self.readers {
+            Some(pool) => on_pooled(pool, operation).await,
+            None => self.write(operation).await,
+        }
     }
 
     /// Queues the write `operation` (itself a transaction: a savepoint of the group's) and
@@ -184,6 +184,21 @@ impl Sqlite {
             .map_err(|_| StorageError::WorkerStopped)?;
         answer.await.map_err(|_| StorageError::WorkerStopped)?
     }
+}
+
+/// Runs `operation` on a connection of `pool` on tokio's blocking pool.
+async fn on_pooled<R, F>(pool: &Pool<SqliteConn>, operation: F) -> Result<R, StorageError>
+where
+    F: FnOnce(&mut SqliteConn) -> Result<R, StorageError> + Send + 'static,
+    R: Send + 'static,
+{
+    let mut conn = pool
+        .get()
+        .await
+        .map_err(|e| StorageError::pool(SQLITE, e))?;
+    tokio::task::spawn_blocking(move || operation(&mut conn))
+        .await
+        .map_err(|_| StorageError::WorkerStopped)?
 }
 
 /// A queued write, type-erased for the writer.
@@ -313,7 +328,7 @@ mod tests {
     #[tokio::test]
     async fn a_write_that_panics_fails_alone_and_the_writer_goes_on() {
         let conn = run(SqliteConn::establish(":memory:")).expect("in-memory SQLite");
-        let db = Sqlite::start(conn, None).expect("writer starts");
+        let db = Sqlite::start(conn, None, None).expect("writer starts");
         db.write(|conn| {
             run(diesel::sql_query("CREATE TABLE t (v INTEGER)").execute(conn))?;
             Ok(())
