@@ -20,9 +20,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::ops::{IdHasher, ReadCandidate};
 use crate::matching::Assessment;
 
-/// Groups after which the older half of [`WrittenKeys`] is dropped: it holds the keys of the
-/// last 4,096 to 8,192 groups; an assessment read before those is matched again by the writer.
+/// Groups, or keys noted, after which the older half of [`WrittenKeys`] is dropped: it holds
+/// the keys of the last 4,096 to 8,192 groups, fewer when groups are large (memory stays
+/// under two generations of keys); an assessment read before those is matched again by the
+/// writer.
 const GROUPS_PER_GENERATION: u64 = 4096;
+const KEYS_PER_GENERATION: usize = 1 << 18;
 
 /// A new record's candidates, assessed on a reader connection that saw every group up to
 /// `as_of`: (candidate record id, assessment) in the order the writer reads them, and the
@@ -77,7 +80,9 @@ impl WrittenKeys {
     /// Starts the next group of writes.
     pub fn begin_group(&mut self) {
         self.group += 1;
-        if self.group - self.current_from >= GROUPS_PER_GENERATION {
+        if self.group - self.current_from >= GROUPS_PER_GENERATION
+            || self.current.len() >= KEYS_PER_GENERATION
+        {
             self.previous = std::mem::take(&mut self.current);
             self.previous_from = self.current_from;
             self.current_from = self.group;
@@ -121,6 +126,23 @@ mod tests {
         names.iter().map(|k| (*k).to_owned()).collect()
     }
 
+    /// A log after one empty group, and a read that saw that group.
+    fn read_after_one_group() -> (WrittenKeys, u64) {
+        let mut written = WrittenKeys::default();
+        written.begin_group();
+        written.end_group();
+        let as_of = written.committed().get();
+        (written, as_of)
+    }
+
+    /// Applies `count` empty groups.
+    fn empty_groups(written: &mut WrittenKeys, count: u64) {
+        for _ in 0..count {
+            written.begin_group();
+            written.end_group();
+        }
+    }
+
     #[test]
     fn a_key_written_after_the_read_makes_the_assessment_stale() {
         let mut written = WrittenKeys::default();
@@ -142,14 +164,8 @@ mod tests {
 
     #[test]
     fn a_read_older_than_the_keys_held_is_stale() {
-        let mut written = WrittenKeys::default();
-        written.begin_group();
-        written.end_group();
-        let as_of = written.committed().get();
-        for _ in 0..2 * GROUPS_PER_GENERATION {
-            written.begin_group();
-            written.end_group();
-        }
+        let (mut written, as_of) = read_after_one_group();
+        empty_groups(&mut written, 2 * GROUPS_PER_GENERATION);
         assert!(
             !written.unchanged_since(as_of, &keys(&["gs:S530J500"])),
             "the groups just after the read are no longer held"
@@ -159,18 +175,29 @@ mod tests {
     }
 
     #[test]
+    fn large_groups_start_a_new_generation_before_its_group_count() {
+        let (mut written, as_of) = read_after_one_group();
+        for n in 0..=2 * KEYS_PER_GENERATION {
+            if n % 256 == 0 {
+                written.end_group();
+                written.begin_group();
+            }
+            written.wrote(&format!("pc:{n}"));
+        }
+        assert!(written.current.len() + written.previous.len() <= 2 * KEYS_PER_GENERATION);
+        assert!(
+            !written.unchanged_since(as_of, &keys(&["gs:S530J500"])),
+            "the first groups after the read are no longer held"
+        );
+    }
+
+    #[test]
     fn keys_survive_one_generation_change() {
-        let mut written = WrittenKeys::default();
-        written.begin_group();
-        written.end_group();
-        let as_of = written.committed().get();
+        let (mut written, as_of) = read_after_one_group();
         written.begin_group();
         written.wrote("dob:19700101");
         written.end_group();
-        for _ in 0..GROUPS_PER_GENERATION {
-            written.begin_group();
-            written.end_group();
-        }
+        empty_groups(&mut written, GROUPS_PER_GENERATION);
         assert!(!written.unchanged_since(as_of, &keys(&["dob:19700101"])));
     }
 }

@@ -355,15 +355,14 @@ macro_rules! backend_ops {
 
             use super::{
                 ACCEPTED, CandidateRecord, FeedInput, LiteralLimit, PENDING, PreparedCache,
-                ReadCandidate,
-                RECORD_COLUMNS, REJECTED, WriterMemory, decisions_to_store, now, zone_from,
-                zone_name,
+                RECORD_COLUMNS, REJECTED, ReadCandidate, WriterMemory, decisions_to_store, now,
+                zone_from, zone_name,
             };
-            use crate::storage::ahead::{MatchedAhead, WrittenKeys};
             use crate::matching::{
                 Assessment, Decision, Demographics, FieldScore, Matcher, Prepared, Zone,
                 blocking_keys,
             };
+            use crate::storage::ahead::{MatchedAhead, WrittenKeys};
             use crate::storage::error::StorageError;
             use crate::storage::model::{
                 FeedOutcome, HistoryEntry, KeysHeld, PatientKey, PersonIdentity, PersonsMerged,
@@ -1516,6 +1515,13 @@ macro_rules! backend_ops {
 }
 
 backend_ops!(sqlite, crate::storage::SqliteConn, super::in_list::sqlite);
+
+backend_ops!(
+    postgres,
+    diesel_async::AsyncPgConnection,
+    super::in_list::postgres
+);
+
 /// The candidates of `input`'s record, not yet stored, assessed as [`sqlite::feed`] would:
 /// on an SQLite reader connection, before the feed is queued to the writer (see
 /// [`super::ahead`]). Returns the assessments and the records read (not found in `cache`).
@@ -1530,12 +1536,6 @@ pub async fn match_ahead(
         sqlite::candidates(conn, &input.keys, NO_RECORD, max_candidates, cache).await?;
     Ok((sqlite::assess_candidates(matcher, input, &found), read))
 }
-
-backend_ops!(
-    postgres,
-    diesel_async::AsyncPgConnection,
-    super::in_list::postgres
-);
 
 #[cfg(test)]
 mod tests {

@@ -11,7 +11,8 @@
 //!
 //! The writer keeps the candidate records it has read for matching ([`PreparedCache`]); a
 //! write that fails, a failed commit or a panic clears it, since what it read may be gone. It
-//! numbers its groups and notes the blocking keys each wrote ([`WrittenKeys`]): a feed's
+//! numbers its groups and notes the blocking keys each wrote
+//! ([`WrittenKeys`](super::ahead::WrittenKeys)): a feed's
 //! candidates can be read and assessed on a reader connection before it is queued
 //! ([`Sqlite::match_ahead`], on the other core), and the writer takes them when none of the
 //! feed's keys was written since the last group that reader saw.
@@ -27,8 +28,6 @@ use diesel_async::{AsyncConnection, TransactionManager};
 use futures::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 
-#[cfg(doc)]
-use super::ahead::WrittenKeys;
 use super::ahead::{CommittedGroup, MatchedAhead};
 use super::ops::{FeedInput, PreparedCache, WriterMemory};
 use super::{BoxError, SQLITE, StorageError};
