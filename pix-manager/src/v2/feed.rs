@@ -2,8 +2,9 @@
 //! the PIX manager (ITI TF-2a 3.8).
 
 use schemas::hl7v2::message::{AckCode, Message, Repetition, ack};
+use schemas::hl7v2::refusal::{MessageError, check_version};
 
-use super::{FEED_VERSIONS, V2Error, check_version, demographics_from_pid};
+use super::{FEED_VERSIONS, V2Error, demographics_from_pid};
 use crate::manager::PixManager;
 use crate::matching::Demographics;
 use crate::storage::{PatientKey, StorageError};
@@ -35,15 +36,16 @@ pub fn interpret_feed(msg: &Message, manager: &PixManager) -> Result<FeedRequest
     let event = msg.trigger_event();
     let is_merge = event == MERGE_EVENT;
     if !is_merge && !REGISTER_EVENTS.contains(&event) {
-        return Err(V2Error::UnsupportedEvent {
-            message_type: "ADT",
+        return Err(MessageError::UnsupportedEvent {
             found: event.to_owned(),
-        });
+            note: " for ADT",
+        }
+        .into());
     }
-    check_version(msg, FEED_VERSIONS)?;
+    check_version(msg, FEED_VERSIONS, "")?;
     let pid = msg
         .segment("PID")
-        .ok_or(V2Error::MissingSegment { segment: "PID" })?;
+        .ok_or(MessageError::MissingSegment { segment: "PID" })?;
     let key = identifier(pid.field(3).map(|f| f.repetitions()), "PID", 3, manager)?;
     let demographics = demographics_from_pid(msg);
     if !is_merge {
@@ -51,7 +53,7 @@ pub fn interpret_feed(msg: &Message, manager: &PixManager) -> Result<FeedRequest
     }
     let mrg = msg
         .segment("MRG")
-        .ok_or(V2Error::MissingSegment { segment: "MRG" })?;
+        .ok_or(MessageError::MissingSegment { segment: "MRG" })?;
     let subsumed = identifier(mrg.field(1).map(|f| f.repetitions()), "MRG", 1, manager)?;
     Ok(FeedRequest::Merge {
         surviving: key,
@@ -71,7 +73,7 @@ fn identifier(
         .unwrap_or_default()
         .iter()
         .find(|cx| !cx.value(1).trim().is_empty())
-        .ok_or(V2Error::MissingField { segment, field })?;
+        .ok_or(MessageError::MissingField { segment, field })?;
     let domain = cx
         .component(4)
         .and_then(|authority| authority.subcomponent(2))

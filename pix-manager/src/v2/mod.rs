@@ -7,9 +7,9 @@ mod mllp;
 mod query;
 
 use schemas::hl7v2::message::{
-    AckCode, Delimiters, ErrDetail, ErrorCode, ErrorLocation, Hl7Error, Hl7ErrorReason, Message,
-    Severity, ack,
+    AckCode, Delimiters, ErrDetail, ErrorCode, ErrorLocation, Hl7Error, Message, ack,
 };
+use schemas::hl7v2::refusal::{MessageError, ack_unparsable};
 use tracing::Instrument;
 
 use crate::manager::PixManager;
@@ -27,24 +27,9 @@ const QUERY_VERSIONS: &[&str] = &["2.5", "2.5.1"];
 /// location of the offending field.
 #[derive(Debug, thiserror::Error)]
 pub enum V2Error {
-    /// MSH-9.1 is neither ADT nor QBP (AR, 200).
-    #[error("unsupported message type {found:?} in MSH-9: the PIX manager takes ADT and QBP")]
-    UnsupportedMessageType { found: String },
-    /// MSH-9.2 is not an event of the transaction (AR, 201).
-    #[error("unsupported trigger event {found:?} in MSH-9 for {message_type}")]
-    UnsupportedEvent {
-        message_type: &'static str,
-        found: String,
-    },
-    /// MSH-12 is not a version the transaction speaks (AR, 203).
-    #[error("unsupported HL7 version {found:?} in MSH-12")]
-    UnsupportedVersion { found: String },
-    /// A required segment is absent (AE, 100).
-    #[error("required segment {segment} is missing")]
-    MissingSegment { segment: &'static str },
-    /// A required field is empty (AE, 101).
-    #[error("required field {segment}-{field} is empty")]
-    MissingField { segment: &'static str, field: usize },
+    /// The header (MSH-9, MSH-12: AR) or the structure (AE 100, 101, 102) of the message.
+    #[error(transparent)]
+    Message(#[from] MessageError),
     /// The assigning authority of an identifier is not a configured domain (AE, 204).
     #[error("{segment}-{field}: unknown identifier domain {domain:?}")]
     UnknownDomain {
@@ -67,21 +52,23 @@ pub enum V2Error {
         field: usize,
         parameter: String,
     },
-    /// The message could not be parsed (AE, 102).
-    #[error("malformed HL7 v2 message: {0}")]
-    Malformed(#[from] Hl7Error),
     /// The database failed (AE, 207).
     #[error("the PIX manager could not complete the transaction: {0}")]
     Storage(StorageError),
+}
+
+/// A message that does not parse, or a path that does not fit it, is malformed (AE, 102).
+impl From<Hl7Error> for V2Error {
+    fn from(error: Hl7Error) -> V2Error {
+        V2Error::Message(MessageError::Malformed(error))
+    }
 }
 
 impl V2Error {
     /// MSA-1: AR for message-level refusals (MSH-9, MSH-12), AE otherwise.
     pub fn ack_code(&self) -> AckCode {
         match self {
-            V2Error::UnsupportedMessageType { .. }
-            | V2Error::UnsupportedEvent { .. }
-            | V2Error::UnsupportedVersion { .. } => AckCode::AR,
+            V2Error::Message(error) => error.ack_code(),
             _ => AckCode::AE,
         }
     }
@@ -89,69 +76,22 @@ impl V2Error {
     /// The ERR segment content: table 0357 code, location and text.
     pub fn err_detail(&self) -> ErrDetail {
         let (code, location) = match self {
-            V2Error::UnsupportedMessageType { .. } => (
-                ErrorCode::UnsupportedMessageType,
-                Some(component("MSH", 9, 1)),
-            ),
-            V2Error::UnsupportedEvent { .. } => (
-                ErrorCode::UnsupportedEventCode,
-                Some(component("MSH", 9, 2)),
-            ),
-            V2Error::UnsupportedVersion { .. } => (
-                ErrorCode::UnsupportedVersionId,
-                Some(ErrorLocation::field("MSH", 12)),
-            ),
-            V2Error::MissingSegment { .. } => (ErrorCode::SegmentSequenceError, None),
-            V2Error::MissingField { segment, field } => (
-                ErrorCode::RequiredFieldMissing,
-                Some(ErrorLocation::field(segment, *field)),
-            ),
+            V2Error::Message(error) => return error.err_detail(),
             V2Error::UnknownDomain { segment, field, .. } => (
                 ErrorCode::UnknownKeyIdentifier,
-                Some(component(segment, *field, 4)),
+                Some(ErrorLocation::component(segment, *field, 4)),
             ),
             V2Error::UnknownIdentifier { segment, field, .. } => (
                 ErrorCode::UnknownKeyIdentifier,
-                Some(component(segment, *field, 1)),
+                Some(ErrorLocation::component(segment, *field, 1)),
             ),
             V2Error::UnsupportedParameter { segment, field, .. } => (
                 ErrorCode::DataTypeError,
                 Some(ErrorLocation::field(segment, *field)),
             ),
-            V2Error::Malformed(error) => (ErrorCode::DataTypeError, error_location(error)),
             V2Error::Storage(_) => (ErrorCode::ApplicationInternalError, None),
         };
-        ErrDetail {
-            location,
-            code,
-            severity: Severity::Error,
-            text: self.to_string(),
-        }
-    }
-}
-
-fn component(segment: &str, field: usize, component: usize) -> ErrorLocation {
-    ErrorLocation {
-        component: Some(component),
-        ..ErrorLocation::field(segment, field)
-    }
-}
-
-fn error_location(error: &Hl7Error) -> Option<ErrorLocation> {
-    let named = error.reason != Hl7ErrorReason::BadSegmentName
-        && error.segment.len() == 3
-        && error.field > 0;
-    named.then(|| ErrorLocation::field(&error.segment, error.field))
-}
-
-/// Checks MSH-12 against `versions`.
-fn check_version(msg: &Message, versions: &[&str]) -> Result<(), V2Error> {
-    if versions.contains(&msg.version()) {
-        Ok(())
-    } else {
-        Err(V2Error::UnsupportedVersion {
-            found: msg.version().to_owned(),
-        })
+        ErrDetail::error(code, location, self.to_string())
     }
 }
 
@@ -184,9 +124,11 @@ pub async fn handle_v2(frame: &[u8], manager: &PixManager) -> Vec<u8> {
         match msg.message_code() {
             "ADT" => feed::handle(&msg, manager).await,
             "QBP" => query::handle(&msg, manager).await,
-            other => Err(V2Error::UnsupportedMessageType {
+            other => Err(MessageError::UnsupportedMessageType {
                 found: other.to_owned(),
-            }),
+                note: ": the PIX manager takes ADT and QBP",
+            }
+            .into()),
         }
     }
     .instrument(span.clone())
@@ -208,43 +150,10 @@ pub async fn handle_v2(frame: &[u8], manager: &PixManager) -> Vec<u8> {
 /// The answer to a frame that does not parse as a whole.
 fn answer_unparsable(frame: &[u8], error: Hl7Error) -> Vec<u8> {
     tracing::warn!(%error, "unparsable HL7 v2 frame");
-    let (original, code, detail) = match first_segment(frame).map(Message::parse) {
-        Some(Ok(header)) => (header, AckCode::AE, V2Error::from(error).err_detail()),
-        _ => {
-            let (code, location) = match error.reason {
-                Hl7ErrorReason::MissingMsh => (ErrorCode::SegmentSequenceError, None),
-                _ => (
-                    ErrorCode::DataTypeError,
-                    Some(ErrorLocation::field("MSH", 2)),
-                ),
-            };
-            let detail = ErrDetail {
-                location,
-                code,
-                severity: Severity::Error,
-                text: format!("not an HL7 v2 message: {error}"),
-            };
-            let header = Message::builder()
-                .field(11, "P")
-                .field(12, "2.5")
-                .build()
-                .unwrap_or_else(|_| Message::new(Delimiters::default()));
-            (header, AckCode::AR, detail)
-        }
-    };
+    let (code, answer) = ack_unparsable(frame, error);
     metrics::counter!("hl7_messages_total", "transaction" => "unknown", "ack_code" => code.as_str())
         .increment(1);
-    ack(&original, code, Some(&detail)).encode().into_bytes()
-}
-
-fn first_segment(frame: &[u8]) -> Option<&[u8]> {
-    let start = frame.iter().position(|b| !matches!(b, b'\r' | b'\n'))?;
-    let rest = &frame[start..];
-    let end = rest
-        .iter()
-        .position(|b| matches!(b, b'\r' | b'\n'))
-        .unwrap_or(rest.len());
-    Some(&rest[..end])
+    answer.encode().into_bytes()
 }
 
 /// The demographics a PID segment carries (PID-5 name, PID-7 birth date, PID-8 sex, PID-11

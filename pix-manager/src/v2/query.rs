@@ -4,8 +4,9 @@
 use std::collections::BTreeSet;
 
 use schemas::hl7v2::message::{AckCode, Delimiters, ErrDetail, Message, Segment, ack};
+use schemas::hl7v2::refusal::{MessageError, check_version};
 
-use super::{QUERY_VERSIONS, V2Error, check_version, pid_segment_er7};
+use super::{QUERY_VERSIONS, V2Error, pid_segment_er7};
 use crate::manager::PixManager;
 use crate::matching::{Candidate, Demographics, blocking_keys};
 use crate::storage::{KeysHeld, PatientKey, StorageError, StoredRecord};
@@ -21,16 +22,17 @@ pub(super) async fn handle(msg: &Message, manager: &PixManager) -> Result<Messag
         "Q23" => ("K23", "RSP_K23"),
         "Q22" => ("K22", "RSP_K22"),
         other => {
-            return Err(V2Error::UnsupportedEvent {
-                message_type: "QBP",
+            return Err(MessageError::UnsupportedEvent {
                 found: other.to_owned(),
-            });
+                note: " for QBP",
+            }
+            .into());
         }
     };
-    check_version(msg, QUERY_VERSIONS)?;
+    check_version(msg, QUERY_VERSIONS, "")?;
     let qpd = msg
         .segment("QPD")
-        .ok_or(V2Error::MissingSegment { segment: "QPD" })?
+        .ok_or(MessageError::MissingSegment { segment: "QPD" })?
         .clone();
     let answer = if response_event == "K23" {
         pix_query(msg, manager).await
@@ -136,10 +138,11 @@ fn what_domains_returned(
 async fn pix_query(msg: &Message, manager: &PixManager) -> Result<Found, V2Error> {
     let id = msg.get("QPD-3.1").unwrap_or_default().trim();
     if id.is_empty() {
-        return Err(V2Error::MissingField {
+        return Err(MessageError::MissingField {
             segment: "QPD",
             field: 3,
-        });
+        }
+        .into());
     }
     let domain = msg.get("QPD-3.4.2").unwrap_or_default();
     if !manager.answers_domain(domain) {
@@ -228,10 +231,11 @@ fn read_parameters(msg: &Message) -> Result<DemographicsQuery, V2Error> {
         *slot = Some(value);
     }
     if query.demographics == Demographics::default() && query.patient_id.is_none() {
-        return Err(V2Error::MissingField {
+        return Err(MessageError::MissingField {
             segment: "QPD",
             field: 3,
-        });
+        }
+        .into());
     }
     Ok(query)
 }

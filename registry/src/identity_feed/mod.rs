@@ -16,7 +16,8 @@ mod v3;
 
 use std::future::Future;
 
-use schemas::hl7v2::message::{Delimiters, Hl7Error};
+use schemas::hl7v2::message::Delimiters;
+use schemas::hl7v2::refusal::MessageError;
 
 pub use mllp::serve_mllp;
 pub use v2::{SUPPORTED_VERSIONS, handle_v2, interpret_v2};
@@ -60,27 +61,9 @@ impl Demographics {
 /// Why a feed message was refused; each maps to an ACK code and an HL7 table 0357 error.
 #[derive(Debug, thiserror::Error)]
 pub enum FeedError {
-    /// MSH-9.1 is not `ADT` (AR, 200).
-    #[error("unsupported message type {found:?} in MSH-9: the identity feed takes ADT")]
-    UnsupportedMessageType { found: String },
-    /// MSH-9.2 is not one of the feed's trigger events (AR, 201).
-    #[error(
-        "unsupported trigger event {found:?} in MSH-9: the identity feed takes A01, A04, A05, \
-         A08, A31 and A40"
-    )]
-    UnsupportedEvent { found: String },
-    /// MSH-12 is not a version the feed speaks (AR, 203).
-    #[error("unsupported HL7 version {found:?} in MSH-12: the identity feed takes 2.3.1 and 2.5")]
-    UnsupportedVersion { found: String },
-    /// A segment the message structure requires is absent (AE, 100).
-    #[error("required segment {segment} is missing")]
-    MissingSegment { segment: &'static str },
-    /// A required field is empty, e.g. PID-3 or MRG-1 (AE, 101).
-    #[error("required field {segment}-{field} carries no identifier")]
-    MissingField { segment: &'static str, field: usize },
-    /// The HL7 v2 message could not be parsed (AE, 102).
-    #[error("malformed HL7 v2 message: {0}")]
-    MalformedV2(#[from] Hl7Error),
+    /// The header (MSH-9, MSH-12: AR) or the structure (AE 100, 101, 102) of an HL7 v2 message.
+    #[error(transparent)]
+    V2(#[from] MessageError),
     /// A required HL7 v3 element is absent or null (AE).
     #[error("required element {path} is missing or null")]
     MissingElement { path: &'static str },

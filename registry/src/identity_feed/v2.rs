@@ -1,10 +1,8 @@
 //! ITI-8 Patient Identity Feed (HL7 v2.3.1 ADT) and ITI-10 PIX Update Notification (HL7 v2.5
 //! ADT^A31) as received by the Document Registry (ITI TF-2a 3.8, 3.10).
 
-use schemas::hl7v2::message::{
-    AckCode, Delimiters, ErrDetail, ErrorCode, ErrorLocation, Hl7Error, Hl7ErrorReason, Message,
-    Repetition, Severity, ack,
-};
+use schemas::hl7v2::message::{AckCode, ErrDetail, ErrorCode, Hl7Error, Message, Repetition, ack};
+use schemas::hl7v2::refusal::{MessageError, ack_unparsable, check_version};
 use tracing::Instrument;
 
 use super::{Demographics, FeedError, FeedEvent, PatientStore, affinity_cx, apply, count_message};
@@ -24,43 +22,49 @@ const MERGE_EVENT: &str = "A40";
 /// outside the affinity domain is ignored as a whole.
 pub fn interpret_v2(msg: &Message, affinity_domain: &str) -> Result<FeedEvent, FeedError> {
     if msg.message_code() != "ADT" {
-        return Err(FeedError::UnsupportedMessageType {
+        return Err(MessageError::UnsupportedMessageType {
             found: msg.message_code().to_owned(),
-        });
+            note: ": the identity feed takes ADT",
+        }
+        .into());
     }
     let event = msg.trigger_event();
     let is_merge = event == MERGE_EVENT;
     if !is_merge && !REGISTER_EVENTS.contains(&event) {
-        return Err(FeedError::UnsupportedEvent {
+        return Err(MessageError::UnsupportedEvent {
             found: event.to_owned(),
-        });
+            note: ": the identity feed takes A01, A04, A05, A08, A31 and A40",
+        }
+        .into());
     }
-    if !SUPPORTED_VERSIONS.contains(&msg.version()) {
-        return Err(FeedError::UnsupportedVersion {
-            found: msg.version().to_owned(),
-        });
-    }
+    check_version(
+        msg,
+        SUPPORTED_VERSIONS,
+        ": the identity feed takes 2.3.1 and 2.5",
+    )?;
     let pid = msg
         .segment("PID")
-        .ok_or(FeedError::MissingSegment { segment: "PID" })?;
+        .ok_or(MessageError::MissingSegment { segment: "PID" })?;
     let patient_ids = identifiers(pid.field(3).map(|f| f.repetitions()));
     if patient_ids.is_empty() {
-        return Err(FeedError::MissingField {
+        return Err(MessageError::MissingIdentifier {
             segment: "PID",
             field: 3,
-        });
+        }
+        .into());
     }
     let patient_id = affinity_id(&patient_ids, affinity_domain);
     if is_merge {
         let mrg = msg
             .segment("MRG")
-            .ok_or(FeedError::MissingSegment { segment: "MRG" })?;
+            .ok_or(MessageError::MissingSegment { segment: "MRG" })?;
         let prior_ids = identifiers(mrg.field(1).map(|f| f.repetitions()));
         if prior_ids.is_empty() {
-            return Err(FeedError::MissingField {
+            return Err(MessageError::MissingIdentifier {
                 segment: "MRG",
                 field: 1,
-            });
+            }
+            .into());
         }
         return Ok(
             match (patient_id, affinity_id(&prior_ids, affinity_domain)) {
@@ -125,58 +129,20 @@ impl FeedError {
     /// AE for content errors.
     pub fn ack_code(&self) -> AckCode {
         match self {
-            FeedError::UnsupportedMessageType { .. }
-            | FeedError::UnsupportedEvent { .. }
-            | FeedError::UnsupportedVersion { .. } => AckCode::AR,
-            _ => AckCode::AE,
+            FeedError::V2(error) => error.ack_code(),
+            FeedError::MissingElement { .. } => AckCode::AE,
         }
     }
 
     /// The ERR segment content: HL7 table 0357 code, location and text.
     pub fn err_detail(&self) -> ErrDetail {
-        let (code, location) = match self {
-            FeedError::UnsupportedMessageType { .. } => (
-                ErrorCode::UnsupportedMessageType,
-                Some(component("MSH", 9, 1)),
-            ),
-            FeedError::UnsupportedEvent { .. } => (
-                ErrorCode::UnsupportedEventCode,
-                Some(component("MSH", 9, 2)),
-            ),
-            FeedError::UnsupportedVersion { .. } => (
-                ErrorCode::UnsupportedVersionId,
-                Some(ErrorLocation::field("MSH", 12)),
-            ),
-            FeedError::MissingSegment { .. } => (ErrorCode::SegmentSequenceError, None),
-            FeedError::MissingField { segment, field } => (
-                ErrorCode::RequiredFieldMissing,
-                Some(ErrorLocation::field(segment, *field)),
-            ),
-            FeedError::MalformedV2(e) => (ErrorCode::DataTypeError, error_location(e)),
-            FeedError::MissingElement { .. } => (ErrorCode::RequiredFieldMissing, None),
-        };
-        ErrDetail {
-            location,
-            code,
-            severity: Severity::Error,
-            text: self.to_string(),
+        match self {
+            FeedError::V2(error) => error.err_detail(),
+            FeedError::MissingElement { .. } => {
+                ErrDetail::error(ErrorCode::RequiredFieldMissing, None, self.to_string())
+            }
         }
     }
-}
-
-fn component(segment: &str, field: usize, component: usize) -> ErrorLocation {
-    ErrorLocation {
-        component: Some(component),
-        ..ErrorLocation::field(segment, field)
-    }
-}
-
-/// The ERR-2 location of a parse error, when it names a real segment and field.
-fn error_location(error: &Hl7Error) -> Option<ErrorLocation> {
-    let named = error.reason != Hl7ErrorReason::BadSegmentName
-        && error.segment.len() == 3
-        && error.field > 0;
-    named.then(|| ErrorLocation::field(&error.segment, error.field))
 }
 
 /// ITI-8 / ITI-10: answers one HL7 v2 message received by the registry with the encoded ACK
@@ -230,56 +196,17 @@ pub async fn handle_v2<S: PatientStore>(frame: &[u8], store: &S, affinity_domain
 }
 
 fn internal_error() -> ErrDetail {
-    ErrDetail {
-        location: None,
-        code: ErrorCode::ApplicationInternalError,
-        severity: Severity::Error,
-        text: "the registry could not record the patient identity".into(),
-    }
+    ErrDetail::error(
+        ErrorCode::ApplicationInternalError,
+        None,
+        "the registry could not record the patient identity".into(),
+    )
 }
 
 /// The answer to a frame that does not parse as a whole (see [`handle_v2`]).
 fn answer_unparsable(frame: &[u8], error: Hl7Error) -> Vec<u8> {
     tracing::warn!(transaction = "ITI-8", %error, "unparsable HL7 v2 frame");
-    let (original, code, detail) = match first_segment(frame).map(Message::parse) {
-        Some(Ok(header)) => (header, AckCode::AE, FeedError::from(error).err_detail()),
-        _ => {
-            let (code, location) = match error.reason {
-                Hl7ErrorReason::MissingMsh => (ErrorCode::SegmentSequenceError, None),
-                _ => (
-                    ErrorCode::DataTypeError,
-                    Some(ErrorLocation::field("MSH", 2)),
-                ),
-            };
-            let detail = ErrDetail {
-                location,
-                code,
-                severity: Severity::Error,
-                text: format!("not an HL7 v2 message: {error}"),
-            };
-            (minimal_header(), AckCode::AR, detail)
-        }
-    };
+    let (code, answer) = ack_unparsable(frame, error);
     count_message("ITI-8", code.as_str());
-    ack(&original, code, Some(&detail)).encode().into_bytes()
-}
-
-/// The first segment of `frame` (after leading line breaks).
-fn first_segment(frame: &[u8]) -> Option<&[u8]> {
-    let start = frame.iter().position(|b| !matches!(b, b'\r' | b'\n'))?;
-    let rest = &frame[start..];
-    let end = rest
-        .iter()
-        .position(|b| matches!(b, b'\r' | b'\n'))
-        .unwrap_or(rest.len());
-    Some(&rest[..end])
-}
-
-/// Stands in for an unreadable MSH: processing id P, version 2.5.
-fn minimal_header() -> Message {
-    Message::builder()
-        .field(11, "P")
-        .field(12, "2.5")
-        .build()
-        .unwrap_or_else(|_| Message::new(Delimiters::default()))
+    answer.encode().into_bytes()
 }

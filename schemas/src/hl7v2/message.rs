@@ -939,6 +939,15 @@ impl ErrorLocation {
             component: None,
         }
     }
+
+    /// Component `component` of field `field` of the first `segment`, e.g.
+    /// `ErrorLocation::component("MSH", 9, 2)` → `MSH^1^9^1^2`.
+    pub fn component(segment: &str, field: usize, component: usize) -> ErrorLocation {
+        ErrorLocation {
+            component: Some(component),
+            ..ErrorLocation::field(segment, field)
+        }
+    }
 }
 
 /// The error reported in the ERR segment of an ACK.
@@ -949,6 +958,18 @@ pub struct ErrDetail {
     pub severity: Severity,
     /// Human-readable text (ERR-8 User Message; MSA-3 and ERR-1 text before v2.5).
     pub text: String,
+}
+
+impl ErrDetail {
+    /// An error (ERR-4 `E`) of table 0357 `code` at `location`, explained by `text`.
+    pub fn error(code: ErrorCode, location: Option<ErrorLocation>, text: String) -> ErrDetail {
+        ErrDetail {
+            location,
+            code,
+            severity: Severity::Error,
+            text,
+        }
+    }
 }
 
 /// The acknowledgment (original mode) of `original`: MSH with sending and receiving
