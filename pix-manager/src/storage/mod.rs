@@ -299,15 +299,18 @@ impl Database {
         max_candidates: i64,
     ) -> Result<FeedOutcome, StorageError> {
         // computed here, on the connection's task, not on the SQLite writer's thread
-        let input = ops::FeedInput::new(key, demographics)?;
-        // SQLite: the candidates read and assessed on a reader connection, then the write
-        let (input, ahead) = match self {
-            Self::Sqlite(sqlite) => {
-                sqlite
-                    .match_ahead(input, Arc::clone(matcher), max_candidates)
-                    .await?
-            }
-            Self::Postgres(_) => (input, None),
+        let input = Arc::new(ops::FeedInput::new(key, demographics)?);
+        // SQLite: the candidates read and assessed on a reader connection, then the write; a
+        // read that fails leaves the matching to the writer
+        let ahead = match self {
+            Self::Sqlite(sqlite) => sqlite
+                .match_ahead(Arc::clone(&input), Arc::clone(matcher), max_candidates)
+                .await
+                .unwrap_or_else(|error| {
+                    tracing::warn!(%error, "matching ahead failed: the writer matches the feed");
+                    None
+                }),
+            Self::Postgres(_) => None,
         };
         let owned_matcher = Arc::clone(matcher);
         dispatch!(
@@ -601,19 +604,23 @@ mod tests {
         }
 
         /// B1's feed and its candidates assessed ahead, as the MPI is now.
-        async fn blue_matched_ahead(&self) -> (ops::FeedInput, ahead::MatchedAhead) {
+        async fn blue_matched_ahead(&self) -> (Arc<ops::FeedInput>, ahead::MatchedAhead) {
             let blue = PatientKey::new("BLUE", "B1");
-            let input = ops::FeedInput::new(&blue, &smith("JOHN")).expect("input");
-            let (input, ahead) = self
+            let input = Arc::new(ops::FeedInput::new(&blue, &smith("JOHN")).expect("input"));
+            let ahead = self
                 .sqlite()
-                .match_ahead(input, Arc::clone(&self.matcher), 200)
+                .match_ahead(Arc::clone(&input), Arc::clone(&self.matcher), 200)
                 .await
                 .expect("matched ahead");
             (input, ahead.expect("a file MPI matches ahead"))
         }
 
         /// Feeds B1 through the writer with `ahead`; whether it joined G1's person.
-        async fn feed_blue_with(&self, input: ops::FeedInput, ahead: ahead::MatchedAhead) -> bool {
+        async fn feed_blue_with(
+            &self,
+            input: Arc<ops::FeedInput>,
+            ahead: ahead::MatchedAhead,
+        ) -> bool {
             let matcher = Arc::clone(&self.matcher);
             let fed = self
                 .sqlite()
@@ -629,14 +636,33 @@ mod tests {
                 })
                 .await
                 .expect("B1 fed");
-            let green = self
-                .db
+            fed.affinity_id == self.green_affinity_id().await
+        }
+
+        async fn green_affinity_id(&self) -> String {
+            self.db
                 .person_by_key(&PatientKey::new("GREEN", "G1"))
                 .await
                 .expect("ITI-9")
-                .expect("a person");
-            fed.affinity_id == green.affinity_id
+                .expect("a person")
+                .affinity_id
         }
+    }
+
+    /// A feed whose matching ahead fails (here no matching connection can be had) is matched by
+    /// the writer: stored and linked, not refused.
+    #[tokio::test]
+    async fn a_feed_is_matched_by_the_writer_when_matching_ahead_fails() {
+        let mpi = AheadScenario::new().await;
+        mpi.feed_green().await;
+        mpi.sqlite().close_matchers();
+        let blue = PatientKey::new("BLUE", "B1");
+        let fed = mpi
+            .db
+            .feed(&blue, &smith("JOHN"), &mpi.matcher, 200)
+            .await
+            .expect("B1 fed");
+        assert_eq!(fed.affinity_id, mpi.green_affinity_id().await, "linked");
     }
 
     /// The writer takes a feed's candidates as assessed ahead while none of its blocking keys

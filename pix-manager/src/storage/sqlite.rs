@@ -114,12 +114,12 @@ impl Sqlite {
     /// writer's work taken off its thread); `None` without them (in memory).
     pub(super) async fn match_ahead(
         &self,
-        input: FeedInput,
+        input: Arc<FeedInput>,
         matcher: Arc<Matcher>,
         max_candidates: i64,
-    ) -> Result<(FeedInput, Option<MatchedAhead>), StorageError> {
+    ) -> Result<Option<MatchedAhead>, StorageError> {
         let Some(matchers) = &self.matchers else {
-            return Ok((input, None));
+            return Ok(None);
         };
         let committed = self.committed.clone();
         let prepared = self.prepared.clone();
@@ -138,9 +138,17 @@ impl Sqlite {
                 decided,
                 read,
             };
-            Ok((input, Some(ahead)))
+            Ok(Some(ahead))
         })
         .await
+    }
+
+    /// Closes the matching connections' pool: every match ahead fails from now on.
+    #[cfg(test)]
+    pub(super) fn close_matchers(&self) {
+        if let Some(matchers) = &self.matchers {
+            matchers.close();
+        }
     }
 
     /// Runs the read `operation` on a pooled connection on tokio's blocking pool.
