@@ -802,3 +802,35 @@ on_both_backends!(
     iti8_updated_record_is_matched_with_its_new_demographics,
     iti8_a40_survivor_is_matched_with_the_merged_demographics,
 );
+
+/// The setting `SHOW plan_cache_mode` reads.
+#[cfg(feature = "postgres-tests")]
+#[derive(diesel::QueryableByName)]
+struct PlanCacheMode {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    plan_cache_mode: String,
+}
+
+/// PostgreSQL: every connection of the MPI plans each statement with its values, so a plan
+/// made while the tables were nearly empty (a scan) is not kept once they have grown.
+#[cfg(feature = "postgres-tests")]
+#[tokio::test]
+async fn postgres_connections_plan_each_statement_with_its_values() {
+    use support::database::{Backend, TestDatabase};
+    let db = TestDatabase::open(
+        Backend::Postgres,
+        "transactions::postgres_connections_plan_each_statement_with_its_values",
+    )
+    .await;
+    let Database::Postgres(pool) = &db.db else {
+        panic!("a PostgreSQL MPI");
+    };
+    let mut conn = pool.get().await.expect("a pooled connection");
+    let mode: Vec<PlanCacheMode> =
+        diesel_async::RunQueryDsl::load(diesel::sql_query("SHOW plan_cache_mode"), &mut *conn)
+            .await
+            .expect("SHOW plan_cache_mode");
+    assert_eq!(mode[0].plan_cache_mode, "force_custom_plan");
+    drop(conn);
+    db.close().await;
+}

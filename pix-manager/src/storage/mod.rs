@@ -242,6 +242,7 @@ impl Database {
 
         let mut config = ManagerConfig::<AsyncPgConnection>::default();
         config.recycling_method = RecyclingMethod::Fast;
+        config.custom_setup = Box::new(|url| Box::pin(open_postgres(url.to_owned())));
         let manager =
             AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
         let pool = Pool::builder(manager)
@@ -282,6 +283,20 @@ async fn open_sqlite(
         SQLITE_BUSY_TIMEOUT.as_millis()
     );
     conn.batch_execute(&pragmas)
+        .await
+        .map_err(ConnectionError::CouldntSetupConfiguration)?;
+    Ok(conn)
+}
+
+/// Opens one PostgreSQL connection of the MPI's pool, which plans every statement with its
+/// values (`plan_cache_mode = force_custom_plan`). The MPI's tables grow from empty, and a
+/// prepared statement's generic plan is kept by its connection until the table is analyzed:
+/// one made while `links` was small read all of it for every ITI-9 once it had grown (p50 3.2
+/// ms at 22,000 records and 15 ms at 110,000 on a server without autovacuum, 0.5 ms planned
+/// each time; `benches/pix_load.rs`, 2026-11-25). Planning costs tens of microseconds.
+async fn open_postgres(url: String) -> Result<AsyncPgConnection, ConnectionError> {
+    let mut conn = AsyncPgConnection::establish(&url).await?;
+    conn.batch_execute("SET plan_cache_mode = force_custom_plan")
         .await
         .map_err(ConnectionError::CouldntSetupConfiguration)?;
     Ok(conn)
