@@ -13,8 +13,10 @@
 //! the commit's fsync makes the content durable.
 
 use std::fs::File;
-use std::io::{self, IoSlice, Seek, SeekFrom, Write};
+use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::thread::ScopedJoinHandle;
 
 use bytes::Bytes;
@@ -29,13 +31,16 @@ const BATCH_BYTES: usize = 1024 * 1024;
 /// Alignment of memory, file offsets and lengths in direct I/O (the largest logical block size
 /// in use).
 const DIRECT_ALIGN: usize = 4096;
-/// Most full buffers written by one direct `pwritev` (one larger disk request).
-const DIRECT_BATCHES_PER_WRITE: usize = 2;
+/// Direct writes in flight at once, each by its own thread (the disk is kept busy while a
+/// thread whose write completed waits for a core).
+const DIRECT_WRITERS: usize = 3;
+/// File space allocated at a time ahead of the direct writes.
+const PREALLOCATE_BYTES: u64 = 32 * 1024 * 1024;
 /// Idle write buffers the store keeps for the next uploads (one upload has up to about
-/// `QUEUED_BATCHES + DIRECT_BATCHES_PER_WRITE + 2` in flight).
+/// `QUEUED_BATCHES + 2 × DIRECT_WRITERS + 2` in flight).
 pub const IDLE_BATCHES: usize = 8;
 /// Buffers queued for each thread: memory per upload stays near
-/// `(QUEUED_BATCHES + DIRECT_BATCHES_PER_WRITE + 2) × BATCH_BYTES` (6 MiB; the peak RSS goal
+/// `(QUEUED_BATCHES + 2 × DIRECT_WRITERS + 2) × BATCH_BYTES` (10 MiB; the peak RSS goal
 /// of 64 MB while moving 150 MB also holds the process's own ~20 MiB and its allocator's
 /// not yet returned memory).
 const QUEUED_BATCHES: usize = 2;
@@ -236,85 +241,167 @@ fn hash_batches(mut batches: mpsc::Receiver<Bytes>) -> Sha1 {
 /// Writes the batches to the file, directly where possible; returns the ordinary descriptor.
 fn write_batches(target: Target, batches: mpsc::Receiver<Bytes>) -> io::Result<File> {
     match target.direct {
-        Some(direct) => write_direct(direct, target.file, batches),
+        Some(direct) => write_direct(&direct, target.file, batches, DIRECT_WRITERS),
         None => write_buffered(target.file, batches),
     }
 }
 
-/// Writes full batches with direct I/O, up to [`DIRECT_BATCHES_PER_WRITE`] of those waiting in
-/// one request, and the last, partial batch through `file` after them. A file system that
+/// Positional writes shared by the direct-writing threads (a `File` opened with `O_DIRECT`).
+trait WriteAt: Sync {
+    fn write_at(&self, buffer: &[u8], offset: u64) -> io::Result<usize>;
+}
+
+impl WriteAt for File {
+    fn write_at(&self, buffer: &[u8], offset: u64) -> io::Result<usize> {
+        FileExt::write_at(self, buffer, offset)
+    }
+}
+
+/// What the direct-writing threads share.
+struct DirectWrites<'a, D> {
+    direct: &'a D,
+    file: &'a File,
+    /// Set once the file system refused a direct write: the batches not yet written go through
+    /// the page cache.
+    refused: AtomicBool,
+    /// The first error of a thread; the others then drop their batches unwritten.
+    failure: Mutex<Option<io::Error>>,
+}
+
+impl<D: WriteAt> DirectWrites<'_, D> {
+    fn failed(&self) -> bool {
+        self.failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
+    }
+
+    /// Takes batches from `work` until it closes; the first failure is kept in `failure`.
+    fn run(&self, work: &Mutex<std::sync::mpsc::Receiver<(u64, Bytes)>>) {
+        loop {
+            let job = work.lock().unwrap_or_else(PoisonError::into_inner).recv();
+            let Ok((offset, batch)) = job else { return };
+            if self.failed() {
+                continue;
+            }
+            if let Err(error) = self.write_batch(offset, &batch) {
+                let mut failure = self.failure.lock().unwrap_or_else(PoisonError::into_inner);
+                failure.get_or_insert(error);
+            }
+        }
+    }
+
+    /// One full batch at `offset`: directly, or through the page cache from the first byte the
+    /// file system refused to write directly (`EINVAL`).
+    fn write_batch(&self, offset: u64, batch: &[u8]) -> io::Result<()> {
+        let mut written = 0usize;
+        if !self.refused.load(Ordering::Relaxed) {
+            match write_all_at(self.direct, batch, offset, &mut written) {
+                Ok(()) => return Ok(()),
+                Err(error) if error.raw_os_error() == Some(libc::EINVAL) => {
+                    if !self.refused.swap(true, Ordering::Relaxed) {
+                        tracing::warn!(
+                            offset = offset + written as u64,
+                            "the file system refused a direct write; the rest of the file goes through the page cache"
+                        );
+                    }
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        self.file
+            .write_all_at(&batch[written..], offset + written as u64)
+    }
+}
+
+/// Writes full batches with direct I/O, `writers` of them at once by as many threads, the file's
+/// space allocated [`PREALLOCATE_BYTES`] ahead of them (a write past the end of the file is
+/// serialised by the file system and the disk would idle between writes); then the last,
+/// partial batch through `file`, and the file cut to the bytes written. A file system that
 /// accepted the `O_DIRECT` open but refuses a direct write (`EINVAL`) gets the rest of the file,
-/// from the first byte not written, through the page cache ([`write_buffered`]): the same bytes
-/// at the same offsets, made durable by the same commit fsync.
+/// from the first byte not written, through the page cache: the same bytes at the same offsets,
+/// made durable by the same commit fsync.
 fn write_direct(
-    mut direct: impl Write,
-    mut file: File,
+    direct: &impl WriteAt,
+    file: File,
     mut batches: mpsc::Receiver<Bytes>,
+    writers: usize,
 ) -> io::Result<File> {
+    let shared = DirectWrites {
+        direct,
+        file: &file,
+        refused: AtomicBool::new(false),
+        failure: Mutex::new(None),
+    };
     let mut offset = 0u64;
-    let mut group: Vec<Bytes> = Vec::with_capacity(DIRECT_BATCHES_PER_WRITE);
-    while let Some(first) = batches.blocking_recv() {
-        let mut next = Some(first);
-        let mut tail = None;
-        while let Some(batch) = next.take() {
+    let mut allocated = 0u64;
+    let mut preallocating = true;
+    let mut tail = None;
+    let (to_writers, work) = std::sync::mpsc::sync_channel::<(u64, Bytes)>(writers);
+    let work = Mutex::new(work);
+    std::thread::scope(|scope| {
+        let (shared, work) = (&shared, &work);
+        for _ in 0..writers {
+            scope.spawn(move || shared.run(work));
+        }
+        while let Some(batch) = batches.blocking_recv() {
             if batch.len() < BATCH_BYTES {
                 // The last batch: nothing follows it.
                 tail = Some(batch);
                 break;
             }
-            group.push(batch);
-            if group.len() < DIRECT_BATCHES_PER_WRITE {
-                next = batches.try_recv().ok();
-            }
-        }
-        let slices: Vec<IoSlice<'_>> = group.iter().map(|b| IoSlice::new(b)).collect();
-        let mut written = 0u64;
-        match write_all_vectored(&mut direct, slices, &mut written) {
-            Ok(()) => {}
-            Err(error) if error.raw_os_error() == Some(libc::EINVAL) => {
-                tracing::warn!(
-                    offset = offset + written,
-                    "the file system refused a direct write; the rest of the file goes through the page cache"
-                );
-                file.seek(SeekFrom::Start(offset + written))?;
-                let mut skip = usize::try_from(written).map_err(io::Error::other)?;
-                for batch in &group {
-                    let from = skip.min(batch.len());
-                    file.write_all(&batch[from..])?;
-                    skip -= from;
+            let end = offset + batch.len() as u64;
+            if preallocating && end > allocated {
+                match preallocate(&file, allocated, PREALLOCATE_BYTES) {
+                    Ok(()) => allocated += PREALLOCATE_BYTES,
+                    Err(error) => {
+                        tracing::debug!(%error, "no space allocated ahead of direct writes");
+                        preallocating = false;
+                    }
                 }
-                if let Some(last) = tail {
-                    file.write_all(&last)?;
-                }
-                return write_buffered(file, batches);
             }
-            Err(error) => return Err(error),
+            if shared.failed() || to_writers.send((offset, batch)).is_err() {
+                break;
+            }
+            offset = end;
         }
-        offset += written;
-        group.clear();
-        if let Some(last) = tail {
-            file.write_all_at(&last, offset)?;
-            offset += last.len() as u64;
-        }
+        drop(to_writers);
+    });
+    if let Some(error) = shared
+        .failure
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner)
+    {
+        return Err(error);
+    }
+    if let Some(last) = tail {
+        file.write_all_at(&last, offset)?;
+        offset += last.len() as u64;
+    }
+    if allocated > offset {
+        file.set_len(offset)?;
     }
     Ok(file)
 }
 
-/// `write_all` for a list of slices (a short write continues where it stopped); `written`
-/// counts the bytes written, also when an error stops it.
-fn write_all_vectored(
-    file: &mut impl Write,
-    mut slices: Vec<IoSlice<'_>>,
-    written: &mut u64,
+/// Allocates `len` bytes of `file` from `offset` (the file grows to their end, zeros until
+/// written).
+fn preallocate(file: &File, offset: u64, len: u64) -> io::Result<()> {
+    rustix::fs::fallocate(file, rustix::fs::FallocateFlags::empty(), offset, len)
+        .map_err(io::Error::from)
+}
+
+/// `write_all_at` that counts in `written` the bytes written, also when an error stops it.
+fn write_all_at(
+    file: &impl WriteAt,
+    buffer: &[u8],
+    offset: u64,
+    written: &mut usize,
 ) -> io::Result<()> {
-    let mut rest = slices.as_mut_slice();
-    while !rest.is_empty() {
-        match file.write_vectored(rest) {
+    while *written < buffer.len() {
+        match file.write_at(&buffer[*written..], offset + *written as u64) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => {
-                *written += n as u64;
-                IoSlice::advance_slices(&mut rest, n);
-            }
+            Ok(n) => *written += n,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
             Err(error) => return Err(error),
         }
@@ -388,11 +475,16 @@ mod tests {
     }
 
     /// A direct descriptor of `path` whose file system takes `accept` bytes, then refuses
-    /// every write with `error` (one slice per call, as short as the budget makes it).
+    /// every write with `error` (each write as short as the budget makes it).
     struct Refusing {
         file: File,
-        accept: usize,
+        budget: Mutex<Budget>,
         error: i32,
+    }
+
+    #[derive(Default)]
+    struct Budget {
+        accept: usize,
         refused: usize,
     }
 
@@ -404,48 +496,65 @@ mod tests {
                 .expect("second descriptor");
             Refusing {
                 file,
-                accept,
+                budget: Mutex::new(Budget { accept, refused: 0 }),
                 error,
-                refused: 0,
             }
+        }
+
+        fn refused(&self) -> usize {
+            self.budget.lock().expect("budget").refused
         }
     }
 
-    impl Write for Refusing {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            if self.accept == 0 {
-                self.refused += 1;
+    impl WriteAt for Refusing {
+        fn write_at(&self, buffer: &[u8], offset: u64) -> io::Result<usize> {
+            let mut budget = self.budget.lock().expect("budget");
+            if budget.accept == 0 {
+                budget.refused += 1;
                 return Err(io::Error::from_raw_os_error(self.error));
             }
-            let n = self.file.write(&buf[..buf.len().min(self.accept)])?;
-            self.accept -= n;
+            let n = FileExt::write_at(
+                &self.file,
+                &buffer[..buffer.len().min(budget.accept)],
+                offset,
+            )?;
+            budget.accept -= n;
             Ok(n)
-        }
-
-        fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-            let first = bufs.iter().find(|b| !b.is_empty()).map_or(&[][..], |b| b);
-            self.write(first)
-        }
-
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
         }
     }
 
-    fn written_through(accept: usize, error: i32) -> (io::Result<File>, Vec<u8>, usize) {
+    /// The file written through `Refusing` by `writers` threads: the outcome, the content and
+    /// the refused direct writes.
+    fn written_through(
+        accept: usize,
+        error: i32,
+        writers: usize,
+    ) -> (io::Result<File>, Vec<u8>, usize) {
         let dir = tempfile::tempdir().expect("temporary folder");
         let path = dir.path().join("document.part");
         let file = File::create(&path).expect("file created");
-        let mut direct = Refusing::new(&path, accept, error);
+        let direct = Refusing::new(&path, accept, error);
         let batches = batches();
-        let outcome = write_direct(&mut direct, file, queued(&batches));
+        let outcome = write_direct(&direct, file, queued(&batches), writers);
         let content = std::fs::read(&path).expect("file read");
-        (outcome, content, direct.refused)
+        (outcome, content, direct.refused())
+    }
+
+    #[test]
+    fn batches_written_by_several_threads_make_the_document_and_no_more() {
+        let (outcome, content, refused) = written_through(usize::MAX, libc::EINVAL, 3);
+        assert!(outcome.is_ok(), "{outcome:?}");
+        assert_eq!(refused, 0);
+        assert_eq!(
+            content,
+            batches().concat(),
+            "the space allocated ahead is cut off"
+        );
     }
 
     #[test]
     fn a_first_direct_write_refused_with_einval_sends_the_file_through_the_page_cache() {
-        let (outcome, content, refused) = written_through(0, libc::EINVAL);
+        let (outcome, content, refused) = written_through(0, libc::EINVAL, 1);
         assert!(outcome.is_ok(), "{outcome:?}");
         assert_eq!(refused, 1, "no direct write is tried after the refusal");
         assert_eq!(content, batches().concat());
@@ -453,15 +562,26 @@ mod tests {
 
     #[test]
     fn einval_after_direct_writes_goes_on_from_the_first_byte_not_written() {
-        let (outcome, content, refused) = written_through(BATCH_BYTES + 12_345, libc::EINVAL);
+        let (outcome, content, refused) = written_through(BATCH_BYTES + 12_345, libc::EINVAL, 1);
         assert!(outcome.is_ok(), "{outcome:?}");
         assert_eq!(refused, 1, "no direct write is tried after the refusal");
         assert_eq!(content, batches().concat());
     }
 
     #[test]
+    fn einval_with_writes_in_flight_still_writes_every_batch_once() {
+        let (outcome, content, refused) = written_through(BATCH_BYTES + 12_345, libc::EINVAL, 3);
+        assert!(outcome.is_ok(), "{outcome:?}");
+        assert!(
+            (1..=3).contains(&refused),
+            "at most one refusal per write in flight: {refused}"
+        );
+        assert_eq!(content, batches().concat());
+    }
+
+    #[test]
     fn a_direct_write_failing_otherwise_fails_the_write() {
-        let (outcome, _, _) = written_through(BATCH_BYTES, libc::EIO);
+        let (outcome, _, _) = written_through(BATCH_BYTES, libc::EIO, 3);
         let error = outcome.expect_err("EIO is not a refusal of direct I/O");
         assert_eq!(error.raw_os_error(), Some(libc::EIO));
     }
