@@ -40,6 +40,10 @@ pub struct Config {
     pub s3: S3Config,
     /// SQLite file of the document index; `<data_dir>/repository.db` when absent.
     pub index_path: Option<PathBuf>,
+    /// Read ITI-41 uploads that announce their action in their Content-Type straight from the
+    /// socket into the store's buffers (see `direct_upload`); `false` serves every request
+    /// through hyper.
+    pub direct_uploads: bool,
 }
 
 impl Default for Config {
@@ -57,6 +61,7 @@ impl Default for Config {
             storage_root: None,
             s3: S3Config::default(),
             index_path: None,
+            direct_uploads: true,
         }
     }
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use schemas::xml::Limits;
 
 pub mod config;
+pub mod direct_upload;
 pub mod provide;
 pub mod recovery;
 pub mod registry_client;

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Repository;
 use crate::config::{Config, StorageKind};
+use crate::direct_upload;
 use crate::recovery;
 use crate::registry_client::RegistryClient;
 use crate::service;
@@ -132,11 +133,16 @@ pub async fn start_with_store(
         recovery::run(&recovering, started_at, interval, recovery_shutdown).await;
     });
     let router = service::router(repository.clone());
-    tasks.spawn(async move {
-        if let Err(error) = http::serve(SERVICE, listener, router, shutdown).await {
-            tracing::error!(%error, "repository HTTP server stopped");
-        }
-    });
+    if config.direct_uploads {
+        let app = http::with_standard_endpoints(SERVICE, router);
+        tasks.spawn(direct_upload::serve(listener, app, shutdown));
+    } else {
+        tasks.spawn(async move {
+            if let Err(error) = http::serve(SERVICE, listener, router, shutdown).await {
+                tracing::error!(%error, "repository HTTP server stopped");
+            }
+        });
+    }
     Ok(RunningRepository {
         http_addr,
         repository,

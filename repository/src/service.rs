@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use axum::routing::post;
@@ -25,6 +25,7 @@ use service_kit::soap_http::{fault_response, mtom_response, soap_response};
 use tracing::Instrument;
 
 use crate::Repository;
+use crate::direct_upload::{DirectParts, DirectUpload};
 use crate::provide::{self, Attachments, NoAttachments};
 use crate::{remove, retrieve};
 
@@ -40,6 +41,7 @@ pub fn router(repository: Arc<Repository>) -> Router {
 
 async fn endpoint(
     State(repository): State<Arc<Repository>>,
+    upload: Option<Extension<DirectUpload>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -55,16 +57,24 @@ async fn endpoint(
             Err(e) => fault_response(&sender(format!("request body refused: {e}")), None),
         },
         Ok(SoapContentType::Mtom(multipart)) => {
+            if let Some(Extension(upload)) = upload
+                && let Some(direct) = upload.take()
+            {
+                let reader = MtomReader::new(direct, &multipart);
+                let mut parts = DirectParts::new(reader, upload.pool().clone());
+                let response = match parts.root(max).await {
+                    Ok(root) => handle_package(&repository, &root.body, &mut parts).await,
+                    Err(e) => fault_response(&sender(format!("MTOM request refused: {e}")), None),
+                };
+                upload.give_back(parts.into_body());
+                return response;
+            }
             let stream = body
                 .into_data_stream()
                 .map(|chunk| chunk.map_err(std::io::Error::other));
             let mut reader = MtomReader::new(stream, &multipart);
             match reader.root(max).await {
-                Ok(root) => {
-                    let response = handle(&repository, &root.body, &mut reader, true).await;
-                    drain_unread_parts(&mut reader).await;
-                    response
-                }
+                Ok(root) => handle_package(&repository, &root.body, &mut reader).await,
                 Err(e) => fault_response(&sender(format!("MTOM request refused: {e}")), None),
             }
         }
@@ -73,6 +83,17 @@ async fn endpoint(
             None,
         ),
     }
+}
+
+/// Answers an MTOM request whose root part was read, then reads what the answer left unread.
+async fn handle_package<A: Attachments>(
+    repository: &Repository,
+    envelope: &Bytes,
+    attachments: &mut A,
+) -> Response {
+    let response = handle(repository, envelope, attachments, true).await;
+    drain_unread_parts(attachments).await;
+    response
 }
 
 /// Most bytes of attachments a refused request may still send after its answer is ready.

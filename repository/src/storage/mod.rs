@@ -20,7 +20,7 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 
-pub use file::FileStore;
+pub use file::{BATCH_BYTES, BufferPool, FileStore, aligned_buffer, batch_pool};
 pub use index::{DocumentIndex, DocumentState, IndexError, IndexedDocument, NewDocument};
 pub use s3::{MIN_PART_BYTES, S3Store};
 

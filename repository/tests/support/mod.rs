@@ -329,9 +329,27 @@ pub async fn provide_and_register_with(
     submit: SubmitObjectsRequest,
     documents: Vec<(&str, Content)>,
 ) -> RegistryResponse {
-    let response = send_provide_and_register_with(client, url, submit, documents)
+    let response = send_provide_and_register_with(client, url, submit, documents, true)
         .await
         .unwrap();
+    registry_response_of(response).await
+}
+
+/// [`provide_and_register`] with a Content-Type that does not announce the action (only the
+/// envelope's WS-Addressing Action names it).
+pub async fn provide_and_register_unannounced(
+    url: &str,
+    submit: SubmitObjectsRequest,
+    documents: Vec<(&str, Content)>,
+) -> RegistryResponse {
+    let response =
+        send_provide_and_register_with(&reqwest::Client::new(), url, submit, documents, false)
+            .await
+            .unwrap();
+    registry_response_of(response).await
+}
+
+async fn registry_response_of(response: reqwest::Response) -> RegistryResponse {
     let (envelope, _) = read_answer(response).await;
     let mut message = soap::read_response_envelope(&envelope, Limits::default()).unwrap();
     assert_eq!(
@@ -347,7 +365,7 @@ pub async fn send_provide_and_register(
     submit: SubmitObjectsRequest,
     documents: Vec<(&str, Content)>,
 ) -> reqwest::Result<reqwest::Response> {
-    send_provide_and_register_with(&reqwest::Client::new(), url, submit, documents).await
+    send_provide_and_register_with(&reqwest::Client::new(), url, submit, documents, true).await
 }
 
 async fn send_provide_and_register_with(
@@ -355,6 +373,7 @@ async fn send_provide_and_register_with(
     url: &str,
     submit: SubmitObjectsRequest,
     documents: Vec<(&str, Content)>,
+    announce_action: bool,
 ) -> reqwest::Result<reqwest::Response> {
     let mut attachments = Vec::new();
     let mut docs = Vec::new();
@@ -388,9 +407,13 @@ async fn send_provide_and_register_with(
         url,
         &request.to_xml(),
     );
-    let writer = MtomWriter::new()
-        .with_action(action::PROVIDE_AND_REGISTER_DOCUMENT_SET_B)
-        .unwrap();
+    let writer = if announce_action {
+        MtomWriter::new()
+            .with_action(action::PROVIDE_AND_REGISTER_DOCUMENT_SET_B)
+            .unwrap()
+    } else {
+        MtomWriter::new()
+    };
     let content_type = writer.content_type();
     let body = writer.into_body(envelope, attachments).unwrap();
     client

@@ -108,6 +108,33 @@ impl SoapContentType {
     }
 }
 
+impl MultipartType {
+    /// The SOAP action a `multipart/related` Content-Type announces: its own `action`
+    /// parameter, else the `action` parameter inside `start-info` (SOAP 1.2 MTOM: the root
+    /// part's `application/soap+xml` parameters). `None` when neither names one, or when the
+    /// value is not a multipart/related type. The envelope's WS-Addressing Action stays the one
+    /// the request is answered by.
+    pub fn announced_action(value: &str) -> Option<String> {
+        let parsed = ParsedContentType::parse(value).ok()?;
+        if parsed.essence != "multipart/related" {
+            return None;
+        }
+        let param = |params: Vec<(String, String)>, wanted: &str| {
+            params
+                .into_iter()
+                .find_map(|(name, value)| (name == wanted).then_some(value))
+        };
+        let start_info = parsed
+            .params
+            .iter()
+            .find_map(|(name, value)| (name == "start-info").then(|| value.clone()));
+        param(parsed.params, "action").or_else(|| {
+            let inner = ParsedContentType::parse(&start_info?).ok()?;
+            param(inner.params, "action")
+        })
+    }
+}
+
 /// Strips one pair of surrounding angle brackets from a Content-ID.
 pub(crate) fn strip_angle_brackets(id: &str) -> &str {
     let id = id.trim();

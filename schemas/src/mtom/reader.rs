@@ -187,6 +187,40 @@ where
         Ok(None)
     }
 
+    /// `\n--boundary`: what ends a part's body (with the CR before it, when there is one).
+    pub fn delimiter(&self) -> &[u8] {
+        self.delimiter.needle()
+    }
+
+    /// The stream the reader takes its input from, for a caller that moves the rest of the
+    /// current part's body itself (see [`MtomReader::take_body_start`]).
+    pub fn stream_mut(&mut self) -> &mut S {
+        &mut self.stream
+    }
+
+    /// The stream, once the reader is done with it (bytes the reader took from it and did not
+    /// hand out are dropped).
+    pub fn into_stream(self) -> S {
+        self.stream
+    }
+
+    /// Hands the bytes already read past the current part's headers to a caller that reads the
+    /// rest of the body itself, straight from [`MtomReader::stream_mut`], and finds its
+    /// delimiter; it gives back what follows the delimiter with
+    /// [`MtomReader::resume_after_delimiter`]. `None` outside a part's body.
+    pub fn take_body_start(&mut self) -> Option<Bytes> {
+        (self.state == State::Body).then(|| std::mem::take(&mut self.pending))
+    }
+
+    /// Goes on after a part whose body a caller read itself: `rest` is what followed the
+    /// part's delimiter (`--` of the close delimiter, or the line end before the next part's
+    /// headers), and `received` the bytes the caller read from the stream.
+    pub fn resume_after_delimiter(&mut self, rest: Bytes, received: u64) {
+        self.pending = rest;
+        self.received += received;
+        self.state = State::AfterBoundary;
+    }
+
     /// Streams the rest of the current part into `sink`; returns the bytes written.
     pub async fn copy_part_to<W: AsyncWrite + Unpin>(
         &mut self,

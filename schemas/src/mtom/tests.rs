@@ -220,6 +220,52 @@ fn writer_content_type_announces_type_start_and_start_info() {
     assert_eq!(parsed.start_info.as_deref(), Some(SOAP_MEDIA_TYPE));
 }
 
+#[test]
+fn the_announced_action_is_the_action_parameter_or_the_one_in_start_info() {
+    let pnr = "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b";
+    let own = MtomWriter::new().with_action(pnr).unwrap().content_type();
+    assert_eq!(MultipartType::announced_action(&own).as_deref(), Some(pnr));
+    let in_start_info = format!(
+        "multipart/related; boundary=b1; type=\"application/xop+xml\"; start-info=\"application/soap+xml; action=\\\"{pnr}\\\"\""
+    );
+    assert_eq!(
+        MultipartType::announced_action(&in_start_info).as_deref(),
+        Some(pnr)
+    );
+    assert_eq!(
+        MultipartType::announced_action(&MtomWriter::new().content_type()),
+        None
+    );
+    let plain = format!("application/soap+xml; action=\"{pnr}\"");
+    assert_eq!(MultipartType::announced_action(&plain), None);
+}
+
+#[tokio::test]
+async fn a_part_body_read_by_the_caller_resumes_at_the_next_part() {
+    let (multipart, body, payloads) = written_package();
+    let mut reader = MtomReader::new(one_chunk(&body), &multipart);
+    reader.root(1 << 20).await.unwrap();
+    reader.next_part().await.unwrap().expect("first attachment");
+    // The caller finds the delimiter itself in what the reader had read past the headers.
+    let start = reader.take_body_start().expect("inside a part body");
+    let delimiter = [b"\r".as_slice(), reader.delimiter()].concat();
+    let at = memchr::memmem::find(&start, &delimiter).expect("the delimiter is in the chunk");
+    assert_eq!(&start[..at], payloads[0].1.as_slice());
+    let rest = start.slice(at + delimiter.len()..);
+    reader.resume_after_delimiter(rest, 0);
+    let second = reader
+        .next_part()
+        .await
+        .unwrap()
+        .expect("second attachment");
+    assert_eq!(second.content_id.as_deref(), Some(payloads[1].0.as_str()));
+    let mut read = Vec::new();
+    while let Some(chunk) = reader.read_chunk().await.unwrap() {
+        read.extend_from_slice(&chunk);
+    }
+    assert_eq!(read, payloads[1].1);
+}
+
 // ---- Round trips (writer → reader) ----
 
 #[tokio::test]

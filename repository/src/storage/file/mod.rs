@@ -11,6 +11,9 @@ mod buffers;
 mod read;
 mod write;
 
+pub use buffers::BufferPool;
+pub use write::{BATCH_BYTES, aligned_buffer, batch_pool};
+
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -20,7 +23,6 @@ use futures::future::BoxFuture;
 use super::{
     ContentStream, ContentWriter, DocumentStore, Placed, StorageKey, StoreError, StoredContent,
 };
-use buffers::BufferPool;
 use write::{Pipeline, Target};
 
 /// Folder of the writes in progress, inside the store root.
@@ -224,7 +226,7 @@ impl ContentWriter for FileWriter {
         Box::pin(async move {
             match self.pipeline.as_mut() {
                 Some(pipeline) => pipeline
-                    .write(&chunk)
+                    .write(chunk)
                     .await
                     .map_err(io_error("write", &self.tmp_path)),
                 None => Err(io_error("write", &self.tmp_path)(io::Error::other(

@@ -1,16 +1,18 @@
 //! ITI-41 write side of the file store. The bytes of a document are gathered into recycled
-//! 1 MiB buffers (the request's own buffers are released at once), and each full buffer goes to
-//! two blocking threads working side by side while the request is still being read: one computes
-//! the SHA-1, the other writes the temporary file. A document smaller than one buffer is hashed
-//! and written in one blocking call at the end.
+//! aligned 2 MiB buffers (the request's own buffers are released at once), and each full buffer
+//! goes to two kinds of blocking threads working side by side while the request is still being
+//! read: one computes the SHA-1, the others write the temporary file. A document read straight
+//! from the socket ([`crate::direct_upload`]) arrives as whole aligned buffers already, which are
+//! handed on without a copy. A document smaller than one buffer is hashed and written in one
+//! blocking call at the end.
 //!
-//! The writing thread writes full buffers with direct I/O (`O_DIRECT`, a second descriptor of
-//! the same file): the disk reads them from the buffers themselves, a few at a time, with no copy
-//! into the page cache and no writeback work afterwards; the buffers are aligned for it and the
-//! last, partial one goes through the ordinary descriptor. Where the file system refuses direct
-//! I/O the file is written through the page cache, a background flush started every
-//! [`SYNC_EVERY_BYTES`] so that the commit's fsync only waits for the last stretch. Either way
-//! the commit's fsync makes the content durable.
+//! The writing threads write full buffers with direct I/O (`O_DIRECT`, a second descriptor of
+//! the same file), several at once: the disk reads them from the buffers themselves, with no copy
+//! into the page cache and no writeback work afterwards; the last, partial buffer goes through
+//! the ordinary descriptor. Where the file system refuses direct I/O the file is written through
+//! the page cache, a background flush started every [`SYNC_EVERY_BYTES`] so that the commit's
+//! fsync only waits for the last stretch. Either way the commit's fsync makes the content
+//! durable.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -26,8 +28,10 @@ use tokio::task::JoinHandle;
 
 use super::buffers::BufferPool;
 
-/// Size of the buffers handed to the threads (a multiple of [`DIRECT_ALIGN`]).
-const BATCH_BYTES: usize = 1024 * 1024;
+/// Size of the buffers handed to the threads (a multiple of [`DIRECT_ALIGN`]): 2 MiB, half
+/// the handoffs between the request task and the threads of 1 MiB (4 MiB fill and drain the
+/// pipeline in steps too large; see `benches/transfer.rs`).
+pub const BATCH_BYTES: usize = 2 * 1024 * 1024;
 /// Alignment of memory, file offsets and lengths in direct I/O (the largest logical block size
 /// in use).
 const DIRECT_ALIGN: usize = 4096;
@@ -40,9 +44,9 @@ const PREALLOCATE_BYTES: u64 = 32 * 1024 * 1024;
 /// `QUEUED_BATCHES + 2 × DIRECT_WRITERS + 2` in flight).
 pub const IDLE_BATCHES: usize = 8;
 /// Buffers queued for each thread: memory per upload stays near
-/// `(QUEUED_BATCHES + 2 × DIRECT_WRITERS + 2) × BATCH_BYTES` (10 MiB; the peak RSS goal
-/// of 64 MB while moving 150 MB also holds the process's own ~20 MiB and its allocator's
-/// not yet returned memory).
+/// `(QUEUED_BATCHES + 2 × DIRECT_WRITERS + 2) × BATCH_BYTES` (20 MiB; the peak RSS goal
+/// of 64 MB while moving 150 MB also holds the process's own ~15 MiB and its allocator's
+/// not yet returned memory: 34-40 MiB measured).
 const QUEUED_BATCHES: usize = 2;
 /// Written bytes after which a flush to disk is started in the background (when none is running).
 const SYNC_EVERY_BYTES: u64 = 16 * 1024 * 1024;
@@ -90,7 +94,7 @@ fn failed_earlier() -> io::Error {
 impl Pipeline {
     /// A pipeline into `file`, its buffers from `pool` (see [`batch_pool`]).
     pub fn new(file: Target, pool: BufferPool) -> Self {
-        let (batch, batch_start) = aligned(&pool);
+        let (batch, batch_start) = aligned_buffer(&pool);
         Pipeline {
             batch,
             batch_start,
@@ -102,10 +106,18 @@ impl Pipeline {
     }
 
     /// Appends one chunk; waits only when both threads are `QUEUED_BATCHES` behind. An error is
-    /// the writing thread's.
-    pub async fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
+    /// the writing thread's. A chunk that is a whole aligned batch arriving at a batch boundary
+    /// (what [`crate::direct_upload`] reads) is handed to the threads as it is, without a copy.
+    pub async fn write(&mut self, chunk: Bytes) -> io::Result<()> {
+        if self.batch_len() == 0
+            && chunk.len() == BATCH_BYTES
+            && chunk.as_ptr().align_offset(DIRECT_ALIGN) == 0
+        {
+            self.size += chunk.len() as u64;
+            return self.send(chunk).await;
+        }
         self.size += chunk.len() as u64;
-        let mut rest = chunk;
+        let mut rest = &chunk[..];
         while !rest.is_empty() {
             let room = BATCH_BYTES - self.batch_len();
             let (now, later) = rest.split_at(room.min(rest.len()));
@@ -167,7 +179,7 @@ impl Pipeline {
     }
 
     fn shared_batch(&mut self) -> Bytes {
-        let (next, next_start) = aligned(&self.pool);
+        let (next, next_start) = aligned_buffer(&self.pool);
         let full = std::mem::replace(&mut self.batch, next);
         let start = std::mem::replace(&mut self.batch_start, next_start);
         self.pool.share_from(full, start)
@@ -175,6 +187,11 @@ impl Pipeline {
 
     async fn send_batch(&mut self) -> io::Result<()> {
         let batch = self.shared_batch();
+        self.send(batch).await
+    }
+
+    /// Hands a full batch to the threads (started with the first one).
+    async fn send(&mut self, batch: Bytes) -> io::Result<()> {
         if self.threads.is_none() {
             let file = self.file.take().ok_or_else(failed_earlier)?;
             self.threads = Some(Threads::start(file));
@@ -192,7 +209,7 @@ pub fn batch_pool() -> BufferPool {
 }
 
 /// An empty buffer of `pool` and where its aligned part starts (it holds that many zeros).
-fn aligned(pool: &BufferPool) -> (Vec<u8>, usize) {
+pub fn aligned_buffer(pool: &BufferPool) -> (Vec<u8>, usize) {
     let mut buffer = pool.take();
     let start = buffer.as_ptr().align_offset(DIRECT_ALIGN);
     buffer.resize(start, 0);
