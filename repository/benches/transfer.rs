@@ -33,6 +33,33 @@
 //! writer and the writer's queue 2 batches deeper (8 bench runs each, alternating: ITI-41/dd
 //! median 51 vs 51.5 %, CPU 159 vs 165 ms, peak RSS 50-58 vs 46-53 MiB).
 //!
+//! 2026-11-25 (quiet machine, load 0.7-1.8; A/B runs alternate two builds through
+//! `REPOSITORY_BIN`, 8-12 bench runs each, medians over their 40-60 ITI-41 of 150 MB). Timed from
+//! inside (the part's read and write waits, and `/proc/thread-self/schedstat` of the SHA-1
+//! thread): the single direct-writing thread was busy 90-108 ms of each 116-140 ms part (one
+//! `pwritev` at a time leaves the disk idle while the thread waits for a core); three in flight
+//! into space allocated ahead (ext4 serialises direct writes past the end of the file; Python
+//! `os.pwrite` with `O_DIRECT` under 2 busy loops: 2,600-2,900 MB/s with 4 writers into
+//! `posix_fallocate`d space against 1,600-2,200 MB/s for one) cut the repository's CPU from 155
+//! to 143 ms at the same ratio. The SHA-1 thread then paced the upload: 78-85 ms of CPU, 9-46 ms
+//! waiting for a core, both cores busy (`perf record -a`: 0.9 % idle during the part).
+//! Moving the copy into aligned buffers off the request task (to the writing threads): no change
+//! (68 vs 68 %); leaving it out altogether (an experiment writing stale buffer bytes): 74-78 %
+//! against 71 %, the most that reading into the buffers could give by the copy alone; the SHA-1
+//! thread at nice -10: no change. Reading the documents straight from the socket into the
+//! buffers (`repository::direct_upload`) with 1 MiB buffers: 75 vs 72 % and 70 vs 68 %, MB/s
+//! +7 %, the client's CPU 19 vs 25 ms (fewer, larger reads: fewer window updates); 2 MiB buffers
+//! 81 vs 78 % (half the handoffs; peak RSS 30-40 MiB), 4 MiB 74 % against 80 %; two writing
+//! threads instead of three 78 vs 80 %; `SO_RCVLOWAT` of 256 KiB or 1 MiB during document reads
+//! 81 and 80 % against 82 %; `SO_RCVBUF` of 2 or 4 MiB 73 and 73 % against 72 %; the writing
+//! threads as `SCHED_BATCH` (no wakeup preemption of the SHA-1 thread) 73 vs 77 %. This build
+//! against main ecfe83d: 78 vs 73 % (MB/s 1,398 vs 1,288, repository CPU 144 vs 156 ms); the same
+//! build's medians ranged from 72 % to 82 % between periods of the same morning, and three whole
+//! bench runs in a slow one gave 63, 72 and 69 %. Timed from inside in a fast period, a 150 MB
+//! part took 87-104 ms (the SHA-1 thread 75-80 ms of CPU, 8-24 ms waiting for a core) and the
+//! content fsync, the ITI-42 registration and the index mark 5-7 ms more; in a slow one the
+//! parts took 115-120 ms, the SHA-1 thread waiting 17-20 ms for bytes the client had not sent.
+//!
 //! Leaner ITI-41 clients and larger write batches, 2026-11-24 21:42-22:28 (load average 6.2-10.6,
 //! other helpers building; the base build of main c383914 through `REPOSITORY_BIN`; kinds of run
 //! interleaved; CPU per ITI-41 of 150 MB, medians of 15-85 runs): all tried without gain, the bench
