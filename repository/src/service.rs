@@ -18,7 +18,7 @@ use schemas::ihe::{
     RetrieveDocumentSetResponse, read_provide_and_register_document_set_request,
     read_remove_documents_request, read_retrieve_document_set_request,
 };
-use schemas::mtom::{MtomReader, SoapContentType};
+use schemas::mtom::{MtomError, MtomReader, RootPart, SoapContentType};
 use schemas::soap::{self, AddressingHeaders, Fault, SoapError, action};
 use schemas::xml::XmlError;
 use service_kit::soap_http::{fault_response, mtom_response, soap_response};
@@ -62,21 +62,14 @@ async fn endpoint(
             {
                 let reader = MtomReader::new(direct, &multipart);
                 let mut parts = DirectParts::new(reader, upload.pool().clone());
-                let response = match parts.root(max).await {
-                    Ok(root) => handle_package(&repository, &root.body, &mut parts).await,
-                    Err(e) => fault_response(&sender(format!("MTOM request refused: {e}")), None),
-                };
+                let response = handle_package(&repository, &mut parts).await;
                 upload.give_back(parts.into_body());
                 return response;
             }
             let stream = body
                 .into_data_stream()
                 .map(|chunk| chunk.map_err(std::io::Error::other));
-            let mut reader = MtomReader::new(stream, &multipart);
-            match reader.root(max).await {
-                Ok(root) => handle_package(&repository, &root.body, &mut reader).await,
-                Err(e) => fault_response(&sender(format!("MTOM request refused: {e}")), None),
-            }
+            handle_package(&repository, &mut MtomReader::new(stream, &multipart)).await
         }
         Err(e) => fault_response(
             &sender(format!("unsupported Content-Type {content_type:?}: {e}")),
@@ -85,15 +78,47 @@ async fn endpoint(
     }
 }
 
-/// Answers an MTOM request whose root part was read, then reads what the answer left unread.
-async fn handle_package<A: Attachments>(
-    repository: &Repository,
-    envelope: &Bytes,
-    attachments: &mut A,
-) -> Response {
-    let response = handle(repository, envelope, attachments, true).await;
-    drain_unread_parts(attachments).await;
+/// Answers an MTOM request from its root part, then reads what the answer left unread.
+async fn handle_package<P: Package>(repository: &Repository, package: &mut P) -> Response {
+    let root = match package.root(repository.limits.max_bytes).await {
+        Ok(root) => root,
+        Err(e) => {
+            let reason = format!("MTOM request refused: {e}");
+            return fault_response(&Fault::new(soap::FaultCode::Sender, reason), None);
+        }
+    };
+    let response = handle(repository, &root.body, package, true).await;
+    drain_unread_parts(package).await;
     response
+}
+
+/// An MTOM request: its root part (the envelope, up to a size), then its attachments.
+trait Package: Attachments {
+    fn root(
+        &mut self,
+        max_bytes: usize,
+    ) -> impl Future<Output = Result<RootPart, MtomError>> + Send;
+}
+
+impl<S> Package for MtomReader<S>
+where
+    S: futures::Stream<Item = Result<Bytes, std::io::Error>> + Unpin + Send,
+{
+    fn root(
+        &mut self,
+        max_bytes: usize,
+    ) -> impl Future<Output = Result<RootPart, MtomError>> + Send {
+        MtomReader::root(self, max_bytes)
+    }
+}
+
+impl Package for DirectParts {
+    fn root(
+        &mut self,
+        max_bytes: usize,
+    ) -> impl Future<Output = Result<RootPart, MtomError>> + Send {
+        DirectParts::root(self, max_bytes)
+    }
 }
 
 /// Most bytes of attachments a refused request may still send after its answer is ready.
