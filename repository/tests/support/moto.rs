@@ -1,7 +1,9 @@
 //! An S3-compatible server on loopback for the S3 store tests: moto's `moto_server` (PyPI
-//! `moto[server]`, installed by `.ci/run`), started on a free port with one empty bucket, and
-//! stopped when dropped. A missing `moto_server` fails the test with the install command.
+//! `moto[server]`, installed by `.ci/run`), started on a port of its choosing with one empty
+//! bucket, and stopped when dropped. A missing `moto_server` fails the test with the install
+//! command.
 
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -25,21 +27,38 @@ impl Drop for Moto {
 }
 
 impl Moto {
-    /// Starts `moto_server` on a free loopback port and creates the bucket `hie-test`.
+    /// Starts `moto_server` on a loopback port it chooses itself (port 0: a port picked here and
+    /// released before the server binds it could be taken meanwhile by a server of another test
+    /// running in parallel) and creates the bucket `hie-test`.
     pub async fn start() -> Moto {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let mut child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", "0"])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| {
                 panic!("moto_server cannot be started ({e}); install it with: {MOTO_INSTALL}")
             });
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (port_sender, port) = tokio::sync::oneshot::channel();
+        // Werkzeug announces the bound address on stderr; the rest of it is read and dropped so
+        // that the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            let mut port_sender = Some(port_sender);
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(port) = line
+                    .split_once("Running on http://127.0.0.1:")
+                    .and_then(|(_, port)| port.trim().parse::<u16>().ok())
+                    && let Some(sender) = port_sender.take()
+                {
+                    let _ = sender.send(port);
+                }
+            }
+        });
+        let Ok(Ok(port)) = tokio::time::timeout(Duration::from_secs(60), port).await else {
+            let _ = child.kill();
+            panic!("moto_server did not announce its port within 60 s");
+        };
         let moto = Moto {
             child,
             endpoint: format!("http://127.0.0.1:{port}"),
