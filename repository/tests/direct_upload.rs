@@ -452,3 +452,67 @@ async fn a_malformed_chunk_size_is_refused_and_leaves_nothing_stored() {
     assert_eq!(response.status, ResponseStatus::Failure);
     assert_nothing_stored(&setup).await;
 }
+
+#[tokio::test]
+async fn an_upload_announced_as_iti41_but_carrying_a_retrieve_gets_the_streamed_retrieve_answer() {
+    let setup = Setup::new().await;
+    let documents = vec![document(3 * BATCH_BYTES + 17, 9)];
+    let stored = upload_request(&setup.url(), &documents, true).await;
+    let mut stream = connect(&setup).await;
+    let mut leftover = Vec::new();
+    let answer = upload(&mut stream, &mut leftover, &stored, Framing::Length).await;
+    assert_eq!(
+        answer.registry_response().await.status,
+        ResponseStatus::Success
+    );
+    // The Content-Type announces ITI-41 (so this module serves it); the envelope is ITI-43.
+    let retrieve_request = schemas::ihe::RetrieveDocumentSetRequest {
+        requests: vec![schemas::ihe::DocumentRequest {
+            home_community_id: None,
+            repository_unique_id: REPOSITORY_UID.to_owned(),
+            document_unique_id: stored.unique_ids[0].clone(),
+        }],
+    };
+    let (envelope, _) = soap::write_request_envelope(
+        action::RETRIEVE_DOCUMENT_SET,
+        &setup.url(),
+        &retrieve_request.to_xml(),
+    );
+    let writer = MtomWriter::new()
+        .with_action(action::PROVIDE_AND_REGISTER_DOCUMENT_SET_B)
+        .unwrap();
+    let content_type = writer.content_type();
+    let mut body_stream = writer.into_body(envelope, Vec::new()).unwrap();
+    let mut body = Vec::new();
+    while let Some(chunk) = body_stream.next().await {
+        body.extend_from_slice(&chunk.unwrap());
+    }
+    let request = Request {
+        content_type,
+        body,
+        boundary: String::new(),
+        unique_ids: Vec::new(),
+    };
+    let answer = upload(&mut stream, &mut leftover, &request, Framing::Length).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.header("transfer-encoding"), Some("chunked"));
+    let SoapContentType::Mtom(multipart) =
+        SoapContentType::parse(answer.header("content-type").unwrap()).unwrap()
+    else {
+        panic!("an MTOM answer");
+    };
+    let answer_body = Bytes::from(answer.body);
+    let parts = futures::stream::once(async move { Ok::<_, std::io::Error>(answer_body) });
+    let mut reader = MtomReader::new(Box::pin(parts), &multipart);
+    reader.root(1 << 20).await.unwrap();
+    reader
+        .next_part()
+        .await
+        .unwrap()
+        .expect("the document's part");
+    let mut retrieved = Vec::new();
+    while let Some(chunk) = reader.read_chunk().await.unwrap() {
+        retrieved.extend_from_slice(&chunk);
+    }
+    assert_eq!(sha1_hex(&retrieved), sha1_hex(&documents[0]));
+}

@@ -37,7 +37,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
-pub use body::{DirectBody, Framing};
+pub use body::DirectBody;
+use body::Framing;
 pub use parts::DirectParts;
 
 use crate::service::ENDPOINT_PATH;
@@ -47,6 +48,9 @@ use crate::storage::{BufferPool, batch_pool};
 const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// Most headers in a request head parsed here.
 const MAX_HEADERS: usize = 64;
+/// Largest answer frame copied into the bytes of the next write (head, framing); larger ones are
+/// written as they are.
+const COALESCED_FRAME_BYTES: usize = 16 * 1024;
 /// Most body bytes read and dropped after the endpoint answered (an epilogue after the close
 /// delimiter); a longer rest closes the connection after the answer.
 const MAX_LEFT_OVER_BYTES: u64 = 1024 * 1024;
@@ -336,6 +340,8 @@ async fn write_response(
         head.extend_from_slice(b"connection: close\r\n");
     }
     head.extend_from_slice(b"\r\n");
+    // The head and chunk framing are gathered with small frames into one write; a large frame
+    // is written from its own bytes rather than copied.
     let mut pending = head;
     while let Some(frame) = body.frame().await {
         let Ok(data) = frame.map_err(io::Error::other)?.into_data() else {
@@ -347,12 +353,20 @@ async fn write_response(
         if length.is_none() {
             pending.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
         }
-        pending.extend_from_slice(&data);
+        if data.len() <= COALESCED_FRAME_BYTES {
+            pending.extend_from_slice(&data);
+        } else {
+            stream.write_all(&pending).await?;
+            pending.clear();
+            stream.write_all(&data).await?;
+        }
         if length.is_none() {
             pending.extend_from_slice(b"\r\n");
         }
-        stream.write_all(&pending).await?;
-        pending.clear();
+        if pending.len() > COALESCED_FRAME_BYTES {
+            stream.write_all(&pending).await?;
+            pending.clear();
+        }
     }
     if length.is_none() {
         pending.extend_from_slice(b"0\r\n\r\n");

@@ -42,7 +42,7 @@ const DIRECT_WRITERS: usize = 3;
 const PREALLOCATE_BYTES: u64 = 32 * 1024 * 1024;
 /// Idle write buffers the store keeps for the next uploads (one upload has up to about
 /// `QUEUED_BATCHES + 2 × DIRECT_WRITERS + 2` in flight).
-pub const IDLE_BATCHES: usize = 8;
+const IDLE_BATCHES: usize = 8;
 /// Buffers queued for each thread: memory per upload stays near
 /// `(QUEUED_BATCHES + 2 × DIRECT_WRITERS + 2) × BATCH_BYTES` (20 MiB; the peak RSS goal
 /// of 64 MB while moving 150 MB also holds the process's own ~15 MiB and its allocator's
@@ -54,7 +54,8 @@ const SYNC_EVERY_BYTES: u64 = 16 * 1024 * 1024;
 /// The content of one document on its way to a file: SHA-1 and size computed on the way.
 pub struct Pipeline {
     pool: BufferPool,
-    /// The buffer being filled: its bytes from `batch_start` (the first aligned address).
+    /// The buffer being filled: its bytes from `batch_start` (the first aligned address); none
+    /// (no capacity) until bytes have to be copied.
     batch: Vec<u8>,
     batch_start: usize,
     size: u64,
@@ -94,10 +95,9 @@ fn failed_earlier() -> io::Error {
 impl Pipeline {
     /// A pipeline into `file`, its buffers from `pool` (see [`batch_pool`]).
     pub fn new(file: Target, pool: BufferPool) -> Self {
-        let (batch, batch_start) = aligned_buffer(&pool);
         Pipeline {
-            batch,
-            batch_start,
+            batch: Vec::new(),
+            batch_start: 0,
             pool,
             size: 0,
             file: Some(file),
@@ -119,6 +119,10 @@ impl Pipeline {
         self.size += chunk.len() as u64;
         let mut rest = &chunk[..];
         while !rest.is_empty() {
+            if self.batch.capacity() == 0 {
+                // A buffer only when bytes have to be copied (not for whole aligned chunks).
+                (self.batch, self.batch_start) = aligned_buffer(&self.pool);
+            }
             let room = BATCH_BYTES - self.batch_len();
             let (now, later) = rest.split_at(room.min(rest.len()));
             self.batch.extend_from_slice(now);
@@ -179,9 +183,8 @@ impl Pipeline {
     }
 
     fn shared_batch(&mut self) -> Bytes {
-        let (next, next_start) = aligned_buffer(&self.pool);
-        let full = std::mem::replace(&mut self.batch, next);
-        let start = std::mem::replace(&mut self.batch_start, next_start);
+        let full = std::mem::take(&mut self.batch);
+        let start = std::mem::take(&mut self.batch_start);
         self.pool.share_from(full, start)
     }
 
